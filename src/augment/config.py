@@ -1,0 +1,197 @@
+"""Run configuration: a TOML rules file -> a validated, frozen Config.
+
+Everything is checked at load time, before any work, and every error names the file,
+the table (and the rule's position), the parameter, and a did-you-mean.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .codec import FormatConfig
+from .errors import AugmentError
+from .rules import Rule, registry
+
+
+@dataclass(frozen=True)
+class ExpandConfig:
+    variants_per_seed: int = 20
+    # Draws per wanted variant before giving up on a seed with few distinct variants.
+    attempts_per_variant: int = 4
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ChecksConfig:
+    """Thresholds of the theory checks (the ``[checks]`` table)."""
+
+    min_pitch: int = 36
+    max_pitch: int = 96
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    test: float = 0.1
+    validation: float = 0.1
+    # False: held-out families keep only their seed, unaugmented.
+    augment_holdout: bool = False
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    rule: Rule
+    p: float = 1.0
+
+
+@dataclass(frozen=True)
+class Config:
+    format: FormatConfig = FormatConfig()
+    expand: ExpandConfig = ExpandConfig()
+    rules: tuple[RuleSpec, ...] = ()
+    checks: ChecksConfig = ChecksConfig()
+    split: SplitConfig = SplitConfig()
+    source: str = "<defaults>"
+
+    def resolved(self) -> dict[str, Any]:
+        """The config as plain data, every default filled in (for the manifest)."""
+        return {
+            "format": asdict(self.format),
+            "expand": asdict(self.expand),
+            "rule": [{"name": s.rule.name, "p": s.p, "params": asdict(s.rule)} for s in self.rules],
+            "checks": asdict(self.checks),
+            "split": asdict(self.split),
+        }
+
+
+TABLES = ("format", "expand", "rule", "checks", "split")
+
+
+def _suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _type_ok(value: Any, default: Any) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(default))
+
+
+def _build(cls: type, table: dict[str, Any], where: str) -> Any:
+    """Make dataclass ``cls`` from ``table``, naming ``where`` in every error."""
+    names = [f.name for f in fields(cls)]
+    defaults = {f.name: f.default for f in fields(cls)}
+    for key, value in table.items():
+        if key not in defaults:
+            raise AugmentError(f"{where}: unknown parameter {key!r}{_suggest(key, names)}; "
+                               f"known: {', '.join(names)}")
+        if not _type_ok(value, defaults[key]):
+            raise AugmentError(f"{where}: parameter {key!r} must be {type(defaults[key]).__name__}, "
+                               f"got {value!r}")
+    values = {k: (float(v) if isinstance(defaults[k], float) else v) for k, v in table.items()}
+    try:
+        return cls(**values)
+    except (ValueError, TypeError) as exc:
+        raise AugmentError(f"{where}: {exc}") from None
+
+
+def _format(table: dict[str, Any], where: str) -> FormatConfig:
+    unit = table.get("duration_unit", "quarter")
+    rest = table.get("rest", 0)
+    for key in table:
+        if key not in ("duration_unit", "rest"):
+            raise AugmentError(f"{where}: unknown parameter {key!r}"
+                               f"{_suggest(key, ('duration_unit', 'rest'))}")
+    if unit not in ("quarter", "whole"):
+        raise AugmentError(f"{where}: duration_unit must be \"quarter\" or \"whole\", got {unit!r}")
+    if rest not in (0, "null") or isinstance(rest, bool):
+        raise AugmentError(f"{where}: rest must be 0 or \"null\", got {rest!r}")
+    return FormatConfig(duration_unit=unit, rest=rest)
+
+
+def _rules(entries: Any, file: str) -> tuple[RuleSpec, ...]:
+    if not isinstance(entries, list):
+        raise AugmentError(f"{file}: 'rule' must be an array of tables ([[rule]])")
+    available = registry()
+    specs = []
+    for position, entry in enumerate(entries, start=1):
+        where = f"{file}: [[rule]] #{position}"
+        if not isinstance(entry, dict):
+            raise AugmentError(f"{where}: must be a table")
+        unknown = set(entry) - {"name", "p", "params"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise AugmentError(f"{where}: unknown key {key!r}{_suggest(key, ('name', 'p', 'params'))}")
+        name = entry.get("name")
+        if not isinstance(name, str):
+            raise AugmentError(f"{where}: missing 'name'")
+        if name not in available:
+            raise AugmentError(f"{where}: unknown rule {name!r}{_suggest(name, sorted(available))}; "
+                               f"see 'augment rules'")
+        p = entry.get("p", 1.0)
+        if isinstance(p, bool) or not isinstance(p, int | float) or not 0 <= p <= 1:
+            raise AugmentError(f"{where} ({name}): p must be a number in [0, 1], got {p!r}")
+        params = entry.get("params", {})
+        if not isinstance(params, dict):
+            raise AugmentError(f"{where} ({name}): params must be a table")
+        rule = _build(available[name], params, f"{where} ({name}) params")
+        specs.append(RuleSpec(rule, float(p)))
+    return tuple(specs)
+
+
+def parse_config(data: dict[str, Any], file: str) -> Config:
+    for table in data:
+        if table not in TABLES:
+            raise AugmentError(f"{file}: unknown table [{table}]{_suggest(table, TABLES)}; "
+                               f"known: {', '.join(TABLES)}")
+    for table in ("format", "expand", "checks", "split"):
+        if table in data and not isinstance(data[table], dict):
+            raise AugmentError(f"{file}: [{table}] must be a table")
+    config = Config(
+        format=_format(data.get("format", {}), f"{file}: [format]"),
+        expand=_build(ExpandConfig, data.get("expand", {}), f"{file}: [expand]"),
+        rules=_rules(data.get("rule", []), file),
+        checks=_build(ChecksConfig, data.get("checks", {}), f"{file}: [checks]"),
+        split=_build(SplitConfig, data.get("split", {}), f"{file}: [split]"),
+        source=file,
+    )
+    _validate(config, file)
+    return config
+
+
+def _validate(config: Config, file: str) -> None:
+    if config.expand.variants_per_seed < 0:
+        raise AugmentError(f"{file}: [expand] variants_per_seed must be >= 0")
+    if config.expand.attempts_per_variant < 1:
+        raise AugmentError(f"{file}: [expand] attempts_per_variant must be >= 1")
+    s = config.split
+    if not (0 <= s.test < 1 and 0 <= s.validation < 1 and s.test + s.validation < 1):
+        raise AugmentError(f"{file}: [split] test and validation must be in [0, 1) and sum below 1")
+    c = config.checks
+    if not 0 <= c.min_pitch <= c.max_pitch <= 127:
+        raise AugmentError(f"{file}: [checks] need 0 <= min_pitch <= max_pitch <= 127")
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AugmentError(f"{path}: cannot read rules file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise AugmentError(f"{path}: rules file is not UTF-8") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise AugmentError(f"{path}: invalid TOML: {exc}") from None
+    return parse_config(data, str(path))
+
+
+__all__ = ["ChecksConfig", "Config", "ExpandConfig", "RuleSpec", "SplitConfig",
+           "load_config", "parse_config"]

@@ -1,0 +1,108 @@
+"""Example: one chat line with its melody, facts and lineage, and stable ids.
+
+Ids are content hashes (sha256), never Python's ``hash()``: a seed's id depends only on
+its messages, a variant's id only on its seed and the rule steps that made it. Output
+is therefore independent of input order and of the number of workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .melody import Melody
+from .theory import Key
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: str
+    content: str | None
+    extra: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One applied rule and the params it drew: enough to replay the variant."""
+
+    rule: str
+    params: tuple[tuple[str, Any], ...]
+
+    @classmethod
+    def of(cls, rule: str, params: dict[str, Any]) -> Step:
+        return cls(rule, tuple(sorted(params.items())))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "params": dict(self.params)}
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def seed_id_for(messages: tuple[Message, ...]) -> str:
+    canonical = json.dumps([[m.role, m.content, list(m.extra)] for m in messages],
+                           ensure_ascii=False, sort_keys=True, default=str)
+    return "s" + _digest(canonical)[:12]
+
+
+def variant_id_for(seed_id: str, steps: tuple[Step, ...]) -> str:
+    canonical = json.dumps([s.as_dict() for s in steps], sort_keys=True, default=str)
+    return "v" + _digest(seed_id, canonical)[:15]
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A chat example whose melody sits in ``messages[melody_index]``."""
+
+    id: str
+    messages: tuple[Message, ...]
+    melody: Melody
+    melody_index: int
+    seed_id: str
+    source: str
+    parent_id: str | None = None
+    steps: tuple[Step, ...] = ()
+    # The key of the melody as the engine knows it (stated and confirmed, or derived).
+    key: Key | None = None
+    facts: tuple[tuple[str, Any], ...] = field(default=())
+
+    @classmethod
+    def seed(cls, messages: tuple[Message, ...], melody: Melody, melody_index: int,
+             source: str) -> Example:
+        sid = seed_id_for(messages)
+        return cls(sid, messages, melody, melody_index, sid, source)
+
+    @property
+    def is_seed(self) -> bool:
+        return not self.steps
+
+    @property
+    def user_index(self) -> int | None:
+        """Index of the user message the melody answers (the last one before it)."""
+        for i in range(self.melody_index - 1, -1, -1):
+            if self.messages[i].role == "user":
+                return i
+        return None
+
+    @property
+    def prompt(self) -> str | None:
+        i = self.user_index
+        return None if i is None else self.messages[i].content
+
+    def with_content(self, index: int, content: str) -> Example:
+        messages = list(self.messages)
+        messages[index] = replace(messages[index], content=content)
+        return replace(self, messages=tuple(messages))
+
+    def derive(self, melody: Melody, step: Step, key: Key | None) -> Example:
+        """A child of this example: new melody, one more step, a new id; text not yet set."""
+        steps = (*self.steps, step)
+        return replace(self, id=variant_id_for(self.seed_id, steps), melody=melody,
+                       parent_id=self.id, steps=steps, key=key)

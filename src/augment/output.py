@@ -1,0 +1,52 @@
+"""Atomic output: every file is written to a temporary name and renamed into place.
+
+``manifest.json`` is written last and holds the sha256 of every other file, so a
+directory with a manifest whose hashes match is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(path: Path, lines: Iterable[str]) -> str:
+    """Write ``lines`` (each + newline) to ``path`` atomically; return its sha256."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for line in lines:
+                data = (line + "\n").encode("utf-8")
+                digest.update(data)
+                handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return digest.hexdigest()
+
+
+def dumps(obj: Any) -> str:
+    """Stable JSON: sorted keys, no NaN, non-ASCII kept."""
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, allow_nan=False)
+
+
+def write_manifest(out_dir: Path, manifest: dict[str, Any]) -> None:
+    text = json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2, allow_nan=False)
+    write_atomic(out_dir / "manifest.json", [text])

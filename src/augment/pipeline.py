@@ -1,0 +1,253 @@
+"""expand(): seeds -> read -> facts -> rules -> re-prompt -> checks -> dedup -> split -> write.
+
+Every stage is a plain function over values; this module only wires them. Nothing here
+knows about the command line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from .checks import run_checks
+from .codec import FormatConfig, example_to_line, format_melody, iter_lines, parse_line
+from .config import Config, RuleSpec
+from .dedup import dedup_exact
+from .errors import AugmentError, Finding
+from .example import Example, Step
+from .output import dumps, write_atomic, write_manifest
+from .prompt import find_key_claims, rewrite_key, stated_key
+from .split import SPLITS, assign_families
+from .theory import find_keys
+
+OnError = Literal["fail", "skip"]
+
+
+@dataclass
+class Rejected:
+    stage: str
+    reasons: list[str]
+    example: Example | None = None
+    source: str | None = None
+    text: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        rec: dict[str, Any] = {"stage": self.stage, "reasons": self.reasons}
+        if self.example is not None:
+            rec.update(id=self.example.id, seed_id=self.example.seed_id, source=self.example.source,
+                       rules=[s.as_dict() for s in self.example.steps],
+                       line=example_to_line(self.example))
+        else:
+            rec.update(source=self.source, text=self.text)
+        return rec
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    counts: Counter[str] = field(default_factory=Counter)
+    files: dict[str, str] = field(default_factory=dict)
+    warnings: list[Finding] = field(default_factory=list)
+
+
+def variant_rng(run_seed: int, seed_id: str, index: int) -> np.random.Generator:
+    """The generator of one variant, from a stable hash: independent of order and workers."""
+    digest = hashlib.sha256(f"{run_seed}:{seed_id}:{index}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:16], "little"))
+
+
+def read_seeds(paths: Sequence[Path], fmt: FormatConfig
+               ) -> tuple[list[Example], list[Rejected], list[Finding]]:
+    """Parse every line: (examples, rejected lines, all findings)."""
+    examples, rejected, findings = [], [], []
+    for path in paths:
+        if not path.is_file():
+            raise AugmentError(f"{path}: no such seed file")
+        for number, text in iter_lines(path):
+            if text is None:
+                f = [Finding(str(path), number, "invalid_utf8", "line is not valid UTF-8")]
+                example = None
+            else:
+                example, f = parse_line(text, fmt, str(path), number)
+            findings.extend(f)
+            errors = [x for x in f if x.severity == "error"]
+            if example is None or errors:
+                rejected.append(Rejected("read", [f"{x.code}: {x.message}" for x in errors],
+                                         source=f"{path}:{number}", text=text))
+            else:
+                examples.append(example)
+    return examples, rejected, findings
+
+
+def annotate_keys(examples: list[Example]) -> list[Example]:
+    """Each seed's key: the one its prompt states, else the one its melody suggests."""
+    if not examples:
+        return []
+    detected = find_keys(np.vstack([e.melody.pitch_class_histogram() for e in examples]))
+    out = []
+    for ex, (key, _corr, _margin) in zip(examples, detected, strict=True):
+        out.append(replace(ex, key=stated_key(ex.prompt) or key))
+    return out
+
+
+def make_variant(seed: Example, specs: Sequence[RuleSpec], rng: np.random.Generator
+                 ) -> Example | None:
+    """Apply each rule with its probability; None when no rule applied."""
+    example = seed
+    for spec in specs:
+        if rng.random() >= spec.p:
+            continue
+        params = spec.rule.sample(example, rng)
+        if params is None:
+            continue
+        melody = spec.rule.apply(example.melody, **params)
+        key = spec.rule.derive_key(example.key, **params)
+        if key is None:
+            key = find_keys(melody.pitch_class_histogram()[None, :])[0][0]
+        example = example.derive(melody, Step.of(spec.rule.name, params), key)
+    return None if example is seed else example
+
+
+def draw_variants(seed: Example, config: Config, run_seed: int, counts: Counter[str]
+                  ) -> list[Example]:
+    """Up to ``variants_per_seed`` distinct variants of one seed.
+
+    Attempt ``i`` uses its own generator, so the result depends only on (run seed, seed,
+    config). A draw that repeats an earlier variant's steps is not a new variant and is
+    drawn again, up to ``attempts_per_variant * variants_per_seed`` attempts.
+    """
+    wanted = config.expand.variants_per_seed
+    seen: dict[str, Example] = {}
+    for index in range(wanted * config.expand.attempts_per_variant):
+        if len(seen) == wanted:
+            break
+        variant = make_variant(seed, config.rules, variant_rng(run_seed, seed.seed_id, index))
+        counts["variants_drawn"] += 1
+        if variant is None:
+            counts["variants_no_rule_applied"] += 1
+        elif variant.id in seen:
+            counts["variants_repeated"] += 1
+        else:
+            seen[variant.id] = variant
+    return list(seen.values())
+
+
+def reprompt(example: Example, fmt: FormatConfig) -> Example | str:
+    """Write the variant's melody text and make its prompt's key claim true again."""
+    example = example.with_content(example.melody_index, format_melody(example.melody, fmt))
+    index, prompt = example.user_index, example.prompt
+    if index is None or prompt is None or not find_key_claims(prompt):
+        return example
+    if example.key is None:
+        return "reprompt: the prompt names a key but the variant's key is unknown"
+    return example.with_content(index, rewrite_key(prompt, example.key))
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in ("augment", "numpy", "music21", "click"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _check_out_dir(out_dir: Path, seed_paths: Sequence[Path]) -> None:
+    out = out_dir.resolve()
+    for path in seed_paths:
+        if out in path.resolve().parents:
+            raise AugmentError(f"--out {out_dir} contains the seed file {path}; "
+                               "choose an output directory that holds no input")
+
+
+def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
+           run_seed: int | None = None, on_error: OnError = "fail") -> RunResult:
+    """Run the whole flow and write train/validation/test, lineage, rejected, manifest."""
+    run_seed = config.expand.seed if run_seed is None else run_seed
+    seed_paths = [Path(p) for p in seed_paths]
+    _check_out_dir(out_dir, seed_paths)
+    result = RunResult(out_dir)
+    counts = result.counts
+
+    seeds, rejected, findings = read_seeds(seed_paths, config.format)
+    result.warnings = [f for f in findings if f.severity == "warning"]
+    counts["input_lines"] = len(seeds) + len(rejected)
+    counts["rejected_read"] = len(rejected)
+    if rejected and on_error == "fail":
+        errors = [f for f in findings if f.severity == "error"]
+        shown = "\n".join(str(f) for f in errors[:20])
+        more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
+        raise AugmentError(f"{len(rejected)} seed line(s) are invalid; nothing was written "
+                           f"(use --on-error skip to set them aside):\n{shown}{more}")
+    seeds = annotate_keys(seeds)
+
+    passing_seeds = []
+    for seed in seeds:
+        reasons = run_checks(seed, config.checks)
+        if reasons:
+            rejected.append(Rejected("checks", reasons, example=seed))
+            counts["rejected_seed_checks"] += 1
+        else:
+            passing_seeds.append(seed)
+    split_of = assign_families([s.seed_id for s in passing_seeds], config.split, run_seed)
+
+    candidates: list[Example] = list(passing_seeds)
+    for seed in passing_seeds:
+        if split_of[seed.seed_id] != "train" and not config.split.augment_holdout:
+            continue
+        for variant in draw_variants(seed, config, run_seed, counts):
+            prompted = reprompt(variant, config.format)
+            if isinstance(prompted, str):
+                rejected.append(Rejected("reprompt", [prompted], example=variant))
+                counts["rejected_reprompt"] += 1
+                continue
+            reasons = run_checks(prompted, config.checks)
+            if reasons:
+                rejected.append(Rejected("checks", reasons, example=prompted))
+                counts["rejected_checks"] += 1
+                continue
+            candidates.append(prompted)
+    counts["variants_passing_checks"] = len(candidates) - len(passing_seeds)
+
+    kept, dropped = dedup_exact(candidates)
+    counts["exact_duplicates"] = len(dropped)
+    rejected.extend(Rejected("dedup", [reason], example=ex) for ex, reason in dropped)
+
+    kept.sort(key=lambda e: e.id)
+    by_split: dict[str, list[Example]] = {name: [] for name in SPLITS}
+    for ex in kept:
+        by_split[split_of[ex.seed_id]].append(ex)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in SPLITS:
+        counts[f"written_{name}"] = len(by_split[name])
+        result.files[f"{name}.jsonl"] = write_atomic(
+            out_dir / f"{name}.jsonl", (example_to_line(e) for e in by_split[name]))
+    lineage = ({"id": e.id, "split": split_of[e.seed_id], "seed_id": e.seed_id,
+                "parent_id": e.parent_id, "source": e.source,
+                "key": None if e.key is None else e.key.name,
+                "rules": [s.as_dict() for s in e.steps]} for e in kept)
+    result.files["lineage.jsonl"] = write_atomic(out_dir / "lineage.jsonl", map(dumps, lineage))
+    result.files["rejected.jsonl"] = write_atomic(
+        out_dir / "rejected.jsonl", (dumps(r.record()) for r in rejected))
+    counts["rejected_total"] = len(rejected)
+    write_manifest(out_dir, {
+        "augment_manifest": 1,
+        "config": config.resolved(),
+        "config_file": config.source,
+        "seed": run_seed,
+        "seed_files": [str(p) for p in seed_paths],
+        "versions": package_versions(),
+        "counts": dict(sorted(counts.items())),
+        "files": {name: {"sha256": digest} for name, digest in sorted(result.files.items())},
+    })
+    return result
