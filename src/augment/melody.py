@@ -41,9 +41,8 @@ class Melody:
         pitches: list[int | None] = []
         durations: list[Fraction] = []
         for pitch, duration in pairs:
-            pitches.append(None if pitch is None else int(pitch))  # type: ignore[call-overload]
-            durations.append(Fraction(str(duration)) if isinstance(duration, float)
-                             else Fraction(duration))  # type: ignore[arg-type]
+            pitches.append(None if pitch is None else int(str(pitch)))
+            durations.append(Fraction(str(duration)))
         return cls(tuple(pitches), tuple(durations))
 
     def __len__(self) -> int:
