@@ -204,7 +204,7 @@ def parse_line(
         if unknown:
             findings.append(err("message_unrecognized_key", f"{where} has unknown key(s) {unknown}"))
         role = raw.get("role")
-        if "role" in raw and role not in KNOWN_ROLES:
+        if "role" in raw and (not isinstance(role, str) or role not in KNOWN_ROLES):
             findings.append(err("unrecognized_role", f"{where} has role {json.dumps(role)[:40]}"))
         content = raw.get("content")
         if "content" in raw and (not isinstance(content, str) or not content.strip()):

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from augment.codec import FormatConfig, format_melody, parse_line, parse_melody
+from augment.errors import MelodyFormatError
+from augment.melody import GRID_QUARTER, Melody
+
+BRIEF = ("melody_pitch_duration_data: [[60, 0.5], [62, 0.25], [64, 0.25], [65, 0.5], [67, 0.5], "
+         "[69, 0.25], [71, 0.25], [72, 1.0]]")
+
+
+def test_parses_the_brief_example_exactly() -> None:
+    m = parse_melody(BRIEF)
+    assert m.notes == (60, 62, 64, 65, 67, 69, 71, 72)
+    assert m.durations[:3] == (Fraction(1, 2), Fraction(1, 4), Fraction(1, 4))
+    assert m.total_quarters == Fraction(7, 2)
+    assert format_melody(m) == BRIEF
+
+
+def test_tuple_form_and_free_whitespace_parse_the_same() -> None:
+    text = "melody_pitch_duration_data:[(60,0.5) ,\n (62 , 0.25)]  "
+    assert parse_melody(text) == parse_melody("melody_pitch_duration_data: [[60, 0.5], [62, 0.25]]")
+
+
+def test_writing_always_uses_list_form() -> None:
+    m = parse_melody("melody_pitch_duration_data: [(60, 1), (62, 2)]")
+    assert format_melody(m) == "melody_pitch_duration_data: [[60, 1.0], [62, 2.0]]"
+
+
+def test_whole_note_unit_is_converted_at_the_edges() -> None:
+    whole = FormatConfig(duration_unit="whole")
+    m = parse_melody("melody_pitch_duration_data: [[60, 0.25], [62, 0.125], [64, 1]]", whole)
+    assert m.durations == (Fraction(1), Fraction(1, 2), Fraction(4))  # quarter notes inside
+    assert format_melody(m, whole) == "melody_pitch_duration_data: [[60, 0.25], [62, 0.125], [64, 1.0]]"
+
+
+def test_rest_tokens() -> None:
+    zero = parse_melody("melody_pitch_duration_data: [[60, 1], [0, 1]]")
+    assert zero.pitches == (60, None)
+    null = FormatConfig(rest="null")
+    m = parse_melody("melody_pitch_duration_data: [[60, 1], [null, 1], [0, 1]]", null)
+    assert m.pitches == (60, None, 0)  # with rest = "null", 0 is the pitch C-1
+    assert format_melody(m, null) == "melody_pitch_duration_data: [[60, 1.0], [null, 1.0], [0, 1.0]]"
+
+
+def test_triplets_survive_decimal_text() -> None:
+    m = parse_melody("melody_pitch_duration_data: [[60, 0.3333333333333333], [62, 0.333333]]")
+    assert m.durations == (Fraction(1, 3), Fraction(1, 3))
+    assert m.is_on_grid()
+
+
+def test_off_grid_is_kept_exactly_not_crashed() -> None:
+    m = parse_melody("melody_pitch_duration_data: [[60, 0.1]]")
+    assert m.durations == (Fraction(1, 10),)
+    assert not m.is_on_grid()
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("melody: [[60, 1]]", "not_a_melody"),
+        ("melody_pitch_duration_data: []", "empty_melody"),
+        ("melody_pitch_duration_data: [[128, 1]]", "pitch_out_of_range"),
+        ("melody_pitch_duration_data: [[-1, 1]]", "pitch_out_of_range"),
+        ("melody_pitch_duration_data: [[60.5, 1]]", "pitch_not_integer"),
+        ("melody_pitch_duration_data: [[\"C4\", 1]]", "pitch_not_integer"),
+        ("melody_pitch_duration_data: [[60, 0]]", "duration_not_positive"),
+        ("melody_pitch_duration_data: [[60, -0.5]]", "duration_not_positive"),
+        ("melody_pitch_duration_data: [[60, NaN]]", "non_finite"),
+        ("melody_pitch_duration_data: [[60, Infinity]]", "non_finite"),
+        ("melody_pitch_duration_data: [[60, \"1\"]]", "duration_not_number"),
+        ("melody_pitch_duration_data: [[60, 1, 2]]", "not_a_melody"),
+        ("melody_pitch_duration_data: [[60, 1]] thanks!", "not_a_melody"),
+        ("melody_pitch_duration_data: " + "[" * 5000, "not_a_melody"),
+    ],
+)
+def test_bad_melodies_name_their_problem(text: str, code: str) -> None:
+    with pytest.raises(MelodyFormatError) as info:
+        parse_melody(text)
+    assert code in [c for c, _ in info.value.problems]
+
+
+grid = st.integers(min_value=1, max_value=48 * 16).map(lambda t: t * GRID_QUARTER)
+
+
+@st.composite
+def melody_and_format(draw: st.DrawFn) -> tuple[Melody, FormatConfig]:
+    fmt = FormatConfig(duration_unit=draw(st.sampled_from(["quarter", "whole"])),
+                       rest=draw(st.sampled_from([0, "null"])))
+    low = 1 if fmt.rest == 0 else 0
+    pairs = draw(st.lists(st.tuples(st.one_of(st.none(), st.integers(low, 127)), grid),
+                          min_size=1, max_size=50))
+    return Melody(tuple(p for p, _ in pairs), tuple(d for _, d in pairs)), fmt
+
+
+@given(melody_and_format())
+def test_round_trip_parse_format(case: tuple[Melody, FormatConfig]) -> None:
+    melody, fmt = case
+    text = format_melody(melody, fmt)
+    assert parse_melody(text, fmt) == melody
+    assert format_melody(parse_melody(text, fmt), fmt) == text
+
+
+def _line(messages: object) -> str:
+    return json.dumps({"messages": messages})
+
+
+@pytest.mark.parametrize(
+    "line, code",
+    [
+        ("", "blank_line"),
+        ("{not json", "invalid_json"),
+        ("[1, 2]", "data_type"),
+        ('{"prompt": "x"}', "missing_messages_list"),
+        (_line([{"role": "user"}]), "message_missing_key"),
+        (_line([{"role": "user", "content": "hi", "mood": 1}]), "message_unrecognized_key"),
+        (_line([{"role": "composer", "content": "hi"}]), "unrecognized_role"),
+        (_line([{"role": "user", "content": ""}]), "missing_content"),
+        (_line([{"role": "user", "content": "hi"}]), "example_missing_assistant_message"),
+        (_line([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "no"}]),
+         "not_a_melody"),
+        ('{"messages": [], "messages": []}', "invalid_json"),
+        ('{"messages": [{"role": "user", "content": NaN}]}', "non_finite"),
+    ],
+)
+def test_bad_lines_get_cookbook_and_own_codes(line: str, code: str) -> None:
+    example, findings = parse_line(line, FormatConfig(), "f.jsonl", 7)
+    assert example is None
+    assert code in [f.code for f in findings]
+    assert all(f.file == "f.jsonl" and f.line == 7 for f in findings)
+
+
+def test_a_good_line_keeps_its_text_and_extra_keys() -> None:
+    line = _line([{"role": "user", "content": "C major please"},
+                  {"role": "assistant", "content": "melody_pitch_duration_data: [(60, 1)]",
+                   "weight": 1}])
+    example, findings = parse_line(line, FormatConfig(), "f.jsonl", 1)
+    assert example is not None and not findings
+    assert example.messages[1].content == "melody_pitch_duration_data: [(60, 1)]"
+    assert dict(example.messages[1].extra) == {"weight": 1}
+    assert example.prompt == "C major please"

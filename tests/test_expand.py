@@ -1,0 +1,167 @@
+"""End to end: augment expand on the bundled seeds with the default rules."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from augment.cli import cli
+from augment.codec import FormatConfig, parse_line
+from augment.melody import transpose
+from augment.prompt import stated_key
+from augment.validate import validate_file
+from conftest import DEFAULT_RULES, SEEDS
+
+
+def expand(out: Path, *extra: str, seeds: Path = SEEDS, rules: Path = DEFAULT_RULES):
+    args = ["expand", str(seeds), "--rules", str(rules), "--out", str(out), *extra]
+    return CliRunner().invoke(cli, args, catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("expand") / "out"
+    result = expand(out, "--seed", "7")
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def load(path: Path) -> list:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def examples(path: Path) -> list:
+    out = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        example, findings = parse_line(line, FormatConfig(), str(path), number)
+        assert example is not None, findings
+        out.append(example)
+    return out
+
+
+def seeds_by_id() -> dict:
+    return {e.seed_id: e for e in examples(SEEDS)}
+
+
+def test_grows_the_seeds_at_least_tenfold(run_dir: Path) -> None:
+    n_seeds = len(SEEDS.read_text().splitlines())
+    n_out = sum(len((run_dir / f"{s}.jsonl").read_text().splitlines())
+                for s in ("train", "validation", "test"))
+    assert n_out >= 10 * n_seeds
+
+
+def test_every_output_line_validates(run_dir: Path) -> None:
+    for name in ("train", "validation", "test"):
+        assert [f for f in validate_file(run_dir / f"{name}.jsonl") if f.severity == "error"] == []
+
+
+def test_prompts_name_the_key_of_their_own_melody(run_dir: Path) -> None:
+    """The key in a variant's prompt is its seed's key moved by the interval the melody moved."""
+    seeds = seeds_by_id()
+    lineage = [r for r in load(run_dir / "lineage.jsonl") if r["split"] == "train"]
+    outputs = examples(run_dir / "train.jsonl")
+    assert len(lineage) == len(outputs)
+    checked = 0
+    for ex, record in zip(outputs, lineage, strict=True):
+        seed = seeds[record["seed_id"]]
+        shift = ex.melody.notes[0] - seed.melody.notes[0]
+        assert transpose(seed.melody, shift) == ex.melody
+        seed_key = stated_key(seed.prompt)
+        if seed_key is None:
+            assert stated_key(ex.prompt) is None
+            continue
+        assert stated_key(ex.prompt) == seed_key.transposed(shift), (ex.prompt, seed.prompt, shift)
+        checked += shift != 0
+    assert checked >= 100
+
+
+def test_lineage_matches_outputs_and_families_stay_on_one_side(run_dir: Path) -> None:
+    lineage = load(run_dir / "lineage.jsonl")
+    sides: dict[str, set[str]] = {}
+    for record in lineage:
+        sides.setdefault(record["seed_id"], set()).add(record["split"])
+    assert all(len(s) == 1 for s in sides.values())
+    counts = {name: len((run_dir / f"{name}.jsonl").read_text().splitlines())
+              for name in ("train", "validation", "test")}
+    assert {name: sum(r["split"] == name for r in lineage) for name in counts} == counts
+    assert counts["test"] >= 1 and counts["validation"] >= 1
+    for record in lineage:
+        if record["rules"]:
+            assert record["parent_id"] is not None
+            assert all(step["rule"] == "transpose" and step["params"]["semitones"] != 0
+                       for step in record["rules"])
+
+
+def test_manifest_is_complete_and_hashes_match(run_dir: Path) -> None:
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["seed"] == 7
+    assert manifest["config"]["rule"][0]["name"] == "transpose"
+    assert {"numpy", "music21", "click", "python", "augment"} <= set(manifest["versions"])
+    assert manifest["counts"]["input_lines"] == len(SEEDS.read_text().splitlines())
+    for name, info in manifest["files"].items():
+        assert hashlib.sha256((run_dir / name).read_bytes()).hexdigest() == info["sha256"]
+    written = {p.name for p in run_dir.iterdir()}
+    assert written == set(manifest["files"]) | {"manifest.json"}
+
+
+def test_same_seed_gives_byte_identical_files(run_dir: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    assert expand(again, "--seed", "7").exit_code == 0
+    for path in run_dir.iterdir():
+        assert (again / path.name).read_bytes() == path.read_bytes(), path.name
+    other = tmp_path / "other"
+    assert expand(other, "--seed", "8").exit_code == 0
+    assert (other / "train.jsonl").read_bytes() != (run_dir / "train.jsonl").read_bytes()
+
+
+def test_input_order_does_not_change_the_output(run_dir: Path, tmp_path: Path) -> None:
+    shuffled = tmp_path / "reversed.jsonl"
+    shuffled.write_text("\n".join(reversed(SEEDS.read_text().splitlines())) + "\n")
+    out = tmp_path / "rev"
+    assert expand(out, "--seed", "7", seeds=shuffled).exit_code == 0
+    for name in ("train.jsonl", "validation.jsonl", "test.jsonl"):
+        assert (out / name).read_bytes() == (run_dir / name).read_bytes()
+
+
+def test_unchanged_seed_text_is_written_back_verbatim(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.jsonl"
+    content = "melody_pitch_duration_data: [(60, 0.5),(62,0.25), (64, 0.25), (65, 0.5)]"
+    seed.write_text(json.dumps({"messages": [{"role": "user", "content": "Anything in C major?"},
+                                             {"role": "assistant", "content": content}]}) + "\n")
+    rules = tmp_path / "none.toml"
+    rules.write_text("[expand]\nvariants_per_seed = 0\n[split]\ntest = 0.0\nvalidation = 0.0\n")
+    out = tmp_path / "out"
+    assert expand(out, seeds=seed, rules=rules).exit_code == 0
+    written = json.loads((out / "train.jsonl").read_text())
+    assert written["messages"][1]["content"] == content
+
+
+def test_bad_seed_line_fails_before_writing_or_is_set_aside(tmp_path: Path) -> None:
+    lines = SEEDS.read_text().splitlines()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join([*lines[:5], "{broken", *lines[5:]]) + "\n")
+    out = tmp_path / "fail"
+    result = CliRunner().invoke(cli, ["expand", str(bad), "--rules", str(DEFAULT_RULES), "--out", str(out)])
+    assert result.exit_code == 2
+    assert f"{bad}:6: invalid_json" in result.output
+    assert not out.exists()
+    out = tmp_path / "skip"
+    result = expand(out, "--on-error", "skip", seeds=bad)
+    assert result.exit_code == 0, result.output
+    rejected = load(out / "rejected.jsonl")
+    assert [r["source"] for r in rejected if r["stage"] == "read"] == [f"{bad}:6"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["input_lines"] == len(lines) + 1
+
+
+def test_out_dir_may_not_hold_the_seeds(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text(SEEDS.read_text())
+    result = CliRunner().invoke(cli, ["expand", str(seeds), "--rules", str(DEFAULT_RULES),
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "contains the seed file" in result.output
