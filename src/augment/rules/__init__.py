@@ -10,10 +10,21 @@ from importlib.metadata import entry_points
 
 from ..errors import AugmentError
 from .base import Rule
+from .diatonic_shift import DiatonicShift
+from .fragment import Fragment
+from .invert import Invert
+from .mode_change import ModeChange
+from .ornament import Ornament
+from .retrograde import Retrograde, RetrogradeInversion
+from .rhythm import Rhythm
+from .sequence import Sequence
+from .time_scale import TimeScale
 from .transpose import Transpose
 
 BUILTIN_RULES: dict[str, type[Rule]] = {
-    Transpose.name: Transpose,
+    rule.name: rule
+    for rule in (Transpose, DiatonicShift, Invert, Retrograde, RetrogradeInversion, TimeScale,
+                 Rhythm, ModeChange, Ornament, Fragment, Sequence)
 }
 
 ENTRY_POINT_GROUP = "augment.rules"

@@ -1,0 +1,122 @@
+"""Shared helpers for rules: scale steps inside a key, meters and bar lines.
+
+A pitch is located in a key as (scale step, alteration): the step counts diatonic
+degrees from the tonic's lowest octave (step 7*octave + degree), the alteration is how
+many semitones the pitch lies above that degree (0 for a scale note, +1 for a chromatic
+note, which is always named after the scale degree just below it). Minor keys use the
+natural minor scale, so a raised 6th or 7th is degree 6 or 7 with alteration +1.
+
+Rules store the key they worked in as plain params (``key_tonic``, ``key_mode``) so
+that ``apply`` is pure and a lineage record replays without the seed's analysis.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from ..example import Example
+from ..melody import GRID_QUARTER, Melody
+from ..theory import MAJOR_SCALE, NATURAL_MINOR_SCALE, Key
+
+Meter = tuple[int, int]
+
+
+def scale_offsets(key: Key) -> tuple[int, ...]:
+    """Semitones of the seven degrees above the tonic (natural minor for minor keys)."""
+    return MAJOR_SCALE if key.mode == "major" else NATURAL_MINOR_SCALE
+
+
+def to_step(pitch: int, key: Key) -> tuple[int, int]:
+    """(scale step, alteration in semitones) of a MIDI pitch in ``key``."""
+    offsets = scale_offsets(key)
+    octave, pc = divmod(pitch - key.tonic, 12)
+    degree = max(d for d, off in enumerate(offsets) if off <= pc)
+    return 7 * octave + degree, pc - offsets[degree]
+
+
+def from_step(step: int, alteration: int, key: Key) -> int:
+    """The MIDI pitch of a scale step plus an alteration (inverse of ``to_step``)."""
+    octave, degree = divmod(step, 7)
+    return key.tonic + 12 * octave + scale_offsets(key)[degree] + alteration
+
+
+def in_key(pitch: int, key: Key) -> bool:
+    return (pitch - key.tonic) % 12 in scale_offsets(key)
+
+
+def all_in_key(melody: Melody, key: Key) -> bool:
+    return all(in_key(p, key) for p in melody.notes)
+
+
+def shift_pitch(pitch: int, steps: int, key: Key) -> int:
+    """Move a pitch by scale steps; a chromatic note keeps its alteration."""
+    step, alteration = to_step(pitch, key)
+    return from_step(step + steps, alteration, key)
+
+
+def key_params(key: Key) -> dict[str, Any]:
+    return {"key_tonic": key.tonic, "key_mode": key.mode}
+
+
+def key_from_params(params: dict[str, Any]) -> Key:
+    mode = str(params["key_mode"])
+    if mode not in ("major", "minor"):
+        raise ValueError(f"key_mode must be 'major' or 'minor', got {mode!r}")
+    return Key(int(params["key_tonic"]), "major" if mode == "major" else "minor")
+
+
+# --- meter and bars ---------------------------------------------------------------------
+
+def parse_meter(text: str) -> Meter:
+    """'3/4' -> (3, 4); raises ValueError for anything that is not a time signature."""
+    num, sep, den = text.strip().partition("/")
+    if not sep or not num.isdigit() or not den.isdigit():
+        raise ValueError(f"meter must look like '4/4', got {text!r}")
+    n, d = int(num), int(den)
+    if n < 1 or d not in (1, 2, 4, 8, 16, 32):
+        raise ValueError(f"meter {text!r} is not a time signature")
+    return n, d
+
+
+def meter_of(example: Example, fallback: str) -> Meter:
+    """The example's meter fact when known (a (num, den) tuple), else ``fallback``."""
+    fact = dict(example.facts).get("meter")
+    if isinstance(fact, tuple | list) and len(fact) == 2:
+        return int(fact[0]), int(fact[1])
+    if isinstance(fact, str):
+        return parse_meter(fact)
+    return parse_meter(fallback)
+
+
+def bar_quarters(meter: Meter) -> Fraction:
+    """Length of one bar in quarter notes (6/8 -> 3)."""
+    return Fraction(4 * meter[0], meter[1])
+
+
+def onsets(melody: Melody) -> list[Fraction]:
+    """Start of every note (quarters from the beginning), plus the end as a last entry."""
+    out = [Fraction(0)]
+    for d in melody.durations:
+        out.append(out[-1] + d)
+    return out
+
+
+def on_grid(value: Fraction) -> bool:
+    return (value / GRID_QUARTER).denominator == 1
+
+
+def bar_cuts(melody: Melody, bar: Fraction) -> list[int]:
+    """Note counts n (0 < n <= len) whose first n notes fill whole bars exactly."""
+    times = onsets(melody)
+    return [n for n in range(1, len(times)) if (times[n] / bar).denominator == 1]
+
+
+def fraction_param(value: Any) -> Fraction:
+    """A duration param written as a string ("3/2") or a number."""
+    return Fraction(str(value))
+
+
+def fraction_text(value: Fraction) -> str:
+    """'3/2', '2', '1/2': how durations and factors are stored in params."""
+    return str(value)

@@ -1,0 +1,68 @@
+"""Diatonic shift: every note moves by the same number of scale steps inside the key.
+
+Unlike chromatic transposition the melody keeps its key: C-E-G moved up one step in
+C major becomes D-F-A, so a major third becomes a minor third where the scale says so.
+A chromatic note (outside the key's scale; in minor the raised 6th and 7th count as
+chromatic) keeps its alteration above the scale degree it is moved to, with
+``chromatic_notes = "keep"``; ``"refuse"`` skips melodies that have any. Only step
+counts that keep every note inside ``[low_pitch, high_pitch]`` are drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..example import Example
+from ..melody import Melody
+from .base import Rule
+from .diatonic import all_in_key, key_from_params, key_params, shift_pitch
+
+CHROMATIC_POLICIES = ("keep", "refuse")
+
+
+@dataclass(frozen=True)
+class DiatonicShift(Rule):
+    """Move the melody up or down by scale steps, staying in its key."""
+
+    name = "diatonic_shift"
+    changes = frozenset()
+
+    min_steps: int = -4
+    max_steps: int = 4
+    low_pitch: int = 36
+    high_pitch: int = 96
+    chromatic_notes: str = "keep"
+
+    def __post_init__(self) -> None:
+        if self.chromatic_notes not in CHROMATIC_POLICIES:
+            raise ValueError(f"chromatic_notes must be one of {CHROMATIC_POLICIES}, "
+                             f"got {self.chromatic_notes!r}")
+        if self.min_steps > self.max_steps:
+            raise ValueError("min_steps must not exceed max_steps")
+
+    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
+        key = example.key
+        if key is None or not example.melody.notes:
+            return None
+        if self.chromatic_notes == "refuse" and not all_in_key(example.melody, key):
+            return None
+        options = []
+        for steps in range(self.min_steps, self.max_steps + 1):
+            if steps == 0:
+                continue
+            moved = [shift_pitch(p, steps, key) for p in example.melody.notes]
+            if self.low_pitch <= min(moved) and max(moved) <= self.high_pitch:
+                options.append(steps)
+        if not options:
+            return None
+        steps = options[int(rng.integers(len(options)))]
+        return {"steps": int(steps), **key_params(key)}
+
+    def apply(self, melody: Melody, **params: Any) -> Melody:
+        key = key_from_params(params)
+        steps = int(params["steps"])
+        return Melody(tuple(None if p is None else shift_pitch(p, steps, key) for p in melody.pitches),
+                      melody.durations)

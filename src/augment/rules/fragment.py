@@ -1,0 +1,62 @@
+"""Fragment: the melody's opening phrase, cut at a bar line.
+
+The first ``bars`` whole bars, cut only where a note ends exactly on the bar line (no
+note is shortened), as a composer quotes the head of a theme. Only cuts of at least
+``min_bars`` bars that leave something out are drawn. Bars are measured with the
+example's meter fact when known, else ``meter``; the melody is assumed to start on a
+downbeat. The length changes; the key and meter are those of the seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..example import Example
+from ..melody import Melody
+from .base import Rule
+from .diatonic import bar_cuts, bar_quarters, fraction_param, fraction_text, meter_of, onsets, parse_meter
+
+
+def opening_bars(melody: Melody, bars: int, bar_quarters_: Any) -> Melody:
+    """The notes that fill the first ``bars`` bars exactly; ValueError if none end there."""
+    end = bars * fraction_param(bar_quarters_)
+    times = onsets(melody)
+    if end not in times[1:]:
+        raise ValueError(f"no note ends at bar line {bars} ({end} quarters)")
+    n = times.index(end)
+    return Melody(melody.pitches[:n], melody.durations[:n])
+
+
+@dataclass(frozen=True)
+class Fragment(Rule):
+    """Keep only an opening phrase of whole bars."""
+
+    name = "fragment"
+    changes = frozenset({"length"})
+
+    min_bars: int = 2
+    meter: str = "4/4"
+
+    def __post_init__(self) -> None:
+        parse_meter(self.meter)
+        if self.min_bars < 1:
+            raise ValueError("min_bars must be >= 1")
+
+    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
+        melody = example.melody
+        bar = bar_quarters(meter_of(example, self.meter))
+        times = onsets(melody)
+        options = []
+        for n in bar_cuts(melody, bar):
+            bars = int(times[n] / bar)
+            if bars >= self.min_bars and n < len(melody) and melody.pitches[:n].count(None) < n:
+                options.append(bars)
+        if not options:
+            return None
+        return {"bars": options[int(rng.integers(len(options)))], "bar_quarters": fraction_text(bar)}
+
+    def apply(self, melody: Melody, **params: Any) -> Melody:
+        return opening_bars(melody, int(params["bars"]), params["bar_quarters"])

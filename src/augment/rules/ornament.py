@@ -1,0 +1,105 @@
+"""Ornaments: passing and neighbour tones that take time from the note they decorate.
+
+- ``passing``: between two notes a third apart (3 or 4 semitones), the scale note
+  between them fills the gap; the first note gives up the second half of its length
+  (C(1) E -> C(1/2) D(1/2) E).
+- ``neighbour``: a note steps to its upper or lower scale neighbour and back inside its
+  own length (C(1) -> C(1/2) D(1/4) C(1/4)).
+
+Every ornament note is a note of the key, so the key is kept; onsets of the other notes
+do not move, so bar lengths and the total length are unchanged. The ornament's pitch is
+recorded in the params, so ``apply`` needs no key. Pieces shorter than
+``min_duration_quarters`` or off the 1/48-quarter grid are not drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from ..example import Example
+from ..melody import Melody
+from ..theory import Key
+from .base import Rule
+from .diatonic import from_step, in_key, on_grid, to_step
+
+KINDS = ("passing", "neighbour")
+
+
+def ornament_options(melody: Melody, key: Key, min_duration: Fraction, kinds: tuple[str, ...],
+                     low_pitch: int, high_pitch: int) -> list[dict[str, Any]]:
+    """Every valid single ornament: [{"kind", "index", "pitch"}]."""
+    p, d = melody.pitches, melody.durations
+    out: list[dict[str, Any]] = []
+    for i, pitch in enumerate(p):
+        if pitch is None:
+            continue
+        half, quarter = d[i] / 2, d[i] / 4
+        nxt = p[i + 1] if i + 1 < len(p) else None
+        if "passing" in kinds and nxt is not None and abs(nxt - pitch) in (3, 4) \
+                and on_grid(half) and half >= min_duration:
+            between = [x for x in range(min(pitch, nxt) + 1, max(pitch, nxt)) if in_key(x, key)]
+            if len(between) == 1:
+                out.append({"kind": "passing", "index": i, "pitch": between[0]})
+        if "neighbour" in kinds and in_key(pitch, key) and on_grid(quarter) and quarter >= min_duration:
+            step, _ = to_step(pitch, key)
+            for neighbour in (from_step(step + 1, 0, key), from_step(step - 1, 0, key)):
+                if low_pitch <= neighbour <= high_pitch:
+                    out.append({"kind": "neighbour", "index": i, "pitch": neighbour})
+    return out
+
+
+def apply_ornament(melody: Melody, kind: str, index: int, pitch: int) -> Melody:
+    p, d = list(melody.pitches), list(melody.durations)
+    i, own = index, p[index]
+    if own is None:
+        raise ValueError(f"note {index} is a rest; rests are not ornamented")
+    if kind == "passing":
+        p[i:i + 1] = [own, pitch]
+        d[i:i + 1] = [d[i] / 2, d[i] / 2]
+    elif kind == "neighbour":
+        p[i:i + 1] = [own, pitch, own]
+        d[i:i + 1] = [d[i] / 2, d[i] / 4, d[i] / 4]
+    else:
+        raise ValueError(f"unknown ornament kind {kind!r}")
+    return Melody(tuple(p), tuple(d))
+
+
+@dataclass(frozen=True)
+class Ornament(Rule):
+    """Add a passing or neighbour tone, taking time from the decorated note."""
+
+    name = "ornament"
+    changes = frozenset()
+
+    kinds: str = "passing,neighbour"
+    min_duration_quarters: float = 0.25
+    low_pitch: int = 36
+    high_pitch: int = 96
+
+    def __post_init__(self) -> None:
+        kinds = self.kind_list()
+        if not kinds or any(k not in KINDS for k in kinds):
+            raise ValueError(f"kinds must be a comma-separated subset of {KINDS}, got {self.kinds!r}")
+
+    def kind_list(self) -> tuple[str, ...]:
+        return tuple(k.strip() for k in self.kinds.split(",") if k.strip())
+
+    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
+        if example.key is None:
+            return None
+        options = ornament_options(example.melody, example.key,
+                                   Fraction(str(self.min_duration_quarters)), self.kind_list(),
+                                   self.low_pitch, self.high_pitch)
+        if not options:
+            return None
+        kinds = sorted({o["kind"] for o in options})
+        kind = kinds[int(rng.integers(len(kinds)))]
+        chosen = [o for o in options if o["kind"] == kind]
+        return chosen[int(rng.integers(len(chosen)))]
+
+    def apply(self, melody: Melody, **params: Any) -> Melody:
+        return apply_ornament(melody, str(params["kind"]), int(params["index"]), int(params["pitch"]))

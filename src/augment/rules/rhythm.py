@@ -1,0 +1,123 @@
+"""Rhythmic variation that keeps every bar's length and the melody's contour.
+
+One change per application, at one place:
+
+- ``split``: a note becomes ``parts`` repeated notes of equal length (a quarter C
+  becomes two eighth Cs);
+- ``merge``: two adjacent notes of the same pitch inside one bar become one;
+- ``dot``: an even pair inside one bar becomes long-short (two eighths -> dotted eighth
+  + sixteenth);
+- ``syncopate``: an even pair inside one bar becomes short-long, so the second note
+  arrives early and is held across the beat (two quarters -> eighth + dotted quarter).
+
+No change moves a bar line or a note across one: every downbeat that had a note still
+has one, and the total length is unchanged. The pitch sequence changes only by repeated
+notes, so its contour is kept. Bars are measured with the example's meter fact when
+known, else ``meter``; durations never fall below ``min_duration_quarters``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from ..example import Example
+from ..melody import Melody
+from .base import Rule
+from .diatonic import bar_quarters, meter_of, on_grid, onsets, parse_meter
+
+OPERATIONS = ("split", "merge", "dot", "syncopate")
+
+
+def _same_bar(start: Fraction, end: Fraction, bar: Fraction) -> bool:
+    """True when [start, end] lies inside one bar (end may touch the next bar line)."""
+    return (start // bar) == ((end - Fraction(1, 10**9)) // bar)
+
+
+def rhythm_options(melody: Melody, bar: Fraction, min_duration: Fraction,
+                   operations: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every valid single change: [{"op": ..., "index": i, ...}]."""
+    times = onsets(melody)
+    p, d = melody.pitches, melody.durations
+    out: list[dict[str, Any]] = []
+    for i in range(len(melody)):
+        if "split" in operations and p[i] is not None:
+            for parts in (2, 3):
+                piece = d[i] / parts
+                if on_grid(piece) and piece >= min_duration:
+                    out.append({"op": "split", "index": i, "parts": parts})
+        if i + 1 >= len(melody) or not _same_bar(times[i], times[i + 2], bar):
+            continue
+        if "merge" in operations and p[i] is not None and p[i] == p[i + 1]:
+            out.append({"op": "merge", "index": i})
+        if d[i] == d[i + 1] and on_grid(d[i] / 2) and d[i] / 2 >= min_duration:
+            if "dot" in operations:
+                out.append({"op": "dot", "index": i})
+            if "syncopate" in operations:
+                out.append({"op": "syncopate", "index": i})
+    return out
+
+
+def apply_rhythm(melody: Melody, op: str, index: int, parts: int = 2) -> Melody:
+    """Apply one rhythm change at note ``index`` (see the module docstring)."""
+    p, d = list(melody.pitches), list(melody.durations)
+    i = index
+    if op == "split":
+        p[i:i + 1] = [p[i]] * parts
+        d[i:i + 1] = [d[i] / parts] * parts
+    elif op == "merge":
+        if p[i] != p[i + 1]:
+            raise ValueError(f"notes {i} and {i + 1} differ in pitch; cannot merge")
+        p[i:i + 2] = [p[i]]
+        d[i:i + 2] = [d[i] + d[i + 1]]
+    elif op in ("dot", "syncopate"):
+        if d[i] != d[i + 1]:
+            raise ValueError(f"notes {i} and {i + 1} are not an even pair")
+        long, short = d[i] * 3 / 2, d[i] / 2
+        d[i], d[i + 1] = (long, short) if op == "dot" else (short, long)
+    else:
+        raise ValueError(f"unknown rhythm op {op!r}")
+    return Melody(tuple(p), tuple(d))
+
+
+@dataclass(frozen=True)
+class Rhythm(Rule):
+    """Vary the rhythm (split, merge, dot, syncopate) keeping bars and contour."""
+
+    name = "rhythm"
+    changes = frozenset()
+
+    operations: str = "split,merge,dot,syncopate"
+    meter: str = "4/4"
+    min_duration_quarters: float = 0.25
+
+    def __post_init__(self) -> None:
+        ops = self.operation_list()
+        if not ops or any(o not in OPERATIONS for o in ops):
+            raise ValueError(f"operations must be a comma-separated subset of {OPERATIONS}, "
+                             f"got {self.operations!r}")
+        parse_meter(self.meter)
+        if self.min_duration_quarters <= 0:
+            raise ValueError("min_duration_quarters must be > 0")
+
+    def operation_list(self) -> tuple[str, ...]:
+        return tuple(o.strip() for o in self.operations.split(",") if o.strip())
+
+    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
+        bar = bar_quarters(meter_of(example, self.meter))
+        options = rhythm_options(example.melody, bar, Fraction(str(self.min_duration_quarters)),
+                                 self.operation_list())
+        if not options:
+            return None
+        # Draw the operation first so rare ones (merge) are not swamped by common ones.
+        ops = sorted({o["op"] for o in options})
+        op = ops[int(rng.integers(len(ops)))]
+        chosen = [o for o in options if o["op"] == op]
+        return chosen[int(rng.integers(len(chosen)))]
+
+    def apply(self, melody: Melody, **params: Any) -> Melody:
+        return apply_rhythm(melody, str(params["op"]), int(params["index"]),
+                            int(params.get("parts", 2)))

@@ -1,0 +1,97 @@
+"""Sequence: an opening motif repeated a scale step higher or lower, as a theme is spun out.
+
+The motif is the melody's first ``motif_bars`` whole bars (cut where a note ends on the
+bar line); it is followed by ``repeats`` copies, each moved by ``steps`` scale steps
+inside the key more than the one before (a diatonic sequence: C-D-E | D-E-F | E-F-G).
+Chromatic notes keep their alteration, as in ``diatonic_shift``. Every bar keeps its
+length and the key is kept; the length becomes (1 + repeats) * motif_bars bars.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..example import Example
+from ..melody import Melody
+from .base import Rule
+from .diatonic import (
+    bar_quarters,
+    fraction_text,
+    key_from_params,
+    key_params,
+    meter_of,
+    parse_meter,
+    shift_pitch,
+)
+from .fragment import opening_bars
+
+
+def make_sequence(motif: Melody, steps: int, repeats: int, key: Any) -> Melody:
+    pitches: list[int | None] = list(motif.pitches)
+    durations = list(motif.durations)
+    for r in range(1, repeats + 1):
+        pitches += [None if p is None else shift_pitch(p, steps * r, key) for p in motif.pitches]
+        durations += motif.durations
+    return Melody(tuple(pitches), tuple(durations))
+
+
+@dataclass(frozen=True)
+class Sequence(Rule):
+    """Repeat the opening motif a scale step higher or lower (a diatonic sequence)."""
+
+    name = "sequence"
+    changes = frozenset({"length"})
+
+    max_motif_bars: int = 2
+    max_repeats: int = 2
+    step_choices: str = "1,-1"
+    meter: str = "4/4"
+    low_pitch: int = 36
+    high_pitch: int = 96
+
+    def __post_init__(self) -> None:
+        parse_meter(self.meter)
+        if self.max_motif_bars < 1 or self.max_repeats < 1:
+            raise ValueError("max_motif_bars and max_repeats must be >= 1")
+        self.step_list()
+
+    def step_list(self) -> list[int]:
+        try:
+            steps = [int(s) for s in self.step_choices.split(",") if s.strip()]
+        except ValueError:
+            raise ValueError(f"step_choices must be comma-separated integers, "
+                             f"got {self.step_choices!r}") from None
+        if not steps or 0 in steps:
+            raise ValueError("step_choices must name at least one non-zero step")
+        return steps
+
+    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
+        key = example.key
+        if key is None:
+            return None
+        bar = bar_quarters(meter_of(example, self.meter))
+        options = []
+        for motif_bars in range(1, self.max_motif_bars + 1):
+            try:
+                motif = opening_bars(example.melody, motif_bars, bar)
+            except ValueError:
+                continue
+            if len(motif.notes) < 2:
+                continue
+            for steps in self.step_list():
+                for repeats in range(1, self.max_repeats + 1):
+                    r = make_sequence(motif, steps, repeats, key).pitch_range()
+                    if r is not None and self.low_pitch <= r[0] and r[1] <= self.high_pitch:
+                        options.append({"motif_bars": motif_bars, "steps": steps, "repeats": repeats})
+        if not options:
+            return None
+        chosen = options[int(rng.integers(len(options)))]
+        return {**chosen, "bar_quarters": fraction_text(bar), **key_params(key)}
+
+    def apply(self, melody: Melody, **params: Any) -> Melody:
+        motif = opening_bars(melody, int(params["motif_bars"]), params["bar_quarters"])
+        return make_sequence(motif, int(params["steps"]), int(params["repeats"]),
+                             key_from_params(params))

@@ -1,0 +1,88 @@
+"""Time scaling: augmentation and diminution, every duration multiplied by one factor.
+
+x2 turns eighths into quarters (augmentation), x1/2 quarters into eighths (diminution),
+x3/2 turns a duple rhythm into a dotted, triple one (four quarters become four dotted
+quarters: a 4/4 bar becomes a 12/8 bar). Pitches are untouched. A factor is drawn only
+when every scaled duration stays on the 1/48-quarter grid and inside
+``[min_duration_quarters, max_duration_quarters]``. The melody's length in bars, its
+perceived tempo and (for x3/2) its meter change; the key does not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from ..example import Example
+from ..melody import Melody, scale_durations
+from .base import Rule
+from .diatonic import Meter, fraction_param, fraction_text, on_grid
+
+
+def parse_factors(text: str) -> list[Fraction]:
+    """'2, 1/2, 3/2' -> [2, 1/2, 3/2]; raises ValueError on a non-positive or bad factor."""
+    out = []
+    for part in text.split(","):
+        try:
+            factor = Fraction(part.strip())
+        except ValueError:
+            raise ValueError(f"factor {part.strip()!r} is not a number like 2 or 3/2") from None
+        if factor <= 0 or factor == 1:
+            raise ValueError(f"factor {part.strip()!r} must be positive and not 1")
+        out.append(factor)
+    return out
+
+
+def scaled_meter(meter: Meter, factor: Fraction) -> Meter | None:
+    """The meter that holds one scaled bar: x2 keeps 3/4 as 3/2, x3/2 makes 2/4 into 6/8.
+
+    None when the scaled bar is no conventional time signature. A meter with a fixed
+    beat count is kept and only the beat unit changes where possible (x2: 3/4 -> 3/2);
+    x3/2 turns simple beats into compound ones (2/4 -> 6/8, 4/4 -> 12/8).
+    """
+    num, den = meter
+    if factor.numerator == 3 and factor.denominator == 2:
+        return (num * 3, den * 2) if den * 2 <= 32 else None
+    new_den = Fraction(den) / factor
+    if new_den.denominator == 1 and int(new_den) in (1, 2, 4, 8, 16, 32):
+        return num, int(new_den)
+    return None
+
+
+@dataclass(frozen=True)
+class TimeScale(Rule):
+    """Augment or diminish every duration by one factor (x2, x1/2, x3/2)."""
+
+    name = "time_scale"
+    changes = frozenset({"length", "tempo", "meter"})
+
+    factors: str = "2, 1/2, 3/2"
+    min_duration_quarters: float = 0.125
+    max_duration_quarters: float = 8.0
+
+    def __post_init__(self) -> None:
+        parse_factors(self.factors)
+        if not 0 < self.min_duration_quarters <= self.max_duration_quarters:
+            raise ValueError("need 0 < min_duration_quarters <= max_duration_quarters")
+
+    def allowed(self, melody: Melody) -> list[Fraction]:
+        low = Fraction(str(self.min_duration_quarters))
+        high = Fraction(str(self.max_duration_quarters))
+        return [f for f in parse_factors(self.factors)
+                if all(on_grid(d * f) and low <= d * f <= high for d in melody.durations)]
+
+    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
+        options = self.allowed(example.melody)
+        if not options:
+            return None
+        return {"factor": fraction_text(options[int(rng.integers(len(options)))])}
+
+    def apply(self, melody: Melody, **params: Any) -> Melody:
+        return scale_durations(melody, fraction_param(params["factor"]))
+
+    @staticmethod
+    def derive_meter(meter: Meter, **params: Any) -> Meter | None:
+        return scaled_meter(meter, fraction_param(params["factor"]))
