@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import click
 
+from .calibrate import as_toml, calibrate
 from .codec import FormatConfig
 from .config import Config, load_config
 from .errors import AugmentError
+from .inspect import inspect_file
+from .pipeline import annotate_keys, read_seeds
 from .pipeline import expand as run_expand
 from .rules import registry
 from .validate import validate_files
@@ -102,6 +106,64 @@ def expand(seeds: tuple[Path, ...], rules: str, out: Path, seed: int | None, on_
                f"test {c['written_test']}; rejected {c['rejected_total']}")
 
 
+@cli.command("inspect")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--rules", "rules", type=click.Path(), default=None,
+              help="Rules file whose [format] and [checks] apply (default: built-in defaults).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per input line.")
+def inspect_cmd(file: Path, rules: str | None, as_json: bool) -> None:
+    """Show, per line, the stated and detected key, and which checks fail and why.
+
+    Exit 0 when every line passes, 1 otherwise.
+
+    Example: augment inspect seeds/beethoven.jsonl --rules rules/default.toml --json
+    """
+    config = _load(rules)
+    if not file.is_file():
+        _fail(AugmentError(f"{file}: no such file"))
+    records = inspect_file(file, config)
+    for r in records:
+        if as_json:
+            click.echo(json.dumps(r, ensure_ascii=False))
+            continue
+        status = "ok  " if r["ok"] else "FAIL"
+        if r["errors"]:
+            detail = "; ".join(f"{e['code']}: {e['message']}" for e in r["errors"])
+        else:
+            detail = (f"stated {r['stated_key'] or '-'}, detected {r['key']} "
+                      f"({r['key_confidence']:.2f}), range {r['range'][0]}-{r['range'][1]}, "
+                      f"{r['notes']} notes" + "".join(f"\n        {x}" for x in r["reasons"]))
+        click.echo(f"{file}:{r['line']}: {status} {detail}")
+    sys.exit(0 if all(r["ok"] for r in records) else 1)
+
+
+@cli.command("calibrate")
+@click.argument("seeds", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--rules", "rules", type=click.Path(), default=None,
+              help="Rules file whose [format] and current [checks] apply.")
+@click.option("--json", "as_json", is_flag=True, help="The distributions as JSON.")
+def calibrate_cmd(seeds: tuple[Path, ...], rules: str | None, as_json: bool) -> None:
+    """Distribution of every check's measure over the seeds, and suggested thresholds
+    (2nd/98th percentile) printed as a [checks] table.
+
+    Example: augment calibrate seeds/beethoven.jsonl > my_checks.toml
+    """
+    config = _load(rules)
+    try:
+        examples, _rejected, findings = read_seeds(list(seeds), config.format)
+    except AugmentError as exc:
+        _fail(exc)
+        return
+    for f in findings:
+        click.echo(str(f), err=True)
+    distributions = calibrate(annotate_keys(examples), config.checks)
+    if as_json:
+        click.echo(json.dumps([asdict(d) for d in distributions], indent=2))
+    else:
+        click.echo(f"# calibrated on {len(examples)} example(s) from {', '.join(map(str, seeds))}")
+        click.echo(as_toml(distributions))
+
+
 @cli.command("rules")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_rules(as_json: bool) -> None:
@@ -123,6 +185,35 @@ def list_rules(as_json: bool) -> None:
         click.echo(f"{e['name']}: {e['doc']}")
         for k, v in e["params"].items():
             click.echo(f"    {k} = {json.dumps(v)}")
+
+
+@cli.command("replay")
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--seeds", "seeds", multiple=True, required=True, type=click.Path(path_type=Path),
+              help="Seed file(s) the run was made from (repeat for several).")
+@click.option("--rules", "rules", type=click.Path(), default=None,
+              help="Rules file whose [format] the run used.")
+def replay_command(out_dir: Path, seeds: tuple[Path, ...], rules: str | None) -> None:
+    """Re-apply every lineage record's rules and params to its seed and compare.
+
+    Exit 0 when every variant in train/validation/test is reproduced exactly, 1 otherwise.
+
+    Example: augment replay out/ --seeds seeds/beethoven.jsonl --rules rules/wide.toml
+    """
+    from .pipeline import read_seeds
+    from .replay import replay_dir
+
+    fmt = _load(rules).format
+    try:
+        examples, _rejected, _findings = read_seeds(list(seeds), fmt)
+        report = replay_dir(out_dir, examples, fmt)
+    except AugmentError as exc:
+        _fail(exc)
+        return
+    for m in report.mismatches:
+        click.echo(str(m))
+    click.echo(f"replayed {report.checked} example(s): {len(report.mismatches)} mismatch(es)", err=True)
+    sys.exit(1 if report.mismatches else 0)
 
 
 def main() -> None:
