@@ -39,6 +39,8 @@ class Record:
     split: str | None
     rules: tuple[dict[str, Any], ...]
     example: Example
+    key: str | None = None
+    parent_id: str | None = None
 
 
 def output_format(out_dir: Path) -> FormatConfig:
@@ -83,7 +85,7 @@ def read_records(path: Path, fmt: FormatConfig | None = None) -> list[Record]:
                 raise AugmentError(f"{path}:{number}: no lineage record for this line")
             rec = lineage[number - 1]
             records.append(Record(rec["id"], rec["seed_id"], rec["split"], tuple(rec["rules"]),
-                                  example))
+                                  example, rec.get("key"), rec.get("parent_id")))
     if lineage is not None and len(lineage) != len(records):
         raise AugmentError(f"{path}: {len(records)} lines but lineage.jsonl lists "
                            f"{len(lineage)} for split {path.stem!r}")

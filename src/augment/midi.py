@@ -51,18 +51,36 @@ def tempo_bpm(prompt: str | None) -> int | None:
 # --- MIDI -----------------------------------------------------------------------------
 
 def write_midi(melody: Melody, path: Path, bpm: float = DEFAULT_BPM) -> Path:
-    """Write ``melody`` as a one-track MIDI file at ``bpm`` quarter notes per minute."""
-    from music21 import note, stream, tempo
+    """Write ``melody`` as a one-track MIDI file at ``bpm`` quarter notes per minute.
 
-    part = stream.Stream()
+    Every track ends exactly where the melody ends, so a trailing rest survives
+    (music21 alone would drop it and pad one quarter note instead).
+    """
+    from music21 import midi, note, stream, tempo
+
+    part: stream.Stream = stream.Stream()
     part.append(tempo.MetronomeMark(number=bpm))
     for pitch, quarters in melody.pairs():
         if pitch is None:
             part.append(note.Rest(quarterLength=quarters))
         else:
             part.append(note.Note(pitch, quarterLength=quarters))
+    mf = midi.translate.streamToMidiFile(part)
+    end_tick = round(melody.total_quarters * mf.ticksPerQuarterNote)
+    for track in mf.tracks:
+        tick = 0
+        for index, event in enumerate(track.events):
+            if event.isDeltaTime():
+                nxt = track.events[index + 1] if index + 1 < len(track.events) else None
+                if nxt is not None and nxt.type == midi.MetaEvents.END_OF_TRACK:
+                    event.time = max(0, end_tick - tick)
+                tick += int(event.time)
     path.parent.mkdir(parents=True, exist_ok=True)
-    part.write("midi", fp=str(path))
+    mf.open(str(path), "wb")
+    try:
+        mf.write()
+    finally:
+        mf.close()
     return path
 
 
@@ -83,7 +101,8 @@ def read_midi(path: Path) -> tuple[Melody, float | None]:
     ticks_per_quarter = mf.ticksPerQuarterNote
     onsets: list[tuple[int, int, int]] = []  # (start tick, end tick, pitch)
     sounding: dict[int, int] = {}
-    end_tick, bpm = 0, None
+    end_tick = 0
+    bpm_value: float | None = None
     for track in mf.tracks:
         tick = 0
         for event in track.events:
@@ -91,13 +110,15 @@ def read_midi(path: Path) -> tuple[Melody, float | None]:
                 tick += int(event.time)
                 continue
             end_tick = max(end_tick, tick)
-            if event.type == midi.MetaEvents.SET_TEMPO and bpm is None:
-                microseconds = int.from_bytes(bytes(event.data), "big")
-                bpm = 60_000_000 / microseconds
-            elif event.isNoteOn():
-                sounding[event.pitch] = tick
-            elif event.isNoteOff() and event.pitch in sounding:
-                onsets.append((sounding.pop(event.pitch), tick, event.pitch))
+            pitch = event.pitch
+            if event.type == midi.MetaEvents.SET_TEMPO and bpm_value is None:
+                data = event.data
+                microseconds = int.from_bytes(data if isinstance(data, bytes) else b"", "big")
+                bpm_value = 60_000_000 / microseconds if microseconds else None
+            elif event.isNoteOn() and pitch is not None:
+                sounding[pitch] = tick
+            elif event.isNoteOff() and pitch is not None and pitch in sounding:
+                onsets.append((sounding.pop(pitch), tick, pitch))
     pitches: list[int | None] = []
     durations: list[Fraction] = []
     now = 0
@@ -111,7 +132,7 @@ def read_midi(path: Path) -> tuple[Melody, float | None]:
     if end_tick > now:
         pitches.append(None)
         durations.append(Fraction(end_tick - now, ticks_per_quarter))
-    return Melody(tuple(pitches), tuple(durations)), bpm
+    return Melody(tuple(pitches), tuple(durations)), bpm_value
 
 
 # --- audio ----------------------------------------------------------------------------
