@@ -216,5 +216,57 @@ def replay_command(out_dir: Path, seeds: tuple[Path, ...], rules: str | None) ->
     sys.exit(1 if report.mismatches else 0)
 
 
+@cli.command("export")
+@click.argument("format_name", metavar="FORMAT", type=click.Choice(
+    ["openai", "trl", "trl-prompt-completion", "openai-dpo", "trl-dpo", "midi"]))
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Output JSONL file (a directory for midi).")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="midi: write only the first N examples.")
+@click.option("--rules", "rules", type=click.Path(), default=None,
+              help="Rules file whose [format] FILE uses (default: the manifest beside FILE).")
+def export_command(format_name: str, file: Path, out: Path, limit: int | None, rules: str | None) -> None:
+    """Write FILE for a trainer, as preference pairs, or as one MIDI file per example.
+
+    openai: chat lines, messages only. trl: {"messages"}. trl-prompt-completion:
+    {"prompt", "completion"}. openai-dpo / trl-dpo: a passing answer against a
+    check-failing sibling's answer to the same prompt (needs rejected.jsonl beside FILE).
+    midi: OUT/<example id>.mid, tempo from the prompt's tempo words.
+
+    Example: augment export trl-dpo out/train.jsonl -o out/train.trl-dpo.jsonl
+    """
+    from .export import export_file, export_midi
+
+    fmt = _load(rules).format if rules else None
+    try:
+        if format_name == "midi":
+            result = export_midi(file, out, limit, fmt)
+        else:
+            result = export_file(format_name, file, out, fmt)
+    except AugmentError as exc:
+        _fail(exc)
+        return
+    unpaired = f" ({result.unpaired} check failure(s) had no passing sibling)" if result.unpaired else ""
+    click.echo(f"wrote {result.written} {format_name} record(s) to {out}{unpaired}")
+
+
+@cli.command("report")
+@click.argument("out_dir", type=click.Path(path_type=Path))
+def report_command(out_dir: Path) -> None:
+    """Write OUT_DIR/report.html: counts, distributions, piano rolls and audio, offline.
+
+    Example: augment report out/
+    """
+    from .report import write_report
+
+    try:
+        path = write_report(out_dir)
+    except AugmentError as exc:
+        _fail(exc)
+        return
+    click.echo(f"wrote {path}")
+
+
 def main() -> None:
     cli(prog_name="augment")
