@@ -10,8 +10,10 @@ One change per application, at one place:
 - ``syncopate``: an even pair inside one bar becomes short-long, so the second note
   arrives early and is held across the beat (two quarters -> eighth + dotted quarter).
 
-No change moves a bar line or a note across one: every downbeat that had a note still
-has one, and the total length is unchanged. The pitch sequence changes only by repeated
+No change moves a note across a bar line: merge, dot and syncopate act only inside one
+bar, a split only adds notes (it may re-strike a note held over the bar line on the
+downbeat). Every downbeat that had a note still has one, and the total length is
+unchanged. The pitch sequence changes only by repeated
 notes, so its contour is kept. Bars are measured with the example's meter fact when
 known, else ``meter``; durations never fall below ``min_duration_quarters``.
 """
