@@ -1,0 +1,187 @@
+"""report.html: self-contained (every figure and clip embedded and decodable), its numbers
+are the manifest's and the output's, and the same output gives the same report."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shutil
+import wave
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import matplotlib.image
+import pytest
+
+from augment.config import load_config
+from augment.pipeline import expand
+from augment.report import GALLERY_FAMILIES, GALLERY_VARIANTS, write_report
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds" / "beethoven.jsonl"
+RULES = """
+[expand]
+variants_per_seed = 6
+[[rule]]
+name = "transpose"
+params = { min_semitones = -12, max_semitones = 12, low_pitch = 0, high_pitch = 127 }
+[checks]
+min_pitch = 52
+max_pitch = 80
+"""
+DISTRIBUTION_FIGURES = 5
+
+
+class ReportParser(HTMLParser):
+    """Every img/audio source, every table row by its data-* label, and every link."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.audio: list[str] = []
+        self.links: list[str] = []
+        self.rows: dict[tuple[str, str], list[str]] = {}
+        self._row: tuple[str, str] | None = None
+        self._cell: list[str] | None = None
+        self.spans: dict[str, str] = {}
+        self._span: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(a.get("src") or "")
+        elif tag == "audio":
+            self.audio.append(a.get("src") or "")
+        elif tag in ("a", "link", "script", "source"):
+            self.links.append(a.get("href") or a.get("src") or "")
+        elif tag == "tr":
+            data = [(k, v) for k, v in attrs if k.startswith("data-")]
+            if data:
+                self._row = (data[0][0][5:], data[0][1] or "")
+                self.rows[self._row] = []
+        elif tag == "td" and self._row is not None:
+            self._cell = []
+        elif tag == "span" and a.get("id"):
+            self._span = a["id"]
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._span is not None:
+            self.spans[self._span] = data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._cell is not None and self._row is not None:
+            self.rows[self._row].append("".join(self._cell))
+            self._cell = None
+        elif tag == "tr":
+            self._row = None
+        elif tag == "span":
+            self._span = None
+
+    def table(self, kind: str) -> dict[str, list[str]]:
+        return {label: cells for (k, label), cells in self.rows.items() if k == kind}
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("report")
+    (base / "rules.toml").write_text(RULES)
+    expand([SEEDS], load_config(base / "rules.toml"), base / "out", run_seed=5)
+    return base / "out"
+
+
+@pytest.fixture(scope="module")
+def parsed(out: Path) -> ReportParser:
+    parser = ReportParser()
+    parser.feed(write_report(out).read_text(encoding="utf-8"))
+    return parser
+
+
+def decode(uri: str, mime: str) -> bytes:
+    prefix = f"data:{mime};base64,"
+    assert uri.startswith(prefix), uri[:60]
+    return base64.b64decode(uri[len(prefix):], validate=True)
+
+
+def test_every_figure_and_clip_is_embedded_and_decodes(parsed: ReportParser) -> None:
+    cards = GALLERY_FAMILIES * (1 + GALLERY_VARIANTS)
+    assert len(parsed.images) == DISTRIBUTION_FIGURES + cards
+    assert len(parsed.audio) == cards
+    for uri in parsed.images:
+        pixels = matplotlib.image.imread(io.BytesIO(decode(uri, "image/png")), format="png")
+        assert pixels.shape[0] > 50 and pixels.shape[1] > 100
+        assert pixels.std() > 0   # not a blank image
+    for uri in parsed.audio:
+        with wave.open(io.BytesIO(decode(uri, "audio/wav"))) as clip:
+            assert (clip.getnchannels(), clip.getsampwidth()) == (1, 2)
+            assert 0.5 < clip.getnframes() / clip.getframerate() <= 6.0
+    assert parsed.links == []   # nothing to fetch: no scripts, styles or links
+
+
+def test_numbers_match_the_manifest_and_the_output(out: Path, parsed: ReportParser) -> None:
+    manifest = json.loads((out / "manifest.json").read_text())
+    counts = parsed.table("count")
+    assert {k: int(v[1]) for k, v in counts.items()} == manifest["counts"]
+    lineage = [json.loads(x) for x in (out / "lineage.jsonl").read_text().splitlines()]
+    for split, cells in parsed.table("split").items():
+        assert int(cells[1]) == manifest["counts"][f"written_{split}"]
+        assert int(cells[2]) == len({r["seed_id"] for r in lineage if r["split"] == split})
+    rejected = [json.loads(x) for x in (out / "rejected.jsonl").read_text().splitlines()]
+    assert rejected, "the fixture should reject some variants"
+    reasons = Counter(f"{r['stage']}/{reason.split(':')[0]}" for r in rejected for reason in r["reasons"])
+    assert {k: int(v[1]) for k, v in parsed.table("reason").items()} == reasons
+    rules = parsed.table("rule")
+    assert int(rules["transpose"][1]) == sum(len(r["rules"]) for r in lineage)
+    assert int(rules["transpose"][2]) == sum(len(r["rules"]) for r in rejected)
+    family = Counter(r["seed_id"] for r in lineage)
+    assert float(parsed.spans["largest-family-share"]) == pytest.approx(
+        max(family.values()) / len(lineage), abs=1e-4)
+
+
+def test_other_manifest_sections_are_shown(out: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    manifest: dict[str, Any] = json.loads((copy / "manifest.json").read_text())
+    manifest["diversity"] = {"before": {"distinct_4grams": 0.41}, "after": {"distinct_4grams": 0.37}}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    parser = ReportParser()
+    parser.feed(write_report(copy).read_text(encoding="utf-8"))
+    fields = parser.table("field")
+    assert fields["before.distinct_4grams"][1] == "0.41"
+    assert fields["after.distinct_4grams"][1] == "0.37"
+
+
+def test_gallery_shows_variants_beside_their_own_seed(out: Path) -> None:
+    html = (out / "report.html").read_text(encoding="utf-8")
+    lineage = {r["id"]: r for r in map(json.loads, (out / "lineage.jsonl").read_text().splitlines())}
+    families = html.split('<div class="family">')[1:]
+    assert len(families) == GALLERY_FAMILIES
+    for family in families:
+        ids = [chunk.split("</code>")[0] for chunk in family.split("<code>")[1:]]
+        seed, variants = ids[0], ids[1:]
+        assert lineage[seed]["rules"] == [] and len(variants) == GALLERY_VARIANTS
+        assert all(lineage[v]["seed_id"] == seed and lineage[v]["rules"] for v in variants)
+
+
+def test_same_output_same_report(out: Path, tmp_path: Path) -> None:
+    first = (out / "report.html").read_bytes()
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    (copy / "report.html").unlink()
+    assert write_report(copy).read_bytes().replace(str(copy).encode(), str(out).encode()) == first
+
+
+def test_cli_report(out: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from augment.cli import cli
+
+    ok = CliRunner().invoke(cli, ["report", str(out)])
+    assert ok.exit_code == 0 and "report.html" in ok.output
+    missing = CliRunner().invoke(cli, ["report", str(tmp_path)])
+    assert missing.exit_code == 2 and "manifest.json" in missing.output
+    assert "Traceback" not in missing.output
