@@ -1,15 +1,22 @@
 """Theory checks: plain functions, each returns a reason (str) or None.
 
-Every check takes the example and the ``[checks]`` thresholds; ``CHECKS`` is the
-explicit registry in the order they run.
+Every check takes the example and the ``[checks]`` thresholds. The key a check judges
+against is the example's own key (the one its prompt states, or the seed's key moved by
+the rules). ``CHECKS`` is the explicit registry, in the order the checks run; a name in
+``[checks] skip`` turns one off.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
+
+import numpy as np
 
 from .config import ChecksConfig
 from .example import Example
+from .prompt import stated_key
+from .theory import Key, key_correlations, key_of_index
 
 Check = Callable[[Example, ChecksConfig], str | None]
 
@@ -26,16 +33,180 @@ def check_pitch_range(example: Example, config: ChecksConfig) -> str | None:
     return None
 
 
+def check_span(example: Example, config: ChecksConfig) -> str | None:
+    """Highest minus lowest note is at most max_span_semitones."""
+    r = example.melody.pitch_range()
+    if r is not None and r[1] - r[0] > config.max_span_semitones:
+        return f"span: {r[1] - r[0]} semitones > {config.max_span_semitones}"
+    return None
+
+
+def check_note_count(example: Example, config: ChecksConfig) -> str | None:
+    """The number of sounding notes lies within [min_notes, max_notes]."""
+    n = len(example.melody.notes)
+    if not config.min_notes <= n <= config.max_notes:
+        return f"note_count: {n} notes, outside {config.min_notes}-{config.max_notes}"
+    return None
+
+
+def in_scale_rate(example: Example, key: Key) -> float:
+    """Duration-weighted share of sounding time on the key's scale (natural and harmonic minor)."""
+    hist = example.melody.pitch_class_histogram()
+    total = hist.sum()
+    if total == 0:
+        return 0.0
+    scale = set(key.scale_pitch_classes())
+    if key.mode == "minor":
+        scale.add((key.tonic + 11) % 12)  # the leading tone of harmonic/melodic minor
+        scale.add((key.tonic + 9) % 12)  # the raised sixth of melodic minor
+    return float(hist[sorted(scale)].sum() / total)
+
+
+def check_in_scale(example: Example, config: ChecksConfig) -> str | None:
+    """At least min_in_scale_rate of the sounding time is on the scale of the example's key."""
+    if example.key is None:
+        return None
+    rate = in_scale_rate(example, example.key)
+    if rate < config.min_in_scale_rate:
+        return (f"in_scale: {rate:.0%} of the melody is in {example.key.name} "
+                f"(< {config.min_in_scale_rate:.0%})")
+    return None
+
+
+def key_gap(example: Example) -> tuple[float, Key, Key] | None:
+    """(best key's correlation minus the stated key's, stated key, best key), or None when
+    the prompt states no key. 0 means the stated key fits best."""
+    claimed = stated_key(example.prompt)
+    if claimed is None:
+        return None
+    corr = key_correlations(example.melody.pitch_class_histogram()[None, :])[0]
+    best_index = int(np.argmax(corr))
+    claimed_index = claimed.tonic + (0 if claimed.mode == "major" else 12)
+    return float(corr[best_index] - corr[claimed_index]), claimed, key_of_index(best_index)
+
+
+def check_key_agreement(example: Example, config: ChecksConfig) -> str | None:
+    """A key stated in the prompt is (nearly) the best-fitting key of the melody.
+
+    Passes when the stated key's profile correlation is within key_tolerance of the best
+    key's, or when the best key is the stated key's relative and allow_relative_key is set.
+    """
+    measured = key_gap(example)
+    if measured is None:
+        return None
+    gap, claimed, best = measured
+    if gap <= config.key_tolerance or (config.allow_relative_key and best == claimed.relative):
+        return None
+    return (f"key_agreement: prompt says {claimed.name}, melody fits {best.name} "
+            f"(correlation gap {gap:.2f} > {config.key_tolerance})")
+
+
+def check_largest_leap(example: Example, config: ChecksConfig) -> str | None:
+    """No interval between consecutive notes exceeds max_leap_semitones."""
+    intervals = example.melody.intervals()
+    if intervals and max(abs(i) for i in intervals) > config.max_leap_semitones:
+        return f"largest_leap: {max(abs(i) for i in intervals)} semitones > {config.max_leap_semitones}"
+    return None
+
+
+def unrecovered_leaps(intervals: tuple[int, ...], leap_semitones: int) -> int:
+    """How many leaps (|interval| > leap_semitones) are followed by more motion the same way.
+
+    A leap is recovered when the next motion that is not a repeated note turns back; a
+    leap at the very end is not counted.
+    """
+    count = 0
+    for i, step in enumerate(intervals):
+        if abs(step) <= leap_semitones:
+            continue
+        following = next((x for x in intervals[i + 1:] if x != 0), None)
+        if following is not None and following * step > 0:
+            count += 1
+    return count
+
+
+def check_leap_recovery(example: Example, config: ChecksConfig) -> str | None:
+    """At most max_unrecovered_leaps large leaps continue in their own direction."""
+    count = unrecovered_leaps(example.melody.intervals(), config.leap_semitones)
+    if count > config.max_unrecovered_leaps:
+        return (f"leap_recovery: {count} leaps over {config.leap_semitones} semitones are not "
+                f"answered by motion the other way (> {config.max_unrecovered_leaps})")
+    return None
+
+
+def longest_repeat_run(pitches: tuple[int, ...]) -> int:
+    """Length of the longest run of the same pitch sounded again and again."""
+    best = run = 0
+    previous = None
+    for p in pitches:
+        run = run + 1 if p == previous else 1
+        previous = p
+        best = max(best, run)
+    return best
+
+
+def check_repeated_notes(example: Example, config: ChecksConfig) -> str | None:
+    """No pitch is struck more than max_repeated_notes times in a row."""
+    run = longest_repeat_run(example.melody.notes)
+    if run > config.max_repeated_notes:
+        return f"repeated_notes: a pitch repeats {run} times in a row (> {config.max_repeated_notes})"
+    return None
+
+
+def check_rhythm_grid(example: Example, config: ChecksConfig) -> str | None:
+    """Every duration is a multiple of 1/d quarter for some d in rhythm_grid_per_quarter,
+    and lies within [min_duration_quarter, max_duration_quarter]."""
+    grids = [Fraction(1, d) for d in config.rhythm_grid_per_quarter]
+    low, high = Fraction(config.min_duration_quarter), Fraction(config.max_duration_quarter)
+    for index, d in enumerate(example.melody.durations, start=1):
+        if not any((d / g).denominator == 1 for g in grids):
+            return f"rhythm_grid: note {index} lasts {d} quarter, off the rhythm grid"
+        if not low <= d <= high:
+            return f"rhythm_grid: note {index} lasts {d} quarter, outside {low}-{high}"
+    return None
+
+
+def check_cadence(example: Example, config: ChecksConfig) -> str | None:
+    """The last sounding note is a tone of the tonic triad of the example's key."""
+    if example.key is None or not example.melody.notes:
+        return None
+    key = example.key
+    third = 4 if key.mode == "major" else 3
+    triad = {key.tonic, (key.tonic + third) % 12, (key.tonic + 7) % 12}
+    last = example.melody.notes[-1]
+    if config.cadence_tonic_only:
+        triad = {key.tonic}
+    if last % 12 not in triad:
+        return f"cadence: ends on pitch class {last % 12}, not on the tonic triad of {key.name}"
+    return None
+
+
 CHECKS: dict[str, Check] = {
     "pitch_range": check_pitch_range,
+    "span": check_span,
+    "note_count": check_note_count,
+    "in_scale": check_in_scale,
+    "key_agreement": check_key_agreement,
+    "largest_leap": check_largest_leap,
+    "leap_recovery": check_leap_recovery,
+    "repeated_notes": check_repeated_notes,
+    "rhythm_grid": check_rhythm_grid,
+    "cadence": check_cadence,
 }
 
 
-def run_checks(example: Example, config: ChecksConfig) -> list[str]:
-    """Reasons from every failing check (empty when the example passes)."""
-    reasons = []
-    for check in CHECKS.values():
+def failing_checks(example: Example, config: ChecksConfig) -> list[tuple[str, str]]:
+    """(check name, reason) for every failing check that is not skipped."""
+    failed = []
+    for name, check in CHECKS.items():
+        if name in config.skip:
+            continue
         reason = check(example, config)
         if reason is not None:
-            reasons.append(reason)
-    return reasons
+            failed.append((name, reason))
+    return failed
+
+
+def run_checks(example: Example, config: ChecksConfig) -> list[str]:
+    """Reasons from every failing check that is not skipped (empty when the example passes)."""
+    return [reason for _, reason in failing_checks(example, config)]

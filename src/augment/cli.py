@@ -14,7 +14,6 @@ from typing import Any
 
 import click
 
-from .calibrate import as_toml, calibrate
 from .codec import FormatConfig
 from .config import Config, load_config
 from .errors import AugmentError
@@ -22,6 +21,7 @@ from .inspect import inspect_file
 from .pipeline import annotate_keys, read_seeds
 from .pipeline import expand as run_expand
 from .rules import registry
+from .thresholds import as_toml, calibrate_checks
 from .validate import validate_files
 
 DEFAULT_RULES = "rules/default.toml"
@@ -156,7 +156,7 @@ def calibrate_cmd(seeds: tuple[Path, ...], rules: str | None, as_json: bool) -> 
         return
     for f in findings:
         click.echo(str(f), err=True)
-    distributions = calibrate(annotate_keys(examples), config.checks)
+    distributions = calibrate_checks(annotate_keys(examples), config.checks)
     if as_json:
         click.echo(json.dumps([asdict(d) for d in distributions], indent=2))
     else:

@@ -31,14 +31,63 @@ class ChecksConfig:
 
     min_pitch: int = 36
     max_pitch: int = 96
+    max_span_semitones: int = 31
+    min_notes: int = 4
+    max_notes: int = 256
+    min_in_scale_rate: float = 0.7
+    # Key agreement: the stated key's correlation may trail the best key's by this much.
+    key_tolerance: float = 0.45
+    allow_relative_key: bool = True
+    max_leap_semitones: int = 16
+    leap_semitones: int = 7
+    max_unrecovered_leaps: int = 2
+    max_repeated_notes: int = 8
+    rhythm_grid_per_quarter: tuple[int, ...] = (8, 6)
+    min_duration_quarter: float = 0.125
+    max_duration_quarter: float = 16.0
+    cadence_tonic_only: bool = False
+    skip: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class SplitConfig:
     test: float = 0.1
     validation: float = 0.1
-    # False: held-out families keep only their seed, unaugmented.
+    # False: held-out families keep only their seed, unaugmented (fractions are then
+    # fractions of the seeds); True: fractions are fractions of all written rows.
     augment_holdout: bool = False
+    stratify: str = "none"  # "none" | "mode" | "key": keep key/mode shares alike per split
+    holdout_keys: tuple[str, ...] = ()  # e.g. ["F# major"]: these keys only in test
+    holdout_rules: tuple[str, ...] = ()  # variants of these rules only in test/validation
+
+
+DEDUP_LEVELS = ("exact", "invariant", "near")
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    """The ``[dedup]`` table: which duplicate levels go, and near-duplicate calibration."""
+
+    # Strongest level removed between members of one seed family / of different families.
+    within_family: str = "exact"
+    across_families: str = "near"
+    calibrate: bool = True
+    target_recall: float = 0.9
+    min_similarity: float = 0.5  # calibration never picks a lower threshold
+    similarity: float = 0.85  # used when calibrate = false
+    shingle_size: int = 3  # used when calibrate = false
+    min_notes: int = 8  # shorter melodies get exact and invariant dedup only
+
+
+@dataclass(frozen=True)
+class SelectConfig:
+    """The ``[select]`` table: caps (shares of the target) and the greedy diversity pick."""
+
+    max_family_share: float = 0.2
+    max_rule_share: float = 0.5
+    max_key_share: float = 0.2
+    method: str = "maxmin"  # "maxmin" | "mmr"
+    mmr_lambda: float = 0.5  # mmr: weight of novelty against centrality
 
 
 @dataclass(frozen=True)
@@ -54,6 +103,8 @@ class Config:
     rules: tuple[RuleSpec, ...] = ()
     checks: ChecksConfig = ChecksConfig()
     split: SplitConfig = SplitConfig()
+    dedup: DedupConfig = DedupConfig()
+    select: SelectConfig = SelectConfig()
     source: str = "<defaults>"
 
     def resolved(self) -> dict[str, Any]:
@@ -64,10 +115,12 @@ class Config:
             "rule": [{"name": s.rule.name, "p": s.p, "params": asdict(s.rule)} for s in self.rules],
             "checks": asdict(self.checks),
             "split": asdict(self.split),
+            "dedup": asdict(self.dedup),
+            "select": asdict(self.select),
         }
 
 
-TABLES = ("format", "expand", "rule", "checks", "split")
+TABLES = ("format", "expand", "rule", "checks", "split", "dedup", "select")
 
 
 def _suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
@@ -76,6 +129,9 @@ def _suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
 
 
 def _type_ok(value: Any, default: Any) -> bool:
+    if isinstance(default, tuple):
+        item = default[0] if default else None
+        return isinstance(value, list) and (item is None or all(_type_ok(v, item) for v in value))
     if isinstance(default, bool) or isinstance(value, bool):
         return isinstance(value, bool) and isinstance(default, bool)
     if isinstance(default, float):
@@ -94,7 +150,8 @@ def _build(cls: type, table: dict[str, Any], where: str) -> Any:
         if not _type_ok(value, defaults[key]):
             raise AugmentError(f"{where}: parameter {key!r} must be {type(defaults[key]).__name__}, "
                                f"got {value!r}")
-    values = {k: (float(v) if isinstance(defaults[k], float) else v) for k, v in table.items()}
+    values = {k: (float(v) if isinstance(defaults[k], float) else
+                  tuple(v) if isinstance(defaults[k], tuple) else v) for k, v in table.items()}
     try:
         return cls(**values)
     except (ValueError, TypeError) as exc:
@@ -150,7 +207,7 @@ def parse_config(data: dict[str, Any], file: str) -> Config:
         if table not in TABLES:
             raise AugmentError(f"{file}: unknown table [{table}]{_suggest(table, TABLES)}; "
                                f"known: {', '.join(TABLES)}")
-    for table in ("format", "expand", "checks", "split"):
+    for table in ("format", "expand", "checks", "split", "dedup", "select"):
         if table in data and not isinstance(data[table], dict):
             raise AugmentError(f"{file}: [{table}] must be a table")
     config = Config(
@@ -159,10 +216,47 @@ def parse_config(data: dict[str, Any], file: str) -> Config:
         rules=_rules(data.get("rule", []), file),
         checks=_build(ChecksConfig, data.get("checks", {}), f"{file}: [checks]"),
         split=_build(SplitConfig, data.get("split", {}), f"{file}: [split]"),
+        dedup=_build(DedupConfig, data.get("dedup", {}), f"{file}: [dedup]"),
+        select=_build(SelectConfig, data.get("select", {}), f"{file}: [select]"),
         source=file,
     )
     _validate(config, file)
+    _validate_dataset(config, file)
     return config
+
+
+def _choice(value: str, options: tuple[str, ...], where: str) -> None:
+    if value not in options:
+        raise AugmentError(f"{where} must be one of {', '.join(options)}, got {value!r}"
+                           f"{_suggest(value, options)}")
+
+
+def _validate_dataset(config: Config, file: str) -> None:
+    """[dedup], [select] and the dataset parameters of [split]."""
+    d, s, sp = config.dedup, config.select, config.split
+    _choice(d.within_family, DEDUP_LEVELS, f"{file}: [dedup] within_family")
+    _choice(d.across_families, DEDUP_LEVELS, f"{file}: [dedup] across_families")
+    for name in ("target_recall", "min_similarity", "similarity"):
+        if not 0 < getattr(d, name) <= 1:
+            raise AugmentError(f"{file}: [dedup] {name} must be in (0, 1]")
+    if d.shingle_size < 1 or d.min_notes < 2:
+        raise AugmentError(f"{file}: [dedup] need shingle_size >= 1 and min_notes >= 2")
+    _choice(s.method, ("maxmin", "mmr"), f"{file}: [select] method")
+    for name in ("max_family_share", "max_rule_share", "max_key_share", "mmr_lambda"):
+        if not 0 < getattr(s, name) <= 1:
+            raise AugmentError(f"{file}: [select] {name} must be in (0, 1]")
+    _choice(sp.stratify, ("none", "mode", "key"), f"{file}: [split] stratify")
+    from .split import key_from_name  # split imports config: import here
+
+    for name in sp.holdout_keys:
+        if key_from_name(name) is None:
+            raise AugmentError(f"{file}: [split] holdout_keys: {name!r} is not a key name "
+                               "like \"F# major\" or \"D dorian\"")
+    known = {spec.rule.name for spec in config.rules} | set(registry())
+    for name in sp.holdout_rules:
+        if name not in known:
+            raise AugmentError(f"{file}: [split] holdout_rules: unknown rule {name!r}"
+                               f"{_suggest(name, sorted(known))}")
 
 
 def _validate(config: Config, file: str) -> None:
@@ -176,6 +270,14 @@ def _validate(config: Config, file: str) -> None:
     c = config.checks
     if not 0 <= c.min_pitch <= c.max_pitch <= 127:
         raise AugmentError(f"{file}: [checks] need 0 <= min_pitch <= max_pitch <= 127")
+    from .checks import CHECKS  # checks import config: import here, at validation time
+
+    for name in c.skip:
+        if name not in CHECKS:
+            raise AugmentError(f"{file}: [checks] skip names unknown check {name!r}"
+                               f"{_suggest(name, sorted(CHECKS))}; known: {', '.join(CHECKS)}")
+    if any(d <= 0 for d in c.rhythm_grid_per_quarter):
+        raise AugmentError(f"{file}: [checks] rhythm_grid_per_quarter must hold positive integers")
 
 
 def load_config(path: str | Path) -> Config:
@@ -193,5 +295,6 @@ def load_config(path: str | Path) -> Config:
     return parse_config(data, str(path))
 
 
-__all__ = ["ChecksConfig", "Config", "ExpandConfig", "RuleSpec", "SplitConfig",
+__all__ = ["ChecksConfig", "Config", "DedupConfig", "ExpandConfig", "RuleSpec", "SelectConfig",
+           "SplitConfig",
            "load_config", "parse_config"]

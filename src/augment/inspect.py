@@ -1,0 +1,46 @@
+"""inspect(): per input line, why it passes or fails: format errors, stated and detected
+key, the checks it fails, range and note count. How users find out why a seed or variant
+is rejected."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .checks import failing_checks
+from .codec import iter_lines, parse_line
+from .config import Config
+from .errors import Finding
+from .prompt import stated_key
+from .theory import find_keys
+
+
+def inspect_file(path: Path, config: Config) -> list[dict[str, Any]]:
+    """One record per line: line, ok, errors, stated_key, key, key_confidence, key_margin,
+    failed_checks, reasons, range, notes."""
+    records = []
+    for number, text in iter_lines(path):
+        findings: list[Finding]
+        if text is None:
+            example = None
+            findings = [Finding(str(path), number, "invalid_utf8", "line is not valid UTF-8")]
+        else:
+            example, findings = parse_line(text, config.format, str(path), number)
+        errors = [{"code": f.code, "message": f.message} for f in findings if f.severity == "error"]
+        record: dict[str, Any] = {"line": number, "ok": False, "errors": errors, "stated_key": None,
+                                  "key": None, "key_confidence": None, "key_margin": None,
+                                  "failed_checks": [], "reasons": [], "range": None, "notes": None}
+        if example is not None and not errors:
+            stated = stated_key(example.prompt)
+            detected, corr, margin = find_keys(example.melody.pitch_class_histogram()[None, :])[0]
+            example = replace(example, key=stated or detected)
+            failed = failing_checks(example, config.checks)
+            r = example.melody.pitch_range()
+            record.update(ok=not failed, stated_key=stated.name if stated else None,
+                          key=detected.name, key_confidence=round(corr, 4),
+                          key_margin=round(margin, 4), failed_checks=[n for n, _ in failed],
+                          reasons=[reason for _, reason in failed],
+                          range=list(r) if r else None, notes=len(example.melody.notes))
+        records.append(record)
+    return records
