@@ -1,18 +1,35 @@
-"""Deduplication stages.
+"""Deduplication stages: exact, transposition/tempo-invariant, and near duplicates.
 
 Exact: two examples are the same when their canonical melody (list form, quarter
-notes) and every message text but the melody are equal. The kept one is the seed if
-there is one, else the smallest id, so the result does not depend on input order.
+notes) and every message text but the melody are equal.
+Invariant: equal interval sequence and duration ratios (``near.invariant_key``): the same
+tune in another key or at another tempo.
+Near: a verified edit similarity at or above the calibrated threshold (``near.py``).
+
+Examples are visited seeds first, then by id, so the result does not depend on input
+order. An example is dropped only for a duplicate among the examples already *kept*, so a
+dropped example is always within the threshold of its keeper: chains of near duplicates
+never merge unrelated tunes. Which levels are removed is set separately within one seed
+family and across families (``[dedup]``): variants of one seed are meant to be transposed
+copies, so by default only exact duplicates go inside a family.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
+import numpy as np
+
+from .calibrate import Calibration, calibrate
 from .codec import format_melody
+from .config import DEDUP_LEVELS, DedupConfig
 from .example import Example
+from .melody import Melody
+from .near import NearParams, invariant_key, melody_tokens, near_pairs
 
 
 def exact_key(example: Example) -> str:
@@ -32,3 +49,121 @@ def dedup_exact(examples: Iterable[Example]) -> tuple[list[Example], list[tuple[
         else:
             kept[k] = ex
     return list(kept.values()), dropped
+
+
+@dataclass(frozen=True)
+class MelodyRelations:
+    """Which examples share a tune: invariant class per example and verified near pairs."""
+
+    rep_of: dict[str, int]  # example id -> index of its invariant class
+    near: dict[int, tuple[tuple[int, float], ...]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, examples: Sequence[Example], params: NearParams) -> MelodyRelations:
+        classes: dict[str, int] = {}
+        tokens = []
+        rep_of = {}
+        for ex in examples:
+            key = invariant_key(ex.melody)
+            if key not in classes:
+                classes[key] = len(classes)
+                tokens.append(melody_tokens(ex.melody))
+            rep_of[ex.id] = classes[key]
+        near: dict[int, list[tuple[int, float]]] = defaultdict(list)
+        for i, j, sim in near_pairs(tokens, params):
+            near[i].append((j, sim))
+            near[j].append((i, sim))
+        return cls(rep_of, {k: tuple(sorted(v, key=lambda t: (-t[1], t[0]))) for k, v in near.items()})
+
+
+def near_params(config: DedupConfig, calibration: Calibration | None) -> NearParams:
+    if calibration is not None:
+        return calibration.params
+    return NearParams(config.shingle_size, 0.3, config.similarity, min_tokens=config.min_notes - 1)
+
+
+def calibrate_for(melodies: Sequence[Melody], config: DedupConfig, run_seed: int) -> Calibration:
+    """Calibration on the given real melodies (seeds), with a generator from the run seed."""
+    digest = hashlib.sha256(f"calibrate:{run_seed}".encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(digest[:16], "little"))
+    return calibrate(melodies, rng, target_recall=config.target_recall,
+                     min_similarity=config.min_similarity, min_tokens=config.min_notes - 1)
+
+
+@dataclass
+class DedupResult:
+    kept: list[Example]
+    dropped: list[tuple[Example, str]]
+    relations: MelodyRelations
+    params: NearParams
+    calibration: Calibration | None
+    counts: dict[str, int]
+
+
+def _allowed(level: str, policy: str) -> bool:
+    return DEDUP_LEVELS.index(level) <= DEDUP_LEVELS.index(policy)
+
+
+def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
+          calibration_melodies: Sequence[Melody] | None = None,
+          calibration: Calibration | None = None) -> DedupResult:
+    """Remove exact, invariant and near duplicates according to the family policies.
+
+    Calibration (when ``config.calibrate`` and none is given) runs on
+    ``calibration_melodies``, by default the seeds among ``examples``.
+    """
+    kept_exact, dropped = dedup_exact(examples)
+    counts = {"exact_duplicates": len(dropped), "invariant_duplicates": 0, "near_duplicates": 0}
+    if config.calibrate and calibration is None:
+        real = calibration_melodies if calibration_melodies is not None else \
+            [e.melody for e in kept_exact if e.is_seed]
+        calibration = calibrate_for(real, config, run_seed)
+    params = near_params(config, calibration)
+    relations = MelodyRelations.of(kept_exact, params)
+    # invariant class -> family -> id of the first kept example of that family in the class
+    keepers: dict[int, dict[str, str]] = defaultdict(dict)
+    kept: list[Example] = []
+    for ex in kept_exact:
+        rep = relations.rep_of[ex.id]
+        reason = _duplicate_of(ex.seed_id, keepers.get(rep, {}), "invariant", config)
+        if reason is None:
+            for other, sim in relations.near.get(rep, ()):
+                reason = _duplicate_of(ex.seed_id, keepers.get(other, {}), "near", config, sim)
+                if reason is not None:
+                    break
+        if reason is not None:
+            counts["invariant_duplicates" if reason.startswith("inv") else "near_duplicates"] += 1
+            dropped.append((ex, reason))
+            continue
+        keepers[rep].setdefault(ex.seed_id, ex.id)
+        kept.append(ex)
+    return DedupResult(kept, dropped, relations, params, calibration, counts)
+
+
+def _duplicate_of(family: str, keepers: dict[str, str], level: str, config: DedupConfig,
+                  sim: float | None = None) -> str | None:
+    """The drop reason when a kept example of a policy-covered family shares the tune."""
+    what = ("invariant_duplicate: same intervals and rhythm ratios as" if level == "invariant"
+            else f"near_duplicate: edit similarity {sim:.3f} to")
+    if family in keepers and _allowed(level, config.within_family):
+        return f"{what} {keepers[family]} (same seed family)"
+    if _allowed(level, config.across_families):
+        others = sorted(f for f in keepers if f != family)
+        if others:
+            return f"{what} {keepers[others[0]]} (seed family {others[0]})"
+    return None
+
+
+def family_links(examples: Sequence[Example], relations: MelodyRelations) -> list[tuple[str, str]]:
+    """Pairs of seed families that share a tune (invariant or near), sorted."""
+    families_of: dict[int, set[str]] = defaultdict(set)
+    for ex in examples:
+        families_of[relations.rep_of[ex.id]].add(ex.seed_id)
+    links: set[tuple[str, str]] = set()
+    for rep, fams in families_of.items():
+        linked = set(fams)
+        for other, _ in relations.near.get(rep, ()):
+            linked |= families_of.get(other, set())
+        ordered = sorted(linked)
+        links.update((ordered[0], f) for f in ordered[1:])
+    return sorted(links)

@@ -10,7 +10,7 @@ import hashlib
 import platform
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal
@@ -20,12 +20,12 @@ import numpy as np
 from .checks import run_checks
 from .codec import FormatConfig, example_to_line, format_melody, iter_lines, parse_line
 from .config import Config, RuleSpec
-from .dedup import dedup_exact
+from .dataset import build_splits, plan_splits
 from .errors import AugmentError, Finding
 from .example import Example, Step
 from .output import dumps, write_atomic, write_manifest
 from .prompt import find_key_claims, rewrite_key, stated_key
-from .split import SPLITS, assign_families
+from .split import SPLITS
 from .theory import find_keys
 
 OnError = Literal["fail", "skip"]
@@ -56,6 +56,7 @@ class RunResult:
     counts: Counter[str] = field(default_factory=Counter)
     files: dict[str, str] = field(default_factory=dict)
     warnings: list[Finding] = field(default_factory=list)
+    manifest: dict[str, Any] = field(default_factory=dict)
 
 
 def variant_rng(run_seed: int, seed_id: str, index: int) -> np.random.Generator:
@@ -170,7 +171,8 @@ def _check_out_dir(out_dir: Path, seed_paths: Sequence[Path]) -> None:
 
 
 def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
-           run_seed: int | None = None, on_error: OnError = "fail") -> RunResult:
+           run_seed: int | None = None, on_error: OnError = "fail", *,
+           target: int | None = None) -> RunResult:
     """Run the whole flow and write train/validation/test, lineage, rejected, manifest."""
     run_seed = config.expand.seed if run_seed is None else run_seed
     seed_paths = [Path(p) for p in seed_paths]
@@ -198,11 +200,12 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
             counts["rejected_seed_checks"] += 1
         else:
             passing_seeds.append(seed)
-    split_of = assign_families([s.seed_id for s in passing_seeds], config.split, run_seed)
+    plan = plan_splits(passing_seeds, config, run_seed)
+    split_of = plan.seed_split
 
     candidates: list[Example] = list(passing_seeds)
     for seed in passing_seeds:
-        if split_of[seed.seed_id] != "train" and not config.split.augment_holdout:
+        if split_of[seed.seed_id] != "train" and not config.split.holdout_rules:
             continue
         for variant in draw_variants(seed, config, run_seed, counts):
             prompted = reprompt(variant, config.format)
@@ -218,29 +221,35 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
             candidates.append(prompted)
     counts["variants_passing_checks"] = len(candidates) - len(passing_seeds)
 
-    kept, dropped = dedup_exact(candidates)
-    counts["exact_duplicates"] = len(dropped)
-    rejected.extend(Rejected("dedup", [reason], example=ex) for ex, reason in dropped)
+    built = build_splits(candidates, plan, config, run_seed, target)
+    counts.update(built.counts)
+    rejected.extend(Rejected(stage, [reason], example=ex) for stage, ex, reason in built.dropped)
+    write_outputs(result, built, rejected, config, run_seed, seed_paths)
+    return result
 
-    kept.sort(key=lambda e: e.id)
-    by_split: dict[str, list[Example]] = {name: [] for name in SPLITS}
-    for ex in kept:
-        by_split[split_of[ex.seed_id]].append(ex)
 
+def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], config: Config,
+                  run_seed: int, seed_paths: Sequence[Path]) -> None:
+    """Splits (messages only), lineage, rejected, then the manifest last."""
+    out_dir, counts, by_split = result.out_dir, result.counts, built.by_split
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in SPLITS:
         counts[f"written_{name}"] = len(by_split[name])
         result.files[f"{name}.jsonl"] = write_atomic(
             out_dir / f"{name}.jsonl", (example_to_line(e) for e in by_split[name]))
-    lineage = ({"id": e.id, "split": split_of[e.seed_id], "seed_id": e.seed_id,
+    written = sorted((e for name in SPLITS for e in by_split[name]), key=lambda e: e.id)
+    lineage = ({"id": e.id, "split": built.split_of[e.seed_id], "seed_id": e.seed_id,
                 "parent_id": e.parent_id, "source": e.source,
                 "key": None if e.key is None else e.key.name,
-                "rules": [s.as_dict() for s in e.steps]} for e in kept)
+                "rules": [s.as_dict() for s in e.steps]} for e in written)
     result.files["lineage.jsonl"] = write_atomic(out_dir / "lineage.jsonl", map(dumps, lineage))
     result.files["rejected.jsonl"] = write_atomic(
         out_dir / "rejected.jsonl", (dumps(r.record()) for r in rejected))
     counts["rejected_total"] = len(rejected)
-    write_manifest(out_dir, {
+    per_rule = Counter(s.rule for e in written for s in e.steps)
+    per_check = Counter(reason.split(":")[0] for r in rejected if r.stage in ("checks", "dedup", "split")
+                        for reason in r.reasons)
+    result.manifest = {
         "augment_manifest": 1,
         "config": config.resolved(),
         "config_file": config.source,
@@ -248,6 +257,12 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
         "seed_files": [str(p) for p in seed_paths],
         "versions": package_versions(),
         "counts": dict(sorted(counts.items())),
+        "counts_per_rule": dict(sorted(per_rule.items())),
+        "rejected_per_reason": dict(sorted(per_check.items())),
+        "counts_per_split": {name: len(by_split[name]) for name in SPLITS},
+        "diversity": built.diversity,
+        "dedup_calibration": None if built.calibration is None else built.calibration.as_dict(),
+        "near_params": asdict(built.params),
         "files": {name: {"sha256": digest} for name, digest in sorted(result.files.items())},
-    })
-    return result
+    }
+    write_manifest(out_dir, result.manifest)

@@ -1,16 +1,22 @@
 """Splits by seed family: every variant of one seed lands on the same side.
 
-Families are ordered by a stable hash of (run seed, seed id), so the assignment does
-not depend on input order; the first ``round(test * n)`` families go to test, the next
-``round(validation * n)`` to validation, the rest to train. A fraction above zero
-always gets at least one family when there are at least three.
+``assign_families`` orders families by a stable hash of (run seed, seed id) and counts
+families. ``assign_groups`` is size-aware: a *group* is one or more seed families that
+share a tune (merged by ``dedup.family_links``); groups are placed largest first (ties by
+the stable hash) into whichever held-out split still lacks rows, so that test and
+validation get their fraction of rows within a group's size, optionally per key or mode
+stratum (cumulative targets, so the errors of strata do not add up).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from .config import SplitConfig
+from .theory import MODES, Key
 
 SPLITS = ("train", "validation", "test")
 
@@ -31,3 +37,83 @@ def assign_families(seed_ids: list[str], config: SplitConfig, run_seed: int) -> 
     for i, sid in enumerate(order):
         out[sid] = "test" if i < n_test else "validation" if i < n_test + n_val else "train"
     return out
+
+
+_KEY_NAME = re.compile(r"^\s*([A-Ga-g])\s*(#|b|sharp|flat)?\s*(\w+)\s*$")
+_LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def key_from_name(name: str) -> Key | None:
+    """'F# major', 'Bb minor', 'D dorian' -> Key; None when it is not a key name."""
+    m = _KEY_NAME.match(name)
+    if not m or m.group(3).lower() not in (*MODES, "ionian", "aeolian"):
+        return None
+    shift = {"#": 1, "sharp": 1, "b": -1, "flat": -1}.get(m.group(2) or "", 0)
+    mode = m.group(3).lower()
+    return Key((_LETTER_PC[m.group(1).upper()] + shift) % 12, mode)  # type: ignore[arg-type]
+
+
+def group_of(families: Iterable[str], links: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """family -> group id (the smallest family id of its linked component)."""
+    parent = {f: f for f in families}
+
+    def root(f: str) -> str:
+        while parent[f] != f:
+            parent[f] = parent[parent[f]]
+            f = parent[f]
+        return f
+
+    for a, b in links:
+        parent.setdefault(a, a)
+        parent.setdefault(b, b)
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {f: root(f) for f in sorted(parent)}
+
+
+@dataclass(frozen=True)
+class Group:
+    """Rows of one group, and its stratum (key or mode name, or '' without stratification)."""
+
+    id: str
+    rows: int
+    stratum: str = ""
+
+
+def assign_groups(groups: Sequence[Group], test: float, validation: float, run_seed: int,
+                  forced: Mapping[str, str] | None = None) -> dict[str, str]:
+    """group id -> split, meeting the row fractions as closely as group sizes allow."""
+    forced = dict(forced or {})
+    out = {g.id: forced[g.id] for g in groups if g.id in forced}
+    current = {name: 0 for name in SPLITS}
+    for g in groups:
+        if g.id in out:
+            current[out[g.id]] += g.rows
+    free = [g for g in groups if g.id not in out]
+    strata = sorted({g.stratum for g in free})
+    seen_rows = sum(g.rows for g in groups if g.id in out)
+    fractions = {"test": test, "validation": validation}
+
+    def tie(g: Group) -> str:
+        return hashlib.sha256(f"{run_seed}:{g.id}".encode()).hexdigest()
+
+    for stratum in strata:
+        members = sorted((g for g in free if g.stratum == stratum), key=lambda g: (-g.rows, tie(g)))
+        seen_rows += sum(g.rows for g in members)
+        target = {name: f * seen_rows for name, f in fractions.items()}
+        for g in members:
+            choice = "train"
+            for name in sorted(fractions, key=lambda n: current[n] - target[n]):
+                if abs(current[name] + g.rows - target[name]) < abs(current[name] - target[name]):
+                    choice = name
+                    break
+            out[g.id] = choice
+            current[choice] += g.rows
+    return out
+
+
+def stratum_of(key: Key | None, stratify: str) -> str:
+    if stratify == "none" or key is None:
+        return ""
+    return key.mode if stratify == "mode" else key.name

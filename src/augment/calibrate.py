@@ -1,0 +1,181 @@
+"""Calibrating near-duplicate detection on probes made from the data itself.
+
+A *probe* is a real melody from the data paired with a copy that a person would call the
+same tune: one note changed, two notes changed, an ornament inserted, or a rhythm altered.
+Calibration picks the shingle size, the LSH banding and the verified similarity threshold
+that find ``target_recall`` of the probes, and reports how many distinct input melodies the
+chosen setting merges with another one (the false-merge rate when the input holds no
+duplicates, e.g. hand-made seeds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from .melody import Melody
+from .near import MinHasher, NearParams, Tokens, edit_similarity, invariant_key, jaccard, \
+    melody_tokens, near_pairs, shingles
+
+Probe = Callable[[Melody, np.random.Generator], Melody | None]
+
+
+def _sounding(melody: Melody) -> list[int]:
+    return [i for i, p in enumerate(melody.pitches) if p is not None]
+
+
+def _shift(melody: Melody, indices: Sequence[int], rng: np.random.Generator) -> Melody:
+    pitches = list(melody.pitches)
+    for i in indices:
+        p = pitches[i]
+        assert p is not None
+        steps = [s for s in (-4, -3, -2, -1, 1, 2, 3, 4) if 0 <= p + s <= 127]
+        pitches[i] = p + int(rng.choice(steps))
+    return Melody(tuple(pitches), melody.durations)
+
+
+def one_note(melody: Melody, rng: np.random.Generator) -> Melody | None:
+    """One sounding note moved by 1-4 semitones."""
+    notes = _sounding(melody)
+    return _shift(melody, [int(rng.choice(notes))], rng) if notes else None
+
+
+def two_notes(melody: Melody, rng: np.random.Generator) -> Melody | None:
+    """Two different sounding notes moved by 1-4 semitones each."""
+    notes = _sounding(melody)
+    if len(notes) < 2:
+        return None
+    return _shift(melody, [int(i) for i in rng.choice(notes, size=2, replace=False)], rng)
+
+
+def ornament(melody: Melody, rng: np.random.Generator) -> Melody | None:
+    """A note split in two halves, the second a neighbour note a step above or below."""
+    notes = _sounding(melody)
+    if not notes:
+        return None
+    i = int(rng.choice(notes))
+    p = melody.pitches[i]
+    assert p is not None
+    neighbour = p + int(rng.choice([-2, -1, 1, 2]))
+    if not 0 <= neighbour <= 127:
+        return None
+    half = melody.durations[i] / 2
+    pitches = (*melody.pitches[:i], p, neighbour, *melody.pitches[i + 1:])
+    durations = (*melody.durations[:i], half, half, *melody.durations[i + 1:])
+    return Melody(pitches, durations)
+
+
+def rhythm(melody: Melody, rng: np.random.Generator) -> Melody | None:
+    """Two neighbouring durations changed: equal ones dotted (3/2, 1/2), unequal ones swapped."""
+    if len(melody) < 2:
+        return None
+    i = int(rng.integers(0, len(melody) - 1))
+    d = list(melody.durations)
+    if d[i] == d[i + 1]:
+        d[i], d[i + 1] = d[i] * Fraction(3, 2), d[i] / 2
+    else:
+        d[i], d[i + 1] = d[i + 1], d[i]
+    return Melody(melody.pitches, tuple(d))
+
+
+PROBES: dict[str, Probe] = {"one_note": one_note, "two_notes": two_notes,
+                            "ornament": ornament, "rhythm": rhythm}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The chosen near-duplicate setting and what it was measured to do."""
+
+    params: NearParams
+    target_recall: float
+    probe_recall: float
+    recall_by_probe: tuple[tuple[str, float], ...]
+    probe_pairs: int
+    melodies: int
+    merged_melodies: int
+
+    @property
+    def merge_rate(self) -> float:
+        """Share of distinct input melodies merged with another one."""
+        return self.merged_melodies / self.melodies if self.melodies else 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {"params": asdict(self.params), "target_recall": self.target_recall,
+                "probe_recall": round(self.probe_recall, 4),
+                "recall_by_probe": {k: round(v, 4) for k, v in self.recall_by_probe},
+                "probe_pairs": self.probe_pairs, "melodies": self.melodies,
+                "merged_melodies": self.merged_melodies, "merge_rate": round(self.merge_rate, 4)}
+
+
+def make_probes(melodies: Sequence[Melody], rng: np.random.Generator
+                ) -> list[tuple[str, Tokens, Tokens]]:
+    """(probe name, original tokens, edited tokens) for every melody and probe kind."""
+    out = []
+    for melody in melodies:
+        original = melody_tokens(melody)
+        for name, probe in PROBES.items():
+            edited = probe(melody, rng)
+            if edited is not None and melody_tokens(edited) != original:
+                out.append((name, original, melody_tokens(edited)))
+    return out
+
+
+def _collide(a: np.ndarray, b: np.ndarray, bands: int, rows: int) -> bool:
+    same = (a[:bands * rows] == b[:bands * rows]).reshape(bands, rows)
+    return bool(same.all(axis=1).any())
+
+
+def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recall: float = 0.9,
+              shingle_sizes: Sequence[int] = (2, 3, 4), min_similarity: float = 0.5,
+              num_perm: int = 128, min_tokens: int = 7, max_probe_melodies: int = 200
+              ) -> Calibration:
+    """Pick shingle size, LSH banding and similarity threshold for ``target_recall``.
+
+    Among settings that reach the target, the one merging the fewest distinct input
+    melodies wins (then the higher recall, then the smaller shingle size).
+    """
+    distinct: dict[str, Tokens] = {}
+    for m in melodies:
+        tokens = melody_tokens(m)
+        if len(tokens) >= min_tokens:
+            distinct.setdefault(invariant_key(m), tokens)
+    by_key = {invariant_key(m): m for m in melodies}
+    keys = sorted(distinct)
+    chosen = keys if len(keys) <= max_probe_melodies else sorted(
+        rng.choice(keys, size=max_probe_melodies, replace=False).tolist())
+    probes = make_probes([by_key[k] for k in chosen], rng)
+    token_seqs = [distinct[k] for k in keys]
+    if not probes:
+        params = NearParams(shingle_sizes[0], 0.3, max(min_similarity, 0.8), num_perm, min_tokens)
+        return Calibration(params, target_recall, 0.0, (), 0, len(keys), 0)
+    sims = np.array([edit_similarity(a, b) for _, a, b in probes])
+    hasher = MinHasher(num_perm)
+    best: tuple[tuple[float, float, int], Calibration] | None = None
+    for size in shingle_sizes:
+        sh = [(shingles(a, size), shingles(b, size)) for _, a, b in probes]
+        jac = np.array([jaccard(a, b) for a, b in sh])
+        lsh_threshold = float(np.clip(np.quantile(jac, 0.05), 0.1, 0.9))
+        bands, rows = NearParams(size, lsh_threshold, 0.0, num_perm).bands()
+        collide = np.array([_collide(hasher.signature(a), hasher.signature(b), bands, rows)
+                            for a, b in sh])
+        found_sims = np.sort(sims[collide])[::-1]
+        need = int(np.ceil(target_recall * len(probes)))
+        threshold = float(found_sims[need - 1]) if len(found_sims) >= need else min_similarity
+        threshold = max(threshold, min_similarity)
+        found = collide & (sims >= threshold)
+        params = NearParams(size, round(lsh_threshold, 4), round(threshold, 4), num_perm, min_tokens)
+        merged = {i for i, j, _ in near_pairs(token_seqs, params) for i in (i, j)}
+        names = sorted(PROBES)
+        by_probe = tuple((n, float(found[[p[0] == n for p in probes]].mean())) for n in names
+                         if any(p[0] == n for p in probes))
+        result = Calibration(params, target_recall, float(found.mean()), by_probe, len(probes),
+                             len(keys), len(merged))
+        score = (0.0 if result.probe_recall >= target_recall else 1.0 - result.probe_recall,
+                 result.merge_rate, -result.probe_recall)
+        if best is None or score < best[0]:
+            best = (score, result)
+    assert best is not None
+    return best[1]
