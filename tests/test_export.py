@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from augment.example import Example, Message
 from augment.export import FORMATS, export_file, export_midi, read_records
 from augment.midi import read_midi
 from augment.pipeline import expand
+from augment.prompt import stated_key
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds" / "beethoven.jsonl"
@@ -81,9 +83,11 @@ def test_trl_formats_keep_every_role_and_content(run, exported) -> None:
 
 
 def message_example(messages: list[dict[str, str]], fmt) -> Example:
+    """An example as the pipeline sees it: the key its prompt states."""
     msgs = tuple(Message(m["role"], m["content"]) for m in messages)
     melody = parse_melody(messages[-1]["content"], fmt)
-    return Example.seed(msgs, melody, len(msgs) - 1, "pair")
+    example = Example.seed(msgs, melody, len(msgs) - 1, "pair")
+    return replace(example, key=stated_key(example.prompt))
 
 
 def test_preference_pairs_prefer_the_checked_answer_to_the_same_prompt(run, exported) -> None:
@@ -92,6 +96,7 @@ def test_preference_pairs_prefer_the_checked_answer_to_the_same_prompt(run, expo
     openai_pairs = lines(exported["openai-dpo"])
     assert len(pairs) == len(openai_pairs) >= 10
     train_text = (out / "train.jsonl").read_text(encoding="utf-8")
+    failures = {r["line"]: r["reasons"] for r in lines(out / "rejected.jsonl") if r["stage"] == "checks"}
     for pair, twin in zip(pairs, openai_pairs, strict=True):
         assert twin == {"input": {"messages": pair["prompt"]},
                         "preferred_output": pair["chosen"],
@@ -99,8 +104,12 @@ def test_preference_pairs_prefer_the_checked_answer_to_the_same_prompt(run, expo
         chosen = message_example(pair["prompt"] + pair["chosen"], config.format)
         rejected = message_example(pair["prompt"] + pair["rejected"], config.format)
         assert run_checks(chosen, config.checks) == []
-        assert any(r.startswith("pitch_range") for r in run_checks(rejected, config.checks))
         assert chosen.melody.notes != rejected.melody.notes
+        # The non-preferred answer is a check failure of the run, for this very prompt.
+        line = json.dumps({"messages": pair["prompt"] + pair["rejected"]}, ensure_ascii=False)
+        assert failures[line]
+        if any(r.startswith("pitch_range") for r in failures[line]):
+            assert any(r.startswith("pitch_range") for r in run_checks(rejected, config.checks))
         # The preferred answer, with its very prompt, is a line of the training split.
         line = json.dumps({"messages": pair["prompt"] + pair["chosen"]}, ensure_ascii=False)
         assert line in train_text
