@@ -17,8 +17,17 @@ from fractions import Fraction
 import numpy as np
 
 from .melody import Melody
-from .near import MinHasher, NearParams, Tokens, edit_similarity, invariant_key, jaccard, \
-    melody_tokens, near_pairs, shingles
+from .near import (
+    MinHasher,
+    NearParams,
+    Tokens,
+    edit_similarity,
+    invariant_key,
+    jaccard,
+    melody_tokens,
+    near_pairs,
+    shingles,
+)
 
 Probe = Callable[[Melody, np.random.Generator], Melody | None]
 
@@ -153,7 +162,7 @@ def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recal
         return Calibration(params, target_recall, 0.0, (), 0, len(keys), 0)
     sims = np.array([edit_similarity(a, b) for _, a, b in probes])
     hasher = MinHasher(num_perm)
-    best: tuple[tuple[float, float, int], Calibration] | None = None
+    best: tuple[tuple[float, float, float], Calibration] | None = None
     for size in shingle_sizes:
         sh = [(shingles(a, size), shingles(b, size)) for _, a, b in probes]
         jac = np.array([jaccard(a, b) for a, b in sh])

@@ -82,7 +82,10 @@ def validate(files: tuple[Path, ...], rules: str | None, as_json: bool) -> None:
 @click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
               help="fail: stop before writing on any bad seed line; skip: set it aside in "
                    "rejected.jsonl.")
-def expand(seeds: tuple[Path, ...], rules: str, out: Path, seed: int | None, on_error: str) -> None:
+@click.option("--target", "target", type=click.IntRange(min=1), default=None,
+              help="Keep N examples: caps per family/rule/key, then a diversity-maximising pick.")
+def expand(seeds: tuple[Path, ...], rules: str, out: Path, seed: int | None, on_error: str,
+           target: int | None) -> None:
     """Expand seed examples into train/validation/test with lineage and a manifest.
 
     Example: augment expand seeds/beethoven.jsonl --rules rules/default.toml --out out/
@@ -90,20 +93,17 @@ def expand(seeds: tuple[Path, ...], rules: str, out: Path, seed: int | None, on_
     config = _load(rules)
     try:
         result = run_expand(list(seeds), config, out, run_seed=seed,
-                            on_error="skip" if on_error == "skip" else "fail")
+                            on_error="skip" if on_error == "skip" else "fail", target=target)
     except AugmentError as exc:
         _fail(exc)
         return
     for w in result.warnings:
         click.echo(str(w), err=True)
-    c = result.counts
-    click.echo(f"seeds read: {c['input_lines']} lines, {c['rejected_read']} rejected at read, "
-               f"{c['rejected_seed_checks']} failed checks")
-    click.echo(f"variants: {c['variants_drawn']} drawn, {c['variants_passing_checks']} passed checks, "
-               f"{c['rejected_reprompt'] + c['rejected_checks']} rejected, "
-               f"{c['exact_duplicates']} exact duplicates removed")
-    click.echo(f"written to {out}: train {c['written_train']}, validation {c['written_validation']}, "
-               f"test {c['written_test']}; rejected {c['rejected_total']}")
+    from .dataset import summary_lines
+
+    for line in summary_lines(result.counts, result.manifest):
+        click.echo(line)
+    click.echo(f"output: {out}")
 
 
 @cli.command("inspect")
@@ -266,6 +266,85 @@ def report_command(out_dir: Path) -> None:
         _fail(exc)
         return
     click.echo(f"wrote {path}")
+
+
+@cli.command("dedup")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Output JSONL: the input lines that are not duplicates, in input order.")
+@click.option("--rules", "rules", type=click.Path(), default=None,
+              help="Rules file whose [format] and [dedup] apply.")
+@click.option("--seed", "seed", type=int, default=0, show_default=True, help="Calibration seed.")
+def dedup_command(file: Path, out: Path, rules: str | None, seed: int) -> None:
+    """Remove exact, transposed/tempo-scaled and near-duplicate melodies from any chat JSONL.
+
+    Example: augment dedup data.jsonl -o data.dedup.jsonl
+    """
+    from .dataset_files import dedup_file
+
+    config = _load(rules)
+    try:
+        result = dedup_file(file, config, out, seed)
+    except AugmentError as exc:
+        _fail(exc)
+        return
+    c, cal = result.counts, result.manifest["dedup_calibration"]
+    click.echo(f"{c['input_lines']} lines: {c['exact_duplicates']} exact, {c['invariant_duplicates']} "
+               f"transposed/tempo, {c['near_duplicates']} near duplicates removed; {c['written']} "
+               f"written to {out}")
+    if cal:
+        click.echo(f"near threshold {cal['params']['similarity']}: probe recall "
+                   f"{cal['probe_recall']:.1%}, {cal['merged_melodies']} of {cal['melodies']} "
+                   "distinct melodies merged", err=True)
+
+
+@cli.command("split")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Output directory for train/validation/test.jsonl, lineage and manifest.")
+@click.option("--rules", "rules", type=click.Path(), default=None,
+              help="Rules file whose [format], [dedup] and [split] apply.")
+@click.option("--seed", "seed", type=int, default=0, show_default=True, help="Run seed.")
+def split_command(file: Path, out: Path, rules: str | None, seed: int) -> None:
+    """Split an existing dataset so that no tune is on two sides (groups by shared tunes).
+
+    Example: augment split data.jsonl --out splits/
+    """
+    from .dataset_files import split_file
+
+    config = _load(rules)
+    try:
+        result = split_file(file, config, out, seed)
+    except AugmentError as exc:
+        _fail(exc)
+        return
+    c = result.counts
+    total = c["input_lines"] or 1
+    click.echo(f"{c['input_lines']} lines in {c['groups']} tune groups -> " + ", ".join(
+        f"{s} {c[f'written_{s}']} ({c[f'written_{s}'] / total:.1%})"
+        for s in ("train", "validation", "test")) + f"; leakage audit passed; wrote {out}")
+
+
+@cli.command("verify")
+@click.argument("out_dir", type=click.Path(path_type=Path))
+def verify_command(out_dir: Path) -> None:
+    """Re-check an output directory against its manifest: changed, missing or extra files.
+
+    Exit 0 when everything matches, 1 otherwise.
+
+    Example: augment verify out/
+    """
+    from .verify import verify_dir
+
+    try:
+        problems = verify_dir(out_dir)
+    except AugmentError as exc:
+        _fail(exc)
+        return
+    for p in problems:
+        click.echo(f"{out_dir}: {p}")
+    click.echo(f"{out_dir}: {'OK' if not problems else f'{len(problems)} problem(s)'}", err=True)
+    sys.exit(1 if problems else 0)
 
 
 def main() -> None:

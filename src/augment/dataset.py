@@ -32,7 +32,7 @@ class SplitPlan:
     fixed: bool  # False: every seed is augmented and sides are chosen after selection
 
 
-def _groups(examples: Sequence[Example], relations: MelodyRelations) -> dict[str, str]:
+def tune_groups(examples: Sequence[Example], relations: MelodyRelations) -> dict[str, str]:
     return group_of(sorted({e.seed_id for e in examples}), family_links(examples, relations))
 
 
@@ -41,7 +41,7 @@ def _held_out_key(e: Example, config: Config) -> bool:
     return e.key is not None and e.key in keys
 
 
-def _assign(examples: Sequence[Example], group: dict[str, str], config: Config,
+def assign_sides(examples: Sequence[Example], group: dict[str, str], config: Config,
             run_seed: int) -> dict[str, str]:
     """family -> split by size-aware group assignment (rows = examples given)."""
     rows: Counter[str] = Counter(group[e.seed_id] for e in examples)
@@ -61,8 +61,8 @@ def plan_splits(seeds: Sequence[Example], config: Config, run_seed: int) -> Spli
     params = near_params(config.dedup, calibration)
     if config.split.augment_holdout:
         return SplitPlan(params, calibration, {s.seed_id: "train" for s in seeds}, False)
-    group = _groups(seeds, MelodyRelations.of(seeds, params))
-    return SplitPlan(params, calibration, _assign(seeds, group, config, run_seed), True)
+    group = tune_groups(seeds, MelodyRelations.of(seeds, params))
+    return SplitPlan(params, calibration, assign_sides(seeds, group, config, run_seed), True)
 
 
 @dataclass
@@ -94,7 +94,7 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     if target is not None:
         kept, sel = select(kept, target, config.select, must_keep=[e for e in kept if e.is_seed])
         counts.update({f"select_{k}": v for k, v in sel.items()})
-    group = _groups(kept, result.relations)
+    group = tune_groups(kept, result.relations)
     if plan.fixed:
         order = {"test": 0, "validation": 1, "train": 2}
         side: dict[str, str] = {}
@@ -106,7 +106,7 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
         counts["families_moved_by_regrouping"] = sum(
             split_of[f] != plan.seed_split.get(f, "train") for f in split_of)
     else:
-        split_of = _assign(kept, group, config, run_seed)
+        split_of = assign_sides(kept, group, config, run_seed)
     by_split: dict[str, list[Example]] = {name: [] for name in SPLITS}
     for e in sorted(kept, key=lambda e: e.id):
         side_ = split_of[e.seed_id]
@@ -122,3 +122,36 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     written = [e for name in SPLITS for e in by_split[name]]
     diversity = {"before": diversity_report(list(candidates)), "after": diversity_report(written)}
     return Built(by_split, split_of, dropped, result.params, plan.calibration, counts, diversity)
+
+
+def summary_lines(counts: Counter[str] | dict[str, int], manifest: dict) -> list[str]:
+    """A one-screen summary of an expand run (counts, dedup calibration, splits, diversity)."""
+    c = Counter(counts)
+    lines = [
+        f"seeds: {c['input_lines']} lines read, {c['rejected_read']} rejected at read, "
+        f"{c['rejected_seed_checks']} failed checks",
+        f"variants: {c['variants_drawn']} drawn, {c['variants_passing_checks']} passed checks, "
+        f"{c['rejected_reprompt'] + c['rejected_checks']} rejected",
+        f"dedup: {c['exact_duplicates']} exact, {c['invariant_duplicates']} transposed/tempo, "
+        f"{c['near_duplicates']} near duplicates removed",
+    ]
+    cal = manifest.get("dedup_calibration")
+    if cal:
+        p = cal["params"]
+        lines.append(f"near threshold: similarity {p['similarity']} (shingles of {p['shingle_size']}) "
+                     f"finds {cal['probe_recall']:.0%} of {cal['probe_pairs']} probes; merges "
+                     f"{cal['merged_melodies']} of {cal['melodies']} distinct seeds")
+    if c["select_selected"]:
+        lines.append(f"selected: {c['select_selected']} by diversity, {c['select_not_selected']} left "
+                     f"out" + (f", caps lifted {c['select_caps_lifted']} time(s)"
+                               if c["select_caps_lifted"] else ""))
+    total = sum(c[f"written_{s}"] for s in SPLITS) or 1
+    lines.append("written: " + ", ".join(f"{s} {c[f'written_{s}']} ({c[f'written_{s}'] / total:.1%})"
+                                         for s in SPLITS) + f"; rejected {c['rejected_total']}")
+    div = manifest.get("diversity", {})
+    if div:
+        b, a = div["before"], div["after"]
+        lines.append("diversity before -> after: " + ", ".join(
+            f"{k} {b[k]:g}->{a[k]:g}" for k in ("key_entropy", "vendi_score", "largest_family_share")))
+    lines.append("leakage audit: passed; manifest.json written last")
+    return lines

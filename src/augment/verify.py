@@ -14,6 +14,8 @@ from pathlib import Path
 from .errors import AugmentError
 
 MANIFEST = "manifest.json"
+# Written into the directory after the manifest by other commands (augment report).
+DERIVED = ("report.html",)
 
 
 def _sha256(path: Path) -> str:
@@ -51,7 +53,7 @@ def verify_dir(out_dir: Path) -> list[str]:
                     got = sum(1 for _ in handle)
                 if got != want:
                     problems.append(f"{name}: {got} lines, manifest says {want}")
-    listed = set(files) | {MANIFEST}
+    listed = set(files) | {MANIFEST, *DERIVED}
     for f in sorted(Path(out_dir).iterdir()):
         if f.is_file() and f.name not in listed and not f.name.startswith("."):
             problems.append(f"{f.name}: extra file not in the manifest")
