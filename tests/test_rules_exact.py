@@ -1,7 +1,8 @@
-"""Exact values of every rule on a real tune (Bach, BWV 66.6) and on the seed examples."""
+"""Exact values of every rule on a real tune (Bach, BWV 66.6) and on hand-made seed examples."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 from music21 import corpus
 
-from augment.codec import FormatConfig
+from augment.codec import FormatConfig, parse_line
 from augment.example import Example
 from augment.melody import Melody
 from augment.pipeline import annotate_keys, read_seeds
@@ -31,8 +32,34 @@ def bach() -> Melody:
     return Melody.from_pairs([(n.pitch.midi, n.quarterLength) for n in notes])
 
 
+# Four of the first hand-made seeds, inline so the tests do not follow edits of the seed file.
+SEED_LINES = {
+    "c_major": ("Generate a melody in C major.",
+                "[[60, 0.5], [62, 0.25], [64, 0.25], [65, 0.5], [67, 0.5], [69, 0.25], [71, 0.25], "
+                "[72, 1.0]]"),
+    "a_minor": ("Compose a short piece in A minor.",
+                "[[57, 0.5], [59, 0.25], [60, 0.25], [62, 0.5], [64, 0.5], [65, 0.25], [67, 0.25], "
+                "[69, 1.0]]"),
+    "f_minor": ("Write an energetic theme in F minor with a rising arpeggio.",
+                "[[60, 1.0], [65, 0.5], [68, 0.5], [72, 0.5], [77, 0.5], [76, 0.25], [74, 0.25], "
+                "[72, 0.5], [70, 0.5], [67, 0.5], [64, 0.5], [65, 2.0]]"),
+    "minuet": ("Compose a graceful minuet melody in G major in 3/4.",
+               "[[67, 1.0], [71, 1.0], [74, 1.0], [72, 1.5], [71, 0.5], [69, 1.0], [71, 1.0], [69, 1.0], "
+               "[67, 1.0], [66, 2.0], [67, 1.0], [74, 1.0], [72, 1.0], [71, 1.0], [69, 1.0], [67, 1.0]]"),
+}
+
+
+def seed(name: str) -> Example:
+    prompt, pairs = SEED_LINES[name]
+    line = json.dumps({"messages": [{"role": "user", "content": prompt}, {
+        "role": "assistant", "content": f"melody_pitch_duration_data: {pairs}"}]})
+    example, findings = parse_line(line, FormatConfig(), "seeds", 1)
+    assert example is not None and not findings
+    return annotate_keys([example])[0]
+
+
 @pytest.fixture(scope="module")
-def seeds() -> list[Example]:
+def seed_file() -> list[Example]:
     examples, rejected, _ = read_seeds([SEEDS], FormatConfig())
     assert not rejected
     return annotate_keys(examples)
@@ -88,8 +115,8 @@ def test_time_scale_and_rhythm_bach(bach: Melody) -> None:
     assert dots == [0, 1, 2, 4, 5, 6]
 
 
-def test_mode_change_seeds_keep_the_leading_tone(seeds: list[Example]) -> None:
-    c_major = seeds[0]
+def test_mode_change_seeds_keep_the_leading_tone() -> None:
+    c_major = seed("c_major")
     assert c_major.key == Key(0, "major")
     rule = BUILTIN_RULES["mode_change"]()
     params = rule.sample(c_major, np.random.default_rng(0))
@@ -97,15 +124,15 @@ def test_mode_change_seeds_keep_the_leading_tone(seeds: list[Example]) -> None:
     # C D E F G A B C -> C harmonic minor: E->Eb, A->Ab, and B stays B: it resolves to C.
     assert rule.apply(c_major.melody, **params).pitches == (60, 62, 63, 65, 67, 68, 71, 72)
     assert rule.derive_key(c_major.key, **params) == Key(0, "minor")
-    a_minor = seeds[1]
+    a_minor = seed("a_minor")
     assert a_minor.key == Key(9, "minor")
     # A B C D E F G A -> A major: C#, F#, G#.
     assert rule.apply(a_minor.melody, key_tonic=9, key_mode="minor").pitches == (
         57, 59, 61, 62, 64, 66, 68, 69)
 
 
-def test_ornament_seed_passing_tone(seeds: list[Example]) -> None:
-    f_minor = seeds[3]
+def test_ornament_seed_passing_tone() -> None:
+    f_minor = seed("f_minor")
     assert f_minor.key == Key(5, "minor")
     options = ornament_options(f_minor.melody, f_minor.key, Fraction(1, 4), ("passing",), 36, 96)
     # F (0.5) up to Ab: the passing G takes the second half of the F.
@@ -114,8 +141,8 @@ def test_ornament_seed_passing_tone(seeds: list[Example]) -> None:
     assert out.pairs()[1:4] == [(65, Fraction(1, 4)), (67, Fraction(1, 4)), (68, Fraction(1, 2))]
 
 
-def test_invert_draws_the_tonic_axis_nearest_the_centre(seeds: list[Example]) -> None:
-    c_major = seeds[0]  # C4..C5: both Cs are 6 semitones from the centre; the lower wins
+def test_invert_draws_the_tonic_axis_nearest_the_centre() -> None:
+    c_major = seed("c_major")  # C4..C5: both Cs are 6 semitones from the centre; the lower wins
     drawn = {tuple(sorted(BUILTIN_RULES["invert"]().sample(c_major, np.random.default_rng(s)).items()))
              for s in range(20)}
     assert drawn == {(("axis_pitch", 60), ("kind", "chromatic")),
@@ -125,8 +152,8 @@ def test_invert_draws_the_tonic_axis_nearest_the_centre(seeds: list[Example]) ->
     assert BUILTIN_RULES["invert"]().derive_key(c_major.key, kind="chromatic", axis_pitch=60) is None
 
 
-def test_meter_fact_sets_the_bars(seeds: list[Example]) -> None:
-    minuet = seeds[4]  # "a graceful minuet melody in G major in 3/4"
+def test_meter_fact_sets_the_bars() -> None:
+    minuet = seed("minuet")  # "a graceful minuet melody in G major in 3/4"
     in_three = replace(minuet, facts=(("meter", (3, 4)),))
     drawn = [BUILTIN_RULES["fragment"]().sample(in_three, np.random.default_rng(s)) for s in range(30)]
     assert {d["bar_quarters"] for d in drawn if d} == {"3"}
@@ -135,8 +162,8 @@ def test_meter_fact_sets_the_bars(seeds: list[Example]) -> None:
     assert synco.pairs()[:2] == [(67, Fraction(1, 2)), (71, Fraction(3, 2))]
 
 
-def test_key_dependent_rules_refuse_without_a_key(seeds: list[Example]) -> None:
-    unknown = replace(seeds[0], key=None)
+def test_key_dependent_rules_refuse_without_a_key() -> None:
+    unknown = replace(seed("c_major"), key=None)
     for name in ("diatonic_shift", "mode_change", "ornament", "sequence"):
         assert BUILTIN_RULES[name]().sample(unknown, np.random.default_rng(0)) is None, name
     # Chromatic inversion needs no key: it mirrors around the first note.
@@ -144,12 +171,9 @@ def test_key_dependent_rules_refuse_without_a_key(seeds: list[Example]) -> None:
         "kind": "chromatic", "axis_pitch": 60}
 
 
-def test_which_seeds_each_rule_can_vary(seeds: list[Example]) -> None:
-    """Every rule varies most seeds; fragment needs three bars of 4/4 (a two-bar opening and
-    something left over), which 8 of the 14 short seeds do not have, and one seed's melody
-    (Bb major, four steps) has no note an ornament fits on."""
-    applied = {name: sum(cls().sample(s, np.random.default_rng(1)) is not None for s in seeds)
-               for name, cls in BUILTIN_RULES.items()}
-    assert applied == {"transpose": 14, "diatonic_shift": 14, "invert": 14, "retrograde": 14,
-                       "retrograde_inversion": 14, "time_scale": 14, "rhythm": 14,
-                       "mode_change": 14, "ornament": 13, "fragment": 6, "sequence": 10}
+def test_every_rule_varies_most_of_the_seed_file(seed_file: list[Example]) -> None:
+    """Rules refuse a seed only for musical reasons (too short to cut into bars, no key,
+    no note long enough to ornament); each varies at least a third of the seeds."""
+    for name, cls in BUILTIN_RULES.items():
+        applied = sum(cls().sample(s, np.random.default_rng(1)) is not None for s in seed_file)
+        assert applied >= len(seed_file) / 3, (name, applied)
