@@ -18,7 +18,7 @@ from augment.codec import parse_melody
 from augment.config import load_config
 from augment.example import Example, Message
 from augment.export import FORMATS, export_file, export_midi, read_records
-from augment.midi import read_midi
+from augment.midi import DEFAULT_BPM, read_midi, tempo_bpm
 from augment.pipeline import expand
 from augment.prompt import stated_key
 
@@ -139,10 +139,13 @@ def test_midi_files_are_named_by_lineage_id_and_hold_the_melody(run, tmp_path: P
     records = read_records(out / "train.jsonl")
     assert [p.name for p in result.files] == [f"{r.id}.mid" for r in records[:7]]
     assert {r["id"] for r in lines(out / "lineage.jsonl")} >= {r.id for r in records[:7]}
+    tempos = []
     for rec, path in zip(records, result.files, strict=False):
         melody, bpm = read_midi(path)
         assert melody == rec.example.melody
-        assert bpm == pytest.approx(66 if "slow" in (rec.example.prompt or "") else 120, abs=0.01)
+        tempos.append(bpm)
+        assert bpm == pytest.approx(tempo_bpm(rec.example.prompt) or DEFAULT_BPM, abs=0.01)
+    assert any(t != pytest.approx(DEFAULT_BPM) for t in tempos), "no prompt's tempo word was used"
 
 
 def test_cli_export_and_errors(run, tmp_path: Path) -> None:

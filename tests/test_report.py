@@ -142,17 +142,42 @@ def test_numbers_match_the_manifest_and_the_output(out: Path, parsed: ReportPars
         max(family.values()) / len(lineage), abs=1e-4)
 
 
-def test_other_manifest_sections_are_shown(out: Path, tmp_path: Path) -> None:
+def test_manifest_sections_match_the_report(out: Path, parsed: ReportParser) -> None:
+    """Fields other stages record (when present) agree with what the report counts."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    if "counts_per_rule" in manifest:
+        rules = parsed.table("rule")
+        assert {k: int(v[1]) for k, v in rules.items() if int(v[1])} == manifest["counts_per_rule"]
+    if "counts_per_split" in manifest:
+        assert {k: int(v[1]) for k, v in parsed.table("split").items()} == manifest["counts_per_split"]
+    if "rejected_per_reason" in manifest:
+        by_code: Counter[str] = Counter()
+        for label, cells in parsed.table("reason").items():
+            stage, code = label.split("/", 1)
+            if stage in ("checks", "dedup", "split"):
+                by_code[code] += int(cells[1])
+        assert by_code == manifest["rejected_per_reason"]
+    if "diversity" in manifest:
+        metrics = parsed.table("metric")
+        for metric, before in manifest["diversity"]["before"].items():
+            assert float(metrics[metric][1]) == before
+            assert float(metrics[metric][2]) == manifest["diversity"]["after"][metric]
+    if "near_params" in manifest:
+        assert parsed.spans["leaks"] == "0"   # the run wrote its files, so the audit passed
+
+
+def test_unknown_manifest_sections_are_shown(out: Path, tmp_path: Path) -> None:
     copy = tmp_path / "out"
     shutil.copytree(out, copy)
     manifest: dict[str, Any] = json.loads((copy / "manifest.json").read_text())
-    manifest["diversity"] = {"before": {"distinct_4grams": 0.41}, "after": {"distinct_4grams": 0.37}}
+    manifest["future_stage"] = {"kept": 12, "params": {"window_quarters": 4}}
+    manifest["future_metric"] = {"before": {"distinct_4grams": 0.41}, "after": {"distinct_4grams": 0.37}}
     (copy / "manifest.json").write_text(json.dumps(manifest))
     parser = ReportParser()
     parser.feed(write_report(copy).read_text(encoding="utf-8"))
     fields = parser.table("field")
-    assert fields["before.distinct_4grams"][1] == "0.41"
-    assert fields["after.distinct_4grams"][1] == "0.37"
+    assert fields["kept"][1] == "12" and fields["params.window_quarters"][1] == "4"
+    assert parser.table("metric")["distinct_4grams"][1:] == ["0.41", "0.37"]   # before, after
 
 
 def test_gallery_shows_variants_beside_their_own_seed(out: Path) -> None:

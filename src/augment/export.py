@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,8 @@ def read_records(path: Path, fmt: FormatConfig | None = None) -> list[Record]:
             if number > len(lineage):
                 raise AugmentError(f"{path}:{number}: no lineage record for this line")
             rec = lineage[number - 1]
+            example = replace(example, id=rec["id"], seed_id=rec["seed_id"],
+                              parent_id=rec.get("parent_id"))
             records.append(Record(rec["id"], rec["seed_id"], rec["split"], tuple(rec["rules"]),
                                   example, rec.get("key"), rec.get("parent_id")))
     if lineage is not None and len(lineage) != len(records):

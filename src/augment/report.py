@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from fractions import Fraction
 from html import escape
 from pathlib import Path
@@ -34,7 +34,8 @@ GALLERY_VARIANTS = 2
 CLIP_SECONDS = 6.0
 # Manifest sections shown by their own tables; any other section is shown generically.
 _KNOWN_SECTIONS = {"augment_manifest", "config", "config_file", "seed", "seed_files", "versions",
-                   "counts", "files"}
+                   "counts", "files", "counts_per_split", "counts_per_rule", "rejected_per_reason",
+                   "near_params"}
 _KEY_ORDER = [f"{t} major" for t in MAJOR_TONICS] + [f"{t} minor" for t in MINOR_TONICS]
 _MAX_INTERVAL = 12
 
@@ -144,6 +145,31 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
     return [(prefix, json.dumps(value) if not isinstance(value, str) else value)]
 
 
+def _section_table(value: Any) -> str:
+    """A manifest section: metric rows by column when it is {column: {metric: number}}."""
+    if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+        columns = sorted(value, key=lambda c: (c != "before", c != "after", c))
+        metrics = list(dict.fromkeys(m for c in columns for m in value[c]))
+        if all(not isinstance(value[c].get(m), dict) for c in columns for m in metrics):
+            rows = [(m, *(value[c].get(m, "") for c in columns)) for m in metrics]
+            return _table(rows, ["metric", *columns], "metric")
+    return _table(_flatten(value), ["field", "value"], "field")
+
+
+def leakage_audit(records: list[Record], manifest: dict[str, Any]) -> list[str] | None:
+    """Re-run the leakage audit on the written splits with the run's near-duplicate
+    parameters: one line per held-out example whose tune is in train (None: no params)."""
+    from .audit import find_leaks
+    from .near import NearParams
+
+    params = manifest.get("near_params")
+    if not isinstance(params, dict):
+        return None
+    known = {f.name for f in fields(NearParams)}
+    near = NearParams(**{k: v for k, v in params.items() if k in known})
+    return find_leaks({s: [r.example for r in records if r.split == s] for s in SPLITS}, near)
+
+
 def _card(rec: Record, label: str) -> str:
     bpm = tempo_bpm(rec.example.prompt) or DEFAULT_BPM
     wav = base64.b64encode(render_wav(rec.example.melody, bpm, max_seconds=CLIP_SECONDS)).decode()
@@ -201,9 +227,16 @@ def render_report(out_dir: Path) -> str:
     parts += ["<h2>Rejection reasons</h2>",
               _table([(f"{s}/{c}", n) for (s, c), n in sorted(reasons.items())],
                      ["stage/reason", "examples"], "reason")]
+    leaks = leakage_audit(records, manifest)
+    parts.append("<h2>Leakage audit</h2>")
+    if leaks is None:
+        parts.append("<p>Not run: the manifest records no near-duplicate parameters.</p>")
+    else:
+        parts.append(f'<p><span id="leaks">{len(leaks)}</span> held-out example(s) share their '
+                     "tune (exact, transposed/tempo-scaled or near duplicate) with train.</p>")
+        parts += [f"<p><code>{escape(line)}</code></p>" for line in leaks[:20]]
     for section in sorted(set(manifest) - _KNOWN_SECTIONS):
-        parts += [f"<h2>{escape(section)}</h2>",
-                  _table(_flatten(manifest[section]), ["field", "value"], "field")]
+        parts += [f"<h2>{escape(section)}</h2>", _section_table(manifest[section])]
 
     seeds = distributions(r for r in records if not r.rules)
     figures = distribution_figures(seeds, distributions(records))
