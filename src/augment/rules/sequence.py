@@ -4,7 +4,10 @@ The motif is the melody's first ``motif_bars`` whole bars (cut where a note ends
 bar line); it is followed by ``repeats`` copies, each moved by ``steps`` scale steps
 inside the key more than the one before (a diatonic sequence: C-D-E | D-E-F | E-F-G).
 Chromatic notes keep their alteration, as in ``diatonic_shift``. Every bar keeps its
-length and the key is kept; the length becomes (1 + repeats) * motif_bars bars.
+length and every note stays in the key's scale, but the sequence ends away from where
+the motif began, so the key is re-derived from the melody (on the seeds the detector
+finds the seed's key for 58% of sequences). The length becomes (1 + repeats) *
+motif_bars bars.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ class Sequence(Rule):
     """Repeat the opening motif a scale step higher or lower (a diatonic sequence)."""
 
     name = "sequence"
-    changes = frozenset({"length"})
+    changes = frozenset({"length", "key", "mode"})
 
     max_motif_bars: int = 2
     max_repeats: int = 2
