@@ -193,7 +193,7 @@ def _build_essen() -> list[LabelledMelody]:
     return _monophonic(works())
 
 
-def _build_ryans(limit: int = 150) -> list[LabelledMelody]:
+def _build_ryans(limit: int = 80) -> list[LabelledMelody]:
     def works() -> Iterable[tuple[str, Any]]:
         folder = Path(str(music21.corpus.getWork("bach/bwv66.6"))).parent.parent / "ryansMammoth"
         for path in sorted(folder.glob("*.abc"))[:limit]:
@@ -216,5 +216,5 @@ def essen_songs(cache_dir: Path | None = None) -> tuple[LabelledMelody, ...]:
 
 
 def ryans_tunes(cache_dir: Path | None = None) -> tuple[LabelledMelody, ...]:
-    """Fiddle tunes from the first 150 files of Ryan's Mammoth Collection, unlabelled."""
+    """Fiddle tunes from the first 80 files of Ryan's Mammoth Collection, unlabelled."""
     return _cached("ryans", cache_dir, _build_ryans)
