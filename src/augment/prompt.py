@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 _MODE_ALT = "|".join(["major", "minor", "maj", "min", *CHURCH_MODES])
-_ACC = r"(?P<acc>[ -](?i:flat|sharp)(?![a-z])|b(?![a-z])|[#♭♯])"
+_ACC = r"(?P<acc>[ -](?i:flat|sharp)(?![a-z])|b(?![a-ln-z])|[#♭♯])"
 FULL_KEY = re.compile(
     r"(?<![\w#♯♭'-])(?P<letter>[A-Ga-g])" + _ACC + r"?(?P<sep>[ -]?)"
     r"(?P<mode>(?i:" + _MODE_ALT + r"))(?![\w])")
@@ -180,6 +180,8 @@ def _is_article(prompt: str, m: re.Match[str]) -> bool | None:
     """For 'a minor' / 'A major': True = article, False = key, None = can't tell."""
     letter = m.group("letter")
     if letter not in "aA" or m.group("acc") or m.group("sep") == "-":
+        return False
+    if m.group("mode")[0].lower() in "aeiou":  # "a aeolian" would be "an aeolian"
         return False
     if letter == "A" and not _SENTENCE_START.search(prompt[:m.start()]):
         return False

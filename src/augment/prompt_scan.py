@@ -220,7 +220,8 @@ def length_claims(prompt: str) -> tuple[list[LengthClaim], list[Ambiguity]]:
         claims.append(LengthClaim(m.start(), m.end(), m.group(0), unit, count,
                                   relation=_RELATIONS[rel.group("rel").lower()] if rel else "=="))
     for m in _SIZE.finditer(prompt):
-        if _SIZE_NOT.match(prompt, m.end()) or re.search(r"\bas\s+$", prompt[:m.start()]):
+        before = prompt[:m.start()]
+        if _SIZE_NOT.match(prompt, m.end()) or re.search(r"(?:\bas|bars?|measures?|notes?)\s+$", before):
             continue
         claims.append(LengthClaim(m.start(), m.end(), m.group(0), None, None,
                                   size=_SIZES[m.group("size").lower()]))
