@@ -44,6 +44,10 @@ def merged_rests(melody: Melody) -> Melody:
     ("Allegro con brio in C major", 132),
     ("Write a slow, singing melody in E-flat major.", 66),
     ("A march at 96 bpm, Allegro", 96),    # an explicit number beats a word
+    ("Allegro moderato, in F major", 108),  # claimed moderate: the class decides
+    ("Play it briskly.", 144),
+    ("Slow, singing Adagio in E minor", 66),
+    ("A gentle lullaby", None),            # a character word, no tempo
     ("Compose a graceful minuet in G major in 3/4.", None),
     (None, None),
 ])

@@ -21,31 +21,44 @@ import numpy as np
 from .melody import Melody
 
 DEFAULT_BPM = 120
-# Usual metronome values for tempo words (middle of the traditional ranges), plus the
-# plain English words prompts use. Longer words are matched first ("Allegretto"
-# before "Allegro").
-TEMPO_WORDS_BPM: dict[str, int] = {
+# Usual metronome values of the Italian marks (middle of the traditional ranges), and
+# of the tempo classes ``prompt_scan.tempo_claims`` gives plain words ("slowly", "brisk").
+TEMPO_MARK_BPM: dict[str, int] = {
     "grave": 40, "largo": 50, "lento": 56, "larghetto": 63, "adagio": 66, "adagietto": 72,
     "andante": 88, "andantino": 96, "moderato": 108, "allegretto": 116, "allegro": 132,
     "vivace": 160, "vivacissimo": 172, "presto": 180, "prestissimo": 200,
-    "very slow": 50, "slow": 66, "moderate": 108, "lively": 132, "fast": 144,
-    "very fast": 176,
 }
-_TEMPO_PATTERN = re.compile(
-    r"\b(" + "|".join(sorted(TEMPO_WORDS_BPM, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+TEMPO_CLASS_BPM: dict[str, int] = {"slow": 66, "moderate": 108, "fast": 144}
+_MARK_WORD = re.compile(r"\b(" + "|".join(sorted(TEMPO_MARK_BPM, key=len, reverse=True)) + r")\b",
+                        re.IGNORECASE)
 _BPM_PATTERN = re.compile(r"\b(\d{2,3})\s*(?:bpm|beats per minute)\b", re.IGNORECASE)
 
 
 def tempo_bpm(prompt: str | None) -> int | None:
-    """Beats (quarter notes) per minute the prompt asks for: an explicit "90 bpm" first,
-    else the first tempo word; None when it says nothing about tempo."""
+    """Beats (quarter notes) per minute the prompt asks for, None when it says nothing.
+
+    An explicit "90 bpm" first; else the first tempo claim the prompt parser finds: an
+    Italian mark by its usual metronome value (Adagio 66, Allegro 132), a plain word by
+    its class (slow 66, moderate 108, fast 144). Character words ("gentle") say nothing.
+    """
+    from .prompt_scan import tempo_claims
+    from .prompt_words import TEMPO_MARKS
+
     if not prompt:
         return None
     explicit = _BPM_PATTERN.search(prompt)
     if explicit and 20 <= int(explicit.group(1)) <= 400:
         return int(explicit.group(1))
-    word = _TEMPO_PATTERN.search(prompt)
-    return TEMPO_WORDS_BPM[word.group(1).lower()] if word else None
+    for claim in tempo_claims(prompt):
+        if claim.tempo is None:
+            continue
+        mark = _MARK_WORD.search(claim.text) if claim.form == "italian" else None
+        word = mark.group(1).lower() if mark else ""
+        # "Allegro moderato" is claimed moderate, not fast: then the class decides.
+        if word and TEMPO_MARKS.get(word) == claim.tempo:
+            return TEMPO_MARK_BPM[word]
+        return TEMPO_CLASS_BPM.get(claim.tempo, DEFAULT_BPM)
+    return None
 
 
 # --- MIDI -----------------------------------------------------------------------------
