@@ -307,7 +307,8 @@ def test_rewrite_meter_length_tempo(prompt: str, kwargs: dict[str, object], expe
 def test_claims_that_cannot_be_reworded_raise_a_rejection_reason(prompt: str, meter: str, says: str) -> None:
     with pytest.raises(RewriteError) as info:
         rewrite_claims(prompt, meter=meter)
-    assert info.value.reason.startswith("reprompt: ") and says in info.value.reason and meter in info.value.reason
+    reason = info.value.reason
+    assert reason.startswith("reprompt: ") and says in reason and meter in reason
     assert isinstance(info.value, AugmentError)
 
 
@@ -371,8 +372,8 @@ _FILLER = st.lists(st.sampled_from(["Write", "a", "tune", "please", "with", "the
 @given(before=_FILLER, after=_FILLER, start=st.sampled_from(ALL_KEYS), target=st.sampled_from(ALL_KEYS),
        spelling=st.sampled_from(["ascii", "word", "symbol"]))
 def test_rewrite_moves_only_the_key(before: str, after: str, start: Key, target: Key, spelling: str) -> None:
-    name = start.name.replace("b ", "-flat " if spelling == "word" else "♭ " if spelling == "symbol" else "b ")
-    name = name.replace("# ", "-sharp " if spelling == "word" else "♯ " if spelling == "symbol" else "# ")
+    flat, sharp = {"word": ("-flat ", "-sharp "), "symbol": ("♭ ", "♯ "), "ascii": ("b ", "# ")}[spelling]
+    name = start.name.replace("b ", flat).replace("# ", sharp)
     prompt = f"{before} — {name} — {after}"
     if [c.key for c in find_key_claims(prompt)] != [start]:  # the filler made a claim too ("in B")
         return
@@ -394,7 +395,8 @@ def test_template_renders_facts_and_fixes_articles() -> None:
     facts = template_facts(key=Key(9, "minor"), meter="3/4", bars=8, notes=24, tempo="slow")
     assert facts == {"key": "A minor", "tonic": "A", "mode": "minor", "meter": "3/4",
                      "bars": "8", "notes": "24", "tempo": "slow"}
-    text = render_template("Write a {key} melody in {meter}: a {bars}-bar, {tempo} tune of {notes} notes.", facts)
+    template = "Write a {key} melody in {meter}: a {bars}-bar, {tempo} tune of {notes} notes."
+    text = render_template(template, facts)
     assert text == "Write an A minor melody in 3/4: an 8-bar, slow tune of 24 notes."
     assert render_template("A {tonic} {mode} tune {{literal}}", facts) == "An A minor tune {literal}"
 
@@ -402,8 +404,8 @@ def test_template_renders_facts_and_fixes_articles() -> None:
 @pytest.mark.parametrize("key", ALL_KEYS, ids=lambda k: k.name.replace(" ", "_"))
 def test_rendered_template_claims_match_the_facts(key: Key) -> None:
     facts = template_facts(key=key, meter="6/8", bars=12, notes=30, tempo="fast")
-    for template in ("Write a {key} melody in {meter}, {bars} bars.", "{key}, please: {notes} notes, {tempo}.",
-                     "A {tonic} {mode} jig of {bars} bars"):
+    for template in ("Write a {key} melody in {meter}, {bars} bars.",
+                     "{key}, please: {notes} notes, {tempo}.", "A {tonic} {mode} jig of {bars} bars"):
         text, claims = rendered_claims(template, facts)
         assert claims.key == key, text
         assert claims.meter_options in (None, frozenset({"6/8"}))
@@ -411,7 +413,8 @@ def test_rendered_template_claims_match_the_facts(key: Key) -> None:
 
 
 def test_template_errors_name_the_placeholder() -> None:
-    with pytest.raises(AugmentError, match=r"rules/x.toml: unknown placeholder \{keys\}.*did you mean \{key\}"):
+    unknown = r"rules/x.toml: unknown placeholder \{keys\}.*did you mean \{key\}"
+    with pytest.raises(AugmentError, match=unknown):
         template_fields("a {keys} tune", where="rules/x.toml")
     with pytest.raises(AugmentError, match=r"needs \{meter\}"):
         render_template("in {meter}", template_facts(key=Key(0, "major")))
@@ -426,3 +429,47 @@ def test_template_claims_tell_the_truth_check_what_it_says() -> None:
     text, claims = rendered_claims("A waltz in {key}", template_facts(key=Key(3, "major")))
     assert text == "A waltz in Eb major"
     assert claims.meter_options == frozenset({"3/4"}) and claims.key == Key(3, "major")
+
+
+# --- invariants ---------------------------------------------------------------------
+
+_BITS = ["Write", "a", "an", "A", "melody", "in", "C major", "E-flat major", "Eb", "E♭", "f sharp minor",
+         "the key of G", "in C", "D dorian", "a minor", "A minor", "minor-key", "3/4", "6/8", "in three",
+         "waltz", "march", "common time", "Allegro", "molto Adagio", "slow", "lively", "gentle", "8 bars",
+         "eight-bar", "16 notes", "a 4-measure phrase", "short", "two 4-bar phrases", "at most 20 notes",
+         ",", ".", "B section", "Be", "E.g.", "for Bb clarinet", "horn in F", "under 12 notes", "in two"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(words=st.lists(st.sampled_from(_BITS), min_size=1, max_size=12), key=st.sampled_from(ALL_KEYS),
+       meter=st.sampled_from(["3/4", "4/4", "6/8", "2/4", "2/2"]), bars=st.integers(1, 16),
+       tempo=st.sampled_from(["slow", "moderate", "fast"]))
+def test_a_rewrite_is_true_or_refused(words: list[str], key: Key, meter: str, bars: int, tempo: str) -> None:
+    """Whatever the prompt, a rewrite either makes every claim true or raises RewriteError."""
+    prompt = " ".join(words)
+    try:
+        out = rewrite_claims(prompt, key=key, meter=meter, bars=bars, tempo=tempo)
+    except RewriteError as error:
+        assert error.reason.startswith("reprompt: ")
+        return
+    claims = parse_claims(out)
+    assert all(c.tonic in (None, key.tonic) and c.mode in (None, key.mode) for c in claims.keys), out
+    assert all(meter in c.meters for c in claims.meters), out
+    assert all(c.count == bars for c in claims.lengths if c.unit == "bars" and c.relation == "=="), out
+    assert all(c.tempo in (None, tempo) for c in claims.tempos), out
+    if parse_claims(prompt).key is not None:
+        assert claims.key == key, out
+
+
+def test_every_seed_prompt_round_trips_every_key() -> None:
+    from pathlib import Path
+
+    from augment.codec import read_examples
+
+    seeds = Path(__file__).resolve().parents[1] / "seeds" / "beethoven.jsonl"
+    examples = [ex for _line, ex, _findings in read_examples(seeds) if ex is not None]
+    prompts = [ex.prompt for ex in examples if ex.prompt and stated_key(ex.prompt)]
+    assert len(prompts) >= 10
+    for prompt in prompts:
+        for key in ALL_KEYS:
+            assert stated_key(rewrite_key(prompt, key)) == key, (prompt, key)
