@@ -1,0 +1,44 @@
+"""Helpers for the dataset-stage tests: real corpus melodies as Examples."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from augment.codec import format_melody
+from augment.example import Example, Message
+from augment.melody import Melody, transpose
+from augment.pipeline import annotate_keys
+
+CORPUS = Path(__file__).resolve().parent / "data" / "corpus_melodies.jsonl"
+
+
+@cache
+def corpus() -> tuple[tuple[str, Melody], ...]:
+    """(source, melody) of the Bach chorale sopranos and Essen songs extracted by
+    benchmarks/make_corpus_fixture.py."""
+    rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()]
+    return tuple((r["source"], Melody.from_pairs(r["pairs"])) for r in rows)
+
+
+def example(melody: Melody, prompt: str = "Write a melody.", source: str = "test") -> Example:
+    messages = (Message("user", prompt), Message("assistant", format_melody(melody)))
+    return Example.seed(messages, melody, 1, source)
+
+
+def seeds_from_corpus(n: int, start: int = 0, step: int = 1) -> list[Example]:
+    items = corpus()[start::step][:n]
+    return annotate_keys([example(m, f"Write a tune like {src}.", src) for src, m in items])
+
+
+def transposed_family(seed: Example, semitones: list[int]) -> list[Example]:
+    """Variants of ``seed``: transposed copies with their key moved along."""
+    from augment.example import Step
+
+    out = []
+    for k in semitones:
+        v = seed.derive(transpose(seed.melody, k), Step.of("transpose", {"semitones": k}),
+                        None if seed.key is None else seed.key.transposed(k))
+        out.append(v.with_content(v.melody_index, format_melody(v.melody)))
+    return out

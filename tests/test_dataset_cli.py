@@ -1,0 +1,106 @@
+"""CLI of the dataset stages: expand --target, dedup, split, verify; determinism."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from click.testing import CliRunner
+
+from augment.calibrate import PROBES
+from augment.cli import cli
+from augment.codec import example_to_line
+from augment.melody import transpose
+from dataset_util import corpus, example
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = str(ROOT / "seeds" / "beethoven.jsonl")
+RULES = str(ROOT / "rules" / "default.toml")
+
+
+def _files(d: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(d.iterdir())}
+
+
+def test_expand_is_byte_identical_and_verifies(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for name in ("a", "b"):
+        r = runner.invoke(cli, ["expand", SEEDS, "--rules", RULES, "--out", str(tmp_path / name),
+                                "--seed", "3", "--target", "300"])
+        assert r.exit_code == 0, r.output
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+    assert "leakage audit: passed" in r.output and "selected: 300" in r.output
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert sum(manifest["counts_per_split"].values()) == 300
+    assert manifest["dedup_calibration"]["probe_recall"] >= 0.9
+    assert set(manifest["diversity"]) == {"before", "after"}
+    first = json.loads((tmp_path / "a" / "train.jsonl").read_text().splitlines()[0])
+    assert list(first) == ["messages"]
+    assert runner.invoke(cli, ["verify", str(tmp_path / "a")]).exit_code == 0
+    (tmp_path / "a" / "lineage.jsonl").write_text("")
+    r = runner.invoke(cli, ["verify", str(tmp_path / "a")])
+    assert r.exit_code == 1 and "lineage.jsonl: changed" in r.output
+
+
+def test_holdout_keys_never_reach_training(tmp_path: Path) -> None:
+    rules = tmp_path / "r.toml"
+    rules.write_text(Path(RULES).read_text().replace(
+        "[split]", '[split]\nholdout_keys = ["F# major", "Eb minor"]'))
+    r = CliRunner().invoke(cli, ["expand", SEEDS, "--rules", str(rules), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(line) for line in (tmp_path / "o" / "lineage.jsonl").read_text().splitlines()]
+    assert not [x for x in rows if x["split"] == "train" and x["key"] in ("F# major", "Eb minor")]
+    rejected = (tmp_path / "o" / "rejected.jsonl").read_text()
+    assert "holdout_key: F# major is held out of training" in rejected
+
+
+def _dataset(tmp_path: Path) -> tuple[Path, int]:
+    """80 real tunes, 10 of them again transposed, 10 again with a one-note edit."""
+    rng = np.random.default_rng(0)
+    tunes = corpus()[::6][:80]
+    lines = [example_to_line(example(m, f"Tune {src}.")) for src, m in tunes]
+    lines += [example_to_line(example(transpose(m, 2), f"Again {src}.")) for src, m in tunes[:10]]
+    for src, m in tunes[10:20]:
+        edited = PROBES["one_note"](m, rng)
+        assert edited is not None
+        lines.append(example_to_line(example(edited, f"Edited {src}.")))
+    path = tmp_path / "data.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path, len(lines)
+
+
+def test_dedup_command_removes_transposed_and_near_copies(tmp_path: Path) -> None:
+    path, n = _dataset(tmp_path)
+    out = tmp_path / "dedup.jsonl"
+    r = CliRunner().invoke(cli, ["dedup", str(path), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "10 transposed/tempo" in r.output
+    kept = out.read_text().splitlines()
+    assert n - 20 <= len(kept) <= n - 18  # the 10 transposed and (nearly all) 10 edited copies go
+    assert kept == [line for line in path.read_text().splitlines() if line in set(kept)]
+
+
+def test_split_command_keeps_copies_together_and_meets_fractions(tmp_path: Path) -> None:
+    path, n = _dataset(tmp_path)
+    r = CliRunner().invoke(cli, ["split", str(path), "--out", str(tmp_path / "s")])
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(x) for x in (tmp_path / "s" / "lineage.jsonl").read_text().splitlines()]
+    side_of_group: dict[str, set[str]] = {}
+    for x in rows:
+        side_of_group.setdefault(x["group"], set()).add(x["split"])
+    assert all(len(s) == 1 for s in side_of_group.values())
+    assert len(side_of_group) <= n - 19
+    for name in ("test", "validation"):
+        share = sum(x["split"] == name for x in rows) / n
+        assert abs(share - 0.1) <= 0.02
+    assert CliRunner().invoke(cli, ["verify", str(tmp_path / "s")]).exit_code == 0
+
+
+def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"messages": []}\n')
+    r = CliRunner().invoke(cli, ["dedup", str(bad), "-o", str(tmp_path / "x.jsonl")])
+    assert r.exit_code == 2 and "error: 1 problem(s)" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(cli, ["verify", str(tmp_path)])
+    assert r.exit_code == 2 and "no manifest" in r.output
