@@ -390,9 +390,9 @@ SEEDS: tuple[Seed, ...] = (
          "Eb5:8 F5:8 Gb5:8 Ab5:8 | Bb5:8 Cb6:8 Bb5:8 Ab5:8 | Gb5:8 F5:8 Eb5:8 D5:8 | "
          "Eb5:4 Eb4:4"),
     Seed("Write a mournful 6/8 melody in E-flat minor.", "Eb minor", "6/8",
-         "Bb4:8 Eb5:8 Gb5:8 Bb5:4 Gb5:8 | Ab5:8 F5:8 D5:8 Eb5:4. | Cb5:4 Eb5:8 Ab5:4 Gb5:8 | "
-         "F5:4. Bb4:4. | Eb5:8 Gb5:8 Bb5:8 Eb6:4 Db6:8 | Cb6:8 Bb5:8 Ab5:8 Gb5:4 Eb5:8 | "
-         "Cb5:8 Ab5:8 F5:8 D5:4 F5:8 | Eb5:2.", system=CLASSICAL),
+         "Bb4:8. Cb5:16 Bb4:8 Eb5:4 F5:8 | Gb5:4. F5:4. | Eb5:8. F5:16 Gb5:8 Ab5:4 Cb6:8 | "
+         "Bb5:2. | Cb6:8. Bb5:16 Ab5:8 Gb5:4 Eb5:8 | Ab5:8. Gb5:16 F5:8 Gb5:4 Eb5:8 | "
+         "Cb5:8. Bb4:16 Ab4:8 F4:4 D5:8 | Eb5:2.", system=CLASSICAL),
 
     # --- D-flat major ---
     Seed("A gentle, nocturne-like melody in D-flat major, Adagio, 4/4.", "Db major", "4/4",
