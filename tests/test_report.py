@@ -32,7 +32,7 @@ params = { min_semitones = -12, max_semitones = 12, low_pitch = 0, high_pitch = 
 min_pitch = 52
 max_pitch = 80
 """
-DISTRIBUTION_FIGURES = 5
+DISTRIBUTION_FIGURES = 6
 
 
 class ReportParser(HTMLParser):

@@ -42,11 +42,12 @@ _MAX_INTERVAL = 12
 
 @dataclass(frozen=True)
 class Distributions:
-    """Counts of keys, modes, pitches, intervals and durations over a set of examples."""
+    """Counts of keys, modes, pitches, ranges, intervals and durations over examples."""
 
     keys: Counter[str]
     modes: Counter[str]
     pitches: Counter[str]
+    spans: Counter[str]
     intervals: Counter[str]
     durations: Counter[str]
 
@@ -60,14 +61,17 @@ def _interval_label(semitones: int) -> str:
 
 
 def distributions(records: Iterable[Record]) -> Distributions:
-    """Key and mode per example; pitch, interval and duration (in quarters) per note."""
-    d = Distributions(Counter(), Counter(), Counter(), Counter(), Counter())
+    """Key, mode and range per example; pitch, interval and duration (quarters) per note."""
+    d = Distributions(Counter(), Counter(), Counter(), Counter(), Counter(), Counter())
     for rec in records:
         key = rec.key or "unknown"
         d.keys[key] += 1
         d.modes[key.split(" ")[-1]] += 1
         melody = rec.example.melody
         d.pitches.update(str(p) for p in melody.notes)
+        low_high = melody.pitch_range()
+        if low_high is not None:
+            d.spans[str(low_high[1] - low_high[0])] += 1
         d.intervals.update(_interval_label(i) for i in melody.intervals())
         d.durations.update(str(q) for q in melody.durations)
     return d
@@ -92,6 +96,7 @@ def distribution_figures(seeds: Distributions, output: Distributions) -> list[tu
         ("Keys", "keys", _KEY_ORDER, False, ""),
         ("Modes", "modes", ["major", "minor"], False, ""),
         ("Register (MIDI pitch of every note)", "pitches", None, True, "MIDI pitch"),
+        ("Range of each melody (semitones, lowest to highest note)", "spans", None, True, "semitones"),
         ("Melodic intervals (semitones between consecutive notes)", "intervals", interval_order,
          False, "semitones"),
         ("Note and rest durations (quarter notes)", "durations", None, True, "quarter notes"),
@@ -226,7 +231,7 @@ def render_report(out_dir: Path) -> str:
                       for rej in rejected for reason in rej.get("reasons", []))
     parts += ["<h2>Rejection reasons</h2>",
               _table([(f"{s}/{c}", n) for (s, c), n in sorted(reasons.items())],
-                     ["stage/reason", "examples"], "reason")]
+                     ["stage/reason", "times given"], "reason")]
     leaks = leakage_audit(records, manifest)
     parts.append("<h2>Leakage audit</h2>")
     if leaks is None:
