@@ -136,7 +136,10 @@ def summary_lines(counts: Counter[str] | dict[str, int], manifest: dict) -> list
         f"{c['near_duplicates']} near duplicates removed",
     ]
     cal = manifest.get("dedup_calibration")
-    if cal:
+    if cal and not cal["probe_pairs"]:
+        lines.append(f"near threshold: similarity {cal['params']['similarity']} (no seed long enough "
+                     "to calibrate on)")
+    elif cal:
         p = cal["params"]
         lines.append(f"near threshold: similarity {p['similarity']} (shingles of {p['shingle_size']}) "
                      f"finds {cal['probe_recall']:.0%} of {cal['probe_pairs']} probes; merges "
