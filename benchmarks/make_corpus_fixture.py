@@ -1,6 +1,6 @@
 """Extract real melodies from music21's corpus into tests/data/corpus_melodies.jsonl.
 
-Bach chorale sopranos and Essen folk songs (German 'han1' collection), one JSON object a
+Bach chorale sopranos and Essen folk songs (the 'han1' collection of Chinese Han songs), one JSON object a
 line: {"source": ..., "pairs": [[pitch|null, "num/den"], ...]} with durations in quarter
 notes on the 1/48 grid. Parsing the corpus is slow (minutes), so tests read this file.
 
