@@ -17,12 +17,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from dataset_util import corpus  # noqa: E402
-from test_dedup import SAME_TUNES  # noqa: E402
-
 from augment.calibrate import calibrate  # noqa: E402
 from augment.near import invariant_key, melody_tokens, near_pairs  # noqa: E402
 from augment.split import Group, assign_groups  # noqa: E402
+from dataset_util import corpus  # noqa: E402
+from test_dedup import SAME_TUNES  # noqa: E402
 
 
 def main() -> None:
