@@ -129,7 +129,7 @@ def test_input_order_does_not_change_the_output(run_dir: Path, tmp_path: Path) -
 
 def test_unchanged_seed_text_is_written_back_verbatim(tmp_path: Path) -> None:
     seed = tmp_path / "seed.jsonl"
-    content = "melody_pitch_duration_data: [(60, 0.5),(62,0.25), (64, 0.25), (65, 0.5)]"
+    content = "melody_pitch_duration_data: [(60, 0.5),(62,0.25), (64, 0.25), (65, 0.5), (67,1), (60, 2)]"
     seed.write_text(json.dumps({"messages": [{"role": "user", "content": "Anything in C major?"},
                                              {"role": "assistant", "content": content}]}) + "\n")
     rules = tmp_path / "none.toml"

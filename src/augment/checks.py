@@ -15,7 +15,7 @@ import numpy as np
 
 from .config import ChecksConfig
 from .example import Example
-from .prompt import stated_key
+from .prompt import parse_claims, stated_key
 from .theory import Key, key_correlations, key_of_index
 
 Check = Callable[[Example, ChecksConfig], str | None]
@@ -181,6 +181,34 @@ def check_cadence(example: Example, config: ChecksConfig) -> str | None:
     return None
 
 
+def check_claims(example: Example, config: ChecksConfig) -> str | None:
+    """Every meter and length the prompt claims is true of the melody.
+
+    A stated meter: the melody fills whole bars of it (of at least one, where the words
+    allow several, e.g. "in three"). "N bars": exactly N bars of the stated meter (4/4 when
+    none is stated). "N notes": exactly N sounding notes.
+    """
+    claims = parse_claims(example.prompt or "")
+    total = example.melody.total_quarters
+    options = sorted(claims.meter_options or ())
+    fits = [m for m in options if (total / _bar_quarters(m)).denominator == 1]
+    if options and not fits:
+        return f"claims: the prompt says {' or '.join(options)} but {total} quarters are not whole bars"
+    if claims.bars is not None:
+        meter = fits[0] if len(fits) == 1 else "4/4" if not options else None
+        if meter is not None and total / _bar_quarters(meter) != claims.bars:
+            return (f"claims: the prompt says {claims.bars} bars but the melody has "
+                    f"{total / _bar_quarters(meter)} bars of {meter}")
+    if claims.notes is not None and claims.notes != len(example.melody.notes):
+        return f"claims: the prompt says {claims.notes} notes but the melody has {len(example.melody.notes)}"
+    return None
+
+
+def _bar_quarters(meter: str) -> Fraction:
+    num, den = meter.split("/")
+    return Fraction(4 * int(num), int(den))
+
+
 CHECKS: dict[str, Check] = {
     "pitch_range": check_pitch_range,
     "span": check_span,
@@ -192,6 +220,7 @@ CHECKS: dict[str, Check] = {
     "repeated_notes": check_repeated_notes,
     "rhythm_grid": check_rhythm_grid,
     "cadence": check_cadence,
+    "claims": check_claims,
 }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from .codec import FormatConfig
 from .errors import AugmentError
+from .reprompt import RepromptConfig
 from .rules import Rule, registry
 
 
@@ -105,6 +106,7 @@ class Config:
     split: SplitConfig = SplitConfig()
     dedup: DedupConfig = DedupConfig()
     select: SelectConfig = SelectConfig()
+    reprompt: RepromptConfig = RepromptConfig()
     source: str = "<defaults>"
 
     def resolved(self) -> dict[str, Any]:
@@ -117,10 +119,11 @@ class Config:
             "split": asdict(self.split),
             "dedup": asdict(self.dedup),
             "select": asdict(self.select),
+            "reprompt": asdict(self.reprompt),
         }
 
 
-TABLES = ("format", "expand", "rule", "checks", "split", "dedup", "select")
+TABLES = ("format", "expand", "rule", "checks", "split", "dedup", "select", "reprompt")
 
 
 def _suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
@@ -207,7 +210,7 @@ def parse_config(data: dict[str, Any], file: str) -> Config:
         if table not in TABLES:
             raise AugmentError(f"{file}: unknown table [{table}]{_suggest(table, TABLES)}; "
                                f"known: {', '.join(TABLES)}")
-    for table in ("format", "expand", "checks", "split", "dedup", "select"):
+    for table in ("format", "expand", "checks", "split", "dedup", "select", "reprompt"):
         if table in data and not isinstance(data[table], dict):
             raise AugmentError(f"{file}: [{table}] must be a table")
     config = Config(
@@ -218,8 +221,10 @@ def parse_config(data: dict[str, Any], file: str) -> Config:
         split=_build(SplitConfig, data.get("split", {}), f"{file}: [split]"),
         dedup=_build(DedupConfig, data.get("dedup", {}), f"{file}: [dedup]"),
         select=_build(SelectConfig, data.get("select", {}), f"{file}: [select]"),
+        reprompt=_build(RepromptConfig, data.get("reprompt", {}), f"{file}: [reprompt]"),
         source=file,
     )
+    config.reprompt.validate(f"{file}: [reprompt]")
     _validate(config, file)
     _validate_dataset(config, file)
     return config

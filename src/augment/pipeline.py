@@ -18,13 +18,15 @@ from typing import Any, Literal
 import numpy as np
 
 from .checks import run_checks
-from .codec import FormatConfig, example_to_line, format_melody, iter_lines, parse_line
+from .codec import FormatConfig, example_to_line, iter_lines, parse_line
 from .config import Config, RuleSpec
 from .dataset import build_splits, plan_splits
 from .errors import AugmentError, Finding
 from .example import Example, Step
 from .output import dumps, write_atomic, write_manifest
-from .prompt import find_key_claims, rewrite_key, stated_key
+from .prompt import stated_key
+from .reprompt import reprompt, seed_facts
+from .rules import Rule
 from .split import SPLITS
 from .theory import find_keys
 
@@ -114,7 +116,23 @@ def make_variant(seed: Example, specs: Sequence[RuleSpec], rng: np.random.Genera
         if key is None:
             key = find_keys(melody.pitch_class_histogram()[None, :])[0][0]
         example = example.derive(melody, Step.of(spec.rule.name, params), key)
+        example = _derive_meter(example, spec.rule, params)
     return None if example is seed else example
+
+
+def _derive_meter(example: Example, rule: Rule, params: dict[str, Any]) -> Example:
+    """Carry the meter fact through a rule that rescales bars (time_scale); drop it when the
+    scaled bar is no conventional time signature."""
+    facts = dict(example.facts)
+    meter = facts.get("meter")
+    if meter is None or "meter" not in rule.changes:
+        return example
+    new = rule.derive_meter(meter, **params)
+    if new is None:
+        facts.pop("meter")
+    else:
+        facts["meter"] = new
+    return replace(example, facts=tuple(facts.items()))
 
 
 def draw_variants(seed: Example, config: Config, run_seed: int, counts: Counter[str]
@@ -139,17 +157,6 @@ def draw_variants(seed: Example, config: Config, run_seed: int, counts: Counter[
         else:
             seen[variant.id] = variant
     return list(seen.values())
-
-
-def reprompt(example: Example, fmt: FormatConfig) -> Example | str:
-    """Write the variant's melody text and make its prompt's key claim true again."""
-    example = example.with_content(example.melody_index, format_melody(example.melody, fmt))
-    index, prompt = example.user_index, example.prompt
-    if index is None or prompt is None or not find_key_claims(prompt):
-        return example
-    if example.key is None:
-        return "reprompt: the prompt names a key but the variant's key is unknown"
-    return example.with_content(index, rewrite_key(prompt, example.key))
 
 
 def package_versions() -> dict[str, str]:
@@ -190,7 +197,7 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
         more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
         raise AugmentError(f"{len(rejected)} seed line(s) are invalid; nothing was written "
                            f"(use --on-error skip to set them aside):\n{shown}{more}")
-    seeds = annotate_keys(seeds)
+    seeds = [seed_facts(s) for s in annotate_keys(seeds)]
 
     passing_seeds = []
     for seed in seeds:
@@ -208,7 +215,7 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
         if split_of[seed.seed_id] != "train" and not config.split.holdout_rules:
             continue
         for variant in draw_variants(seed, config, run_seed, counts):
-            prompted = reprompt(variant, config.format)
+            prompted = reprompt(variant, seed, config.format, config.reprompt)
             if isinstance(prompted, str):
                 rejected.append(Rejected("reprompt", [prompted], example=variant))
                 counts["rejected_reprompt"] += 1

@@ -39,6 +39,10 @@ class Rule:
         """
         return None if "key" in self.changes or "mode" in self.changes else key
 
+    def derive_meter(self, meter: tuple[int, int], **params: Any) -> tuple[int, int] | None:
+        """The variant's meter from the parent's; rules that rescale bars override this."""
+        return meter
+
     @classmethod
     def doc(cls) -> str:
         return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
