@@ -130,9 +130,11 @@ def inspect_cmd(file: Path, rules: str | None, as_json: bool) -> None:
         if r["errors"]:
             detail = "; ".join(f"{e['code']}: {e['message']}" for e in r["errors"])
         else:
-            detail = (f"stated {r['stated_key'] or '-'}, detected {r['key']} "
-                      f"({r['key_confidence']:.2f}), range {r['range'][0]}-{r['range'][1]}, "
-                      f"{r['notes']} notes" + "".join(f"\n        {x}" for x in r["reasons"]))
+            confidence = "-" if r["key_confidence"] is None else f"{r['key_confidence']:.2f}"
+            span = "-" if r["range"] is None else f"{r['range'][0]}-{r['range'][1]}"
+            detail = (f"stated {r['stated_key'] or '-'}, detected {r['key'] or '-'} "
+                      f"({confidence}), range {span}, {r['notes']} notes"
+                      + "".join(f"\n        {x}" for x in r["reasons"]))
         click.echo(f"{file}:{r['line']}: {status} {detail}")
     sys.exit(0 if all(r["ok"] for r in records) else 1)
 

@@ -13,7 +13,7 @@ from .codec import iter_lines, parse_line
 from .config import Config
 from .errors import Finding
 from .prompt import stated_key
-from .theory import find_keys
+from .theory import detect_key
 
 
 def inspect_file(path: Path, config: Config) -> list[dict[str, Any]]:
@@ -33,13 +33,16 @@ def inspect_file(path: Path, config: Config) -> list[dict[str, Any]]:
                                   "failed_checks": [], "reasons": [], "range": None, "notes": None}
         if example is not None and not errors:
             stated = stated_key(example.prompt)
-            detected, corr, margin = find_keys(example.melody.pitch_class_histogram()[None, :])[0]
+            estimate = detect_key(example.melody)
+            detected = None if estimate is None else estimate.key
             example = replace(example, key=stated or detected)
             failed = failing_checks(example, config.checks)
             r = example.melody.pitch_range()
             record.update(ok=not failed, stated_key=stated.name if stated else None,
-                          key=detected.name, key_confidence=round(corr, 4),
-                          key_margin=round(margin, 4), failed_checks=[n for n, _ in failed],
+                          key=None if estimate is None else estimate.key.name,
+                          key_confidence=None if estimate is None else round(estimate.correlation, 4),
+                          key_margin=None if estimate is None else round(estimate.margin, 4),
+                          failed_checks=[n for n, _ in failed],
                           reasons=[reason for _, reason in failed],
                           range=list(r) if r else None, notes=len(example.melody.notes))
         records.append(record)

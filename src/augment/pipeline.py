@@ -28,7 +28,7 @@ from .prompt import stated_key
 from .reprompt import reprompt, seed_facts
 from .rules import Rule
 from .split import SPLITS
-from .theory import find_keys
+from .theory import detect_key, detect_keys
 
 OnError = Literal["fail", "skip"]
 
@@ -92,13 +92,9 @@ def read_seeds(paths: Sequence[Path], fmt: FormatConfig
 
 def annotate_keys(examples: list[Example]) -> list[Example]:
     """Each seed's key: the one its prompt states, else the one its melody suggests."""
-    if not examples:
-        return []
-    detected = find_keys(np.vstack([e.melody.pitch_class_histogram() for e in examples]))
-    out = []
-    for ex, (key, _corr, _margin) in zip(examples, detected, strict=True):
-        out.append(replace(ex, key=stated_key(ex.prompt) or key))
-    return out
+    detected = detect_keys([e.melody for e in examples])
+    return [replace(ex, key=stated_key(ex.prompt) or (None if est is None else est.key))
+            for ex, est in zip(examples, detected, strict=True)]
 
 
 def make_variant(seed: Example, specs: Sequence[RuleSpec], rng: np.random.Generator
@@ -114,7 +110,8 @@ def make_variant(seed: Example, specs: Sequence[RuleSpec], rng: np.random.Genera
         melody = spec.rule.apply(example.melody, **params)
         key = spec.rule.derive_key(example.key, **params)
         if key is None:
-            key = find_keys(melody.pitch_class_histogram()[None, :])[0][0]
+            estimate = detect_key(melody)
+            key = None if estimate is None else estimate.key
         example = example.derive(melody, Step.of(spec.rule.name, params), key)
         example = _derive_meter(example, spec.rule, params)
     return None if example is seed else example
