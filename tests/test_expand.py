@@ -165,3 +165,13 @@ def test_out_dir_may_not_hold_the_seeds(tmp_path: Path) -> None:
                                       "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "contains the seed file" in result.output
+
+
+def test_expand_report_writes_a_report_that_verify_accepts(tmp_path: Path) -> None:
+    out = tmp_path / "rep"
+    result = expand(out, "--seed", "2", "--report")
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") or "<html" in html[:200]
+    assert "data:image/png;base64," in html and "data:audio/wav;base64," in html
+    assert CliRunner().invoke(cli, ["verify", str(out)]).exit_code == 0

@@ -84,8 +84,10 @@ def validate(files: tuple[Path, ...], rules: str | None, as_json: bool) -> None:
                    "rejected.jsonl.")
 @click.option("--target", "target", type=click.IntRange(min=1), default=None,
               help="Keep N examples: caps per family/rule/key, then a diversity-maximising pick.")
+@click.option("--report", "report", is_flag=True,
+              help="Also write OUT/report.html (as 'augment report OUT' does).")
 def expand(seeds: tuple[Path, ...], rules: str, out: Path, seed: int | None, on_error: str,
-           target: int | None) -> None:
+           target: int | None, report: bool) -> None:
     """Expand seed examples into train/validation/test with lineage and a manifest.
 
     Example: augment expand seeds/beethoven.jsonl --rules rules/default.toml --out out/
@@ -104,6 +106,13 @@ def expand(seeds: tuple[Path, ...], rules: str, out: Path, seed: int | None, on_
     for line in summary_lines(result.counts, result.manifest):
         click.echo(line)
     click.echo(f"output: {out}")
+    if report:
+        from .report import write_report
+
+        try:
+            click.echo(f"report: {write_report(out)}")
+        except AugmentError as exc:
+            _fail(exc)
 
 
 @cli.command("inspect")
