@@ -13,6 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from . import facts
 from .config import ChecksConfig
 from .example import Example
 from .prompt import parse_claims, stated_key
@@ -50,16 +51,11 @@ def check_note_count(example: Example, config: ChecksConfig) -> str | None:
 
 
 def in_scale_rate(example: Example, key: Key) -> float:
-    """Duration-weighted share of sounding time on the key's scale (natural and harmonic minor)."""
-    hist = example.melody.pitch_class_histogram()
-    total = hist.sum()
-    if total == 0:
+    """Duration-weighted share of sounding time on the key's scale, the raised 6th and 7th
+    of minor included; 0.0 for a melody without notes."""
+    if not example.melody.notes:
         return 0.0
-    scale = set(key.scale_pitch_classes())
-    if key.mode == "minor":
-        scale.add((key.tonic + 11) % 12)  # the leading tone of harmonic/melodic minor
-        scale.add((key.tonic + 9) % 12)  # the raised sixth of melodic minor
-    return float(hist[sorted(scale)].sum() / total)
+    return facts.in_scale_rate(example.melody, key, minor_alterations=True)
 
 
 def check_in_scale(example: Example, config: ChecksConfig) -> str | None:

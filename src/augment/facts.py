@@ -46,10 +46,13 @@ def repeat_share(melody: Melody) -> float:
     return sum(i == 0 for i in intervals) / len(intervals) if intervals else 0.0
 
 
-def in_scale_rate(melody: Melody, key: Key) -> float:
+def in_scale_rate(melody: Melody, key: Key, minor_alterations: bool = False) -> float:
     """Duration-weighted share of sounding time on pitch classes of ``key``'s scale
-    (any mode). 1.0 for a melody without notes."""
-    scale = key.scale_pitch_classes()
+    (any mode). With ``minor_alterations`` a minor key's raised 6th and 7th (melodic and
+    harmonic minor) count as in the scale. 1.0 for a melody without notes."""
+    scale = set(key.scale_pitch_classes())
+    if minor_alterations and key.mode == "minor":
+        scale |= {(key.tonic + 9) % 12, (key.tonic + 11) % 12}
     total = on = Fraction(0)
     for p, d in zip(melody.pitches, melody.durations, strict=True):
         if p is not None:
