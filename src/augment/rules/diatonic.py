@@ -112,6 +112,14 @@ def bar_cuts(melody: Melody, bar: Fraction) -> list[int]:
     return [n for n in range(1, len(times)) if (times[n] / bar).denominator == 1]
 
 
+def choice_list(text: str, allowed: tuple[str, ...], param: str) -> tuple[str, ...]:
+    """Parse a comma-separated, non-empty subset of ``allowed`` (a rule's list parameter)."""
+    items = tuple(item.strip() for item in text.split(",") if item.strip())
+    if not items or any(item not in allowed for item in items):
+        raise ValueError(f"{param} must be a comma-separated subset of {allowed}, got {text!r}")
+    return items
+
+
 def fraction_param(value: Any) -> Fraction:
     """A duration param written as a string ("3/2") or a number."""
     return Fraction(str(value))

@@ -26,7 +26,7 @@ from ..example import Example
 from ..melody import Melody, invert
 from ..theory import Key
 from .base import Rule
-from .diatonic import from_step, key_from_params, key_params, to_step
+from .diatonic import choice_list, from_step, key_from_params, key_params, to_step
 
 KINDS = ("chromatic", "diatonic")
 AXES = ("tonic", "first_note")
@@ -69,14 +69,12 @@ class Invert(Rule):
     high_pitch: int = 96
 
     def __post_init__(self) -> None:
-        kinds = self.kind_list()
-        if not kinds or any(k not in KINDS for k in kinds):
-            raise ValueError(f"kinds must be a comma-separated subset of {KINDS}, got {self.kinds!r}")
+        self.kind_list()
         if self.axis not in AXES:
             raise ValueError(f"axis must be one of {AXES}, got {self.axis!r}")
 
-    def kind_list(self) -> list[str]:
-        return [k.strip() for k in self.kinds.split(",") if k.strip()]
+    def kind_list(self) -> tuple[str, ...]:
+        return choice_list(self.kinds, KINDS, "kinds")
 
     def _axes(self, melody: Melody, key: Key | None) -> list[int]:
         notes = melody.notes

@@ -24,7 +24,7 @@ from ..example import Example
 from ..melody import Melody
 from ..theory import Key
 from .base import Rule
-from .diatonic import from_step, in_key, on_grid, to_step
+from .diatonic import choice_list, from_step, in_key, on_grid, to_step
 
 KINDS = ("passing", "neighbour")
 
@@ -81,12 +81,10 @@ class Ornament(Rule):
     high_pitch: int = 96
 
     def __post_init__(self) -> None:
-        kinds = self.kind_list()
-        if not kinds or any(k not in KINDS for k in kinds):
-            raise ValueError(f"kinds must be a comma-separated subset of {KINDS}, got {self.kinds!r}")
+        self.kind_list()
 
     def kind_list(self) -> tuple[str, ...]:
-        return tuple(k.strip() for k in self.kinds.split(",") if k.strip())
+        return choice_list(self.kinds, KINDS, "kinds")
 
     def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
         if example.key is None:

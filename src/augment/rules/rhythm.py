@@ -29,7 +29,7 @@ import numpy as np
 from ..example import Example
 from ..melody import Melody
 from .base import Rule
-from .diatonic import bar_quarters, meter_of, on_grid, onsets, parse_meter
+from .diatonic import bar_quarters, choice_list, meter_of, on_grid, onsets, parse_meter
 
 OPERATIONS = ("split", "merge", "dot", "syncopate")
 
@@ -97,16 +97,13 @@ class Rhythm(Rule):
     min_duration_quarters: float = 0.25
 
     def __post_init__(self) -> None:
-        ops = self.operation_list()
-        if not ops or any(o not in OPERATIONS for o in ops):
-            raise ValueError(f"operations must be a comma-separated subset of {OPERATIONS}, "
-                             f"got {self.operations!r}")
+        self.operation_list()
         parse_meter(self.meter)
         if self.min_duration_quarters <= 0:
             raise ValueError("min_duration_quarters must be > 0")
 
     def operation_list(self) -> tuple[str, ...]:
-        return tuple(o.strip() for o in self.operations.split(",") if o.strip())
+        return choice_list(self.operations, OPERATIONS, "operations")
 
     def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
         bar = bar_quarters(meter_of(example, self.meter))
