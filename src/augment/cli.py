@@ -27,22 +27,24 @@ from .validate import validate_files
 DEFAULT_RULES = "rules/default.toml"
 
 
-def _fail(exc: AugmentError) -> None:
-    click.echo(f"error: {exc}", err=True)
-    sys.exit(2)
+class _Group(click.Group):
+    """Every command's expected problems (AugmentError) end as one line and exit 2."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except AugmentError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
 
 
 def _load(rules: str | None) -> Config:
     if rules is None:
         return Config()
-    try:
-        return load_config(rules)
-    except AugmentError as exc:
-        _fail(exc)
-        raise  # unreachable
+    return load_config(rules)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="augment")
 def cli() -> None:
     """Grow hand-made melody chat examples into a large, checked, leak-free training set."""
@@ -93,12 +95,8 @@ def expand(seeds: tuple[Path, ...], rules: str, out: Path, seed: int | None, on_
     Example: augment expand seeds/beethoven.jsonl --rules rules/default.toml --out out/
     """
     config = _load(rules)
-    try:
-        result = run_expand(list(seeds), config, out, run_seed=seed,
-                            on_error="skip" if on_error == "skip" else "fail", target=target)
-    except AugmentError as exc:
-        _fail(exc)
-        return
+    result = run_expand(list(seeds), config, out, run_seed=seed,
+                        on_error="skip" if on_error == "skip" else "fail", target=target)
     for w in result.warnings:
         click.echo(str(w), err=True)
     from .dataset import summary_lines
@@ -109,10 +107,7 @@ def expand(seeds: tuple[Path, ...], rules: str, out: Path, seed: int | None, on_
     if report:
         from .report import write_report
 
-        try:
-            click.echo(f"report: {write_report(out)}")
-        except AugmentError as exc:
-            _fail(exc)
+        click.echo(f"report: {write_report(out)}")
 
 
 @cli.command("inspect")
@@ -129,7 +124,7 @@ def inspect_cmd(file: Path, rules: str | None, as_json: bool) -> None:
     """
     config = _load(rules)
     if not file.is_file():
-        _fail(AugmentError(f"{file}: no such file"))
+        raise AugmentError(f"{file}: no such file")
     records = inspect_file(file, config)
     for r in records:
         if as_json:
@@ -160,11 +155,7 @@ def calibrate_cmd(seeds: tuple[Path, ...], rules: str | None, as_json: bool) -> 
     Example: augment calibrate seeds/beethoven.jsonl > my_checks.toml
     """
     config = _load(rules)
-    try:
-        examples, _rejected, findings = read_seeds(list(seeds), config.format)
-    except AugmentError as exc:
-        _fail(exc)
-        return
+    examples, _rejected, findings = read_seeds(list(seeds), config.format)
     for f in findings:
         click.echo(str(f), err=True)
     distributions = calibrate_checks(annotate_keys(examples), config.checks)
@@ -182,11 +173,7 @@ def list_rules(as_json: bool) -> None:
 
     Example: augment rules --json
     """
-    try:
-        available = registry()
-    except AugmentError as exc:
-        _fail(exc)
-        return
+    available = registry()
     entries: list[dict[str, Any]] = [{"name": name, "doc": cls.doc(), "changes": sorted(cls.changes),
                 "params": cls.parameters()} for name, cls in sorted(available.items())]
     if as_json:
@@ -215,12 +202,8 @@ def replay_command(out_dir: Path, seeds: tuple[Path, ...], rules: str | None) ->
     from .replay import replay_dir
 
     fmt = _load(rules).format
-    try:
-        examples, _rejected, _findings = read_seeds(list(seeds), fmt)
-        report = replay_dir(out_dir, examples, fmt)
-    except AugmentError as exc:
-        _fail(exc)
-        return
+    examples, _rejected, _findings = read_seeds(list(seeds), fmt)
+    report = replay_dir(out_dir, examples, fmt)
     for m in report.mismatches:
         click.echo(str(m))
     click.echo(f"replayed {report.checked} example(s): {len(report.mismatches)} mismatch(es)", err=True)
@@ -250,14 +233,10 @@ def export_command(format_name: str, file: Path, out: Path, limit: int | None, r
     from .export import export_file, export_midi
 
     fmt = _load(rules).format if rules else None
-    try:
-        if format_name == "midi":
-            result = export_midi(file, out, limit, fmt)
-        else:
-            result = export_file(format_name, file, out, fmt)
-    except AugmentError as exc:
-        _fail(exc)
-        return
+    if format_name == "midi":
+        result = export_midi(file, out, limit, fmt)
+    else:
+        result = export_file(format_name, file, out, fmt)
     unpaired = f" ({result.unpaired} check failure(s) had no passing sibling)" if result.unpaired else ""
     click.echo(f"wrote {result.written} {format_name} record(s) to {out}{unpaired}")
 
@@ -271,11 +250,7 @@ def report_command(out_dir: Path) -> None:
     """
     from .report import write_report
 
-    try:
-        path = write_report(out_dir)
-    except AugmentError as exc:
-        _fail(exc)
-        return
+    path = write_report(out_dir)
     click.echo(f"wrote {path}")
 
 
@@ -294,11 +269,7 @@ def dedup_command(file: Path, out: Path, rules: str | None, seed: int) -> None:
     from .dataset_files import dedup_file
 
     config = _load(rules)
-    try:
-        result = dedup_file(file, config, out, seed)
-    except AugmentError as exc:
-        _fail(exc)
-        return
+    result = dedup_file(file, config, out, seed)
     c, cal = result.counts, result.manifest["dedup_calibration"]
     click.echo(f"{c['input_lines']} lines: {c['exact_duplicates']} exact, {c['invariant_duplicates']} "
                f"transposed/tempo, {c['near_duplicates']} near duplicates removed; {c['written']} "
@@ -324,11 +295,7 @@ def split_command(file: Path, out: Path, rules: str | None, seed: int) -> None:
     from .dataset_files import split_file
 
     config = _load(rules)
-    try:
-        result = split_file(file, config, out, seed)
-    except AugmentError as exc:
-        _fail(exc)
-        return
+    result = split_file(file, config, out, seed)
     c = result.counts
     total = c["input_lines"] or 1
     click.echo(f"{c['input_lines']} lines in {c['groups']} tune groups -> " + ", ".join(
@@ -347,11 +314,7 @@ def verify_command(out_dir: Path) -> None:
     """
     from .verify import verify_dir
 
-    try:
-        problems = verify_dir(out_dir)
-    except AugmentError as exc:
-        _fail(exc)
-        return
+    problems = verify_dir(out_dir)
     for p in problems:
         click.echo(f"{out_dir}: {p}")
     click.echo(f"{out_dir}: {'OK' if not problems else f'{len(problems)} problem(s)'}", err=True)
