@@ -1,7 +1,6 @@
 """Splits by seed family: every variant of one seed lands on the same side.
 
-``assign_families`` orders families by a stable hash of (run seed, seed id) and counts
-families. ``assign_groups`` is size-aware: a *group* is one or more seed families that
+``assign_groups`` is size-aware: a *group* is one or more seed families that
 share a tune (merged by ``dedup.family_links``); groups are placed largest first (ties by
 the stable hash) into the held-out split that lacks the most rows and still has room for
 them, then the one remaining group that best closes each gap is added, so test and
@@ -13,46 +12,26 @@ misses by tens of percent on small seed sets), optionally per key or mode stratu
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .config import SplitConfig
-from .theory import MODES, Key
+from .prompt import parse_claims
+from .prompt_words import MODE_EQUIVALENT
+from .theory import Key
 
 SPLITS = ("train", "validation", "test")
 
 
-def _count(fraction: float, n: int) -> int:
-    if fraction <= 0:
-        return 0
-    return max(1 if n >= 3 else 0, round(fraction * n))
-
-
-def assign_families(seed_ids: list[str], config: SplitConfig, run_seed: int) -> dict[str, str]:
-    """seed id -> split name."""
-    order = sorted(set(seed_ids), key=lambda s: hashlib.sha256(f"{run_seed}:{s}".encode()).hexdigest())
-    n = len(order)
-    n_test = _count(config.test, n)
-    n_val = min(_count(config.validation, n), max(0, n - n_test - 1))
-    out = {}
-    for i, sid in enumerate(order):
-        out[sid] = "test" if i < n_test else "validation" if i < n_test + n_val else "train"
-    return out
-
-
-_KEY_NAME = re.compile(r"^\s*([A-Ga-g])\s*(#|b|sharp|flat)?\s*(\w+)\s*$")
-_LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-
-
 def key_from_name(name: str) -> Key | None:
-    """'F# major', 'Bb minor', 'D dorian' -> Key; None when it is not a key name."""
-    m = _KEY_NAME.match(name)
-    if not m or m.group(3).lower() not in (*MODES, "ionian", "aeolian"):
+    """'F# major', 'Bb minor', 'D dorian' -> Key; None when the whole text is not one key
+    name. Read with the prompt parser, so every spelling a prompt may use works here too."""
+    claims = parse_claims(name.strip()).keys
+    if len(claims) != 1 or claims[0].text != name.strip():
         return None
-    shift = {"#": 1, "sharp": 1, "b": -1, "flat": -1}.get(m.group(2) or "", 0)
-    mode = m.group(3).lower()
-    return Key((_LETTER_PC[m.group(1).upper()] + shift) % 12, mode)  # type: ignore[arg-type]
+    tonic, mode = claims[0].tonic, claims[0].mode
+    if tonic is None or mode is None:
+        return None
+    return Key(tonic, MODE_EQUIVALENT.get(mode, mode))  # type: ignore[arg-type]
 
 
 def group_of(families: Iterable[str], links: Iterable[tuple[str, str]]) -> dict[str, str]:
