@@ -467,7 +467,7 @@ def test_every_seed_prompt_round_trips_every_key() -> None:
     from augment.codec import read_examples
 
     seeds = Path(__file__).resolve().parents[1] / "seeds" / "beethoven.jsonl"
-    examples = [ex for _line, ex, _findings in read_examples(seeds) if ex is not None]
+    examples = [ex for _line, _text, ex, _findings in read_examples(seeds) if ex is not None]
     prompts = [ex.prompt for ex in examples if ex.prompt and stated_key(ex.prompt)]
     assert len(prompts) >= 10
     for prompt in prompts:

@@ -263,15 +263,16 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str | None]]:
 
 def read_examples(
     path: Path, fmt: FormatConfig = FormatConfig()
-) -> Iterator[tuple[int, Example | None, list[Finding]]]:
-    """Stream a JSONL file: (line, Example or None, findings) per line."""
+) -> Iterator[tuple[int, str | None, Example | None, list[Finding]]]:
+    """Stream a JSONL file: (line number, text or None when not UTF-8, Example or None,
+    findings) per line. The one reader every command uses."""
     name = str(path)
     for number, text in iter_lines(path):
         if text is None:
-            yield number, None, [Finding(name, number, "invalid_utf8", "line is not valid UTF-8")]
+            yield number, None, None, [Finding(name, number, "invalid_utf8", "line is not valid UTF-8")]
             continue
         example, findings = parse_line(text, fmt, name, number)
-        yield number, example, findings
+        yield number, text, example, findings
 
 
 __all__ = [

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .audit import assert_no_leaks
-from .codec import FormatConfig, example_to_line, iter_lines, parse_line
+from .codec import FormatConfig, example_to_line, read_examples
 from .config import Config
 from .dataset import assign_sides, tune_groups
 from .dedup import MelodyRelations, calibrate_for, dedup, near_params
@@ -27,14 +27,11 @@ def read_file(path: Path, fmt: FormatConfig) -> list[tuple[Example, str]]:
     """(example, original line text) for every line; AugmentError naming bad lines."""
     if not path.is_file():
         raise AugmentError(f"{path}: no such file")
-    rows, errors = [], []
-    for number, text in iter_lines(path):
-        if text is None:
-            errors.append(f"{path}:{number}: invalid_utf8: line is not valid UTF-8")
-            continue
-        example, findings = parse_line(text, fmt, str(path), number)
+    rows: list[tuple[Example, str]] = []
+    errors: list[str] = []
+    for _number, text, example, findings in read_examples(path, fmt):
         bad = [f for f in findings if f.severity == "error"]
-        if example is None or bad:
+        if example is None or text is None or bad:
             errors.extend(str(f) for f in bad)
         else:
             rows.append((example, text))

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from .checks import failing_checks
-from .codec import iter_lines, parse_line
+from .codec import read_examples
 from .config import Config
-from .errors import Finding
 from .prompt import stated_key
 from .theory import detect_key
 
@@ -20,13 +19,7 @@ def inspect_file(path: Path, config: Config) -> list[dict[str, Any]]:
     """One record per line: line, ok, errors, stated_key, key, key_confidence, key_margin,
     failed_checks, reasons, range, notes."""
     records = []
-    for number, text in iter_lines(path):
-        findings: list[Finding]
-        if text is None:
-            example = None
-            findings = [Finding(str(path), number, "invalid_utf8", "line is not valid UTF-8")]
-        else:
-            example, findings = parse_line(text, config.format, str(path), number)
+    for number, _text, example, findings in read_examples(path, config.format):
         errors = [{"code": f.code, "message": f.message} for f in findings if f.severity == "error"]
         record: dict[str, Any] = {"line": number, "ok": False, "errors": errors, "stated_key": None,
                                   "key": None, "key_confidence": None, "key_margin": None,

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .checks import run_checks
-from .codec import FormatConfig, example_to_line, iter_lines, parse_line
+from .codec import FormatConfig, example_to_line, read_examples
 from .config import Config, RuleSpec
 from .dataset import build_splits, plan_splits
 from .errors import AugmentError, Finding
@@ -74,12 +74,7 @@ def read_seeds(paths: Sequence[Path], fmt: FormatConfig
     for path in paths:
         if not path.is_file():
             raise AugmentError(f"{path}: no such seed file")
-        for number, text in iter_lines(path):
-            if text is None:
-                f = [Finding(str(path), number, "invalid_utf8", "line is not valid UTF-8")]
-                example = None
-            else:
-                example, f = parse_line(text, fmt, str(path), number)
+        for number, text, example, f in read_examples(path, fmt):
             findings.extend(f)
             errors = [x for x in f if x.severity == "error"]
             if example is None or errors:

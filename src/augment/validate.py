@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
-from .codec import FormatConfig, iter_lines, parse_line
+from .codec import FormatConfig, read_examples
 from .errors import Finding
 
 
@@ -37,12 +37,8 @@ def validate_file(path: Path, fmt: FormatConfig = FormatConfig()) -> list[Findin
     findings: list[Finding] = []
     durations: list[Fraction] = []
     lines = 0
-    for number, text in iter_lines(path):
+    for number, _text, example, line_findings in read_examples(path, fmt):
         lines = number
-        if text is None:
-            findings.append(Finding(name, number, "invalid_utf8", "line is not valid UTF-8"))
-            continue
-        example, line_findings = parse_line(text, fmt, name, number)
         findings.extend(line_findings)
         if example is not None:
             durations.extend(example.melody.durations)
