@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from augment.config import SelectConfig
-from augment.diversity import METRICS, diversity_report, largest_family_share
+from augment.diversity import METRICS, diversity_report, features, largest_family_share
 from augment.errors import AugmentError
 from augment.example import Example
-from augment.select import select
+from augment.select import select, typicality
 from dataset_util import seeds_from_corpus, transposed_family
 
 
@@ -26,8 +26,9 @@ def pool() -> list[Example]:
     return out
 
 
-def test_diverse_pick_beats_random_pick(pool: list[Example]) -> None:
-    chosen, counts = select(pool, 60, SelectConfig(max_family_share=0.05))
+@pytest.mark.parametrize("method", ["maxmin", "mmr"])
+def test_diverse_pick_beats_random_pick(pool: list[Example], method: str) -> None:
+    chosen, counts = select(pool, 60, SelectConfig(max_family_share=0.05, method=method))
     assert len(chosen) == 60 and counts["not_selected"] == len(pool) - 60
     ours = diversity_report(chosen)
     rng = np.random.default_rng(0)
@@ -67,3 +68,18 @@ def test_metrics_mean_what_they_say(pool: list[Example]) -> None:
     assert METRICS["pitch_class_entropy"](one_family) >= METRICS["pitch_class_entropy"]([pool[0]])
     assert METRICS["distinct_interval_3grams"](one_family) == \
         METRICS["distinct_interval_3grams"]([pool[0]])
+
+
+def test_mmr_typicality_holds_back_outliers_and_lambda_one_is_maxmin(pool: list[Example]) -> None:
+    x = features(pool)
+    typical = typicality(x)
+    assert typical.min() == 0.0 and typical.max() == 1.0
+    lonely = int(np.argmin(typical))  # its 10 nearest neighbours are the least similar
+    nearest = np.sort(x @ x[lonely])[-11:-1]
+    assert all(np.sort(x @ x[i])[-11:-1].mean() >= nearest.mean() for i in range(len(pool)))
+    seeds = [e for e in pool if e.is_seed]  # kept first, so both start from the same set
+    maxmin, _ = select(pool, 60, SelectConfig(method="maxmin"), must_keep=seeds)
+    mmr_one, _ = select(pool, 60, SelectConfig(method="mmr", mmr_lambda=1.0), must_keep=seeds)
+    assert [e.id for e in maxmin] == [e.id for e in mmr_one]
+    mmr, _ = select(pool, 60, SelectConfig(method="mmr"), must_keep=seeds)
+    assert [e.id for e in mmr] != [e.id for e in maxmin]

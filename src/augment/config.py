@@ -88,7 +88,7 @@ class SelectConfig:
     max_rule_share: float = 0.5
     max_key_share: float = 0.2
     method: str = "maxmin"  # "maxmin" | "mmr"
-    mmr_lambda: float = 0.5  # mmr: weight of novelty against centrality
+    mmr_lambda: float = 0.7  # mmr: weight of novelty against typicality (1 = maxmin)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,11 @@ First caps: no seed family, rule or key may hold more than its share of the targ
 (``[select]``). Then a greedy pick over the musical features of ``diversity.features``:
 *maxmin* takes, each time, the example farthest (1 - cosine) from everything chosen so
 far; *mmr* (maximal marginal relevance) weighs that novelty against how typical the
-example is of the pool. Must-keep examples (the hand-made seeds) are chosen first. When
-the caps leave nothing to choose, they are lifted for the rest of the pick.
+example is (``typicality``: close to its nearest neighbours in the pool, so outliers wait
+while every cluster stays eligible). Both terms are scaled to [0, 1] at every step, so
+``mmr_lambda`` keeps its meaning for the whole pick (1 is max-min). Must-keep examples
+(the hand-made seeds) are chosen first. When the caps leave nothing to choose, they are
+lifted for the rest of the pick.
 """
 
 from __future__ import annotations
@@ -20,6 +23,26 @@ from .config import SelectConfig
 from .diversity import features
 from .errors import AugmentError
 from .example import Example
+
+NEIGHBOURS = 10  # mmr typicality: mean similarity to this many nearest pool neighbours
+CHUNK_ROWS = 512  # rows of the similarity matrix held at once
+
+
+def typicality(x: np.ndarray, neighbours: int = NEIGHBOURS) -> np.ndarray:
+    """Per row of unit features: mean cosine to its ``neighbours`` most similar other rows,
+    min-max scaled to [0, 1] over the pool (0 = the loneliest outlier)."""
+    n = len(x)
+    k = min(neighbours, n - 1)
+    if k < 1:
+        return np.zeros(n)
+    density = np.empty(n)
+    for lo in range(0, n, CHUNK_ROWS):
+        sims = x[lo:lo + CHUNK_ROWS] @ x.T
+        rows = np.arange(len(sims))
+        sims[rows, lo + rows] = -np.inf  # not its own neighbour
+        density[lo:lo + len(sims)] = -np.partition(-sims, k - 1, axis=1)[:, :k].mean(axis=1)
+    span = float(density.max() - density.min())
+    return (density - density.min()) / span if span > 0 else np.zeros(n)
 
 
 def _labels(e: Example) -> list[tuple[str, str]]:
@@ -43,6 +66,7 @@ def select(examples: Sequence[Example], target: int, config: SelectConfig,
             "key": max(1, math.ceil(config.max_key_share * target))}
     x = features(pool)
     centrality = (x @ x.mean(axis=0)) / max(float(np.linalg.norm(x.mean(axis=0))), 1e-12)
+    typical = typicality(x) if config.method == "mmr" else None
     labels = [_labels(e) for e in pool]
     used: Counter[tuple[str, str]] = Counter()
     chosen = np.zeros(len(pool), dtype=bool)
@@ -66,16 +90,19 @@ def select(examples: Sequence[Example], target: int, config: SelectConfig,
         if e.id in keep_ids:
             take(i)
     if not chosen.any():
-        take(int(np.argmax(centrality)))
+        take(int(np.argmax(centrality if typical is None else typical)))
     lifted = 0
     while chosen.sum() < target:
         allowed = ~chosen & ~capped
         if not allowed.any():
             allowed = ~chosen
             lifted += 1
-        novelty = nearest if config.method == "maxmin" else \
-            config.mmr_lambda * nearest + (1 - config.mmr_lambda) * centrality
-        score = np.where(allowed, novelty, -np.inf)
+        if typical is None:
+            score = np.where(allowed, nearest, -np.inf)
+        else:
+            top = max(float(nearest[allowed].max()), 1e-12)
+            mmr = config.mmr_lambda * nearest / top + (1 - config.mmr_lambda) * typical
+            score = np.where(allowed, mmr, -np.inf)
         take(int(np.argmax(score)))  # argmax takes the first (smallest id) of ties
     picked = [e for e, c in zip(pool, chosen, strict=True) if c]
     return picked, {"selected": len(picked), "not_selected": len(pool) - len(picked),
