@@ -321,5 +321,37 @@ def verify_command(out_dir: Path) -> None:
     sys.exit(1 if problems else 0)
 
 
+@cli.command("import")
+@click.argument("scores", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Output seed JSONL file (written atomically).")
+@click.option("--part", "part", default=None,
+              help="Read this part (name, id or 1-based number) instead of the top line of all parts.")
+@click.option("--bars", "bars", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Bars per phrase (a pickup bar goes with the first phrase).")
+@click.option("--system", "system", default=None, help="A system message to put before each prompt.")
+@click.option("--rules", "rules", type=click.Path(), default=None,
+              help="Rules file whose [format] and [checks] apply (default: built-in defaults).")
+@click.option("--keep-failing", is_flag=True,
+              help="Also write phrases that fail a check (prompts are still checked to be true).")
+@click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
+              help="A score music21 cannot read: fail: stop, nothing written; skip: report it, go on.")
+def import_cmd(scores: tuple[Path, ...], out: Path, part: str | None, bars: int, system: str | None,
+               rules: str | None, keep_failing: bool, on_error: str) -> None:
+    """Cut scores (MIDI, MusicXML/.mxl, ABC, Humdrum .krn) into phrases of whole bars and
+    write them as seed examples with true prompts (key, meter, bars, tempo word).
+
+    Example: augment import tune.abc chorale.mxl -o seeds/imported.jsonl --bars 8
+    """
+    from .importer import ImportOptions, import_files
+
+    options = ImportOptions(part=part, bars_per_phrase=bars, system=system, keep_failing=keep_failing,
+                            on_error="skip" if on_error == "skip" else "fail")
+    result = import_files(list(scores), out, _load(rules), options)
+    for report in result.reports:
+        click.echo(report.summary(), err=report.error is not None)
+    click.echo(f"wrote {result.written} seed example(s) to {out}")
+
+
 def main() -> None:
     cli(prog_name="augment")
