@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from augment import dataset
 from augment.audit import assert_no_leaks, find_leaks
 from augment.calibrate import ornament
+from augment.cli import cli
+from augment.codec import FormatConfig, format_melody, parse_melody, seed_id_for
 from augment.errors import AugmentError
 from augment.melody import scale_durations, transpose
 from augment.near import NearParams
+from augment.pipeline import read_seeds
 from dataset_util import example, seeds_from_corpus
 
+ROOT = Path(__file__).resolve().parent.parent
+BEETHOVEN = ROOT / "seeds" / "beethoven.jsonl"
+RULES = ROOT / "rules" / "default.toml"
 PARAMS = NearParams(shingle_size=2, lsh_threshold=0.3, similarity=0.85)
 
 
@@ -32,3 +43,47 @@ def test_each_kind_of_leak_is_caught(kind: str) -> None:
     assert len(problems) == 1 and seeds[0].id in problems[0]
     with pytest.raises(AugmentError, match="leakage audit failed: 1 held-out"):
         assert_no_leaks({"train": seeds, "test": test}, PARAMS)
+
+
+def _leaky_run(tmp_path: Path) -> tuple[list[str], Path]:
+    """Seed lines where line 1's melody comes again a tone higher under its own prompt;
+    invariant duplicates across families are kept and the copy's key is held out (test)."""
+    first = json.loads(BEETHOVEN.read_text().splitlines()[0])
+    melody = parse_melody(first["messages"][2]["content"])
+    first["messages"][1]["content"] = "Generate a melody in D major."
+    first["messages"][2]["content"] = format_melody(transpose(melody, 2))
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text(BEETHOVEN.read_text() + json.dumps(first) + "\n")
+    rules = tmp_path / "rules.toml"
+    text = RULES.read_text().replace("[split]", '[split]\nholdout_keys = ["D major"]')
+    rules.write_text(text + '\n[dedup]\nacross_families = "exact"\n')
+    return ["expand", str(seeds), "--rules", str(rules), "--out", str(tmp_path / "out"), "--seed", "1"], \
+        tmp_path / "out"
+
+
+def test_tune_grouping_keeps_a_transposed_seed_copy_on_the_held_out_side(tmp_path: Path) -> None:
+    args, out = _leaky_run(tmp_path)
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(x) for x in (out / "lineage.jsonl").read_text().splitlines()]
+    first_id = seed_id_for(read_seeds([BEETHOVEN], FormatConfig())[0][0].messages)
+    original = [x for x in rows if x["id"] == first_id]
+    copy = [x for x in rows if x["key"] == "D major" and x["seed_id"] == x["id"]
+            and x["source"].endswith(":85")]
+    assert original and copy and original[0]["split"] == copy[0]["split"] == "test"
+
+
+def test_leak_the_grouping_would_prevent_fails_the_whole_expand(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With tune grouping switched off, the copy goes to test and its original stays in
+    train: the audit stops the run with a one-line error and nothing is written."""
+    args, out = _leaky_run(tmp_path)
+    monkeypatch.setattr(dataset, "tune_groups",
+                        lambda examples, relations: {e.seed_id: e.seed_id for e in examples})
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    first = r.stderr.splitlines()[0]
+    assert first.startswith("error: leakage audit failed: 1 held-out example(s) share a tune "
+                            "with training data; nothing was written")
+    assert "transposed/tempo-scaled copy of train" in r.stderr
+    assert not out.exists()

@@ -104,3 +104,52 @@ def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "error: 1 problem(s)" in r.output and "Traceback" not in r.output
     r = CliRunner().invoke(cli, ["verify", str(tmp_path)])
     assert r.exit_code == 2 and "no manifest" in r.output
+
+
+def test_dedup_writes_every_dropped_line_with_its_reason(tmp_path: Path) -> None:
+    path, n = _dataset(tmp_path)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines, lines[3], '{"messages": []}', ""]) + "\n")  # + copy, bad, blank
+    out = tmp_path / "clean.jsonl"
+    r = CliRunner().invoke(cli, ["dedup", str(path), "-o", str(out)])
+    assert r.exit_code == 2 and "--on-error skip" in r.output
+    assert not out.exists() and not (tmp_path / "clean.rejected.jsonl").exists()
+
+    r = CliRunner().invoke(cli, ["dedup", str(path), "-o", str(out), "--on-error", "skip"])
+    assert r.exit_code == 0, r.output
+    kept = out.read_text().splitlines()
+    rejected = [json.loads(x) for x in (tmp_path / "clean.rejected.jsonl").read_text().splitlines()]
+    assert len(kept) + len(rejected) == n + 3  # every input line is kept or rejected, once
+    numbers = [int(x["source"].rsplit(":", 1)[1]) for x in rejected]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    assert {x["text"] for x in rejected} | set(kept) == set(path.read_text().splitlines())
+    by_line = {int(x["source"].rsplit(":", 1)[1]): x for x in rejected}
+    assert by_line[n + 1]["reasons"] == ["exact_duplicate: same messages as line 4"]
+    assert by_line[n + 2]["stage"] == by_line[n + 3]["stage"] == "read"
+    assert "blank_line" in by_line[n + 3]["reasons"][0]
+    dedup_reasons = [x["reasons"][0].split(":")[0] for x in rejected if x["stage"] == "dedup"]
+    assert dedup_reasons.count("invariant_duplicate") == 10 and len(dedup_reasons) >= 19
+    assert f"with reasons in {tmp_path / 'clean.rejected.jsonl'}" in r.output
+    assert "2 invalid" in r.output
+
+    custom = tmp_path / "why" / "dropped.jsonl"
+    r = CliRunner().invoke(cli, ["dedup", str(path), "-o", str(out), "--on-error", "skip",
+                                 "--rejects", str(custom)])
+    assert r.exit_code == 0 and custom.read_bytes() == (tmp_path / "clean.rejected.jsonl").read_bytes()
+    r = CliRunner().invoke(cli, ["dedup", str(path), "-o", str(out), "--rejects", str(out)])
+    assert r.exit_code == 2 and "three different files" in r.output
+
+
+def test_expand_summary_names_top_rejection_reasons_and_the_file(tmp_path: Path) -> None:
+    wide = str(ROOT / "rules" / "wide.toml")
+    r = CliRunner().invoke(cli, ["expand", SEEDS, "--rules", wide, "--out", str(tmp_path / "o"),
+                                 "--target", "200"])
+    assert r.exit_code == 0, r.output
+    line = next(x for x in r.stdout.splitlines() if x.startswith("rejected: "))
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    total = manifest["counts"]["rejected_total"]
+    assert line.startswith(f"rejected: {total} in {tmp_path / 'o' / 'rejected.jsonl'}; top reasons")
+    reasons = manifest["rejected_per_reason"]
+    top = max(reasons, key=lambda k: reasons[k])
+    assert f"{top} {reasons[top]}" in line
+    assert len(r.stdout.splitlines()) <= 12

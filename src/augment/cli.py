@@ -14,12 +14,12 @@ from typing import Any
 
 import click
 
-from .codec import FormatConfig
 from .config import Config, load_config
 from .errors import AugmentError
 from .inspect import inspect_file
 from .pipeline import annotate_keys, read_seeds
 from .pipeline import expand as run_expand
+from .progress import SILENT, Progress, StderrProgress
 from .rules import registry
 from .thresholds import as_toml, calibrate_checks
 from .validate import validate_files
@@ -36,6 +36,22 @@ class _Group(click.Group):
         except AugmentError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
+
+
+def _progress(show: bool, quiet: bool) -> Progress:
+    """Bars on stderr when asked (--progress) or when stderr is a terminal; never with --quiet."""
+    if quiet or not (show or sys.stderr.isatty()):
+        return SILENT
+    return StderrProgress(sys.stderr)
+
+
+def progress_options(command: Any) -> Any:
+    """--progress and --quiet, shared by the commands with long stages."""
+    command = click.option("--quiet", "-q", is_flag=True,
+                           help="No progress bars and no warnings on stderr.")(command)
+    return click.option("--progress", "show_progress", is_flag=True,
+                        help="Progress of each stage on stderr even when it is not a terminal.")(
+                            command)
 
 
 def _load(rules: str | None) -> Config:
@@ -62,8 +78,8 @@ def validate(files: tuple[Path, ...], rules: str | None, as_json: bool) -> None:
 
     Example: augment validate seeds/beethoven.jsonl
     """
-    fmt: FormatConfig = _load(rules).format
-    findings = validate_files(list(files), fmt)
+    config = _load(rules)
+    findings = validate_files(list(files), config.format, config.limits)
     for f in findings:
         click.echo(json.dumps(f.as_dict(), ensure_ascii=False) if as_json else str(f))
     errors = sum(f.severity == "error" for f in findings)
@@ -88,20 +104,22 @@ def validate(files: tuple[Path, ...], rules: str | None, as_json: bool) -> None:
               help="Keep N examples: caps per family/rule/key, then a diversity-maximising pick.")
 @click.option("--report", "report", is_flag=True,
               help="Also write OUT/report.html (as 'augment report OUT' does).")
+@progress_options
 def expand(seeds: tuple[Path, ...], rules: str, out: Path, seed: int | None, on_error: str,
-           target: int | None, report: bool) -> None:
+           target: int | None, report: bool, show_progress: bool, quiet: bool) -> None:
     """Expand seed examples into train/validation/test with lineage and a manifest.
 
     Example: augment expand seeds/beethoven.jsonl --rules rules/default.toml --out out/
     """
     config = _load(rules)
     result = run_expand(list(seeds), config, out, run_seed=seed,
-                        on_error="skip" if on_error == "skip" else "fail", target=target)
-    for w in result.warnings:
+                        on_error="skip" if on_error == "skip" else "fail", target=target,
+                        progress=_progress(show_progress, quiet))
+    for w in [] if quiet else result.warnings:
         click.echo(str(w), err=True)
     from .dataset import summary_lines
 
-    for line in summary_lines(result.counts, result.manifest):
+    for line in summary_lines(result.counts, result.manifest, rejected_path=out / "rejected.jsonl"):
         click.echo(line)
     click.echo(f"output: {out}")
     if report:
@@ -261,20 +279,31 @@ def report_command(out_dir: Path) -> None:
 @click.option("--rules", "rules", type=click.Path(), default=None,
               help="Rules file whose [format] and [dedup] apply.")
 @click.option("--seed", "seed", type=int, default=0, show_default=True, help="Calibration seed.")
-def dedup_command(file: Path, out: Path, rules: str | None, seed: int) -> None:
+@click.option("--rejects", "rejects", type=click.Path(path_type=Path), default=None,
+              help="Where dropped lines go with their reasons [default: <OUT stem>.rejected.jsonl].")
+@click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
+              help="fail: stop before writing on any invalid line; skip: put it in the rejects file.")
+@progress_options
+def dedup_command(file: Path, out: Path, rules: str | None, seed: int, rejects: Path | None,
+                  on_error: str, show_progress: bool, quiet: bool) -> None:
     """Remove exact, transposed/tempo-scaled and near-duplicate melodies from any chat JSONL.
+
+    Every dropped line goes to the rejects file with its reason.
 
     Example: augment dedup data.jsonl -o data.dedup.jsonl
     """
     from .dataset_files import dedup_file
 
     config = _load(rules)
-    result = dedup_file(file, config, out, seed)
+    result = dedup_file(file, config, out, seed, rejects=rejects, on_error=on_error,
+                        progress=_progress(show_progress, quiet))
     c, cal = result.counts, result.manifest["dedup_calibration"]
     click.echo(f"{c['input_lines']} lines: {c['exact_duplicates']} exact, {c['invariant_duplicates']} "
                f"transposed/tempo, {c['near_duplicates']} near duplicates removed; {c['written']} "
                f"written to {out}")
-    if cal:
+    invalid = f" and {c['invalid']} invalid" if c["invalid"] else ""
+    click.echo(f"{c['duplicates']} duplicate{invalid} line(s) with reasons in {result.manifest['rejects']}")
+    if cal and not quiet:
         click.echo(f"near threshold {cal['params']['similarity']}: probe recall "
                    f"{cal['probe_recall']:.1%}, {cal['merged_melodies']} of {cal['melodies']} "
                    "distinct melodies merged", err=True)
@@ -287,7 +316,9 @@ def dedup_command(file: Path, out: Path, rules: str | None, seed: int) -> None:
 @click.option("--rules", "rules", type=click.Path(), default=None,
               help="Rules file whose [format], [dedup] and [split] apply.")
 @click.option("--seed", "seed", type=int, default=0, show_default=True, help="Run seed.")
-def split_command(file: Path, out: Path, rules: str | None, seed: int) -> None:
+@progress_options
+def split_command(file: Path, out: Path, rules: str | None, seed: int, show_progress: bool,
+                  quiet: bool) -> None:
     """Split an existing dataset so that no tune is on two sides (groups by shared tunes).
 
     Example: augment split data.jsonl --out splits/
@@ -295,7 +326,7 @@ def split_command(file: Path, out: Path, rules: str | None, seed: int) -> None:
     from .dataset_files import split_file
 
     config = _load(rules)
-    result = split_file(file, config, out, seed)
+    result = split_file(file, config, out, seed, progress=_progress(show_progress, quiet))
     c = result.counts
     total = c["input_lines"] or 1
     click.echo(f"{c['input_lines']} lines in {c['groups']} tune groups -> " + ", ".join(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .audit import assert_no_leaks
 from .calibrate import Calibration
@@ -18,6 +19,7 @@ from .dedup import MelodyRelations, calibrate_for, dedup, family_links, near_par
 from .diversity import diversity_report
 from .example import Example
 from .near import NearParams
+from .progress import SILENT, Progress
 from .select import select
 from .split import SPLITS, Group, assign_groups, group_of, key_from_name, stratum_of
 
@@ -77,10 +79,11 @@ class Built:
 
 
 def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config, run_seed: int,
-                 target: int | None = None) -> Built:
+                 target: int | None = None, *, progress: Progress = SILENT) -> Built:
     """Dedup, holdout filters, selection, final sides and the leakage audit."""
     counts: Counter[str] = Counter()
-    result = dedup(candidates, config.dedup, run_seed, calibration=plan.calibration)
+    with progress.stage("dedup"):
+        result = dedup(candidates, config.dedup, run_seed, calibration=plan.calibration)
     counts.update(result.counts)
     dropped = [("dedup", e, r) for e, r in result.dropped]
     kept = result.kept
@@ -92,7 +95,9 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
         counts["holdout_variants_unused"] = len(kept) - len(wanted)
         kept = wanted
     if target is not None:
-        kept, sel = select(kept, target, config.select, must_keep=[e for e in kept if e.is_seed])
+        with progress.stage("select"):
+            kept, sel = select(kept, target, config.select,
+                               must_keep=[e for e in kept if e.is_seed])
         counts.update({f"select_{k}": v for k, v in sel.items()})
     group = tune_groups(kept, result.relations)
     if plan.fixed:
@@ -118,14 +123,22 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
         else:
             by_split[side_].append(e)
     counts["rejected_holdout"] = sum(1 for s, _, _ in dropped if s == "split")
-    assert_no_leaks(by_split, result.params)
+    with progress.stage("leakage audit"):
+        assert_no_leaks(by_split, result.params)
     written = [e for name in SPLITS for e in by_split[name]]
-    diversity = {"before": diversity_report(list(candidates)), "after": diversity_report(written)}
+    with progress.stage("diversity"):
+        diversity = {"before": diversity_report(list(candidates)),
+                     "after": diversity_report(written)}
     return Built(by_split, split_of, dropped, result.params, plan.calibration, counts, diversity)
 
 
-def summary_lines(counts: Counter[str] | dict[str, int], manifest: dict) -> list[str]:
-    """A one-screen summary of an expand run (counts, dedup calibration, splits, diversity)."""
+TOP_REASONS = 4  # rejection reasons named in the summary
+
+
+def summary_lines(counts: Counter[str] | dict[str, int], manifest: dict, *,
+                  rejected_path: Path | None = None) -> list[str]:
+    """A one-screen summary of an expand run (counts, dedup calibration, splits, rejection
+    reasons, diversity)."""
     c = Counter(counts)
     lines = [
         f"seeds: {c['input_lines']} lines read, {c['rejected_read']} rejected at read, "
@@ -150,7 +163,13 @@ def summary_lines(counts: Counter[str] | dict[str, int], manifest: dict) -> list
                                if c["select_caps_lifted"] else ""))
     total = sum(c[f"written_{s}"] for s in SPLITS) or 1
     lines.append("written: " + ", ".join(f"{s} {c[f'written_{s}']} ({c[f'written_{s}'] / total:.1%})"
-                                         for s in SPLITS) + f"; rejected {c['rejected_total']}")
+                                         for s in SPLITS))
+    reasons = +Counter({**manifest.get("rejected_per_reason", {}), "reprompt": c["rejected_reprompt"],
+                        "invalid_line": c["rejected_read"]})
+    top = ", ".join(f"{r} {n}" for r, n in reasons.most_common(TOP_REASONS))
+    more = f" and {len(reasons) - TOP_REASONS} more" if len(reasons) > TOP_REASONS else ""
+    lines.append(f"rejected: {c['rejected_total']}" + (f" in {rejected_path}" if rejected_path else "")
+                 + (f"; top reasons (times given): {top}{more}" if reasons else ""))
     div = manifest.get("diversity", {})
     if div:
         b, a = div["before"], div["after"]

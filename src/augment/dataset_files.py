@@ -19,27 +19,50 @@ from .dedup import MelodyRelations, calibrate_for, dedup, near_params
 from .diversity import diversity_report
 from .errors import AugmentError
 from .example import Example
-from .output import dumps, write_atomic, write_manifest
+from .limits import DEFAULT_LIMITS, Limits
+from .output import begin_output, dumps, write_atomic, write_manifest
+from .progress import SILENT, Progress
 from .split import SPLITS
 
 
-def read_file(path: Path, fmt: FormatConfig) -> list[tuple[Example, str]]:
-    """(example, original line text) for every line; AugmentError naming bad lines."""
+@dataclass(frozen=True)
+class Line:
+    """One input line: its number, original text (None when not UTF-8), and the example
+    it holds, or the error findings that stopped it."""
+
+    number: int
+    text: str | None
+    example: Example | None
+    errors: tuple[str, ...] = ()
+
+
+def read_lines(path: Path, fmt: FormatConfig, progress: Progress = SILENT,
+               limits: Limits = DEFAULT_LIMITS) -> list[Line]:
+    """Every line of ``path``, parsed; AugmentError when the file does not exist."""
     if not path.is_file():
         raise AugmentError(f"{path}: no such file")
-    rows: list[tuple[Example, str]] = []
-    errors: list[str] = []
-    for _number, text, example, findings in read_examples(path, fmt):
-        bad = [f for f in findings if f.severity == "error"]
-        if example is None or text is None or bad:
-            errors.extend(str(f) for f in bad)
-        else:
-            rows.append((example, text))
+    lines = []
+    for number, text, example, findings in progress.track(read_examples(path, fmt, limits), "read"):
+        bad = tuple(str(f) for f in findings if f.severity == "error")
+        lines.append(Line(number, text, None if bad or text is None else example, bad))
+    return lines
+
+
+def _fail_on_invalid(path: Path, lines: list[Line], hint: str = "") -> None:
+    errors = [e for line in lines for e in line.errors]
     if errors:
         more = f"\n... and {len(errors) - 10} more" if len(errors) > 10 else ""
-        raise AugmentError(f"{len(errors)} problem(s) in {path}; fix them or run 'augment validate':\n"
-                           + "\n".join(errors[:10]) + more)
-    return rows
+        raise AugmentError(f"{len(errors)} problem(s) in {path}; fix them or run 'augment validate'"
+                           f"{hint}:\n" + "\n".join(errors[:10]) + more)
+
+
+def read_file(path: Path, fmt: FormatConfig, progress: Progress = SILENT,
+              limits: Limits = DEFAULT_LIMITS) -> list[tuple[Example, str]]:
+    """(example, original line text) for every line; AugmentError naming bad lines."""
+    lines = read_lines(path, fmt, progress, limits)
+    _fail_on_invalid(path, lines)
+    return [(line.example, line.text) for line in lines
+            if line.example is not None and line.text is not None]
 
 
 @dataclass
@@ -48,41 +71,91 @@ class FileResult:
     manifest: dict[str, Any] = field(default_factory=dict)
 
 
-def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0) -> FileResult:
-    """Write the lines of ``path`` that are not duplicates to ``out``, in input order."""
-    rows = read_file(path, config.format)
-    result = dedup([e for e, _ in rows], config.dedup, run_seed)
-    kept_ids = {e.id for e in result.kept}
-    seen: set[str] = set()
-    lines = []
-    for example, text in rows:
-        if example.id in kept_ids and example.id not in seen:
-            seen.add(example.id)
-            lines.append(text)
-    write_atomic(out, lines)
-    out_result = FileResult(Counter({"input_lines": len(rows), "written": len(lines),
-                                     **result.counts}))
-    out_result.manifest = {"near_params": asdict(result.params), "dedup_calibration":
-                           None if result.calibration is None else result.calibration.as_dict()}
+def rejects_path_for(out: Path) -> Path:
+    """The default ``--rejects`` file: ``<OUT stem>.rejected.jsonl`` beside ``out``."""
+    return out.with_name(f"{out.stem}.rejected.jsonl")
+
+
+def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
+               rejects: Path | None = None, on_error: str = "fail",
+               progress: Progress = SILENT) -> FileResult:
+    """Write the lines of ``path`` that are not duplicates to ``out``, in input order, and
+    every other line to ``rejects`` with its reasons: kept + duplicates + invalid = input.
+
+    ``on_error="fail"`` raises on any invalid line before writing; ``"skip"`` sets invalid
+    lines aside in ``rejects``. Both files are written atomically.
+    """
+    rejects = rejects_path_for(out) if rejects is None else rejects
+    if len({path.resolve(), out.resolve(), rejects.resolve()}) < 3:
+        raise AugmentError(f"input {path}, output {out} and rejects {rejects} must be three "
+                           "different files")
+    lines = read_lines(path, config.format, progress, config.limits)
+    if on_error == "fail":
+        _fail_on_invalid(path, lines, " (or use --on-error skip to set them aside)")
+    first_line: dict[str, int] = {}  # example id -> first line that holds it
+    unique = []
+    for line in lines:
+        if line.example is not None and line.example.id not in first_line:
+            first_line[line.example.id] = line.number
+            unique.append(line.example)
+    with progress.stage("dedup"):
+        result = dedup(unique, config.dedup, run_seed)
+    dropped = {e.id: reason for e, reason in result.dropped}
+    kept, records = [], []
+    for line in lines:
+        ex = line.example
+        if ex is None:
+            reasons, stage = list(line.errors), "read"
+        elif first_line[ex.id] != line.number:
+            reasons, stage = [f"exact_duplicate: same messages as line {first_line[ex.id]}"], "dedup"
+        elif ex.id in dropped:
+            reasons, stage = [dropped[ex.id]], "dedup"
+        else:
+            kept.append(line.text or "")
+            continue
+        record: dict[str, Any] = {"source": f"{path}:{line.number}", "stage": stage,
+                                  "reasons": reasons, "text": line.text}
+        if ex is not None:
+            record["id"] = ex.id
+        records.append(record)
+    with progress.stage("write"):
+        write_atomic(out, kept)
+        write_atomic(rejects, map(dumps, records))
+    invalid = sum(r["stage"] == "read" for r in records)
+    counts = Counter({"input_lines": len(lines), "written": len(kept), "invalid": invalid,
+                      "duplicates": len(records) - invalid, **result.counts})
+    counts["exact_duplicates"] += len(lines) - invalid - len(unique)
+    out_result = FileResult(counts)
+    out_result.manifest = {"near_params": asdict(result.params), "rejects": str(rejects),
+                           "dedup_calibration": None if result.calibration is None
+                           else result.calibration.as_dict()}
     return out_result
 
 
-def split_file(path: Path, config: Config, out_dir: Path, run_seed: int = 0) -> FileResult:
+def split_file(path: Path, config: Config, out_dir: Path, run_seed: int = 0, *,
+               progress: Progress = SILENT) -> FileResult:
     """Split an existing dataset into train/validation/test by shared tunes; audit; write."""
 
-    rows = read_file(path, config.format)
+    if out_dir.resolve() in path.resolve().parents:
+        raise AugmentError(f"--out {out_dir} contains the input file {path}; "
+                           "choose an output directory that holds no input")
+    rows = read_file(path, config.format, progress, config.limits)
     examples = sorted({e.id: e for e, _ in rows}.values(), key=lambda e: e.id)
-    calibration = calibrate_for([e.melody for e in examples], config.dedup, run_seed) \
-        if config.dedup.calibrate else None
+    with progress.stage("near-duplicate calibration"):
+        calibration = calibrate_for([e.melody for e in examples], config.dedup, run_seed) \
+            if config.dedup.calibrate else None
     params = near_params(config.dedup, calibration)
-    group = tune_groups(examples, MelodyRelations.of(examples, params))
+    with progress.stage("tune groups"):
+        group = tune_groups(examples, MelodyRelations.of(examples, params))
     side = assign_sides(examples, group, config, run_seed)
     by_split: dict[str, list[Example]] = {name: [] for name in SPLITS}
     for e in examples:
         by_split[side[e.seed_id]].append(e)
-    assert_no_leaks(by_split, params)
+    with progress.stage("leakage audit"):
+        assert_no_leaks(by_split, params)
     result = FileResult(Counter({"input_lines": len(rows), "groups": len(set(group.values()))}))
     files = {}
+    begin_output(out_dir)
     for name in SPLITS:
         result.counts[f"written_{name}"] = len(by_split[name])
         files[f"{name}.jsonl"] = write_atomic(out_dir / f"{name}.jsonl",

@@ -23,7 +23,9 @@ from .config import Config, RuleSpec
 from .dataset import build_splits, plan_splits
 from .errors import AugmentError, Finding
 from .example import Example, Step
-from .output import dumps, write_atomic, write_manifest
+from .limits import DEFAULT_LIMITS, Limits
+from .output import begin_output, dumps, write_atomic, write_manifest
+from .progress import SILENT, Progress
 from .prompt import stated_key
 from .reprompt import reprompt, seed_facts
 from .rules import Rule
@@ -67,14 +69,14 @@ def variant_rng(run_seed: int, seed_id: str, index: int) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:16], "little"))
 
 
-def read_seeds(paths: Sequence[Path], fmt: FormatConfig
+def read_seeds(paths: Sequence[Path], fmt: FormatConfig, limits: Limits = DEFAULT_LIMITS
                ) -> tuple[list[Example], list[Rejected], list[Finding]]:
     """Parse every line: (examples, rejected lines, all findings)."""
     examples, rejected, findings = [], [], []
     for path in paths:
         if not path.is_file():
             raise AugmentError(f"{path}: no such seed file")
-        for number, text, example, f in read_examples(path, fmt):
+        for number, text, example, f in read_examples(path, fmt, limits):
             findings.extend(f)
             errors = [x for x in f if x.severity == "error"]
             if example is None or errors:
@@ -171,15 +173,20 @@ def _check_out_dir(out_dir: Path, seed_paths: Sequence[Path]) -> None:
 
 def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
            run_seed: int | None = None, on_error: OnError = "fail", *,
-           target: int | None = None) -> RunResult:
-    """Run the whole flow and write train/validation/test, lineage, rejected, manifest."""
+           target: int | None = None, progress: Progress = SILENT) -> RunResult:
+    """Run the whole flow and write train/validation/test, lineage, rejected, manifest.
+
+    ``progress`` is told each stage's name (and the count of seeds expanded); it only
+    observes, so the files written do not depend on it.
+    """
     run_seed = config.expand.seed if run_seed is None else run_seed
     seed_paths = [Path(p) for p in seed_paths]
     _check_out_dir(out_dir, seed_paths)
     result = RunResult(out_dir)
     counts = result.counts
 
-    seeds, rejected, findings = read_seeds(seed_paths, config.format)
+    with progress.stage("read seeds"):
+        seeds, rejected, findings = read_seeds(seed_paths, config.format, config.limits)
     result.warnings = [f for f in findings if f.severity == "warning"]
     counts["input_lines"] = len(seeds) + len(rejected)
     counts["rejected_read"] = len(rejected)
@@ -189,21 +196,23 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
         more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
         raise AugmentError(f"{len(rejected)} seed line(s) are invalid; nothing was written "
                            f"(use --on-error skip to set them aside):\n{shown}{more}")
-    seeds = [seed_facts(s) for s in annotate_keys(seeds)]
+    with progress.stage("seed keys"):
+        seeds = [seed_facts(s) for s in annotate_keys(seeds)]
 
     passing_seeds = []
-    for seed in seeds:
+    for seed in progress.track(seeds, "seed checks", len(seeds)):
         reasons = run_checks(seed, config.checks)
         if reasons:
             rejected.append(Rejected("checks", reasons, example=seed))
             counts["rejected_seed_checks"] += 1
         else:
             passing_seeds.append(seed)
-    plan = plan_splits(passing_seeds, config, run_seed)
+    with progress.stage("near-duplicate calibration and split plan"):
+        plan = plan_splits(passing_seeds, config, run_seed)
     split_of = plan.seed_split
 
     candidates: list[Example] = list(passing_seeds)
-    for seed in passing_seeds:
+    for seed in progress.track(passing_seeds, "variants", len(passing_seeds)):
         if split_of[seed.seed_id] != "train" and not config.split.holdout_rules:
             continue
         for variant in draw_variants(seed, config, run_seed, counts):
@@ -220,10 +229,11 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
             candidates.append(prompted)
     counts["variants_passing_checks"] = len(candidates) - len(passing_seeds)
 
-    built = build_splits(candidates, plan, config, run_seed, target)
+    built = build_splits(candidates, plan, config, run_seed, target, progress=progress)
     counts.update(built.counts)
     rejected.extend(Rejected(stage, [reason], example=ex) for stage, ex, reason in built.dropped)
-    write_outputs(result, built, rejected, config, run_seed, seed_paths)
+    with progress.stage("write"):
+        write_outputs(result, built, rejected, config, run_seed, seed_paths)
     return result
 
 
@@ -231,7 +241,7 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
                   run_seed: int, seed_paths: Sequence[Path]) -> None:
     """Splits (messages only), lineage, rejected, then the manifest last."""
     out_dir, counts, by_split = result.out_dir, result.counts, built.by_split
-    out_dir.mkdir(parents=True, exist_ok=True)
+    begin_output(out_dir)
     for name in SPLITS:
         counts[f"written_{name}"] = len(by_split[name])
         result.files[f"{name}.jsonl"] = write_atomic(
