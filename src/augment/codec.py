@@ -17,6 +17,22 @@ from typing import Any, Literal
 
 from .errors import Finding, MelodyFormatError
 from .example import Example, Message, seed_id_for
+from .limits import (
+    DEFAULT_LIMITS,
+    MAX_DURATION_QUARTER,
+    MAX_NUMBER_CHARS,
+    MIN_DURATION_QUARTER,
+    NOT_UTF8,
+    BigIntText,
+    DecimalText,
+    Limits,
+    line_float,
+    line_int,
+    melody_int,
+    modest_exponent,
+    raw_lines,
+    shown,
+)
 from .melody import GRID_QUARTER, MAX_PITCH, MIN_PITCH, Melody
 
 PREFIX = "melody_pitch_duration_data:"
@@ -40,15 +56,6 @@ class FormatConfig:
         return Fraction(4) if self.duration_unit == "whole" else Fraction(1)
 
 
-class _Float:
-    """A JSON float kept as its exact decimal value (never a binary float)."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str):
-        self.text = text
-
-
 def _reject_constant(name: str) -> Any:
     raise MelodyFormatError([("non_finite", f"{name} is not a number a melody can hold")])
 
@@ -61,17 +68,21 @@ def _snap(value: Fraction) -> Fraction:
     return value
 
 
-def parse_melody(text: str, fmt: FormatConfig = FormatConfig()) -> Melody:
+def parse_melody(text: str, fmt: FormatConfig = FormatConfig(),
+                 limits: Limits = DEFAULT_LIMITS) -> Melody:
     """Parse assistant text into a Melody, raising MelodyFormatError with every problem."""
     stripped = text.strip()
     if not stripped.startswith(PREFIX):
         raise MelodyFormatError([("not_a_melody", f"assistant content does not start with '{PREFIX}'")])
     body = stripped[len(PREFIX):].strip().replace("(", "[").replace(")", "]")
     try:
-        data = json.loads(body, parse_float=_Float, parse_constant=_reject_constant)
+        data = json.loads(body, parse_float=DecimalText, parse_int=melody_int,
+                          parse_constant=_reject_constant)
     except MelodyFormatError:
         raise
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise MelodyFormatError([("not_a_melody", "melody nests lists too deeply to read")]) from None
+    except ValueError as exc:
         raise MelodyFormatError(
             [("not_a_melody", f"melody is not a list of [pitch, duration] pairs ({exc})")]
         ) from None
@@ -79,6 +90,9 @@ def parse_melody(text: str, fmt: FormatConfig = FormatConfig()) -> Melody:
         raise MelodyFormatError([("not_a_melody", "melody is not a list of [pitch, duration] pairs")])
     if not data:
         raise MelodyFormatError([("empty_melody", "melody has no notes")])
+    if len(data) > limits.max_notes:
+        raise MelodyFormatError([("too_many_notes", f"melody has {len(data)} notes, over the limit "
+                                  f"of {limits.max_notes} ([limits] max_notes)")])
     problems: list[tuple[str, str]] = []
     pitches: list[int | None] = []
     durations: list[Fraction] = []
@@ -106,9 +120,12 @@ def _parse_pitch(
             return None
         problems.append(("pitch_not_integer", f"pair {index}: pitch is null but rests are written as 0"))
         return None
+    if isinstance(raw, BigIntText):
+        problems.append(("pitch_out_of_range",
+                         f"pair {index}: pitch {shown(raw)} is outside {MIN_PITCH}-{MAX_PITCH}"))
+        return None
     if isinstance(raw, bool) or not isinstance(raw, int):
-        shown = raw.text if isinstance(raw, _Float) else json.dumps(raw)[:40]
-        problems.append(("pitch_not_integer", f"pair {index}: pitch {shown} is not an integer"))
+        problems.append(("pitch_not_integer", f"pair {index}: pitch {shown(raw)} is not an integer"))
         return None
     if fmt.rest == 0 and raw == 0:
         return None
@@ -123,16 +140,25 @@ def _parse_pitch(
 def _parse_duration(
     raw: object, index: int, fmt: FormatConfig, problems: list[tuple[str, str]]
 ) -> Fraction | None:
-    if isinstance(raw, bool) or not isinstance(raw, int | _Float):
-        shown = json.dumps(raw)[:40]
-        problems.append(("duration_not_number", f"pair {index}: duration {shown} is not a number"))
+    if isinstance(raw, bool) or not isinstance(raw, int | DecimalText | BigIntText):
+        problems.append(("duration_not_number", f"pair {index}: duration {shown(raw)} is not a number"))
         return None
-    value = Fraction(raw.text) if isinstance(raw, _Float) else Fraction(raw)
+    if isinstance(raw, BigIntText) or (isinstance(raw, DecimalText) and len(raw.text) > MAX_NUMBER_CHARS):
+        problems.append(("duration_out_of_range", f"pair {index}: duration {shown(raw)} has more "
+                         f"than {MAX_NUMBER_CHARS} characters"))
+        return None
+    # The exponent is checked before Fraction(): Fraction("1e99999999") takes minutes.
+    huge = isinstance(raw, DecimalText) and not modest_exponent(raw.text)
+    value = Fraction(10**9) if huge else Fraction(raw.text if isinstance(raw, DecimalText) else raw)
     if value <= 0:
-        shown = raw.text if isinstance(raw, _Float) else str(raw)
-        problems.append(("duration_not_positive", f"pair {index}: duration {shown} is not > 0"))
+        problems.append(("duration_not_positive", f"pair {index}: duration {shown(raw)} is not > 0"))
         return None
-    return _snap(value * fmt.quarters_per_unit)
+    quarters = value * fmt.quarters_per_unit
+    if huge or not MIN_DURATION_QUARTER <= quarters <= MAX_DURATION_QUARTER:
+        problems.append(("duration_out_of_range", f"pair {index}: duration {shown(raw)} is outside "
+                         f"{MIN_DURATION_QUARTER}-{MAX_DURATION_QUARTER} quarter notes"))
+        return None
+    return _snap(quarters)
 
 
 def format_duration(quarters: Fraction, fmt: FormatConfig = FormatConfig()) -> str:
@@ -170,7 +196,7 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def parse_line(
-    text: str, fmt: FormatConfig, file: str, line: int
+    text: str, fmt: FormatConfig, file: str, line: int, limits: Limits = DEFAULT_LIMITS
 ) -> tuple[Example | None, list[Finding]]:
     """One JSONL line -> (Example or None, findings). Never raises for bad input."""
 
@@ -180,10 +206,13 @@ def parse_line(
     if not text.strip():
         return None, [err("blank_line", "line is blank")]
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_nan_in_json)
+        data = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_nan_in_json,
+                          parse_int=line_int, parse_float=line_float)
     except MelodyFormatError as exc:
         return None, [err(code, msg) for code, msg in exc.problems]
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        return None, [err("nesting_too_deep", "line nests lists or objects too deeply to read")]
+    except ValueError as exc:
         return None, [err("invalid_json", f"line is not valid JSON ({exc})")]
     if not isinstance(data, dict):
         return None, [err("data_type", f"line holds a JSON {type(data).__name__}, not an object")]
@@ -191,6 +220,10 @@ def parse_line(
     if not isinstance(messages, list) or not messages:
         return None, [err("missing_messages_list", "no non-empty 'messages' list")]
     findings: list[Finding] = []
+    dropped = sorted(set(data) - {"messages"})
+    if dropped:
+        findings.append(Finding(file, line, "line_unrecognized_key", f"key(s) {dropped[:5]} beside "
+                                "'messages' are not kept in the output", "warning"))
     parsed: list[Message] = []
     for position, raw in enumerate(messages, start=1):
         where = f"messages[{position - 1}]"
@@ -203,6 +236,10 @@ def parse_line(
         unknown = sorted(set(raw) - KNOWN_MESSAGE_KEYS)
         if unknown:
             findings.append(err("message_unrecognized_key", f"{where} has unknown key(s) {unknown}"))
+        weight = raw.get("weight", 0)
+        if isinstance(weight, bool) or weight not in (0, 1):
+            findings.append(err("invalid_weight", f"{where} has weight {shown(weight)}; "
+                                "a weight is 0 or 1"))
         role = raw.get("role")
         if "role" in raw and (not isinstance(role, str) or role not in KNOWN_ROLES):
             findings.append(err("unrecognized_role", f"{where} has role {json.dumps(role)[:40]}"))
@@ -215,15 +252,15 @@ def parse_line(
     assistants = [i for i, m in enumerate(parsed) if m.role == "assistant"]
     if not assistants:
         findings.append(err("example_missing_assistant_message", "no assistant message"))
-    if findings:
+    if any(f.severity == "error" for f in findings):
         return None, findings
     melody_index = assistants[-1]
     content = parsed[melody_index].content or ""
     try:
-        melody = parse_melody(content, fmt)
+        melody = parse_melody(content, fmt, limits)
     except MelodyFormatError as exc:
         where = f"messages[{melody_index}].content"
-        return None, [err(code, f"{where}: {msg}") for code, msg in exc.problems]
+        return None, findings + [err(code, f"{where}: {msg}") for code, msg in exc.problems]
     if not melody.is_on_grid():
         findings.append(Finding(file, line, "off_grid_duration",
                                 "a duration is not a multiple of 1/48 quarter note (64ths and triplets)",
@@ -247,31 +284,28 @@ def example_to_line(example: Example) -> str:
     return json.dumps({"messages": messages}, ensure_ascii=False)
 
 
-def iter_lines(path: Path) -> Iterator[tuple[int, str | None]]:
-    """Yield (line number, text or None when not UTF-8); strips BOM and CR/LF."""
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield number, None
-                continue
-            yield number, text.rstrip("\r\n")
+def iter_lines(path: Path, max_line_bytes: int = DEFAULT_LIMITS.max_line_bytes
+               ) -> Iterator[tuple[int, str | None]]:
+    """Yield (line number, text or None when not UTF-8 or too long); strips BOM and CR/LF."""
+    for number, text, _problem in raw_lines(path, max_line_bytes):
+        yield number, text
 
 
 def read_examples(
-    path: Path, fmt: FormatConfig = FormatConfig()
+    path: Path, fmt: FormatConfig = FormatConfig(), limits: Limits = DEFAULT_LIMITS
 ) -> Iterator[tuple[int, str | None, Example | None, list[Finding]]]:
-    """Stream a JSONL file: (line number, text or None when not UTF-8, Example or None,
+    """Stream a JSONL file: (line number, text or None when unreadable, Example or None,
     findings) per line. The one reader every command uses."""
     name = str(path)
-    for number, text in iter_lines(path):
+    for number, text, problem in raw_lines(path, limits.max_line_bytes):
         if text is None:
-            yield number, None, None, [Finding(name, number, "invalid_utf8", "line is not valid UTF-8")]
+            finding = (Finding(name, number, "invalid_utf8", "line is not valid UTF-8")
+                       if problem == NOT_UTF8 else
+                       Finding(name, number, "line_too_long", f"line is {problem:,} bytes, over the "
+                               f"limit of {limits.max_line_bytes:,} ([limits] max_line_bytes)"))
+            yield number, None, None, [finding]
             continue
-        example, findings = parse_line(text, fmt, name, number)
+        example, findings = parse_line(text, fmt, name, number, limits)
         yield number, text, example, findings
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from .codec import FormatConfig
 from .errors import AugmentError
+from .limits import Limits
 from .reprompt import RepromptConfig
 from .rules import Rule, registry
 
@@ -107,6 +108,7 @@ class Config:
     dedup: DedupConfig = DedupConfig()
     select: SelectConfig = SelectConfig()
     reprompt: RepromptConfig = RepromptConfig()
+    limits: Limits = Limits()
     source: str = "<defaults>"
 
     def resolved(self) -> dict[str, Any]:
@@ -120,10 +122,11 @@ class Config:
             "dedup": asdict(self.dedup),
             "select": asdict(self.select),
             "reprompt": asdict(self.reprompt),
+            "limits": asdict(self.limits),
         }
 
 
-TABLES = ("format", "expand", "rule", "checks", "split", "dedup", "select", "reprompt")
+TABLES = ("format", "expand", "rule", "checks", "split", "dedup", "select", "reprompt", "limits")
 
 
 def _suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
@@ -210,7 +213,7 @@ def parse_config(data: dict[str, Any], file: str) -> Config:
         if table not in TABLES:
             raise AugmentError(f"{file}: unknown table [{table}]{_suggest(table, TABLES)}; "
                                f"known: {', '.join(TABLES)}")
-    for table in ("format", "expand", "checks", "split", "dedup", "select", "reprompt"):
+    for table in ("format", "expand", "checks", "split", "dedup", "select", "reprompt", "limits"):
         if table in data and not isinstance(data[table], dict):
             raise AugmentError(f"{file}: [{table}] must be a table")
     config = Config(
@@ -222,6 +225,7 @@ def parse_config(data: dict[str, Any], file: str) -> Config:
         dedup=_build(DedupConfig, data.get("dedup", {}), f"{file}: [dedup]"),
         select=_build(SelectConfig, data.get("select", {}), f"{file}: [select]"),
         reprompt=_build(RepromptConfig, data.get("reprompt", {}), f"{file}: [reprompt]"),
+        limits=_build(Limits, data.get("limits", {}), f"{file}: [limits]"),
         source=file,
     )
     config.reprompt.validate(f"{file}: [reprompt]")
@@ -267,6 +271,12 @@ def _validate_dataset(config: Config, file: str) -> None:
 def _validate(config: Config, file: str) -> None:
     if config.expand.variants_per_seed < 0:
         raise AugmentError(f"{file}: [expand] variants_per_seed must be >= 0")
+    for problem in config.limits.problems():
+        raise AugmentError(f"{file}: [limits] {problem}")
+    if config.expand.variants_per_seed > config.limits.max_variants_per_seed:
+        raise AugmentError(f"{file}: [expand] variants_per_seed = {config.expand.variants_per_seed} "
+                           f"is over the limit of {config.limits.max_variants_per_seed} "
+                           "([limits] max_variants_per_seed; raise it if you mean it)")
     if config.expand.attempts_per_variant < 1:
         raise AugmentError(f"{file}: [expand] attempts_per_variant must be >= 1")
     s = config.split

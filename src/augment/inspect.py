@@ -19,7 +19,7 @@ def inspect_file(path: Path, config: Config) -> list[dict[str, Any]]:
     """One record per line: line, ok, errors, stated_key, key, key_confidence, key_margin,
     failed_checks, reasons, range, notes."""
     records = []
-    for number, _text, example, findings in read_examples(path, config.format):
+    for number, _text, example, findings in read_examples(path, config.format, config.limits):
         errors = [{"code": f.code, "message": f.message} for f in findings if f.severity == "error"]
         record: dict[str, Any] = {"line": number, "ok": False, "errors": errors, "stated_key": None,
                                   "key": None, "key_confidence": None, "key_margin": None,

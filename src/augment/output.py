@@ -42,6 +42,23 @@ def write_atomic(path: Path, lines: Iterable[str]) -> str:
     return digest.hexdigest()
 
 
+def begin_output(out_dir: Path, derived: Iterable[str] = ("report.html",)) -> None:
+    """Make ``out_dir`` and, before any new file is written, remove its old manifest, the
+    files derived from that manifest's run and temporary files a killed run left behind.
+
+    Without this a run killed half-way through rewriting a directory would leave the old
+    manifest beside a mix of old and new files, and a file the new run had not reached
+    yet would still match it.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "manifest.json").unlink(missing_ok=True)
+    for name in derived:
+        (out_dir / name).unlink(missing_ok=True)
+    for stale in out_dir.glob(".*.tmp"):
+        if stale.is_file():
+            stale.unlink(missing_ok=True)
+
+
 def dumps(obj: Any) -> str:
     """Stable JSON: sorted keys, no NaN, non-ASCII kept."""
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, allow_nan=False)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .codec import FormatConfig, read_examples
 from .errors import Finding
+from .limits import DEFAULT_LIMITS, Limits
 
 
 def suspect_unit(durations_quarter: list[Fraction], fmt: FormatConfig) -> str | None:
@@ -30,14 +31,15 @@ def suspect_unit(durations_quarter: list[Fraction], fmt: FormatConfig) -> str | 
     return None
 
 
-def validate_file(path: Path, fmt: FormatConfig = FormatConfig()) -> list[Finding]:
+def validate_file(path: Path, fmt: FormatConfig = FormatConfig(),
+                  limits: Limits = DEFAULT_LIMITS) -> list[Finding]:
     name = str(path)
     if not path.is_file():
         return [Finding(name, 0, "no_such_file", "file does not exist or is not a file")]
     findings: list[Finding] = []
     durations: list[Fraction] = []
     lines = 0
-    for number, _text, example, line_findings in read_examples(path, fmt):
+    for number, _text, example, line_findings in read_examples(path, fmt, limits):
         lines = number
         findings.extend(line_findings)
         if example is not None:
@@ -50,8 +52,9 @@ def validate_file(path: Path, fmt: FormatConfig = FormatConfig()) -> list[Findin
     return findings
 
 
-def validate_files(paths: Sequence[Path], fmt: FormatConfig = FormatConfig()) -> list[Finding]:
+def validate_files(paths: Sequence[Path], fmt: FormatConfig = FormatConfig(),
+                   limits: Limits = DEFAULT_LIMITS) -> list[Finding]:
     out: list[Finding] = []
     for path in paths:
-        out.extend(validate_file(Path(path), fmt))
+        out.extend(validate_file(Path(path), fmt, limits))
     return out
