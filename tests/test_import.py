@@ -313,3 +313,36 @@ def test_output_is_written_atomically_and_lines_are_json(imported: Path):
     lines = imported.read_text(encoding="utf-8").splitlines()
     assert all(list(json.loads(line)) == ["messages"] for line in lines)
     assert not list(imported.parent.glob(".*.tmp"))
+
+
+def _meter_change_score() -> Any:
+    """Four bars of 3/4, one Essen-style 1/8 fermata bar, five bars of 3/4."""
+    part, scale = music21.stream.Part(), [60, 62, 64, 65, 67, 69, 71, 72]
+    part.append(music21.meter.TimeSignature("3/4"))
+    part.append([music21.note.Note(scale[i % 8], quarterLength=1) for i in range(12)])
+    part.append(music21.meter.TimeSignature("1/8"))
+    part.append(music21.note.Note(67, quarterLength=0.5))
+    part.append(music21.meter.TimeSignature("3/4"))
+    part.append([music21.note.Note(scale[(i + 3) % 8], quarterLength=1) for i in range(12)])
+    part.append(music21.note.Note(60, quarterLength=3))
+    return music21.stream.Score([part.makeMeasures()])
+
+
+def test_a_brief_meter_change_joins_the_phrase_before_without_a_meter_claim():
+    report = FileReport("x")
+    examples = import_score(_meter_change_score(), "x", DEFAULTS,
+                            ImportOptions(bars_per_phrase=4, keep_failing=True), report, set())
+    assert [e.melody.total_quarters for e in examples] == [Fraction(25, 2), 15]
+    assert parse_claims(examples[0].prompt).meter_options is None
+    assert report.changed["phrases_without_meter"] == 1
+    assert_true_prompts(examples)
+
+
+def test_a_meter_the_prompt_reader_does_not_know_is_left_out_of_the_prompt():
+    report = FileReport("x")
+    examples = import_score(_meter_change_score(), "x", DEFAULTS,
+                            ImportOptions(bars_per_phrase=1, keep_failing=True), report, set())
+    fermata = [e for e in examples if e.melody.total_quarters == Fraction(1, 2)]
+    assert len(fermata) == 1 and "1/8" not in fermata[0].prompt
+    assert set(report.reasons) == {"duplicate"}  # the scale bars repeat; no claim was false
+    assert_true_prompts(examples)

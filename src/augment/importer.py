@@ -150,28 +150,33 @@ def _prompt(facts: dict[str, str], salt: str) -> str:
 def phrase_example(phrase: Phrase, tempo: str | None, config: Config, options: ImportOptions,
                    source: str) -> tuple[Example, list[str]]:
     """The phrase as a seed example with a true prompt, and the names of the enabled checks
-    it fails (``key_agreement`` when the detected key had to be left out of the prompt)."""
+    it fails. A claim the truth checks reject is left out of the prompt: the key
+    (``key_agreement``, then also reported as failed) or the meter and bar count (a time
+    signature the prompt parser does not read back, such as Essen's 1/8 fermata bars)."""
     melody = phrase.melody
     text = format_melody(melody, config.format)
     estimate = detect_key(melody)
     key = None if estimate is None else estimate.key
     meter = None if phrase.meter is None else f"{phrase.meter[0]}/{phrase.meter[1]}"
-    bars = phrase.bars if meter else None
 
-    def build(with_key: bool) -> Example:
-        facts = template_facts(key=key if with_key else None, meter=meter, bars=bars, tempo=tempo)
+    def build(with_key: bool, with_meter: bool) -> Example:
+        facts = template_facts(key=key if with_key else None, meter=meter if with_meter else None,
+                               bars=phrase.bars if with_meter and meter else None, tempo=tempo)
         messages = [Message("user", _prompt(facts, text)), Message("assistant", text)]
         if options.system:
             messages.insert(0, Message("system", options.system))
         example = Example.seed(tuple(messages), melody, len(messages) - 1, source)
         return replace(example, key=key)
 
-    example = build(key is not None)
-    failed = []
+    with_key, failed = key is not None, []
+    example = build(with_key, True)
     if CHECKS["key_agreement"](example, config.checks) is not None:
-        example, failed = build(False), ["key_agreement"]
+        with_key, failed = False, ["key_agreement"]
+        example = build(False, True)
     if CHECKS["claims"](example, config.checks) is not None:
-        return example, ["claims"]
+        example = build(with_key, False)
+        if CHECKS["claims"](example, config.checks) is not None:
+            return example, ["claims"]
     failed += [name for name, _ in failing_checks(example, config.checks) if name not in TRUTH_CHECKS]
     return example, failed
 
@@ -179,14 +184,15 @@ def phrase_example(phrase: Phrase, tempo: str | None, config: Config, options: I
 def import_score(score: Any, source: str, config: Config, options: ImportOptions,
                  report: FileReport, seen: set[tuple[Any, ...]]) -> list[Example]:
     """The seed examples of one score; counts go into ``report``, melodies into ``seen``."""
-    parts = select_parts(_parts(score), options.part, source)
+    every_part = _parts(score)
+    parts = select_parts(every_part, options.part, source)
     reference = next((p for p in parts if p.getElementsByClass("Measure")), None)
     if reference is None:
         raise AugmentError(f"{source}: no bars (measures) to cut phrases from")
     stats: Counter[str] = Counter()
     events = line_events(parts, stats)
     bars = score_bars(reference)
-    marks = tempo_marks([score, *parts])
+    marks = tempo_marks(every_part)  # a marking in any part applies to the line
     from music21 import bar
 
     report.changed.update(stats)

@@ -7,7 +7,7 @@ bars from the measures of a reference part and the time signatures: a short firs
 the pickup, two short measures that make one bar (a repeat sign in mid-bar) are one bar,
 a measure of several whole bars (an ABC line break without a bar line) is that many bars.
 ``cut_phrases`` cuts the line into phrases of whole bars; a pickup goes with the first
-phrase, a meter change starts a new phrase, and a short pickup or final bar is filled
+phrase, a lasting meter change starts a new phrase, and a short pickup or final bar is filled
 with a rest so that every phrase fills whole bars of its meter (the engine's bar
 arithmetic assumes a melody starts on a downbeat). Offsets and durations are exact
 Fractions of a quarter note.
@@ -55,8 +55,8 @@ class Bar:
 
 @dataclass(frozen=True, slots=True)
 class Phrase:
-    """Whole bars of the line. ``meter`` is None when a bar in it is irregular (neither a
-    pickup nor the final bar, and not the length its time signature says)."""
+    """Whole bars of the line. ``meter`` is None when its bars differ in meter or one is
+    irregular (neither a pickup nor the final bar, and not the length its time signature says)."""
 
     melody: Melody
     meter: Meter | None
@@ -197,7 +197,8 @@ def score_bars(part: Any) -> list[Bar]:
 
 def _group_bars(bars: Sequence[Bar], bars_per_phrase: int) -> list[list[Bar]]:
     """Consecutive bars, ``bars_per_phrase`` to a group (a pickup bar extra in the first),
-    a new group at every meter change; a last group of under half that joins the one before."""
+    a new group at every meter change; a group of under half that many bars (the last one,
+    or a brief change of meter) joins the one before."""
     groups: list[list[Bar]] = []
     counted = 0
     for i, bar in enumerate(bars):
@@ -208,10 +209,13 @@ def _group_bars(bars: Sequence[Bar], bars_per_phrase: int) -> list[list[Bar]]:
             counted = 0
         groups[-1].append(bar)
         counted += 0 if pickup else 1
-    if (len(groups) > 1 and 2 * len(groups[-1]) < bars_per_phrase
-            and groups[-2][-1].meter == groups[-1][0].meter):
-        groups[-2:] = [groups[-2] + groups[-1]]  # a short last phrase joins the one before
-    return groups
+    joined = groups[:1]
+    for group in groups[1:]:
+        if 2 * len(group) < bars_per_phrase:
+            joined[-1] = joined[-1] + group  # too short to stand alone: joins the one before
+        else:
+            joined.append(group)
+    return joined
 
 
 def _append(pairs: list[tuple[int | None, Fraction]], pitch: int | None, length: Fraction) -> None:
@@ -260,7 +264,8 @@ def cut_phrases(events: Sequence[Event], bars: Sequence[Bar], bars_per_phrase: i
         if tail:
             _append(pairs, None, tail)
         inner = [b for b in group if b.length != b.full and not (b is bars[0] or b is bars[-1])]
-        regular = not inner and first.meter is not None and all(b.length <= b.full for b in group)
+        regular = (not inner and first.meter is not None and all(b.length <= b.full for b in group)
+                   and len({b.meter for b in group}) == 1)
         phrases.append(Phrase(
             melody=Melody(tuple(p for p, _ in pairs), tuple(d for _, d in pairs)),
             meter=first.meter if regular else None, bars=len(group),
