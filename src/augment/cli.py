@@ -144,6 +144,8 @@ def inspect_cmd(file: Path, rules: str | None, as_json: bool) -> None:
     if not file.is_file():
         raise AugmentError(f"{file}: no such file")
     records = inspect_file(file, config)
+    if not records:
+        click.echo(f"{file}:0: FAIL empty_file: file holds no lines")
     for r in records:
         if as_json:
             click.echo(json.dumps(r, ensure_ascii=False))
@@ -158,7 +160,7 @@ def inspect_cmd(file: Path, rules: str | None, as_json: bool) -> None:
                       f"({confidence}), range {span}, {r['notes']} notes"
                       + "".join(f"\n        {x}" for x in r["reasons"]))
         click.echo(f"{file}:{r['line']}: {status} {detail}")
-    sys.exit(0 if all(r["ok"] for r in records) else 1)
+    sys.exit(0 if records and all(r["ok"] for r in records) else 1)
 
 
 @cli.command("calibrate")

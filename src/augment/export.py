@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,6 +29,9 @@ from .example import Example
 from .midi import DEFAULT_BPM, tempo_bpm, write_midi
 from .output import dumps, write_atomic
 from .split import SPLITS
+
+# Ids as example.py makes them: "s" or "v" and lowercase hex. Only these name files.
+SAFE_ID = re.compile(r"[sv][0-9a-f]{12,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +249,11 @@ def export_midi(path: Path, out_dir: Path, limit: int | None = None,
     """One ``<id>.mid`` per example (the first ``limit``), tempo from the prompt's words."""
     records = read_records(path, fmt)
     result = ExportResult(out_dir)
+    for rec in records[:limit]:
+        if not SAFE_ID.fullmatch(str(rec.id)):
+            # The id names the file: never let data (a lineage record) choose a path.
+            raise AugmentError(f"{path}: example id {str(rec.id)[:40]!r} is not an augment id "
+                               "(s or v and hex digits); no MIDI file was written")
     for rec in records[:limit]:
         bpm = tempo_bpm(rec.example.prompt) or DEFAULT_BPM
         result.files.append(write_midi(rec.example.melody, out_dir / f"{rec.id}.mid", bpm))

@@ -189,7 +189,11 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
         seeds, rejected, findings = read_seeds(seed_paths, config.format, config.limits)
     result.warnings = [f for f in findings if f.severity == "warning"]
     counts["input_lines"] = len(seeds) + len(rejected)
+    counts["seeds_accepted"] = len(seeds)
     counts["rejected_read"] = len(rejected)
+    if not counts["input_lines"]:
+        raise AugmentError(f"{', '.join(map(str, seed_paths))}:0: empty_file: no seed lines; "
+                           "nothing was written")
     if rejected and on_error == "fail":
         errors = [f for f in findings if f.severity == "error"]
         shown = "\n".join(str(f) for f in errors[:20])
