@@ -24,7 +24,9 @@ def find_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams) ->
     if not train or not held:
         return []
     exact = {format_melody(e.melody): e.id for e in sorted(train, key=lambda e: e.id)}
-    relations = MelodyRelations.of([*train, *(e for _, e in held)], params)
+    train_ids = {e.id for e in train}
+    relations = MelodyRelations.of([*train, *(e for _, e in held)], params,
+                                   lambda e: "train" if e.id in train_ids else "held out")
     train_rep: dict[int, str] = {}
     for e in sorted(train, key=lambda e: e.id):
         train_rep.setdefault(relations.rep_of[e.id], e.id)

@@ -104,17 +104,20 @@ def validate(files: tuple[Path, ...], rules: str | None, as_json: bool) -> None:
               help="Keep N examples: caps per family/rule/key, then a diversity-maximising pick.")
 @click.option("--report", "report", is_flag=True,
               help="Also write OUT/report.html (as 'augment report OUT' does).")
+@click.option("--workers", "workers", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Processes for the per-seed stages (rules, re-prompting, checks); 0 = one per "
+                   "CPU. The output is byte-identical whatever the number.")
 @progress_options
 def expand(seeds: tuple[Path, ...], rules: str, out: Path, seed: int | None, on_error: str,
-           target: int | None, report: bool, show_progress: bool, quiet: bool) -> None:
+           target: int | None, report: bool, workers: int, show_progress: bool, quiet: bool) -> None:
     """Expand seed examples into train/validation/test with lineage and a manifest.
 
-    Example: augment expand seeds/beethoven.jsonl --rules rules/default.toml --out out/
+    Example: augment expand seeds/beethoven.jsonl --rules rules/default.toml --out out/ --workers 2
     """
     config = _load(rules)
     result = run_expand(list(seeds), config, out, run_seed=seed,
                         on_error="skip" if on_error == "skip" else "fail", target=target,
-                        progress=_progress(show_progress, quiet))
+                        progress=_progress(show_progress, quiet), workers=workers)
     for w in [] if quiet else result.warnings:
         click.echo(str(w), err=True)
     from .dataset import summary_lines

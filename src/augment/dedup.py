@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,18 +59,31 @@ class MelodyRelations:
     near: dict[int, tuple[tuple[int, float], ...]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, examples: Sequence[Example], params: NearParams) -> MelodyRelations:
+    def of(cls, examples: Sequence[Example], params: NearParams,
+           across: Callable[[Example], str] | None = None) -> MelodyRelations:
+        """Classes and near pairs of ``examples``. With ``across`` (e.g. the seed family),
+        near pairs are only looked for between classes that could join different labels:
+        two classes whose examples all carry one and the same label are not compared."""
         classes: dict[str, int] = {}
         tokens = []
         rep_of = {}
+        labels: list[set[str]] = []
         for ex in examples:
             key = invariant_key(ex.melody)
             if key not in classes:
                 classes[key] = len(classes)
                 tokens.append(melody_tokens(ex.melody))
+                labels.append(set())
             rep_of[ex.id] = classes[key]
+            if across is not None:
+                labels[classes[key]].add(across(ex))
+        groups = None
+        if across is not None:
+            number = {label: n for n, label in enumerate(sorted(set().union(*labels)))}
+            groups = [number[next(iter(ls))] if len(ls) == 1 else len(number) + c
+                      for c, ls in enumerate(labels)]
         near: dict[int, list[tuple[int, float]]] = defaultdict(list)
-        for i, j, sim in near_pairs(tokens, params):
+        for i, j, sim in near_pairs(tokens, params, groups):
             near[i].append((j, sim))
             near[j].append((i, sim))
         return cls(rep_of, {k: tuple(sorted(v, key=lambda t: (-t[1], t[0]))) for k, v in near.items()})
@@ -119,7 +132,10 @@ def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
             [e.melody for e in kept_exact if e.is_seed]
         calibration = calibrate_for(real, config, run_seed)
     params = near_params(config, calibration)
-    relations = MelodyRelations.of(kept_exact, params)
+    # Near pairs inside one family matter only when the family policy removes them.
+    same_family_near = _allowed("near", config.within_family)
+    relations = MelodyRelations.of(kept_exact, params,
+                                   None if same_family_near else (lambda e: e.seed_id))
     # invariant class -> family -> id of the first kept example of that family in the class
     keepers: dict[int, dict[str, str]] = defaultdict(dict)
     kept: list[Example] = []

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -96,9 +95,27 @@ class MinHasher:
         x = shingle_hashes.astype(np.uint64) % np.uint64(PRIME)
         return ((np.outer(a, x) + b[:, None]) % np.uint64(PRIME)).min(axis=1)
 
-    def signatures(self, shingle_sets: Sequence[np.ndarray]) -> np.ndarray:
-        return np.vstack([self.signature(s) for s in shingle_sets]) if shingle_sets else \
-            np.zeros((0, self.num_perm), dtype=np.uint64)
+    def signatures(self, shingle_sets: Sequence[np.ndarray], chunk_shingles: int = 1 << 14
+                   ) -> np.ndarray:
+        """One signature per set (rows), equal to ``signature`` of each, computed in batches
+        of about ``chunk_shingles`` shingles (memory: 8 * num_perm bytes per shingle)."""
+        out = np.full((len(shingle_sets), self.num_perm), PRIME, dtype=np.uint64)
+        a, b = self._ab()
+        start = 0
+        while start < len(shingle_sets):
+            stop, total = start, 0
+            while stop < len(shingle_sets) and (total == 0 or total + len(shingle_sets[stop])
+                                                <= chunk_shingles):
+                total += len(shingle_sets[stop])
+                stop += 1
+            sets = [(i, s) for i, s in enumerate(shingle_sets[start:stop], start) if len(s)]
+            if sets:
+                x = np.concatenate([s for _, s in sets]).astype(np.uint64) % np.uint64(PRIME)
+                hashed = (np.outer(a, x) + b[:, None]) % np.uint64(PRIME)
+                offsets = np.cumsum([0] + [len(s) for _, s in sets[:-1]])
+                out[[i for i, _ in sets]] = np.minimum.reduceat(hashed, offsets, axis=1).T
+            start = stop
+        return out
 
 
 def estimated_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
@@ -129,17 +146,42 @@ def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
     return best
 
 
+def edit_distance(a: Sequence[object], b: Sequence[object]) -> int:
+    """Levenshtein distance over tokens (insert, delete, substitute cost 1).
+
+    Myers' bit-vector algorithm (Hyyro's formulation): one column of the edit table is two
+    bit masks, so each token of ``b`` costs a handful of integer operations.
+    """
+    if not a or not b:
+        return len(a) + len(b)
+    peq: dict[object, int] = {}
+    for i, token in enumerate(a):
+        peq[token] = peq.get(token, 0) | (1 << i)
+    mask = (1 << len(a)) - 1
+    last = 1 << (len(a) - 1)
+    pv, mv, score = mask, 0, len(a)
+    for token in b:
+        eq = peq.get(token, 0)
+        xv = eq | mv
+        xh = (((eq & pv) + pv) ^ pv) | eq
+        ph = (mv | ~(xh | pv)) & mask
+        mh = pv & xh
+        if ph & last:
+            score += 1
+        elif mh & last:
+            score -= 1
+        ph = ((ph << 1) | 1) & mask
+        mh = (mh << 1) & mask
+        pv = (mh | ~(xv | ph)) & mask
+        mv = ph & xv
+    return score
+
+
 def edit_similarity(a: Tokens, b: Tokens) -> float:
     """1 - Levenshtein distance over tokens / the longer length (1.0 for two empty melodies)."""
     if not a and not b:
         return 1.0
-    prev = list(range(len(b) + 1))
-    for i, ta in enumerate(a, start=1):
-        cur = [i] + [0] * len(b)
-        for j, tb in enumerate(b, start=1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ta != tb))
-        prev = cur
-    return 1 - prev[-1] / max(len(a), len(b))
+    return 1 - edit_distance(a, b) / max(len(a), len(b))
 
 
 @dataclass(frozen=True)
@@ -156,26 +198,67 @@ class NearParams:
         return lsh_bands(self.lsh_threshold, self.num_perm)
 
 
-def candidate_pairs(signatures: np.ndarray, bands: int, rows: int) -> list[tuple[int, int]]:
-    """Index pairs (i < j) that share at least one LSH band bucket, sorted."""
-    pairs: set[tuple[int, int]] = set()
+def _bucket_pairs(order: np.ndarray, starts: np.ndarray, size: int, group: np.ndarray,
+                  n: int) -> np.ndarray:
+    """Codes ``i * n + j`` of the cross-group pairs inside the buckets of one size."""
+    members = order[starts[:, None] + np.arange(size)]  # one bucket per row, indices ascending
+    x, y = np.triu_indices(size, 1)
+    left, right = members[:, x], members[:, y]
+    keep = group[left] != group[right]
+    return left[keep] * n + right[keep]
+
+
+def _large_bucket_pairs(members: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    """Codes of the cross-group pairs of one big bucket, never building same-group pairs."""
+    by_group = members[np.argsort(group[members], kind="stable")]
+    g = group[by_group]
+    cuts = np.flatnonzero(np.r_[True, g[1:] != g[:-1], True])
+    out = []
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        run, rest = by_group[a:b], by_group[b:]
+        if len(rest):
+            left, right = np.repeat(run, len(rest)), np.tile(rest, len(run))
+            out.append(np.minimum(left, right) * n + np.maximum(left, right))
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def candidate_pairs(signatures: np.ndarray, bands: int, rows: int,
+                    groups: Sequence[int] | np.ndarray | None = None) -> list[tuple[int, int]]:
+    """Index pairs (i < j) that share at least one LSH band bucket, sorted.
+
+    With ``groups`` (one integer per row), pairs of rows in the same group are left out.
+    """
+    n = len(signatures)
+    if n < 2:
+        return []
+    group = np.arange(n) if groups is None else np.asarray(groups, dtype=np.int64)
+    index = np.arange(n)
+    found = []
     for band in range(bands):
-        buckets: dict[bytes, list[int]] = defaultdict(list)
         block = np.ascontiguousarray(signatures[:, band * rows:(band + 1) * rows])
-        for i in range(len(block)):
-            buckets[block[i].tobytes()].append(i)
-        for members in buckets.values():
-            for x in range(len(members)):
-                for y in range(x + 1, len(members)):
-                    pairs.add((members[x], members[y]))
-    return sorted(pairs)
+        bucket = np.unique(block, axis=0, return_inverse=True)[1].ravel()
+        order = np.lexsort((index, bucket))
+        ranked = bucket[order]
+        starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+        sizes = np.diff(np.r_[starts, n])
+        for size in np.unique(sizes[sizes > 1]).tolist():
+            at = starts[sizes == size]
+            if size <= 32:
+                found.append(_bucket_pairs(order, at, size, group, n))
+            else:
+                found.extend(_large_bucket_pairs(order[s:s + size], group, n) for s in at.tolist())
+    codes = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+    return list(zip((codes // n).tolist(), (codes % n).tolist(), strict=True))
 
 
-def near_pairs(token_seqs: Sequence[Tokens], params: NearParams) -> list[tuple[int, int, float]]:
+def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
+               groups: Sequence[int] | None = None) -> list[tuple[int, int, float]]:
     """Verified near-duplicate pairs (i < j, similarity >= params.similarity), sorted.
 
     Sequences shorter than ``params.min_tokens`` take no part: a short motif shares too
-    much with unrelated tunes for its edits to be told from them.
+    much with unrelated tunes for its edits to be told from them. With ``groups`` (one
+    integer per sequence), pairs inside one group are not looked for: a caller that only
+    needs pairs across seed families (or across splits) passes the family (split) number.
     """
     usable = [i for i, t in enumerate(token_seqs) if len(t) >= params.min_tokens]
     if len(usable) < 2:
@@ -183,10 +266,16 @@ def near_pairs(token_seqs: Sequence[Tokens], params: NearParams) -> list[tuple[i
     hasher = MinHasher(params.num_perm)
     sigs = hasher.signatures([shingles(token_seqs[i], params.shingle_size) for i in usable])
     bands, rows = params.bands()
+    group = None if groups is None else [groups[i] for i in usable]
     out = []
-    for x, y in candidate_pairs(sigs, bands, rows):
+    for x, y in candidate_pairs(sigs, bands, rows, group):
         i, j = usable[x], usable[y]
-        sim = edit_similarity(token_seqs[i], token_seqs[j])
+        a, b = token_seqs[i], token_seqs[j]
+        longer = max(len(a), len(b))
+        # The distance is at least the length difference: skip pairs that cannot reach it.
+        if 1 - abs(len(a) - len(b)) / longer < params.similarity:
+            continue
+        sim = edit_similarity(a, b)
         if sim >= params.similarity:
             out.append((i, j, sim))
     return out

@@ -11,6 +11,7 @@ import platform
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +26,7 @@ from .errors import AugmentError, Finding
 from .example import Example, Step
 from .limits import DEFAULT_LIMITS, Limits
 from .output import begin_output, dumps, write_atomic, write_manifest
+from .parallel import map_ordered
 from .progress import SILENT, Progress
 from .prompt import stated_key
 from .reprompt import reprompt, seed_facts
@@ -153,6 +155,30 @@ def draw_variants(seed: Example, config: Config, run_seed: int, counts: Counter[
     return list(seen.values())
 
 
+def expand_seed(seed: Example, config: Config, run_seed: int
+                ) -> tuple[list[Example], list[Rejected], Counter[str]]:
+    """One seed's variants after re-prompting and checks: (passed, rejected, counts).
+
+    Pure and picklable, so a process pool can run it (``parallel.map_ordered``).
+    """
+    counts: Counter[str] = Counter()
+    passed: list[Example] = []
+    rejected: list[Rejected] = []
+    for variant in draw_variants(seed, config, run_seed, counts):
+        prompted = reprompt(variant, seed, config.format, config.reprompt)
+        if isinstance(prompted, str):
+            rejected.append(Rejected("reprompt", [prompted], example=variant))
+            counts["rejected_reprompt"] += 1
+            continue
+        reasons = run_checks(prompted, config.checks)
+        if reasons:
+            rejected.append(Rejected("checks", reasons, example=prompted))
+            counts["rejected_checks"] += 1
+            continue
+        passed.append(prompted)
+    return passed, rejected, counts
+
+
 def package_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for name in ("augment", "numpy", "music21", "click"):
@@ -173,8 +199,11 @@ def _check_out_dir(out_dir: Path, seed_paths: Sequence[Path]) -> None:
 
 def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
            run_seed: int | None = None, on_error: OnError = "fail", *,
-           target: int | None = None, progress: Progress = SILENT) -> RunResult:
+           target: int | None = None, progress: Progress = SILENT, workers: int = 1) -> RunResult:
     """Run the whole flow and write train/validation/test, lineage, rejected, manifest.
+
+    ``workers`` > 1 runs the per-seed stages (rules, re-prompting, checks) in a process
+    pool (0: one per CPU); the output is byte-identical to ``workers=1``.
 
     ``progress`` is told each stage's name (and the count of seeds expanded); it only
     observes, so the files written do not depend on it.
@@ -216,21 +245,13 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
     split_of = plan.seed_split
 
     candidates: list[Example] = list(passing_seeds)
-    for seed in progress.track(passing_seeds, "variants", len(passing_seeds)):
-        if split_of[seed.seed_id] != "train" and not config.split.holdout_rules:
-            continue
-        for variant in draw_variants(seed, config, run_seed, counts):
-            prompted = reprompt(variant, seed, config.format, config.reprompt)
-            if isinstance(prompted, str):
-                rejected.append(Rejected("reprompt", [prompted], example=variant))
-                counts["rejected_reprompt"] += 1
-                continue
-            reasons = run_checks(prompted, config.checks)
-            if reasons:
-                rejected.append(Rejected("checks", reasons, example=prompted))
-                counts["rejected_checks"] += 1
-                continue
-            candidates.append(prompted)
+    todo = [s for s in passing_seeds if split_of[s.seed_id] == "train" or config.split.holdout_rules]
+    per_seed = partial(expand_seed, config=config, run_seed=run_seed)
+    for passed, seed_rejected, seed_counts in progress.track(
+            map_ordered(per_seed, todo, workers), "variants", len(todo)):
+        candidates.extend(passed)
+        rejected.extend(seed_rejected)
+        counts.update(seed_counts)
     counts["variants_passing_checks"] = len(candidates) - len(passing_seeds)
 
     built = build_splits(candidates, plan, config, run_seed, target, progress=progress)

@@ -1,0 +1,200 @@
+"""End-to-end ``expand`` throughput, peak memory and per-stage time at growing output sizes.
+
+The bundled seeds (``seeds/beethoven.jsonl``) with ``rules/wide.toml`` are scaled to about
+N written examples by raising ``variants_per_seed`` (everything else as in the file).
+Each size runs in a fresh child process so that its peak RSS (``resource.getrusage``) is
+its own. Stage times come from timing wrappers around the stage functions that
+``augment.pipeline`` and ``augment.dataset`` call (nested stages are listed under their
+parent; with ``--workers`` > 1 the per-seed stages run in the pool and show as one line).
+
+    python benchmarks/bench_expand.py                       # N = 10k and 100k, 1 worker
+    python benchmarks/bench_expand.py --sizes 10000 --workers 1 2   # speed-up of the pool
+    python benchmarks/bench_expand.py --sizes 10000 --profile       # cProfile top functions
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import functools
+import inspect
+import json
+import math
+import os
+import pstats
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds" / "beethoven.jsonl"
+RULES = ROOT / "rules" / "wide.toml"
+# Written examples per unit of variants_per_seed with wide.toml on the bundled seeds
+# (2516 written at variants_per_seed = 40; 9710 at 160).
+WRITTEN_PER_VARIANT = 61
+
+# (module, function name, label): wrapped in the module that *calls* them.
+STAGES = [
+    ("pipeline", "read_seeds", "read"),
+    ("pipeline", "annotate_keys", "seed keys"),
+    ("pipeline", "plan_splits", "plan splits (calibration)"),
+    ("pipeline", "draw_variants", "rules (draw variants)"),
+    ("pipeline", "reprompt", "re-prompt"),
+    ("pipeline", "run_checks", "checks"),
+    ("pipeline", "map_ordered", "per-seed stages (rules, re-prompt, checks)"),
+    ("pipeline", "build_splits", "dataset stages"),
+    ("dataset", "dedup", "  dedup"),
+    ("dataset", "select", "  select"),
+    ("dataset", "tune_groups", "  regroup families"),
+    ("dataset", "assert_no_leaks", "  leakage audit"),
+    ("dataset", "diversity_report", "  diversity report"),
+    ("pipeline", "write_outputs", "write"),
+]
+
+
+def wide_config(variants_per_seed: int) -> Any:
+    from augment.config import parse_config
+
+    data = tomllib.loads(RULES.read_text(encoding="utf-8"))
+    data["expand"]["variants_per_seed"] = variants_per_seed
+    if variants_per_seed > 1000:  # above the default [limits] max_variants_per_seed
+        data.setdefault("limits", {})["max_variants_per_seed"] = variants_per_seed
+    return parse_config(data, str(RULES))
+
+
+def instrument() -> dict[str, float]:
+    """Wrap the stage functions with wall-clock accumulators; returns label -> seconds."""
+    import augment.dataset
+    import augment.pipeline
+
+    modules = {"pipeline": augment.pipeline, "dataset": augment.dataset}
+    totals: dict[str, float] = defaultdict(float)
+    for mod_name, fn_name, label in STAGES:
+        module = modules[mod_name]
+        fn = getattr(module, fn_name, None)
+        if fn is None:
+            continue
+
+        def timed(*args: Any, _fn: Any = fn, _label: str = label, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                out = _fn(*args, **kwargs)
+            finally:
+                totals[_label] += time.perf_counter() - t
+            return timed_iteration(out, _label) if inspect.isgenerator(out) else out
+
+        def timed_iteration(gen: Iterator[Any], label: str) -> Iterator[Any]:
+            """A generator's work happens while it is iterated: time each step."""
+            while True:
+                t = time.perf_counter()
+                try:
+                    item = next(gen)
+                except StopIteration:
+                    return
+                finally:
+                    totals[label] += time.perf_counter() - t
+                yield item
+
+        setattr(module, fn_name, functools.wraps(fn)(timed))
+    return totals
+
+
+def run_one(size: int, workers: int, out: Path, profile: bool) -> dict[str, Any]:
+    """One expand run in this process; the figures as a dict."""
+    from augment.pipeline import expand
+
+    vps = math.ceil(size / WRITTEN_PER_VARIANT)
+    config = wide_config(vps)
+    totals = instrument()
+    kwargs = {"workers": workers} if workers != 1 else {}
+    prof = cProfile.Profile() if profile else None
+    t = time.perf_counter()
+    if prof:
+        prof.enable()
+    result = expand([SEEDS], config, out, **kwargs)
+    if prof:
+        prof.disable()
+    seconds = time.perf_counter() - t
+    written = sum(result.counts[f"written_{s}"] for s in ("train", "validation", "test"))
+    rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    figures = {
+        "size": size, "variants_per_seed": vps, "workers": workers, "written": written,
+        "variants_drawn": result.counts["variants_drawn"], "seconds": round(seconds, 2),
+        "examples_per_s": round(written / seconds, 1),
+        "us_per_example": round(1e6 * seconds / written, 1),
+        "peak_rss_mb": round(rss_self, 1), "peak_rss_worker_mb": round(rss_children, 1),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "stages": {k: round(v, 2) for k, v in totals.items()},
+        "manifest_sha256": __import__("hashlib").sha256(
+            (out / "manifest.json").read_bytes()).hexdigest()[:16],
+    }
+    if prof:
+        stats = pstats.Stats(prof, stream=sys.stderr)
+        stats.sort_stats("tottime").print_stats(25)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1])
+    parser.add_argument("--profile", action="store_true", help="cProfile top 25 (to stderr)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="keep outputs under this directory (default: a temporary one)")
+    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        out = args.out or Path(tempfile.mkdtemp(prefix="bench_expand_"))
+        print(json.dumps(run_one(args.sizes[0], args.workers[0], out, args.profile)))
+        return
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench_expand_") as tmp:
+        for size in args.sizes:
+            for workers in args.workers:
+                out = (args.out or Path(tmp)) / f"n{size}_w{workers}"
+                cmd = [sys.executable, __file__, "--one", "--sizes", str(size),
+                       "--workers", str(workers), "--out", str(out)]
+                if args.profile:
+                    cmd.append("--profile")
+                done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
+                row = json.loads(done.stdout.strip().splitlines()[-1])
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    print_table(rows)
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    print("\n| N asked | workers | written | seconds | examples/s | us/example | peak RSS MB "
+          "(workers) | manifest |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['size']:,} | {r['workers']} | {r['written']:,} | {r['seconds']} | "
+              f"{r['examples_per_s']:,} | {r['us_per_example']} | {r['peak_rss_mb']} "
+              f"({r['peak_rss_worker_mb']}) | {r['manifest_sha256']} |")
+    base = {r["size"]: r for r in rows if r["workers"] == 1}
+    for r in rows:
+        if r["workers"] != 1 and r["size"] in base:
+            print(f"speed-up {r['workers']} workers at N={r['size']:,}: "
+                  f"{base[r['size']]['seconds'] / r['seconds']:.2f}x, identical output: "
+                  f"{base[r['size']]['manifest_sha256'] == r['manifest_sha256']}")
+    ones = sorted((r for r in rows if r["workers"] == 1), key=lambda r: r["size"])
+    if len(ones) > 1:
+        print(f"per-example cost {ones[-1]['size']:,} vs {ones[0]['size']:,}: "
+              f"{ones[-1]['us_per_example'] / ones[0]['us_per_example']:.2f}x")
+    for r in rows:
+        print(f"\nstages, N={r['size']:,}, workers={r['workers']} (seconds):")
+        for _, _, label in STAGES:
+            if label in r["stages"]:
+                print(f"  {label:<44} {r['stages'][label]:8.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""A process pool that maps a pure function over items and yields results in item order.
+
+Used for expand's per-seed work (rules, re-prompting, checks). Every variant's generator
+comes from (run seed, seed id, variant index), never from the process that draws it, and
+results are merged in the order of the items, so the output is byte-identical whatever the
+number of workers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import TypeVar
+
+from .errors import AugmentError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def check_workers(workers: int) -> int:
+    """``workers`` if it is a usable pool size (0 means one per CPU), else AugmentError."""
+    if workers < 0:
+        raise AugmentError(f"--workers must be 0 (one per CPU) or more, not {workers}")
+    return workers or os.cpu_count() or 1
+
+
+def map_ordered(fn: Callable[[T], R], items: Sequence[T], workers: int = 1) -> Iterator[R]:
+    """``fn(item)`` for each item, in order; in ``workers`` processes when more than one.
+
+    ``fn`` must be picklable (a module-level function or a ``functools.partial`` of one)
+    and pure: it sees a copy of its arguments in another process. With one worker (or
+    fewer than two items) everything runs here, with no pool and no pickling.
+    """
+    workers = min(check_workers(workers), len(items))
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        # Small chunks keep both processes busy when items differ in cost (seed lengths).
+        yield from pool.map(fn, items, chunksize=_chunksize(len(items), workers))
+
+
+def _chunksize(n_items: int, workers: int) -> int:
+    """About eight chunks per worker: enough to balance, few enough to keep pickling cheap."""
+    return max(1, n_items // (8 * workers))

@@ -1,0 +1,83 @@
+"""The fast paths of large runs equal the plain definitions they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from augment.near import MinHasher, NearParams, candidate_pairs, edit_distance, near_pairs
+
+
+def levenshtein(a: list[str], b: list[str]) -> int:
+    """The textbook dynamic programme."""
+    prev = list(range(len(b) + 1))
+    for i, ta in enumerate(a, start=1):
+        cur = [i] + [0] * len(b)
+        for j, tb in enumerate(b, start=1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ta != tb))
+        prev = cur
+    return prev[-1]
+
+
+tokens = st.lists(st.sampled_from(["+1:1", "-1:1", "+2:1/2", "R:2", "0:1"]), max_size=90)
+
+
+@settings(max_examples=300, deadline=None)
+@given(tokens, tokens)
+def test_bit_vector_edit_distance_equals_the_dynamic_programme(a: list[str], b: list[str]) -> None:
+    assert edit_distance(a, b) == levenshtein(a, b)
+
+
+def test_edit_distance_known_values() -> None:
+    assert edit_distance("kitten", "sitting") == 3
+    assert edit_distance("", "abc") == 3
+    assert edit_distance("flaw", "lawn") == 2
+
+
+def test_batched_signatures_equal_one_at_a_time() -> None:
+    rng = np.random.default_rng(3)
+    sets = [np.unique(rng.integers(0, 2**32, size=int(rng.integers(0, 70))).astype(np.uint64))
+            for _ in range(400)]
+    sets[7] = np.zeros(0, dtype=np.uint64)
+    hasher = MinHasher(64)
+    one_by_one = np.vstack([hasher.signature(s) for s in sets])
+    for chunk in (1, 100, 1 << 14):
+        assert (hasher.signatures(sets, chunk_shingles=chunk) == one_by_one).all()
+
+
+def _pairs_by_dict(signatures: np.ndarray, bands: int, rows: int, groups: list[int]) -> list:
+    pairs = set()
+    for band in range(bands):
+        buckets: dict[bytes, list[int]] = {}
+        for i, row in enumerate(signatures[:, band * rows:(band + 1) * rows]):
+            buckets.setdefault(row.tobytes(), []).append(i)
+        for m in buckets.values():
+            pairs.update((x, y) for x in m for y in m if x < y and groups[x] != groups[y])
+    return sorted(pairs)
+
+
+def test_candidate_pairs_equal_the_bucket_dictionary_with_and_without_groups() -> None:
+    rng = np.random.default_rng(5)
+    # Few distinct values so that buckets of every size (2 to > 32) occur.
+    sigs = rng.integers(0, 3, size=(300, 12)).astype(np.uint64)
+    sigs[:60] = 7  # one bucket of 60 in every band
+    groups = rng.integers(0, 4, size=300).tolist()
+    assert candidate_pairs(sigs, 6, 2, groups) == _pairs_by_dict(sigs, 6, 2, groups)
+    assert candidate_pairs(sigs, 4, 3) == _pairs_by_dict(sigs, 4, 3, list(range(300)))
+
+
+def test_near_pairs_with_groups_are_the_cross_group_subset() -> None:
+    rng = np.random.default_rng(9)
+    base = [f"{int(x):+d}:1" for x in rng.integers(-5, 6, size=30)]
+    seqs = []
+    for k in range(40):
+        s = list(base)
+        for pos in rng.integers(0, 30, size=k % 6):
+            s[int(pos)] = "R:2"
+        seqs.append(tuple(s))
+    groups = [k % 3 for k in range(40)]
+    params = NearParams(shingle_size=3, lsh_threshold=0.3, similarity=0.8)
+    every = near_pairs(seqs, params)
+    assert len(every) > 50
+    assert near_pairs(seqs, params, groups) == [p for p in every if groups[p[0]] != groups[p[1]]]
