@@ -1,0 +1,160 @@
+"""Crashes: ``augment expand`` killed with SIGKILL at random moments and in the middle of
+writing never leaves a directory that ``augment verify`` accepts while it is incomplete,
+and a rerun into the same directory succeeds and verifies."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from augment.cli import cli
+from augment.errors import AugmentError
+from augment.verify import verify_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ROOT / "rules" / "default.toml"
+RANDOM_KILLS = 3
+POLL_SECONDS = 0.001
+
+
+def files(out: Path) -> dict[str, bytes]:
+    """The directory as verify sees it: every file but the dot (temporary) files."""
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir())
+            if p.is_file() and not p.name.startswith(".")}
+
+
+def accepted(out: Path) -> bool:
+    try:
+        return out.is_dir() and verify_dir(out) == []
+    except AugmentError:  # no manifest, or an unreadable one
+        return False
+
+
+def expand_args(seeds: Path, out: Path, seed: int) -> list[str]:
+    return ["expand", str(seeds), "--rules", str(RULES), "--out", str(out), "--seed", str(seed)]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    base = tmp_path_factory.mktemp("crash")
+    seeds = base / "seeds.jsonl"
+    seeds.write_text("".join((ROOT / "seeds" / "beethoven.jsonl").read_text().splitlines(True)[:10]))
+    refs = {}
+    started = time.monotonic()
+    for seed in (3, 4):
+        out = base / f"ref{seed}"
+        assert CliRunner().invoke(cli, expand_args(seeds, out, seed)).exit_code == 0
+        refs[seed] = files(out)
+    assert refs[3]["train.jsonl"] != refs[4]["train.jsonl"]
+    # One in-process run, plus interpreter start-up, estimates a subprocess run.
+    estimate = (time.monotonic() - started) / 2 + 1.0
+    return {"base": base, "seeds": seeds, "refs": refs, "estimate": estimate}
+
+
+def new_temporary_file(out: Path, since: float) -> bool:
+    """A temporary file made after ``since`` (wall clock): a file is being written."""
+    for path in out.glob(".*.tmp"):
+        try:
+            if path.stat().st_mtime >= since:
+                return True
+        except FileNotFoundError:  # renamed into place meanwhile
+            return True
+    return False
+
+
+def changed_since(path: Path, since: float) -> bool:
+    try:
+        return path.stat().st_mtime >= since
+    except FileNotFoundError:
+        return False
+
+
+Trigger = Callable[[float, float], bool]  # (seconds since start, wall-clock start) -> kill now?
+
+
+def run_and_kill(seeds: Path, out: Path, seed: int, when: Trigger, deadline_seconds: float) -> bool:
+    """Start expand as a subprocess; SIGKILL it as soon as ``when`` holds.
+    True when it was killed, False when it finished first."""
+    wall = time.time() - 0.01
+    proc = subprocess.Popen([sys.executable, "-m", "augment", *expand_args(seeds, out, seed)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = time.monotonic()
+    try:
+        while proc.poll() is None:
+            elapsed = time.monotonic() - started
+            if when(elapsed, wall) or elapsed > deadline_seconds:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                return True
+            time.sleep(POLL_SECONDS)
+        return False
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_sigkill_at_any_moment_never_leaves_an_accepted_incomplete_directory(
+        setup: dict[str, object]) -> None:
+    base, seeds, estimate = Path(str(setup["base"])), Path(str(setup["seeds"])), float(str(setup["estimate"]))
+    refs: dict[int, dict[str, bytes]] = setup["refs"]  # type: ignore[assignment]
+    out = base / "out"
+    shutil.copytree(base / "ref4", out)  # a complete earlier run, to be rewritten
+
+    rng = random.Random(20240901)
+    at_times = [rng.uniform(0.3, 1.0) * estimate for _ in range(RANDOM_KILLS)]
+    triggers: list[tuple[str, Trigger]] = [
+        (f"after {t:.2f} s", lambda elapsed, _w, t=t: elapsed >= t) for t in at_times]
+    triggers += [
+        ("when the old manifest is gone", lambda _e, _w: not (out / "manifest.json").exists()),
+        ("while a file is half written", lambda _e, wall: new_temporary_file(out, wall)),
+        ("after the first file is renamed into place",
+         lambda _e, wall: changed_since(out / "train.jsonl", wall)),
+    ]
+    killed_mid_write = 0
+    for number, (label, when) in enumerate(triggers):
+        seed = 3 if number % 2 == 0 else 4
+        killed = run_and_kill(seeds, out, seed, when, deadline_seconds=4 * estimate)
+        if accepted(out):
+            # Accepted means complete: exactly the files of one whole run.
+            assert files(out) in (refs[3], refs[4]), label
+        else:
+            killed_mid_write += 1
+        assert killed or accepted(out), label
+    assert killed_mid_write >= 3  # the three write-phase triggers always land mid-write
+
+    result = subprocess.run([sys.executable, "-m", "augment", *expand_args(seeds, out, 3)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert accepted(out)
+    assert files(out) == refs[3]
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")], "temporary files left behind"
+
+
+def test_rerun_removes_the_stale_report_and_manifest_first(setup: dict[str, object]) -> None:
+    base = Path(str(setup["base"]))
+    seeds = base / "three.jsonl"
+    seeds.write_text("".join(Path(str(setup["seeds"])).read_text().splitlines(True)[:3]))
+    out = base / "report"
+    assert CliRunner().invoke(cli, [*expand_args(seeds, out, 4), "--report"]).exit_code == 0
+    assert (out / "report.html").exists()
+    stale = out / ".train.jsonl.abc123.tmp"
+    stale.write_text("left by a killed run")
+    # A rerun that fails before writing leaves the complete old run alone ...
+    bad = base / "bad.jsonl"
+    bad.write_text("{broken\n")
+    assert CliRunner().invoke(cli, expand_args(bad, out, 3)).exit_code == 2
+    assert accepted(out) and (out / "report.html").exists()
+    # ... and one that writes removes the old manifest, the old report and temporary files.
+    assert CliRunner().invoke(cli, expand_args(seeds, out, 3)).exit_code == 0
+    assert not (out / "report.html").exists() and not stale.exists()
+    assert accepted(out)
