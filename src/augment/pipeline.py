@@ -277,8 +277,11 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
                 "key": None if e.key is None else e.key.name,
                 "rules": [s.as_dict() for s in e.steps]} for e in written)
     result.files["lineage.jsonl"] = write_atomic(out_dir / "lineage.jsonl", map(dumps, lineage))
+    # Read rejects in input order first, then by id: the same set of seeds in another line
+    # order gives the same records in the same order.
+    ordered = sorted(rejected, key=lambda r: "" if r.example is None else r.example.id)
     result.files["rejected.jsonl"] = write_atomic(
-        out_dir / "rejected.jsonl", (dumps(r.record()) for r in rejected))
+        out_dir / "rejected.jsonl", (dumps(r.record()) for r in ordered))
     counts["rejected_total"] = len(rejected)
     per_rule = Counter(s.rule for e in written for s in e.steps)
     per_check = Counter(reason.split(":")[0] for r in rejected if r.stage in ("checks", "dedup", "split")
