@@ -346,3 +346,15 @@ def test_a_meter_the_prompt_reader_does_not_know_is_left_out_of_the_prompt():
     assert len(fermata) == 1 and "1/8" not in fermata[0].prompt
     assert set(report.reasons) == {"duplicate"}  # the scale bars repeat; no claim was false
     assert_true_prompts(examples)
+
+
+def test_a_tune_of_a_book_without_bars_is_reported_and_the_others_go_on(tmp_path: Path):
+    book = tmp_path / "book.abc"
+    book.write_text("X:1\nT:one\nM:2/4\nL:1/8\nK:C\nCDEF|GABc|cBAG|FEDC|C4|]\n\n"
+                    "X:2\nT:two\nM:2/4\nL:1/8\nK:G\nGABc|dcBA|GFED|G4|]\n\n"
+                    "X:3\nT:three\n")
+    result = import_files([book], tmp_path / "out.jsonl", DEFAULTS, ImportOptions(keep_failing=True))
+    (report,) = result.reports
+    assert report.tunes == 3 and report.written == 2 and report.error is None
+    assert len(report.tune_errors) == 1
+    assert "1 tune(s) not read, first: " in report.summary() and "book.abc#3: no bars" in report.summary()

@@ -77,7 +77,8 @@ class FileReport:
     skipped: int = 0
     reasons: Counter[str] = field(default_factory=Counter)  # a phrase may fail several checks
     changed: Counter[str] = field(default_factory=Counter)
-    error: str | None = None
+    error: str | None = None  # the whole file could not be read
+    tune_errors: list[str] = field(default_factory=list)  # tunes of a book that could not be read
 
     def summary(self) -> str:
         """One line: counts, skip reasons, then everything that could not be kept as written."""
@@ -88,7 +89,10 @@ class FileReport:
         text = (f"{self.path}{tunes}: {self.written} phrase(s) written, {self.skipped} skipped"
                 + (f" ({reasons})" if reasons else ""))
         changed = [f"{k.replace('_', ' ')} {v}" for k, v in sorted(self.changed.items()) if v]
-        return text + (f"; {', '.join(changed)}" if changed else "")
+        text += f"; {', '.join(changed)}" if changed else ""
+        if self.tune_errors:
+            text += f"; {len(self.tune_errors)} tune(s) not read, first: {self.tune_errors[0]}"
+        return text
 
 
 @dataclass
@@ -240,9 +244,13 @@ def import_files(paths: Sequence[Path], out: Path, config: Config,
         try:
             scores = read_scores(path)
             report.tunes = len(scores)
-            for i, score in enumerate(scores, start=1):
-                source = f"{path}#{i}" if len(scores) > 1 else str(path)
-                examples.extend(import_score(score, source, config, options, report, seen))
+            if len(scores) == 1:
+                examples.extend(import_score(scores[0], str(path), config, options, report, seen))
+            for i, score in enumerate(scores if len(scores) > 1 else (), start=1):
+                try:  # one bad tune in a book does not stop the others
+                    examples.extend(import_score(score, f"{path}#{i}", config, options, report, seen))
+                except AugmentError as exc:
+                    report.tune_errors.append(str(exc))
         except AugmentError as exc:
             if options.on_error == "fail":
                 raise
