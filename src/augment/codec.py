@@ -20,6 +20,7 @@ from .example import Example, Message, seed_id_for
 from .limits import (
     DEFAULT_LIMITS,
     MAX_DURATION_QUARTER,
+    MAX_NESTING_DEPTH,
     MAX_NUMBER_CHARS,
     MIN_DURATION_QUARTER,
     NOT_UTF8,
@@ -32,6 +33,7 @@ from .limits import (
     modest_exponent,
     raw_lines,
     shown,
+    too_deep,
 )
 from .melody import GRID_QUARTER, MAX_PITCH, MIN_PITCH, Melody
 
@@ -214,6 +216,9 @@ def parse_line(
         return None, [err("nesting_too_deep", "line nests lists or objects too deeply to read")]
     except ValueError as exc:
         return None, [err("invalid_json", f"line is not valid JSON ({exc})")]
+    if too_deep(data):
+        return None, [err("nesting_too_deep", f"line nests lists or objects more than "
+                          f"{MAX_NESTING_DEPTH} deep")]
     if not isinstance(data, dict):
         return None, [err("data_type", f"line holds a JSON {type(data).__name__}, not an object")]
     messages = data.get("messages")

@@ -44,6 +44,9 @@ DEFAULT_LIMITS = Limits()
 # Fixed bounds on one number in a melody. A JSON number with more characters than this
 # is not read at all (Fraction("1e99999999") alone takes minutes).
 MAX_NUMBER_CHARS = 64
+# Lists/objects inside one JSONL line. Python's parser gives up somewhere near 1000, at a
+# depth that depends on the call stack; a fixed cap makes the verdict the same everywhere.
+MAX_NESTING_DEPTH = 64
 # Durations (in quarter notes, after unit conversion) must lie in this range: a whole
 # day at 60 bpm is far beyond any melody, and anything under a 1/1024 note is noise.
 MAX_DURATION_QUARTER = Fraction(86_400)
@@ -98,6 +101,20 @@ def modest_exponent(text: str) -> bool:
     return not exponent or abs(int(exponent)) <= 2 * MAX_NUMBER_CHARS
 
 
+def too_deep(value: Any, limit: int = MAX_NESTING_DEPTH) -> bool:
+    """True when lists/objects in ``value`` nest deeper than ``limit`` (iterative walk)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
 def shown(raw: Any) -> str:
     """A value as the input wrote it, cut to a readable length."""
     text = raw.text if isinstance(raw, DecimalText) else json.dumps(raw)
@@ -135,6 +152,7 @@ def raw_lines(path: Path, max_line_bytes: int) -> Iterator[tuple[int, str | None
                 yield number, None, NOT_UTF8
 
 
-__all__ = ["DEFAULT_LIMITS", "MAX_DURATION_QUARTER", "MAX_NUMBER_CHARS", "MIN_DURATION_QUARTER",
+__all__ = ["DEFAULT_LIMITS", "MAX_DURATION_QUARTER", "MAX_NESTING_DEPTH", "MAX_NUMBER_CHARS",
+           "MIN_DURATION_QUARTER",
            "NOT_UTF8", "BigIntText", "DecimalText", "Limits", "line_float", "line_int", "melody_int",
-           "modest_exponent", "raw_lines", "shown"]
+           "modest_exponent", "raw_lines", "shown", "too_deep"]

@@ -34,6 +34,12 @@ def _lines(*lines: str, ending: str = "\n") -> bytes:
 
 
 GOOD = chat()
+
+
+def nested_tool_calls(depth: int) -> str:
+    """GOOD with ``depth`` nested lists as the assistant turn's tool_calls."""
+    return GOOD.replace('"role": "assistant"', f'"tool_calls": {"[" * depth}{"]" * depth}, '
+                        '"role": "assistant"')
 TOOL_CALL = {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}
 
 # name -> (bytes, {line: expected error code or None})
@@ -131,6 +137,9 @@ SMALL: dict[str, tuple[bytes, dict[int, str | None]]] = {
         chat("melody_pitch_duration_data:"),
         chat(""),
     ), {1: "empty_melody", 2: "not_a_melody", 3: "missing_content"}),
+    # The line object, messages and a message are 3 levels: 61 more lists make 64.
+    "nesting.jsonl": (_lines(nested_tool_calls(61), nested_tool_calls(62), nested_tool_calls(900)),
+                      {1: None, 2: "nesting_too_deep", 3: "nesting_too_deep"}),
     "injection.jsonl": (_lines(
         chat(prompt="__import__('os').system('touch PWNED')"),
         chat(prompt="../../../../etc/passwd $(touch PWNED) `touch PWNED`"),
