@@ -18,7 +18,9 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
+from math import gcd
 
 import numpy as np
 
@@ -33,9 +35,10 @@ def melody_tokens(melody: Melody) -> Tokens:
     """(interval from the previous sounding note | R, duration ratio) per event after the first."""
     tokens: list[str] = []
     last_pitch: int | None = None
+    durations = melody.durations
     for i, (pitch, duration) in enumerate(melody.pairs()):
         if i > 0:
-            ratio = duration / melody.durations[i - 1]
+            ratio = _ratio_text(duration, durations[i - 1])
             if pitch is None:
                 step = "R"
             elif last_pitch is None:
@@ -46,6 +49,13 @@ def melody_tokens(melody: Melody) -> Tokens:
         if pitch is not None:
             last_pitch = pitch
     return tuple(tokens)
+
+
+def _ratio_text(a: Fraction, b: Fraction) -> str:
+    """``str(a / b)`` for positive fractions, in integer arithmetic (no Fraction built)."""
+    num, den = a.numerator * b.denominator, a.denominator * b.numerator
+    g = gcd(num, den)
+    return f"{num // g}" if den == g else f"{num // g}/{den // g}"
 
 
 def invariant_key(melody: Melody) -> str:
@@ -95,7 +105,7 @@ class MinHasher:
         x = shingle_hashes.astype(np.uint64) % np.uint64(PRIME)
         return ((np.outer(a, x) + b[:, None]) % np.uint64(PRIME)).min(axis=1)
 
-    def signatures(self, shingle_sets: Sequence[np.ndarray], chunk_shingles: int = 1 << 14
+    def signatures(self, shingle_sets: Sequence[np.ndarray], chunk_shingles: int = 1 << 12
                    ) -> np.ndarray:
         """One signature per set (rows), equal to ``signature`` of each, computed in batches
         of about ``chunk_shingles`` shingles (memory: 8 * num_perm bytes per shingle)."""
@@ -111,7 +121,9 @@ class MinHasher:
             sets = [(i, s) for i, s in enumerate(shingle_sets[start:stop], start) if len(s)]
             if sets:
                 x = np.concatenate([s for _, s in sets]).astype(np.uint64) % np.uint64(PRIME)
-                hashed = (np.outer(a, x) + b[:, None]) % np.uint64(PRIME)
+                hashed = np.multiply.outer(a, x)  # in place from here: no temporaries
+                hashed += b[:, None]
+                hashed %= np.uint64(PRIME)
                 offsets = np.cumsum([0] + [len(s) for _, s in sets[:-1]])
                 out[[i for i, _ in sets]] = np.minimum.reduceat(hashed, offsets, axis=1).T
             start = stop
