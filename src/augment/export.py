@@ -27,7 +27,7 @@ from .codec import FormatConfig, example_to_line, parse_line
 from .errors import AugmentError
 from .example import Example
 from .midi import DEFAULT_BPM, tempo_bpm, write_midi
-from .output import dumps, write_atomic
+from .output import dumps, load_json, load_jsonl, write_atomic
 from .split import SPLITS
 
 # Ids as example.py makes them: "s" or "v" and lowercase hex. Only these name files.
@@ -52,7 +52,7 @@ def output_format(out_dir: Path) -> FormatConfig:
     manifest = out_dir / "manifest.json"
     if not manifest.is_file():
         return FormatConfig()
-    fmt = json.loads(manifest.read_text(encoding="utf-8")).get("config", {}).get("format", {})
+    fmt = load_json(manifest).get("config", {}).get("format", {})
     return FormatConfig(duration_unit=fmt.get("duration_unit", "quarter"), rest=fmt.get("rest", 0))
 
 
@@ -76,8 +76,8 @@ def read_records(path: Path, fmt: FormatConfig | None = None) -> list[Record]:
     fmt = fmt or output_format(path.parent)
     lineage: list[dict[str, Any]] | None = None
     if path.stem in SPLITS and (path.parent / "lineage.jsonl").is_file():
-        with (path.parent / "lineage.jsonl").open(encoding="utf-8") as handle:
-            lineage = [r for r in map(json.loads, handle) if r.get("split") == path.stem]
+        lineage = [r for r in load_jsonl(path.parent / "lineage.jsonl", ("id", "split", "seed_id"))
+                   if r["split"] == path.stem]
     records = []
     with path.open(encoding="utf-8") as handle:
         for number, text in enumerate(handle, start=1):
@@ -168,11 +168,10 @@ def preference_pairs(records: list[Record], rejected_path: Path, fmt: FormatConf
     families = {r.seed_id for r in records}
     failures = []
     if rejected_path.is_file():
-        with rejected_path.open(encoding="utf-8") as handle:
-            for number, text in enumerate(handle, start=1):
-                rej = json.loads(text)
-                if rej.get("stage") == "checks" and rej.get("line") and rej.get("seed_id") in families:
-                    failures.append((rej, _parse(rej["line"], fmt, str(rejected_path), number)))
+        for number, rej in enumerate(load_jsonl(rejected_path, ("stage",)), start=1):
+            if (rej["stage"] == "checks" and isinstance(rej.get("line"), str) and "id" in rej
+                    and rej.get("seed_id") in families):
+                failures.append((rej, _parse(rej["line"], fmt, str(rejected_path), number)))
     pairs, unpaired = [], 0
     for rej, example in sorted(failures, key=lambda f: f[0]["id"]):
         options = candidates.get(_context_key(rej["seed_id"], example), [])

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .errors import AugmentError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -67,3 +69,37 @@ def dumps(obj: Any) -> str:
 def write_manifest(out_dir: Path, manifest: dict[str, Any]) -> None:
     text = json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2, allow_nan=False)
     write_atomic(out_dir / "manifest.json", [text])
+
+
+def load_json(path: Path) -> dict[str, Any]:
+    """A JSON object file written by augment (a manifest); AugmentError naming the file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise AugmentError(f"{path}: cannot read ({exc.strerror})") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise AugmentError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise AugmentError(f"{path}: not a JSON object")
+    return data
+
+
+def load_jsonl(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The records of a JSONL file written by augment (lineage, rejected); an AugmentError
+    naming file and line for a line that is not an object holding the ``required`` keys."""
+    records = []
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for number, text in enumerate(handle, start=1):
+                try:
+                    record = json.loads(text)
+                except ValueError as exc:
+                    raise AugmentError(f"{path}:{number}: not valid JSON ({exc})") from None
+                if not isinstance(record, dict) or any(k not in record for k in required):
+                    raise AugmentError(f"{path}:{number}: not a record with {', '.join(required)}")
+                records.append(record)
+    except OSError as exc:
+        raise AugmentError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise AugmentError(f"{path}: not UTF-8") from None
+    return records

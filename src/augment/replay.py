@@ -8,7 +8,6 @@ this way and reports every record that does not reproduce.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from .codec import FormatConfig, iter_lines, parse_line
 from .errors import AugmentError
 from .example import Example, Step, variant_id_for
 from .melody import Melody
+from .output import load_jsonl
 from .rules import Rule, registry
 from .split import SPLITS
 
@@ -61,13 +61,7 @@ class ReplayReport:
 def _read_lineage(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise AugmentError(f"{path}: no lineage file (is this an 'augment expand' output directory?)")
-    records = []
-    for number, text in iter_lines(path):
-        try:
-            records.append(json.loads(text or ""))
-        except ValueError as exc:
-            raise AugmentError(f"{path}:{number}: not a JSON lineage record ({exc})") from None
-    return records
+    return load_jsonl(path, ("id", "split", "seed_id", "rules"))
 
 
 def replay_dir(out_dir: Path, seeds: Sequence[Example], fmt: FormatConfig = FormatConfig()

@@ -24,7 +24,7 @@ from typing import Any
 from .errors import AugmentError
 from .export import Record, output_format, read_records
 from .midi import DEFAULT_BPM, render_wav, tempo_bpm
-from .output import write_atomic
+from .output import load_json, load_jsonl, write_atomic
 from .plots import compare_shares, piano_roll
 from .split import SPLITS
 from .theory import MAJOR_TONICS, MINOR_TONICS
@@ -198,13 +198,12 @@ def render_report(out_dir: Path) -> str:
     manifest_path = out_dir / "manifest.json"
     if not manifest_path.is_file():
         raise AugmentError(f"{out_dir}: no manifest.json; is this an augment expand output?")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest = load_json(manifest_path)
     fmt = output_format(out_dir)
     records = [r for split in SPLITS for r in read_records(out_dir / f"{split}.jsonl", fmt)]
     rejected = []
     if (out_dir / "rejected.jsonl").is_file():
-        with (out_dir / "rejected.jsonl").open(encoding="utf-8") as handle:
-            rejected = [json.loads(line) for line in handle]
+        rejected = load_jsonl(out_dir / "rejected.jsonl", ("stage", "reasons"))
     counts = manifest.get("counts", {})
     parts = [f"<h1>augment report: {escape(str(out_dir))}</h1>",
              f"<p>Run seed {escape(str(manifest.get('seed')))}; config "
