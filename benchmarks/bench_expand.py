@@ -48,7 +48,9 @@ STAGES = [
     ("pipeline", "draw_variants", "rules (draw variants)"),
     ("pipeline", "reprompt", "re-prompt"),
     ("pipeline", "run_checks", "checks"),
-    ("pipeline", "map_ordered", "per-seed stages (rules, re-prompt, checks)"),
+    # map_ordered runs the per-seed stages and, in chunks, parts of the dataset stages.
+    ("parallel", "map_ordered", "per-seed stages (rules, re-prompt, checks)"),
+    ("parallel", "map_ordered", "  mapped dataset work (inside dataset stages)"),
     ("pipeline", "build_splits", "dataset stages"),
     ("dataset", "dedup", "  dedup"),
     ("dataset", "select", "  select"),
@@ -72,9 +74,11 @@ def wide_config(variants_per_seed: int) -> Any:
 def instrument() -> dict[str, float]:
     """Wrap the stage functions with wall-clock accumulators; returns label -> seconds."""
     import augment.dataset
+    import augment.parallel
     import augment.pipeline
 
-    modules = {"pipeline": augment.pipeline, "dataset": augment.dataset}
+    modules = {"pipeline": augment.pipeline, "dataset": augment.dataset,
+               "parallel": augment.parallel}
     totals: dict[str, float] = defaultdict(float)
     for mod_name, fn_name, label in STAGES:
         module = modules[mod_name]
@@ -82,7 +86,15 @@ def instrument() -> dict[str, float]:
         if fn is None:
             continue
 
+        if fn_name == "map_ordered":
+            if label.startswith("  "):
+                continue  # one wrapper, two labels: chosen by the mapped function below
+            label = "map_ordered"
+
         def timed(*args: Any, _fn: Any = fn, _label: str = label, **kwargs: Any) -> Any:
+            if _label == "map_ordered":
+                per_seed = getattr(args[0], "func", args[0]).__name__ == "expand_seed"
+                _label = [lb for m, f, lb in STAGES if f == "map_ordered"][0 if per_seed else 1]
             t = time.perf_counter()
             try:
                 out = _fn(*args, **kwargs)

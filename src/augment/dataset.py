@@ -19,6 +19,7 @@ from .dedup import MelodyRelations, calibrate_for, dedup, family_links, near_par
 from .diversity import diversity_report
 from .example import Example
 from .near import NearParams
+from .parallel import Mapper
 from .progress import SILENT, Progress
 from .select import select
 from .split import SPLITS, Group, assign_groups, group_of, key_from_name, stratum_of
@@ -79,8 +80,12 @@ class Built:
 
 
 def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config, run_seed: int,
-                 target: int | None = None, *, progress: Progress = SILENT) -> Built:
-    """Dedup, holdout filters, selection, final sides and the leakage audit."""
+                 target: int | None = None, *, progress: Progress = SILENT,
+                 mapper: Mapper | None = None) -> Built:
+    """Dedup, holdout filters, selection, final sides and the leakage audit.
+
+    ``mapper`` (default: this process) runs the parallel parts (near-duplicate
+    verification); the result does not depend on it."""
     counts: Counter[str] = Counter()
     with progress.stage("dedup"):
         result = dedup(candidates, config.dedup, run_seed, calibration=plan.calibration)

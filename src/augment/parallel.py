@@ -11,12 +11,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import TypeVar
+from functools import partial
+from typing import Any, TypeVar
 
 from .errors import AugmentError
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+# ``mapper(fn, items)`` yields ``fn(item)`` for each item, in item order. Stages that can run
+# in parallel take one; ``local_mapper`` (a process pool) and ``ray_engine`` (a Ray cluster)
+# provide them. ``fn`` is picklable and pure, so where it runs never changes a result.
+Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], Iterator[Any]]
 
 
 def check_workers(workers: int) -> int:
@@ -45,3 +51,13 @@ def map_ordered(fn: Callable[[T], R], items: Sequence[T], workers: int = 1) -> I
 def _chunksize(n_items: int, workers: int) -> int:
     """About eight chunks per worker: enough to balance, few enough to keep pickling cheap."""
     return max(1, n_items // (8 * workers))
+
+
+def local_mapper(workers: int = 1) -> Mapper:
+    """``map_ordered`` with ``workers`` processes (1: in this process)."""
+    return partial(map_ordered, workers=workers)
+
+
+def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    """``items`` cut into consecutive slices of at most ``size`` (for mapping in batches)."""
+    return [items[i:i + size] for i in range(0, len(items), max(1, size))]

@@ -26,7 +26,7 @@ from .errors import AugmentError, Finding
 from .example import Example, Step
 from .limits import DEFAULT_LIMITS, Limits
 from .output import begin_output, dumps, write_atomic, write_manifest
-from .parallel import map_ordered
+from .parallel import Mapper, local_mapper
 from .progress import SILENT, Progress
 from .prompt import stated_key
 from .reprompt import reprompt, seed_facts
@@ -159,7 +159,7 @@ def expand_seed(seed: Example, config: Config, run_seed: int
                 ) -> tuple[list[Example], list[Rejected], Counter[str]]:
     """One seed's variants after re-prompting and checks: (passed, rejected, counts).
 
-    Pure and picklable, so a process pool can run it (``parallel.map_ordered``).
+    Pure and picklable, so a process pool or Ray can run it (``parallel.Mapper``).
     """
     counts: Counter[str] = Counter()
     passed: list[Example] = []
@@ -199,11 +199,13 @@ def _check_out_dir(out_dir: Path, seed_paths: Sequence[Path]) -> None:
 
 def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
            run_seed: int | None = None, on_error: OnError = "fail", *,
-           target: int | None = None, progress: Progress = SILENT, workers: int = 1) -> RunResult:
+           target: int | None = None, progress: Progress = SILENT, workers: int = 1,
+           mapper: Mapper | None = None) -> RunResult:
     """Run the whole flow and write train/validation/test, lineage, rejected, manifest.
 
     ``workers`` > 1 runs the per-seed stages (rules, re-prompting, checks) in a process
-    pool (0: one per CPU); the output is byte-identical to ``workers=1``.
+    pool (0: one per CPU); the output is byte-identical to ``workers=1``. ``mapper``, when
+    given, replaces that pool (``ray_engine`` runs the same stages on a Ray cluster).
 
     ``progress`` is told each stage's name (and the count of seeds expanded); it only
     observes, so the files written do not depend on it.
@@ -247,14 +249,16 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
     candidates: list[Example] = list(passing_seeds)
     todo = [s for s in passing_seeds if split_of[s.seed_id] == "train" or config.split.holdout_rules]
     per_seed = partial(expand_seed, config=config, run_seed=run_seed)
+    mapper = mapper or local_mapper(workers)
     for passed, seed_rejected, seed_counts in progress.track(
-            map_ordered(per_seed, todo, workers), "variants", len(todo)):
+            mapper(per_seed, todo), "variants", len(todo)):
         candidates.extend(passed)
         rejected.extend(seed_rejected)
         counts.update(seed_counts)
     counts["variants_passing_checks"] = len(candidates) - len(passing_seeds)
 
-    built = build_splits(candidates, plan, config, run_seed, target, progress=progress)
+    built = build_splits(candidates, plan, config, run_seed, target, progress=progress,
+                         mapper=mapper)
     counts.update(built.counts)
     rejected.extend(Rejected(stage, [reason], example=ex) for stage, ex, reason in built.dropped)
     with progress.stage("write"):
