@@ -61,3 +61,25 @@ def test_cli_workers_option(tmp_path: Path) -> None:
     assert outs["1"] == outs["2"]
     bad = runner.invoke(cli, ["expand", str(SEEDS), "--out", str(tmp_path / "x"), "--workers", "-1"])
     assert bad.exit_code == 2 and "--workers" in bad.output
+
+
+def test_near_pairs_verified_in_mapped_chunks_equal_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Candidate verification cut into chunks and run in a pool finds the same pairs with the
+    same similarities (corpus melodies and one-note edits of them)."""
+    import augment.near as near
+    from augment.parallel import local_mapper
+    from dataset_util import corpus
+
+    seqs = [near.melody_tokens(m) for _, m in corpus()[:150]]
+    seqs += [s[:5] + ("+99:1",) + s[6:] for s in seqs]
+    params = near.NearParams(similarity=0.6)
+    whole = near.near_pairs(seqs, params)
+    monkeypatch.setattr(near, "VERIFY_CHUNK", 7)
+    calls = []
+
+    def counting(fn, items):  # type: ignore[no-untyped-def]
+        calls.append(len(items))
+        return local_mapper(2)(fn, items)
+
+    assert near.near_pairs(seqs, params, mapper=counting) == whole
+    assert len(whole) >= 150 and calls and calls[0] > 2

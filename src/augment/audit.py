@@ -6,49 +6,61 @@ Runs on the final splits just before writing, independently of how the splits we
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from .codec import format_melody
-from .dedup import MelodyRelations
+from .dedup import MelodyRelations, Prints
 from .errors import AugmentError
 from .example import Example
 from .near import NearParams
+from .parallel import Mapper
 
 HELD_OUT = ("validation", "test")
 
 
-def find_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams) -> list[str]:
-    """One line per held-out example that shares its tune with a training example."""
+def find_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
+               prints: Prints | None = None, mapper: Mapper | None = None) -> list[str]:
+    """One line per held-out example that shares its tune with a training example.
+
+    ``prints`` (fingerprints made earlier) and ``mapper`` only save time."""
     train = list(by_split.get("train", ()))
     held = [(name, e) for name in HELD_OUT for e in by_split.get(name, ())]
     if not train or not held:
         return []
-    exact = {format_melody(e.melody): e.id for e in sorted(train, key=lambda e: e.id)}
     train_ids = {e.id for e in train}
     relations = MelodyRelations.of([*train, *(e for _, e in held)], params,
-                                   lambda e: "train" if e.id in train_ids else "held out")
-    train_rep: dict[int, str] = {}
+                                   lambda e: "train" if e.id in train_ids else "held out",
+                                   prints=prints, mapper=mapper)
+    # An exact copy is also in the same invariant class, so melodies are compared as text
+    # only inside the classes that train and held out share.
+    train_of_rep: dict[int, list[Example]] = defaultdict(list)
     for e in sorted(train, key=lambda e: e.id):
-        train_rep.setdefault(relations.rep_of[e.id], e.id)
+        train_of_rep[relations.rep_of[e.id]].append(e)
     problems = []
     for name, e in held:
         rep = relations.rep_of[e.id]
-        if format_melody(e.melody) in exact:
-            problems.append(f"{name} {e.id}: exact duplicate of train {exact[format_melody(e.melody)]}")
-        elif rep in train_rep:
-            problems.append(f"{name} {e.id}: transposed/tempo-scaled copy of train {train_rep[rep]}")
+        if rep in train_of_rep:
+            text = format_melody(e.melody)
+            same = [t.id for t in train_of_rep[rep] if format_melody(t.melody) == text]
+            if same:
+                problems.append(f"{name} {e.id}: exact duplicate of train {same[-1]}")
+            else:
+                problems.append(f"{name} {e.id}: transposed/tempo-scaled copy of train "
+                                f"{train_of_rep[rep][0].id}")
         else:
             for other, sim in relations.near.get(rep, ()):
-                if other in train_rep:
+                if other in train_of_rep:
                     problems.append(f"{name} {e.id}: near duplicate (similarity {sim:.3f}) of train "
-                                    f"{train_rep[other]}")
+                                    f"{train_of_rep[other][0].id}")
                     break
     return problems
 
 
-def assert_no_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams) -> None:
+def assert_no_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
+                    prints: Prints | None = None, mapper: Mapper | None = None) -> None:
     """Raise AugmentError naming the leaking examples; nothing is written then."""
-    problems = find_leaks(by_split, params)
+    problems = find_leaks(by_split, params, prints=prints, mapper=mapper)
     if problems:
         shown = "\n".join(problems[:10])
         more = f"\n... and {len(problems) - 10} more" if len(problems) > 10 else ""

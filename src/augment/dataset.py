@@ -15,7 +15,7 @@ from pathlib import Path
 from .audit import assert_no_leaks
 from .calibrate import Calibration
 from .config import Config
-from .dedup import MelodyRelations, calibrate_for, dedup, family_links, near_params
+from .dedup import MelodyRelations, Prints, calibrate_for, dedup, family_links, near_params
 from .diversity import diversity_report
 from .example import Example
 from .near import NearParams
@@ -81,14 +81,16 @@ class Built:
 
 def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config, run_seed: int,
                  target: int | None = None, *, progress: Progress = SILENT,
-                 mapper: Mapper | None = None) -> Built:
+                 mapper: Mapper | None = None, prints: Prints | None = None) -> Built:
     """Dedup, holdout filters, selection, final sides and the leakage audit.
 
     ``mapper`` (default: this process) runs the parallel parts (near-duplicate
-    verification); the result does not depend on it."""
+    verification) and ``prints`` holds fingerprints made earlier (``dedup.fingerprint``);
+    neither changes the result."""
     counts: Counter[str] = Counter()
     with progress.stage("dedup"):
-        result = dedup(candidates, config.dedup, run_seed, calibration=plan.calibration)
+        result = dedup(candidates, config.dedup, run_seed, calibration=plan.calibration,
+                       prints=prints, mapper=mapper)
     counts.update(result.counts)
     dropped = [("dedup", e, r) for e, r in result.dropped]
     kept = result.kept
@@ -129,7 +131,7 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
             by_split[side_].append(e)
     counts["rejected_holdout"] = sum(1 for s, _, _ in dropped if s == "split")
     with progress.stage("leakage audit"):
-        assert_no_leaks(by_split, result.params)
+        assert_no_leaks(by_split, result.params, prints=prints, mapper=mapper)
     written = [e for name in SPLITS for e in by_split[name]]
     with progress.stage("diversity"):
         diversity = {"before": diversity_report(list(candidates)),

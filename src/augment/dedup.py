@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,7 +29,8 @@ from .codec import format_melody
 from .config import DEDUP_LEVELS, DedupConfig
 from .example import Example
 from .melody import Melody
-from .near import NearParams, invariant_key, melody_tokens, near_pairs
+from .near import NearParams, Tokens, invariant_key, melody_tokens, near_pairs
+from .parallel import Mapper
 
 
 def exact_key(example: Example) -> str:
@@ -38,12 +39,36 @@ def exact_key(example: Example) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def dedup_exact(examples: Iterable[Example]) -> tuple[list[Example], list[tuple[Example, str]]]:
+@dataclass(frozen=True)
+class Fingerprint:
+    """What dedup and the leakage audit need of one example, computed once (``fingerprint``)
+    where the example is made, in parallel with the other per-seed work."""
+
+    exact: str  # exact_key
+    invariant: str  # near.invariant_key of the melody
+    tokens: Tokens  # near.melody_tokens of the melody
+
+
+def fingerprint(example: Example) -> Fingerprint:
+    tokens = melody_tokens(example.melody)
+    return Fingerprint(exact_key(example), invariant_key(example.melody, tokens), tokens)
+
+
+Prints = Mapping[str, Fingerprint]  # example id -> its fingerprint (ids are content hashes)
+
+
+def _print_of(example: Example, prints: Prints | None) -> Fingerprint:
+    known = None if prints is None else prints.get(example.id)
+    return known if known is not None else fingerprint(example)
+
+
+def dedup_exact(examples: Iterable[Example], prints: Prints | None = None
+                ) -> tuple[list[Example], list[tuple[Example, str]]]:
     """(kept, [(dropped, reason)]); kept in (seed first, id) order."""
     kept: dict[str, Example] = {}
     dropped: list[tuple[Example, str]] = []
     for ex in sorted(examples, key=lambda e: (not e.is_seed, e.id)):
-        k = exact_key(ex)
+        k = prints[ex.id].exact if prints is not None and ex.id in prints else exact_key(ex)
         if k in kept:
             dropped.append((ex, f"exact_duplicate: same melody and prompt as {kept[k].id}"))
         else:
@@ -60,19 +85,23 @@ class MelodyRelations:
 
     @classmethod
     def of(cls, examples: Sequence[Example], params: NearParams,
-           across: Callable[[Example], str] | None = None) -> MelodyRelations:
+           across: Callable[[Example], str] | None = None, *, prints: Prints | None = None,
+           mapper: Mapper | None = None) -> MelodyRelations:
         """Classes and near pairs of ``examples``. With ``across`` (e.g. the seed family),
         near pairs are only looked for between classes that could join different labels:
-        two classes whose examples all carry one and the same label are not compared."""
+        two classes whose examples all carry one and the same label are not compared.
+        ``prints`` holds fingerprints already computed (the rest are computed here);
+        ``mapper`` runs the verification of candidate pairs (``near.near_pairs``)."""
         classes: dict[str, int] = {}
         tokens = []
         rep_of = {}
         labels: list[set[str]] = []
         for ex in examples:
-            key = invariant_key(ex.melody)
+            fp = _print_of(ex, prints)
+            key = fp.invariant
             if key not in classes:
                 classes[key] = len(classes)
-                tokens.append(melody_tokens(ex.melody))
+                tokens.append(fp.tokens)
                 labels.append(set())
             rep_of[ex.id] = classes[key]
             if across is not None:
@@ -83,7 +112,7 @@ class MelodyRelations:
             groups = [number[next(iter(ls))] if len(ls) == 1 else len(number) + c
                       for c, ls in enumerate(labels)]
         near: dict[int, list[tuple[int, float]]] = defaultdict(list)
-        for i, j, sim in near_pairs(tokens, params, groups):
+        for i, j, sim in near_pairs(tokens, params, groups, mapper=mapper):
             near[i].append((j, sim))
             near[j].append((i, sim))
         return cls(rep_of, {k: tuple(sorted(v, key=lambda t: (-t[1], t[0]))) for k, v in near.items()})
@@ -119,13 +148,15 @@ def _allowed(level: str, policy: str) -> bool:
 
 def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
           calibration_melodies: Sequence[Melody] | None = None,
-          calibration: Calibration | None = None) -> DedupResult:
+          calibration: Calibration | None = None, *, prints: Prints | None = None,
+          mapper: Mapper | None = None) -> DedupResult:
     """Remove exact, invariant and near duplicates according to the family policies.
 
     Calibration (when ``config.calibrate`` and none is given) runs on
-    ``calibration_melodies``, by default the seeds among ``examples``.
+    ``calibration_melodies``, by default the seeds among ``examples``. ``prints`` and
+    ``mapper`` only save time (see ``MelodyRelations.of``); the result is the same.
     """
-    kept_exact, dropped = dedup_exact(examples)
+    kept_exact, dropped = dedup_exact(examples, prints)
     counts = {"exact_duplicates": len(dropped), "invariant_duplicates": 0, "near_duplicates": 0}
     if config.calibrate and calibration is None:
         real = calibration_melodies if calibration_melodies is not None else \
@@ -135,7 +166,8 @@ def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
     # Near pairs inside one family matter only when the family policy removes them.
     same_family_near = _allowed("near", config.within_family)
     relations = MelodyRelations.of(kept_exact, params,
-                                   None if same_family_near else (lambda e: e.seed_id))
+                                   None if same_family_near else (lambda e: e.seed_id),
+                                   prints=prints, mapper=mapper)
     # invariant class -> family -> id of the first kept example of that family in the class
     keepers: dict[int, dict[str, str]] = defaultdict(dict)
     kept: list[Example] = []

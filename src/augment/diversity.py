@@ -13,6 +13,8 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 import numpy as np
 
 from .example import Example
+from .melody import MAX_PITCH
+from .theory import MelodyArrays
 
 INTERVAL_BINS = 25  # -12..+12 semitones; larger leaps fold into the outer bins
 DURATION_BINS = 9  # log2 of quarter notes, -4 (64th) .. +4 (breve)
@@ -36,38 +38,71 @@ def mode_entropy(examples: Sequence[Example]) -> float:
     return _entropy(e.key.mode if e.key else "?" for e in examples)
 
 
-def pitch_class_entropy(examples: Sequence[Example]) -> float:
+def _ngrams(seq: Sequence[Hashable], n: int) -> list[tuple[Hashable, ...]]:
+    return [tuple(seq[i:i + n]) for i in range(len(seq) - n + 1)]
+
+
+def _arrays(examples: Sequence[Example] | MelodyArrays) -> MelodyArrays:
+    """The melodies as flat arrays (the melody metrics accept either)."""
+    return examples if isinstance(examples, MelodyArrays) else \
+        MelodyArrays.of([e.melody for e in examples])
+
+
+def pitch_class_entropy(examples: Sequence[Example] | MelodyArrays) -> float:
     """Entropy of the pooled duration-weighted pitch-class histogram (max log2 12 = 3.585)."""
-    total = sum((e.melody.pitch_class_histogram() for e in examples), np.zeros(12))
+    total = _arrays(examples).histograms().sum(axis=0)
     if total.sum() == 0:
         return 0.0
     p = total[total > 0] / total.sum()
     return float(-(p * np.log2(p)).sum())
 
 
-def _ngrams(seq: Sequence[Hashable], n: int) -> list[tuple[Hashable, ...]]:
-    return [tuple(seq[i:i + n]) for i in range(len(seq) - n + 1)]
+def _distinct_ngrams(values: np.ndarray, owner: np.ndarray, n: int) -> int:
+    """Distinct runs of ``n`` consecutive values that lie inside one melody.
+
+    ``values`` are small non-negative integers, back to back for all melodies; ``owner``
+    gives each value's melody (ascending, so a run inside one melody has equal ends)."""
+    if len(values) < n:
+        return 0
+    inside = owner[:len(owner) - n + 1] == owner[n - 1:]
+    columns = [values[j:len(values) - n + 1 + j][inside] for j in range(n)]
+    base = int(values.max(initial=0)) + 1
+    if base ** n < 2 ** 62:  # one integer per n-gram
+        code = np.zeros(len(columns[0]), dtype=np.int64)
+        for col in columns:
+            code = code * base + col
+        return len(np.unique(code))
+    return len(np.unique(np.stack(columns, axis=1), axis=0))
 
 
-def distinct_interval_ngrams(examples: Sequence[Example], n: int = 3) -> float:
+def _intervals(arrays: MelodyArrays) -> tuple[np.ndarray, np.ndarray]:
+    """Semitone steps between consecutive sounding notes of each melody (rests skipped),
+    back to back, with the melody of each step."""
+    owner = np.repeat(np.arange(len(arrays)), np.diff(arrays.starts))
+    sounding = arrays.pitches >= 0
+    notes, note_owner = arrays.pitches[sounding], owner[sounding]
+    same = note_owner[1:] == note_owner[:-1]
+    return (notes[1:] - notes[:-1])[same], note_owner[1:][same]
+
+
+def distinct_interval_ngrams(examples: Sequence[Example] | MelodyArrays, n: int = 3) -> float:
     """Number of distinct n-grams of semitone intervals over all melodies."""
-    return float(len({g for e in examples for g in _ngrams(e.melody.intervals(), n)}))
+    steps, owner = _intervals(_arrays(examples))
+    return float(_distinct_ngrams(steps + MAX_PITCH, owner, n))
 
 
-def contour_variety(examples: Sequence[Example], n: int = 5) -> float:
+def contour_variety(examples: Sequence[Example] | MelodyArrays, n: int = 5) -> float:
     """Number of distinct n-grams of melodic direction (up / down / same)."""
-    def contour(e: Example) -> list[int]:
-        return [int(np.sign(i)) for i in e.melody.intervals()]
-    return float(len({g for e in examples for g in _ngrams(contour(e), n)}))
+    steps, owner = _intervals(_arrays(examples))
+    return float(_distinct_ngrams(np.sign(steps) + 1, owner, n))
 
 
-def rhythm_variety(examples: Sequence[Example], n: int = 4) -> float:
+def rhythm_variety(examples: Sequence[Example] | MelodyArrays, n: int = 4) -> float:
     """Number of distinct n-grams of durations (quarter notes; rests marked)."""
-    def rhythm(e: Example) -> list[tuple[bool, int, int]]:
-        # (numerator, denominator) counts the same distinct durations as the Fraction,
-        # and hashes far faster.
-        return [(p is None, d.numerator, d.denominator) for p, d in e.melody.pairs()]
-    return float(len({g for e in examples for g in _ngrams(rhythm(e), n)}))
+    arrays = _arrays(examples)
+    owner = np.repeat(np.arange(len(arrays)), np.diff(arrays.starts))
+    duration = np.unique(arrays.quarters, return_inverse=True)[1].ravel()
+    return float(_distinct_ngrams(duration * 2 + (arrays.pitches < 0), owner, n))
 
 
 def prompt_variety(examples: Sequence[Example], n: int = 2) -> float:
@@ -137,6 +172,11 @@ METRICS: dict[str, Callable[[Sequence[Example]], float]] = {
 }
 
 
+MELODY_METRICS = {pitch_class_entropy, distinct_interval_ngrams, contour_variety, rhythm_variety}
+
+
 def diversity_report(examples: Sequence[Example]) -> dict[str, float]:
-    """Every metric in ``METRICS``, rounded to 4 places."""
-    return {name: round(f(examples), 4) for name, f in METRICS.items()}
+    """Every metric in ``METRICS``, rounded to 4 places (the melodies made flat arrays once)."""
+    arrays = MelodyArrays.of([e.melody for e in examples])
+    return {name: round(f(arrays) if f in MELODY_METRICS else f(examples), 4)
+            for name, f in METRICS.items()}

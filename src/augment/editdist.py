@@ -50,6 +50,11 @@ def edit_distances(ids: np.ndarray, lengths: np.ndarray, left: np.ndarray, right
     return out
 
 
+def distances_job(job: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """``edit_distances(*job)``: one picklable unit of work for a ``parallel.Mapper``."""
+    return edit_distances(*job)
+
+
 def _lanes(ids: np.ndarray, lengths: np.ndarray, short: np.ndarray, long_: np.ndarray
            ) -> np.ndarray:
     """Distances of pairs whose shorter side has at most 64 tokens, one pair per lane."""
@@ -71,7 +76,8 @@ def _lanes(ids: np.ndarray, lengths: np.ndarray, short: np.ndarray, long_: np.nd
     mask = np.where(m >= WORD, np.uint64(~np.uint64(0)),
                     (one << np.minimum(m, WORD - 1).astype(np.uint64)) - one)
     last = one << (np.maximum(m, 1) - 1).astype(np.uint64)
-    pv, mv = mask.copy(), np.zeros_like(mask)
+    pv: np.ndarray = mask.copy()
+    mv: np.ndarray = np.zeros_like(mask)
     score = m.copy()
     running = (n[None, :] > np.arange(steps)[:, None]).sum(axis=1)  # lanes with n > k
     for k in range(steps):
@@ -81,11 +87,11 @@ def _lanes(ids: np.ndarray, lengths: np.ndarray, short: np.ndarray, long_: np.nd
         xh = (e & p) + p
         xh ^= p
         xh |= e
-        ph = xh | p
+        ph: np.ndarray = xh | p
         np.invert(ph, out=ph)
         ph |= v
         ph &= msk
-        mh = p & xh
+        mh: np.ndarray = p & xh
         score[:c] += (ph & lst) != 0
         score[:c] -= (mh & lst) != 0
         ph <<= one

@@ -24,7 +24,9 @@ from math import gcd
 
 import numpy as np
 
+from .editdist import distances_job, edit_distances, token_ids
 from .melody import Melody
+from .parallel import Mapper
 
 # Hashes live below this Mersenne prime so that a * x + b never overflows uint64.
 PRIME = (1 << 31) - 1
@@ -58,10 +60,12 @@ def _ratio_text(a: Fraction, b: Fraction) -> str:
     return f"{num // g}" if den == g else f"{num // g}/{den // g}"
 
 
-def invariant_key(melody: Melody) -> str:
-    """Equal for melodies that differ only by transposition and tempo (duration scale)."""
+def invariant_key(melody: Melody, tokens: Tokens | None = None) -> str:
+    """Equal for melodies that differ only by transposition and tempo (duration scale).
+
+    ``tokens``, when the caller has them, must be ``melody_tokens(melody)``."""
     first = "R" if melody.pitches and melody.pitches[0] is None else "N"
-    text = json.dumps([first, list(melody_tokens(melody))])
+    text = json.dumps([first, list(melody_tokens(melody) if tokens is None else tokens)])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -264,13 +268,15 @@ def candidate_pairs(signatures: np.ndarray, bands: int, rows: int,
 
 
 def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
-               groups: Sequence[int] | None = None) -> list[tuple[int, int, float]]:
+               groups: Sequence[int] | None = None, *, mapper: Mapper | None = None
+               ) -> list[tuple[int, int, float]]:
     """Verified near-duplicate pairs (i < j, similarity >= params.similarity), sorted.
 
     Sequences shorter than ``params.min_tokens`` take no part: a short motif shares too
     much with unrelated tunes for its edits to be told from them. With ``groups`` (one
     integer per sequence), pairs inside one group are not looked for: a caller that only
     needs pairs across seed families (or across splits) passes the family (split) number.
+    ``mapper`` (``parallel.Mapper``) verifies the candidates in chunks when there are many.
     """
     usable = [i for i, t in enumerate(token_seqs) if len(t) >= params.min_tokens]
     if len(usable) < 2:
@@ -279,15 +285,34 @@ def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
     sigs = hasher.signatures([shingles(token_seqs[i], params.shingle_size) for i in usable])
     bands, rows = params.bands()
     group = None if groups is None else [groups[i] for i in usable]
+    pairs = np.array(candidate_pairs(sigs, bands, rows, group), dtype=np.int64).reshape(-1, 2)
+    ids, lengths = token_ids([token_seqs[i] for i in usable])
+    x, y = pairs[:, 0], pairs[:, 1]
+    longer = np.maximum(lengths[x], lengths[y])
+    # The distance is at least the length difference: skip pairs that cannot reach it.
+    reachable = 1 - np.abs(lengths[x] - lengths[y]) / longer >= params.similarity
+    x, y, longer = x[reachable], y[reachable], longer[reachable]
+    distance = _distances(ids, lengths, x, y, mapper)
     out = []
-    for x, y in candidate_pairs(sigs, bands, rows, group):
-        i, j = usable[x], usable[y]
-        a, b = token_seqs[i], token_seqs[j]
-        longer = max(len(a), len(b))
-        # The distance is at least the length difference: skip pairs that cannot reach it.
-        if 1 - abs(len(a) - len(b)) / longer < params.similarity:
-            continue
-        sim = edit_similarity(a, b)
+    for a, b, d, n in zip(x.tolist(), y.tolist(), distance.tolist(), longer.tolist(), strict=True):
+        sim = 1 - d / n  # as edit_similarity computes it
         if sim >= params.similarity:
-            out.append((i, j, sim))
+            out.append((usable[a], usable[b], sim))
     return out
+
+
+VERIFY_CHUNK = 50_000  # candidate pairs per mapped job
+
+
+def _distances(ids: np.ndarray, lengths: np.ndarray, x: np.ndarray, y: np.ndarray,
+               mapper: Mapper | None) -> np.ndarray:
+    """``edit_distances`` of the pairs, in chunks through ``mapper`` when there are many;
+    each job carries only the token rows its pairs use."""
+    if mapper is None or len(x) <= VERIFY_CHUNK:
+        return edit_distances(ids, lengths, x, y)
+    jobs = []
+    for start in range(0, len(x), VERIFY_CHUNK):
+        cx, cy = x[start:start + VERIFY_CHUNK], y[start:start + VERIFY_CHUNK]
+        rows = np.unique(np.r_[cx, cy])
+        jobs.append((ids[rows], lengths[rows], np.searchsorted(rows, cx), np.searchsorted(rows, cy)))
+    return np.concatenate(list(mapper(distances_job, jobs)))

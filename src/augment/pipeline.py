@@ -22,6 +22,7 @@ from .checks import run_checks
 from .codec import FormatConfig, example_to_line, read_examples
 from .config import Config, RuleSpec
 from .dataset import build_splits, plan_splits
+from .dedup import Fingerprint, fingerprint
 from .errors import AugmentError, Finding
 from .example import Example, Step
 from .limits import DEFAULT_LIMITS, Limits
@@ -156,8 +157,9 @@ def draw_variants(seed: Example, config: Config, run_seed: int, counts: Counter[
 
 
 def expand_seed(seed: Example, config: Config, run_seed: int
-                ) -> tuple[list[Example], list[Rejected], Counter[str]]:
-    """One seed's variants after re-prompting and checks: (passed, rejected, counts).
+                ) -> tuple[list[Example], list[Rejected], Counter[str], list[Fingerprint]]:
+    """One seed's variants after re-prompting and checks: (passed, rejected, counts, and the
+    dedup fingerprint of each passed variant, made here so that it runs in parallel too).
 
     Pure and picklable, so a process pool or Ray can run it (``parallel.Mapper``).
     """
@@ -176,7 +178,7 @@ def expand_seed(seed: Example, config: Config, run_seed: int
             counts["rejected_checks"] += 1
             continue
         passed.append(prompted)
-    return passed, rejected, counts
+    return passed, rejected, counts, [fingerprint(e) for e in passed]
 
 
 def package_versions() -> dict[str, str]:
@@ -247,18 +249,20 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
     split_of = plan.seed_split
 
     candidates: list[Example] = list(passing_seeds)
+    prints: dict[str, Fingerprint] = {}
     todo = [s for s in passing_seeds if split_of[s.seed_id] == "train" or config.split.holdout_rules]
     per_seed = partial(expand_seed, config=config, run_seed=run_seed)
     mapper = mapper or local_mapper(workers)
-    for passed, seed_rejected, seed_counts in progress.track(
+    for passed, seed_rejected, seed_counts, seed_prints in progress.track(
             mapper(per_seed, todo), "variants", len(todo)):
         candidates.extend(passed)
+        prints.update((e.id, fp) for e, fp in zip(passed, seed_prints, strict=True))
         rejected.extend(seed_rejected)
         counts.update(seed_counts)
     counts["variants_passing_checks"] = len(candidates) - len(passing_seeds)
 
     built = build_splits(candidates, plan, config, run_seed, target, progress=progress,
-                         mapper=mapper)
+                         mapper=mapper, prints=prints)
     counts.update(built.counts)
     rejected.extend(Rejected(stage, [reason], example=ex) for stage, ex, reason in built.dropped)
     with progress.stage("write"):
