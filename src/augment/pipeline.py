@@ -40,11 +40,16 @@ OnError = Literal["fail", "skip"]
 
 @dataclass
 class Rejected:
+    """A line or example set aside, with why. ``compact()`` keeps only what the rejects
+    file and the counts need (the JSON line), not the example: a big run holds many."""
+
     stage: str
     reasons: list[str]
     example: Example | None = None
     source: str | None = None
     text: str | None = None
+    sort_key: str = ""  # the example id; "" for a line that never parsed (kept in input order)
+    line: str | None = None  # the record as written, once compacted
 
     def record(self) -> dict[str, Any]:
         rec: dict[str, Any] = {"stage": self.stage, "reasons": self.reasons}
@@ -55,6 +60,15 @@ class Rejected:
         else:
             rec.update(source=self.source, text=self.text)
         return rec
+
+    def compact(self) -> Rejected:
+        return Rejected(self.stage, self.reasons, sort_key=self.key(), line=self.as_line())
+
+    def key(self) -> str:
+        return self.example.id if self.example is not None else self.sort_key
+
+    def as_line(self) -> str:
+        return self.line if self.line is not None else dumps(self.record())
 
 
 @dataclass
@@ -169,12 +183,12 @@ def expand_seed(seed: Example, config: Config, run_seed: int
     for variant in draw_variants(seed, config, run_seed, counts):
         prompted = reprompt(variant, seed, config.format, config.reprompt)
         if isinstance(prompted, str):
-            rejected.append(Rejected("reprompt", [prompted], example=variant))
+            rejected.append(Rejected("reprompt", [prompted], example=variant).compact())
             counts["rejected_reprompt"] += 1
             continue
         reasons = run_checks(prompted, config.checks)
         if reasons:
-            rejected.append(Rejected("checks", reasons, example=prompted))
+            rejected.append(Rejected("checks", reasons, example=prompted).compact())
             counts["rejected_checks"] += 1
             continue
         passed.append(prompted)
@@ -264,7 +278,7 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
     built = build_splits(candidates, plan, config, run_seed, target, progress=progress,
                          mapper=mapper, prints=prints)
     counts.update(built.counts)
-    rejected.extend(Rejected(stage, [reason], example=ex) for stage, ex, reason in built.dropped)
+    rejected.extend(Rejected(stage, [reason], example=ex).compact() for stage, ex, reason in built.dropped)
     with progress.stage("write"):
         write_outputs(result, built, rejected, config, run_seed, seed_paths)
     return result
@@ -287,9 +301,9 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
     result.files["lineage.jsonl"] = write_atomic(out_dir / "lineage.jsonl", map(dumps, lineage))
     # Read rejects in input order first, then by id: the same set of seeds in another line
     # order gives the same records in the same order.
-    ordered = sorted(rejected, key=lambda r: "" if r.example is None else r.example.id)
+    ordered = sorted(rejected, key=Rejected.key)
     result.files["rejected.jsonl"] = write_atomic(
-        out_dir / "rejected.jsonl", (dumps(r.record()) for r in ordered))
+        out_dir / "rejected.jsonl", (r.as_line() for r in ordered))
     counts["rejected_total"] = len(rejected)
     per_rule = Counter(s.rule for e in written for s in e.steps)
     per_check = Counter(reason.split(":")[0] for r in rejected if r.stage in ("checks", "dedup", "split")
