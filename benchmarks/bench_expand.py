@@ -35,10 +35,34 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds" / "beethoven.jsonl"
+CORPUS = ROOT / "tests" / "data" / "corpus_melodies.jsonl"
 RULES = ROOT / "rules" / "wide.toml"
-# Written examples per unit of variants_per_seed with wide.toml on the bundled seeds
-# (2516 written at variants_per_seed = 40; 9710 at 160).
-WRITTEN_PER_VARIANT = 61
+# Written examples per unit of variants_per_seed with wide.toml: on the bundled seeds
+# (2516 written at variants_per_seed = 40; 9710 at 160), and on the corpus seeds.
+WRITTEN_PER_VARIANT = {"beethoven": 61, "corpus": 400}
+
+
+def corpus_seeds(path: Path) -> Path:
+    """The 519 corpus melodies of tests/data (Bach chorale sopranos, Essen folk songs) as a
+    seed file, each prompt naming the key ``augment`` finds in it. The 84 bundled seeds run
+    out of distinct variants near 100k examples (draws repeat), so a run of a million needs
+    more seeds."""
+    from augment.codec import format_melody
+    from augment.melody import Melody
+    from augment.theory import detect_keys
+
+    rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()]
+    melodies = [Melody.from_pairs(r["pairs"]) for r in rows]
+    lines = []
+    for row, melody, est in zip(rows, melodies, detect_keys(melodies), strict=True):
+        key = f" in {est.key.name}" if est is not None else ""
+        system = "You are a music generator trained on folk songs and chorales."
+        messages = [{"role": "system", "content": system},
+                    {"role": "user", "content": f"Generate a melody{key} like {row['source']}."},
+                    {"role": "assistant", "content": format_melody(melody)}]
+        lines.append(json.dumps({"messages": messages}))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 # (module, function name, label): wrapped in the module that *calls* them.
 STAGES = [
@@ -118,11 +142,13 @@ def instrument() -> dict[str, float]:
     return totals
 
 
-def run_one(size: int, workers: int, out: Path, profile: bool) -> dict[str, Any]:
+def run_one(size: int, workers: int, out: Path, profile: bool, seeds: str = "beethoven"
+            ) -> dict[str, Any]:
     """One expand run in this process; the figures as a dict."""
     from augment.pipeline import expand
 
-    vps = math.ceil(size / WRITTEN_PER_VARIANT)
+    seed_file = SEEDS if seeds == "beethoven" else corpus_seeds(out.parent / f"{out.name}_seeds.jsonl")
+    vps = math.ceil(size / WRITTEN_PER_VARIANT[seeds])
     config = wide_config(vps)
     totals = instrument()
     kwargs = {"workers": workers} if workers != 1 else {}
@@ -130,7 +156,7 @@ def run_one(size: int, workers: int, out: Path, profile: bool) -> dict[str, Any]
     t = time.perf_counter()
     if prof:
         prof.enable()
-    result = expand([SEEDS], config, out, **kwargs)
+    result = expand([seed_file], config, out, **kwargs)
     if prof:
         prof.disable()
     seconds = time.perf_counter() - t
@@ -138,7 +164,7 @@ def run_one(size: int, workers: int, out: Path, profile: bool) -> dict[str, Any]
     rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     figures = {
-        "size": size, "variants_per_seed": vps, "workers": workers, "written": written,
+        "size": size, "seeds": seeds, "variants_per_seed": vps, "workers": workers, "written": written,
         "variants_drawn": result.counts["variants_drawn"], "seconds": round(seconds, 2),
         "examples_per_s": round(written / seconds, 1),
         "us_per_example": round(1e6 * seconds / written, 1),
@@ -159,13 +185,15 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument("--profile", action="store_true", help="cProfile top 25 (to stderr)")
+    parser.add_argument("--seeds", choices=sorted(WRITTEN_PER_VARIANT), default="beethoven",
+                        help="the 84 bundled seeds, or 519 corpus melodies (for runs past 100k)")
     parser.add_argument("--out", type=Path, default=None,
                         help="keep outputs under this directory (default: a temporary one)")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         out = args.out or Path(tempfile.mkdtemp(prefix="bench_expand_"))
-        print(json.dumps(run_one(args.sizes[0], args.workers[0], out, args.profile)))
+        print(json.dumps(run_one(args.sizes[0], args.workers[0], out, args.profile, args.seeds)))
         return
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_expand_") as tmp:
@@ -173,7 +201,7 @@ def main() -> None:
             for workers in args.workers:
                 out = (args.out or Path(tmp)) / f"n{size}_w{workers}"
                 cmd = [sys.executable, __file__, "--one", "--sizes", str(size),
-                       "--workers", str(workers), "--out", str(out)]
+                       "--workers", str(workers), "--out", str(out), "--seeds", args.seeds]
                 if args.profile:
                     cmd.append("--profile")
                 done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)

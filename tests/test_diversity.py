@@ -57,3 +57,27 @@ events = st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 127)), durations
 def test_batch_metrics_equal_the_definitions_with_rests_leaps_and_short_melodies(
         melodies: list[list[tuple[int | None, Fraction]]]) -> None:
     _check([Melody.from_pairs(m) for m in melodies])
+
+
+def features_by_definition(melodies: list[Melody]) -> np.ndarray:
+    """``diversity.features`` written melody by melody, note by note."""
+    ib, db = diversity.INTERVAL_BINS, diversity.DURATION_BINS
+    rows = np.zeros((len(melodies), 12 + ib + db))
+    for r, m in enumerate(melodies):
+        rows[r, :12] = m.pitch_class_histogram()
+        for step in m.intervals():
+            rows[r, 12 + min(max(step, -12), 12) + 12] += 1
+        for d in m.durations:
+            rows[r, 12 + ib + int(np.clip(round(np.log2(float(d))), -4, 4)) + 4] += 1
+    for lo, hi in ((0, 12), (12, 12 + ib), (12 + ib, rows.shape[1])):
+        norm = np.linalg.norm(rows[:, lo:hi], axis=1, keepdims=True)
+        rows[:, lo:hi] /= np.where(norm == 0, 1, norm)
+    return rows / np.sqrt(3)
+
+
+def test_feature_rows_equal_the_note_by_note_definition() -> None:
+    melodies = [s.melody for s in seeds_from_corpus(300)]
+    melodies.append(Melody.from_pairs([[None, 1], [60, "1/64"], [90, 16], [40, "3/2"], [None, "1/3"]]))
+    melodies.append(Melody.from_pairs([[None, 1]]))
+    fast = diversity.features([example(m) for m in melodies])
+    assert np.array_equal(fast, features_by_definition(melodies))

@@ -125,16 +125,21 @@ def features(examples: Sequence[Example]) -> np.ndarray:
     """Musical feature rows: pitch-class, interval and duration histograms, each L2-unit.
 
     The cosine of two rows (a value in [0, 1]) is the musical similarity used by the
-    Vendi score and by the selection.
+    Vendi score and by the selection. Intervals beyond an octave fold into the outer bins;
+    durations go to the nearest power of two of a quarter, from a 64th to a breve.
     """
-    rows = np.zeros((len(examples), 12 + INTERVAL_BINS + DURATION_BINS))
-    for r, e in enumerate(examples):
-        rows[r, :12] = e.melody.pitch_class_histogram()
-        for step in e.melody.intervals():
-            rows[r, 12 + min(max(step, -12), 12) + 12] += 1
-        for d in e.melody.durations:
-            b = int(np.clip(round(np.log2(float(d))), -4, 4)) + 4
-            rows[r, 12 + INTERVAL_BINS + b] += 1
+    arrays = _arrays(examples)
+    n = len(arrays)
+    rows = np.zeros((n, 12 + INTERVAL_BINS + DURATION_BINS))
+    rows[:, :12] = arrays.histograms()
+    steps, owner = _intervals(arrays)
+    rows[:, 12:12 + INTERVAL_BINS] = np.bincount(
+        owner * INTERVAL_BINS + np.clip(steps, -12, 12) + 12,
+        minlength=n * INTERVAL_BINS).reshape(n, INTERVAL_BINS)
+    event_owner = np.repeat(np.arange(n), np.diff(arrays.starts))
+    power = np.clip(np.round(np.log2(arrays.quarters)), -4, 4).astype(np.int64) + 4
+    rows[:, 12 + INTERVAL_BINS:] = np.bincount(
+        event_owner * DURATION_BINS + power, minlength=n * DURATION_BINS).reshape(n, DURATION_BINS)
     for lo, hi in ((0, 12), (12, 12 + INTERVAL_BINS), (12 + INTERVAL_BINS, rows.shape[1])):
         norm = np.linalg.norm(rows[:, lo:hi], axis=1, keepdims=True)
         rows[:, lo:hi] /= np.where(norm == 0, 1, norm)
