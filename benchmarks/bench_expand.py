@@ -147,7 +147,7 @@ def run_one(size: int, workers: int, out: Path, profile: bool, seeds: str = "bee
     """One expand run in this process; the figures as a dict."""
     from augment.pipeline import expand
 
-    seed_file = SEEDS if seeds == "beethoven" else corpus_seeds(out.parent / f"{out.name}_seeds.jsonl")
+    seed_file = SEEDS if seeds == "beethoven" else corpus_seeds(out.parent / "corpus_seeds.jsonl")
     vps = math.ceil(size / WRITTEN_PER_VARIANT[seeds])
     config = wide_config(vps)
     totals = instrument()
