@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,7 +51,9 @@ class Fingerprint:
 
 
 def fingerprint(example: Example) -> Fingerprint:
-    tokens = melody_tokens(example.melody)
+    # Interned: a token is one string object however many melodies hold it (memory, and a
+    # pickle of many fingerprints stores each token once).
+    tokens = tuple(map(sys.intern, melody_tokens(example.melody)))
     return Fingerprint(exact_key(example), invariant_key(example.melody, tokens), tokens)
 
 
