@@ -8,6 +8,8 @@ the rules). ``CHECKS`` is the explicit registry, in the order the checks run; a 
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable
 from fractions import Fraction
 
@@ -16,6 +18,7 @@ import numpy as np
 from . import facts
 from .config import ChecksConfig
 from .example import Example
+from .melody import TICKS_PER_QUARTER, Ticks, exact_ticks, quarters_of
 from .prompt import parse_claims, stated_key
 from .theory import Key, key_correlations, key_of_index
 
@@ -149,16 +152,38 @@ def check_repeated_notes(example: Example, config: ChecksConfig) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=64)
+def _rhythm_grid(grid_per_quarter: tuple[int, ...], low: float, high: float
+                 ) -> tuple[tuple[int, ...], int, int, Fraction, Fraction]:
+    """(tick steps, lowest and highest whole ticks, low and high quarters) of the check.
+
+    A duration of t ticks (t/48 quarter) is a multiple of 1/g quarter exactly when t is
+    a multiple of 48/gcd(48, g); a whole tick count lies in [low, high] quarters exactly
+    when it lies in [ceil(48 low), floor(48 high)].
+    """
+    steps = tuple(sorted({TICKS_PER_QUARTER // math.gcd(TICKS_PER_QUARTER, g) for g in grid_per_quarter}))
+    low_q, high_q = Fraction(low), Fraction(high)
+    return (steps, math.ceil(low_q * TICKS_PER_QUARTER), math.floor(high_q * TICKS_PER_QUARTER),
+            low_q, high_q)
+
+
 def check_rhythm_grid(example: Example, config: ChecksConfig) -> str | None:
     """Every duration is a multiple of 1/d quarter for some d in rhythm_grid_per_quarter,
     and lies within [min_duration_quarter, max_duration_quarter]."""
-    grids = [Fraction(1, d) for d in config.rhythm_grid_per_quarter]
-    low, high = Fraction(config.min_duration_quarter), Fraction(config.max_duration_quarter)
-    for index, d in enumerate(example.melody.durations, start=1):
-        if not any((d / g).denominator == 1 for g in grids):
-            return f"rhythm_grid: note {index} lasts {d} quarter, off the rhythm grid"
-        if not low <= d <= high:
-            return f"rhythm_grid: note {index} lasts {d} quarter, outside {low}-{high}"
+    grid = tuple(config.rhythm_grid_per_quarter)
+    steps, lowest, highest, low, high = _rhythm_grid(grid, config.min_duration_quarter,
+                                                     config.max_duration_quarter)
+    for index, t in enumerate(example.melody.ticks, start=1):
+        if type(t) is int:
+            on_grid = any(t % step == 0 for step in steps)
+            inside = lowest <= t <= highest
+        else:  # off the 1/48 grid: exact rational arithmetic
+            on_grid = any((t * g) % TICKS_PER_QUARTER == 0 for g in grid)
+            inside = low <= t / TICKS_PER_QUARTER <= high
+        if not on_grid:
+            return f"rhythm_grid: note {index} lasts {quarters_of(t)} quarter, off the rhythm grid"
+        if not inside:
+            return f"rhythm_grid: note {index} lasts {quarters_of(t)} quarter, outside {low}-{high}"
     return None
 
 
@@ -185,24 +210,25 @@ def check_claims(example: Example, config: ChecksConfig) -> str | None:
     none is stated). "N notes": exactly N sounding notes.
     """
     claims = parse_claims(example.prompt or "")
-    total = example.melody.total_quarters
+    total = example.melody.total_ticks
     options = sorted(claims.meter_options or ())
-    fits = [m for m in options if (total / _bar_quarters(m)).denominator == 1]
+    fits = [m for m in options if total % _bar_ticks(m) == 0]
     if options and not fits:
-        return f"claims: the prompt says {' or '.join(options)} but {total} quarters are not whole bars"
+        return (f"claims: the prompt says {' or '.join(options)} but {quarters_of(total)} quarters "
+                "are not whole bars")
     if claims.bars is not None:
         meter = fits[0] if len(fits) == 1 else "4/4" if not options else None
-        if meter is not None and total / _bar_quarters(meter) != claims.bars:
+        if meter is not None and total != claims.bars * _bar_ticks(meter):
             return (f"claims: the prompt says {claims.bars} bars but the melody has "
-                    f"{total / _bar_quarters(meter)} bars of {meter}")
+                    f"{Fraction(total) / _bar_ticks(meter)} bars of {meter}")
     if claims.notes is not None and claims.notes != len(example.melody.notes):
         return f"claims: the prompt says {claims.notes} notes but the melody has {len(example.melody.notes)}"
     return None
 
 
-def _bar_quarters(meter: str) -> Fraction:
+def _bar_ticks(meter: str) -> Ticks:
     num, den = meter.split("/")
-    return Fraction(4 * int(num), int(den))
+    return exact_ticks(Fraction(4 * int(num), int(den)) * TICKS_PER_QUARTER)
 
 
 CHECKS: dict[str, Check] = {

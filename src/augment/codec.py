@@ -35,7 +35,7 @@ from .limits import (
     shown,
     too_deep,
 )
-from .melody import GRID_QUARTER, MAX_PITCH, MIN_PITCH, Melody
+from .melody import MAX_PITCH, MIN_PITCH, TICKS_PER_QUARTER, Melody, Ticks, exact_ticks, quarters_of
 
 PREFIX = "melody_pitch_duration_data:"
 DurationUnit = Literal["quarter", "whole"]
@@ -43,6 +43,7 @@ RestToken = Literal[0, "null"]
 # A decimal within this many quarter notes of the grid is taken to mean the grid
 # value (how 1/3 survives being written as 0.3333333333333333).
 SNAP_TOLERANCE_QUARTER = Fraction(1, 100_000)
+SNAP_TOLERANCE_TICKS = SNAP_TOLERANCE_QUARTER * TICKS_PER_QUARTER
 MAX_REPORTED_PROBLEMS = 10
 
 
@@ -62,12 +63,13 @@ def _reject_constant(name: str) -> Any:
     raise MelodyFormatError([("non_finite", f"{name} is not a number a melody can hold")])
 
 
-def _snap(value: Fraction) -> Fraction:
-    ticks = value / GRID_QUARTER
-    nearest = Fraction(round(ticks))
-    if abs(ticks - nearest) * GRID_QUARTER <= SNAP_TOLERANCE_QUARTER:
-        return nearest * GRID_QUARTER
-    return value
+def _snap(quarters: Fraction) -> Ticks:
+    """Ticks of a duration: the grid value when within the snap tolerance, else exact."""
+    ticks = quarters * TICKS_PER_QUARTER
+    nearest = round(ticks)
+    if abs(ticks - nearest) <= SNAP_TOLERANCE_TICKS:
+        return nearest
+    return exact_ticks(ticks)
 
 
 def parse_melody(text: str, fmt: FormatConfig = FormatConfig(),
@@ -97,7 +99,7 @@ def parse_melody(text: str, fmt: FormatConfig = FormatConfig(),
                                   f"of {limits.max_notes} ([limits] max_notes)")])
     problems: list[tuple[str, str]] = []
     pitches: list[int | None] = []
-    durations: list[Fraction] = []
+    ticks: list[Ticks] = []
     for index, pair in enumerate(data, start=1):
         if len(problems) >= MAX_REPORTED_PROBLEMS:
             break
@@ -108,10 +110,10 @@ def parse_melody(text: str, fmt: FormatConfig = FormatConfig(),
         duration = _parse_duration(pair[1], index, fmt, problems)
         if duration is not None:
             pitches.append(pitch)
-            durations.append(duration)
+            ticks.append(duration)
     if problems:
         raise MelodyFormatError(problems)
-    return Melody(tuple(pitches), tuple(durations))
+    return Melody.from_ticks(tuple(pitches), tuple(ticks))
 
 
 def _parse_pitch(
@@ -141,7 +143,8 @@ def _parse_pitch(
 
 def _parse_duration(
     raw: object, index: int, fmt: FormatConfig, problems: list[tuple[str, str]]
-) -> Fraction | None:
+) -> Ticks | None:
+    """The duration in ticks, or None with the problem added."""
     if isinstance(raw, bool) or not isinstance(raw, int | DecimalText | BigIntText):
         problems.append(("duration_not_number", f"pair {index}: duration {shown(raw)} is not a number"))
         return None
@@ -171,13 +174,34 @@ def format_duration(quarters: Fraction, fmt: FormatConfig = FormatConfig()) -> s
     return repr(value)
 
 
+# Text of the common tick counts per unit, filled as they are met: the float of
+# ticks / (48 * quarters per unit) is the correctly rounded value of the same exact
+# ratio as ``format_duration``'s, so the text is the same.
+_CACHED_TEXT_TICKS = 64 * TICKS_PER_QUARTER
+_TICK_TEXT: dict[DurationUnit, dict[Ticks, str]] = {"quarter": {}, "whole": {}}
+
+
+def format_ticks(ticks: Ticks, fmt: FormatConfig = FormatConfig()) -> str:
+    """``format_duration`` of a duration in ticks (a table lookup for common values)."""
+    table = _TICK_TEXT[fmt.duration_unit]
+    text = table.get(ticks)
+    if text is None:
+        text = format_duration(quarters_of(ticks), fmt)
+        if type(ticks) is int and 0 <= ticks < _CACHED_TEXT_TICKS:
+            table[ticks] = text
+    return text
+
+
 def format_melody(melody: Melody, fmt: FormatConfig = FormatConfig()) -> str:
     rest = "0" if fmt.rest == 0 else "null"
-    pairs = ", ".join(
-        f"[{rest if p is None else p}, {format_duration(d, fmt)}]"
-        for p, d in zip(melody.pitches, melody.durations, strict=True)
-    )
-    return f"{PREFIX} [{pairs}]"
+    table = _TICK_TEXT[fmt.duration_unit]
+    parts = []
+    for p, t in zip(melody.pitches, melody.ticks, strict=True):
+        text = table.get(t)
+        if text is None:
+            text = format_ticks(t, fmt)
+        parts.append(f"[{rest if p is None else p}, {text}]")
+    return f"{PREFIX} [{', '.join(parts)}]"
 
 
 # --- JSONL lines ----------------------------------------------------------------------
@@ -319,6 +343,7 @@ __all__ = [
     "FormatConfig",
     "example_to_line",
     "format_melody",
+    "format_ticks",
     "iter_lines",
     "parse_line",
     "parse_melody",

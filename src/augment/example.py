@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from .melody import Melody
@@ -96,13 +96,17 @@ class Example:
         i = self.user_index
         return None if i is None else self.messages[i].content
 
+    # The two copies below are on the hot path of every variant: built field by field,
+    # as dataclasses.replace would, without its per-call introspection.
     def with_content(self, index: int, content: str) -> Example:
         messages = list(self.messages)
-        messages[index] = replace(messages[index], content=content)
-        return replace(self, messages=tuple(messages))
+        old = messages[index]
+        messages[index] = Message(old.role, content, old.extra)
+        return Example(self.id, tuple(messages), self.melody, self.melody_index, self.seed_id,
+                       self.source, self.parent_id, self.steps, self.key, self.facts)
 
     def derive(self, melody: Melody, step: Step, key: Key | None) -> Example:
         """A child of this example: new melody, one more step, a new id; text not yet set."""
         steps = (*self.steps, step)
-        return replace(self, id=variant_id_for(self.seed_id, steps), melody=melody,
-                       parent_id=self.id, steps=steps, key=key)
+        return Example(variant_id_for(self.seed_id, steps), self.messages, melody, self.melody_index,
+                       self.seed_id, self.source, self.id, steps, key, self.facts)

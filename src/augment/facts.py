@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from .melody import Melody
+from .melody import TICKS_PER_QUARTER, Melody, Ticks, exact_ticks
 from .theory import DEFAULT_PROFILE, Key, KeyEstimate, detect_keys, mode_fit, mode_steps
 
 Meter = tuple[int, int]
@@ -53,12 +53,17 @@ def in_scale_rate(melody: Melody, key: Key, minor_alterations: bool = False) -> 
     scale = set(key.scale_pitch_classes())
     if minor_alterations and key.mode == "minor":
         scale |= {(key.tonic + 9) % 12, (key.tonic + 11) % 12}
-    total = on = Fraction(0)
-    for p, d in zip(melody.pitches, melody.durations, strict=True):
+    total: Ticks = 0
+    on: Ticks = 0
+    for p, t in zip(melody.pitches, melody.ticks, strict=True):
         if p is not None:
-            total += d
-            on += d if p % 12 in scale else 0
-    return float(on / total) if total else 1.0
+            total += t
+            if p % 12 in scale:
+                on += t
+    if not total:
+        return 1.0
+    # int / int is the correctly rounded ratio, as float(Fraction) is.
+    return on / total if type(on) is int and type(total) is int else float(Fraction(on) / total)
 
 
 def contour(melody: Melody) -> tuple[int, ...]:
@@ -97,17 +102,18 @@ def bar_count(melody: Melody, meter: Meter) -> Fraction:
     """Length in bars of ``meter`` = (numerator, denominator): total quarters divided by
     4 * numerator / denominator quarters per bar (a Fraction; whole when bars are complete)."""
     numerator, denominator = meter
-    return melody.total_quarters / Fraction(4 * numerator, denominator)
+    return Fraction(melody.total_ticks) / (Fraction(4 * numerator, denominator) * TICKS_PER_QUARTER)
 
 
 def grid_share(melody: Melody, grid_quarters: Fraction = SIXTEENTH, triplets: bool = True) -> float:
     """Share of events (notes and rests) whose duration is a whole multiple of
     ``grid_quarters`` or, with ``triplets``, of two thirds of it (the triplet grid:
     1/6 quarter for a 1/4 grid). 1.0 for an empty melody."""
-    if not melody.durations:
+    if not melody.ticks:
         return 1.0
     grids = (grid_quarters, grid_quarters * Fraction(2, 3)) if triplets else (grid_quarters,)
-    return sum(any((d / g).denominator == 1 for g in grids) for d in melody.durations) / len(melody)
+    steps = [exact_ticks(g * TICKS_PER_QUARTER) for g in grids]  # a multiple of g: of g's ticks
+    return sum(any(t % step == 0 for step in steps) for t in melody.ticks) / len(melody)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,13 @@
 """The Melody value type and pure kernels over it.
 
 A melody is a sequence of (pitch, duration) pairs. Pitch is a MIDI number 0-127 or
-``None`` for a rest; a rest is never analysed as a pitch. Durations are exact
-``Fraction`` values in quarter notes (music21's quarterLength) whatever unit the data
-file uses; the codec converts at the edges.
+``None`` for a rest; a rest is never analysed as a pitch. Durations are exact: the
+melody holds them as ``ticks`` of the 1/48-quarter grid (``TICKS_PER_QUARTER``), a plain
+``int`` for every duration on the grid (64th notes and every triplet down to 64th
+triplets) and an exact ``Fraction`` of ticks only for a duration off it (a quintuplet
+read from a file), so the hot paths do integer arithmetic and nothing is ever rounded.
+``durations`` gives the same values as ``Fraction`` quarter notes (music21's
+quarterLength) whatever unit the data file uses; the codec converts at the edges.
 
 Every function here returns a new value and never changes its argument.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import cast
 
 import numpy as np
 
@@ -23,30 +28,89 @@ MAX_PITCH = 127
 GRID_QUARTER = Fraction(1, 48)
 TICKS_PER_QUARTER = 48
 
+# A duration in ticks: an int on the grid; an exact, never whole, Fraction off it.
+Ticks = int | Fraction
 
-@dataclass(frozen=True, slots=True)
+# Quarter-note Fractions of the common tick counts, shared (Fractions are immutable):
+# ``durations`` then costs a lookup per note instead of a Fraction construction.
+_CACHED_TICKS = 64 * TICKS_PER_QUARTER
+_QUARTERS: dict[int, Fraction] = {}
+
+
+def exact_ticks(value: Fraction | int) -> Ticks:
+    """A tick count in the Melody form: an int when whole, else the exact Fraction."""
+    if type(value) is int:
+        return value
+    value = cast(Fraction, value)
+    return value.numerator if value.denominator == 1 else value
+
+
+def ticks_of(quarters: Fraction | int | str | float) -> Ticks:
+    """Ticks of a duration in quarter notes (exact: a str is read as a decimal, a float
+    as its exact binary value)."""
+    value = quarters if isinstance(quarters, Fraction) else Fraction(quarters)
+    return exact_ticks(value * TICKS_PER_QUARTER)
+
+
+def quarters_of(ticks: Ticks) -> Fraction:
+    """The exact duration in quarter notes of a tick count."""
+    if type(ticks) is int and 0 <= ticks < _CACHED_TICKS:
+        q = _QUARTERS.get(ticks)
+        if q is None:
+            q = _QUARTERS[ticks] = Fraction(ticks, TICKS_PER_QUARTER)
+        return q
+    return Fraction(ticks) / TICKS_PER_QUARTER
+
+
+def scale_ticks(ticks: Ticks, numerator: int, denominator: int = 1) -> Ticks:
+    """``ticks * numerator / denominator``, exact (an int whenever the result is whole)."""
+    if type(ticks) is int:
+        product = ticks * numerator
+        if product % denominator == 0:
+            return product // denominator
+        return Fraction(product, denominator)
+    return exact_ticks(cast(Fraction, ticks) * numerator / denominator)
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class Melody:
-    """An immutable melody: parallel tuples of pitches (None = rest) and durations."""
+    """An immutable melody: parallel tuples of pitches (None = rest) and durations in ticks.
+
+    ``Melody(pitches, durations)`` takes quarter-note durations (Fraction, int, decimal
+    str); ``Melody.from_ticks`` takes tick counts in the form above and converts nothing.
+    """
 
     pitches: tuple[int | None, ...]
-    durations: tuple[Fraction, ...]
+    ticks: tuple[Ticks, ...]
 
-    def __post_init__(self) -> None:
-        if len(self.pitches) != len(self.durations):
-            raise ValueError("pitches and durations differ in length")
+    def __init__(self, pitches: Iterable[int | None],
+                 durations: Iterable[Fraction | int | str]) -> None:
+        _init(self, tuple(pitches), tuple(ticks_of(d) for d in durations))
+
+    @classmethod
+    def from_ticks(cls, pitches: tuple[int | None, ...], ticks: tuple[Ticks, ...]) -> Melody:
+        """The fast constructor: ``ticks`` must already be ints, or Fractions off the grid."""
+        melody = object.__new__(cls)
+        _init(melody, pitches, ticks)
+        return melody
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[Sequence[object]]) -> Melody:
         """Build from ``[(pitch, duration), ...]``; durations may be int/float/str/Fraction."""
         pitches: list[int | None] = []
-        durations: list[Fraction] = []
+        ticks: list[Ticks] = []
         for pitch, duration in pairs:
             pitches.append(None if pitch is None else int(str(pitch)))
-            durations.append(Fraction(str(duration)))
-        return cls(tuple(pitches), tuple(durations))
+            ticks.append(ticks_of(Fraction(str(duration))))
+        return cls.from_ticks(tuple(pitches), tuple(ticks))
 
     def __len__(self) -> int:
         return len(self.pitches)
+
+    @property
+    def durations(self) -> tuple[Fraction, ...]:
+        """Durations in quarter notes (exact Fractions)."""
+        return tuple(map(quarters_of, self.ticks))
 
     def pairs(self) -> list[tuple[int | None, Fraction]]:
         return list(zip(self.pitches, self.durations, strict=True))
@@ -54,11 +118,19 @@ class Melody:
     @property
     def notes(self) -> tuple[int, ...]:
         """Sounding pitches in order, rests left out."""
-        return tuple(p for p in self.pitches if p is not None)
+        pitches = self.pitches
+        if None not in pitches:
+            return cast(tuple[int, ...], pitches)
+        return tuple([p for p in pitches if p is not None])
+
+    @property
+    def total_ticks(self) -> Ticks:
+        total = sum(self.ticks)
+        return total if type(total) is int else exact_ticks(total)
 
     @property
     def total_quarters(self) -> Fraction:
-        return sum(self.durations, Fraction(0))
+        return quarters_of(self.total_ticks)
 
     def pitch_range(self) -> tuple[int, int] | None:
         notes = self.notes
@@ -67,42 +139,51 @@ class Melody:
     def intervals(self) -> tuple[int, ...]:
         """Semitone steps between consecutive sounding notes (rests skipped)."""
         notes = self.notes
-        return tuple(b - a for a, b in zip(notes, notes[1:], strict=False))
+        return tuple([b - a for a, b in zip(notes, notes[1:], strict=False)])
 
     def is_on_grid(self) -> bool:
-        return all((d / GRID_QUARTER).denominator == 1 for d in self.durations)
+        return all(type(t) is int for t in self.ticks)
 
     def pitch_class_histogram(self) -> np.ndarray:
         """Duration-weighted pitch-class histogram (12 floats), rests ignored."""
-        hist = np.zeros(12)
-        for p, d in zip(self.pitches, self.durations, strict=True):
+        # Summed note by note in floats, each the correctly rounded quarter value.
+        hist = [0.0] * 12
+        for p, t in zip(self.pitches, self.ticks, strict=True):
             if p is not None:
-                hist[p % 12] += float(d)
-        return hist
+                hist[p % 12] += t / TICKS_PER_QUARTER if type(t) is int else float(quarters_of(t))
+        return np.array(hist)
+
+
+def _init(melody: Melody, pitches: tuple[int | None, ...], ticks: tuple[Ticks, ...]) -> None:
+    if len(pitches) != len(ticks):
+        raise ValueError("pitches and durations differ in length")
+    object.__setattr__(melody, "pitches", pitches)
+    object.__setattr__(melody, "ticks", ticks)
 
 
 def transpose(melody: Melody, semitones: int) -> Melody:
     """Move every sounding note by ``semitones``; rests and durations stay."""
-    return Melody(
-        tuple(None if p is None else p + semitones for p in melody.pitches), melody.durations
+    return Melody.from_ticks(
+        tuple([None if p is None else p + semitones for p in melody.pitches]), melody.ticks
     )
 
 
 def invert(melody: Melody, axis: int) -> Melody:
     """Chromatic mirror: each pitch p becomes 2*axis - p (axis is a MIDI number)."""
-    return Melody(
-        tuple(None if p is None else 2 * axis - p for p in melody.pitches), melody.durations
+    return Melody.from_ticks(
+        tuple([None if p is None else 2 * axis - p for p in melody.pitches]), melody.ticks
     )
 
 
 def retrograde(melody: Melody) -> Melody:
     """The pairs in reverse order."""
-    return Melody(melody.pitches[::-1], melody.durations[::-1])
+    return Melody.from_ticks(melody.pitches[::-1], melody.ticks[::-1])
 
 
 def scale_durations(melody: Melody, factor: Fraction) -> Melody:
     """Multiply every duration by ``factor`` (augmentation > 1, diminution < 1)."""
-    return Melody(melody.pitches, tuple(d * factor for d in melody.durations))
+    num, den = factor.numerator, factor.denominator
+    return Melody.from_ticks(melody.pitches, tuple([scale_ticks(t, num, den) for t in melody.ticks]))
 
 
 def transposition_range(melody: Melody, low: int = MIN_PITCH, high: int = MAX_PITCH) -> range:

@@ -21,7 +21,7 @@ from .example import Example
 from .prompt import Tonality, parse_claims
 from .prompt_rewrite import RewriteError, rewrite_claims
 from .prompt_template import render_template, template_facts, template_fields
-from .rules.diatonic import bar_quarters
+from .rules.diatonic import bar_ticks
 
 DEFAULT_USER_TEMPLATES = (
     "Write a melody in {key}.",
@@ -82,8 +82,8 @@ def whole_bars(example: Example, meter: str | None) -> int | None:
     if meter is None:
         return None
     num, den = (int(x) for x in meter.split("/"))
-    bars = example.melody.total_quarters / bar_quarters((num, den))
-    return int(bars) if bars.denominator == 1 else None
+    total, bar = example.melody.total_ticks, bar_ticks((num, den))
+    return int(total // bar) if total % bar == 0 else None
 
 
 def _pick(options: Sequence[str], example: Example, salt: str) -> str:

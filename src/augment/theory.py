@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from .melody import TICKS_PER_QUARTER, quarters_of
+
 if TYPE_CHECKING:
     from .melody import Melody
 
@@ -245,20 +247,19 @@ class MelodyArrays:
 
     @classmethod
     def of(cls, melodies: Sequence[Melody]) -> MelodyArrays:
-        # Fraction -> float per note is the real cost: reading the integer numerator and
-        # denominator through C-level getters and dividing once in numpy is ~3x faster
-        # than float(d) per note (benchmarks/README.md).
-        durs = list(chain.from_iterable(m.durations for m in melodies))
-        try:
+        ticks = list(chain.from_iterable(m.ticks for m in melodies))
+        if all(type(t) is int for t in ticks):
+            # ticks / 48 in float64 is the correctly rounded quarter value, as num / den is.
+            quarters = np.fromiter(ticks, np.int64, len(ticks)) / TICKS_PER_QUARTER
+        else:  # a duration off the grid: exact numerator / denominator of every duration
+            durs = [quarters_of(t) for t in ticks]
             num = np.fromiter(map(_NUM, durs), np.int64, len(durs))
             den = np.fromiter(map(_DEN, durs), np.int64, len(durs))
-        except AttributeError:  # not Fractions (ints): the public, slower getters
-            num = np.fromiter((d.numerator for d in durs), np.int64, len(durs))
-            den = np.fromiter((d.denominator for d in durs), np.int64, len(durs))
+            quarters = num / den
         pitches = np.array(list(chain.from_iterable(m.pitches for m in melodies)), dtype=float)
         starts = np.zeros(len(melodies) + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, melodies), np.int64, len(melodies)), out=starts[1:])
-        return cls(np.nan_to_num(pitches, nan=-1).astype(np.int64), num / den, starts)
+        return cls(np.nan_to_num(pitches, nan=-1).astype(np.int64), quarters, starts)
 
     def __len__(self) -> int:
         return len(self.starts) - 1
@@ -370,5 +371,17 @@ def detect_keys(melodies: Sequence[Melody], profile: str = DEFAULT_PROFILE,
 
 def detect_key(melody: Melody, profile: str = DEFAULT_PROFILE,
                cadence: CadenceWeights = CadenceWeights()) -> KeyEstimate | None:
-    """``detect_keys`` for one melody."""
-    return detect_keys([melody], profile, cadence)[0]
+    """``detect_keys`` for one melody: the same arithmetic on one row, without building
+    the batch arrays (rules call it for every variant whose key they cannot derive)."""
+    notes = melody.notes
+    if not notes or min(notes) < 0:  # the batch arrays take a negative pitch for a rest
+        return detect_keys([melody], profile, cadence)[0]
+    corr = key_correlations(melody.pitch_class_histogram()[None, :], profile)
+    score = corr.copy()
+    for pitch, w_tonic, w_triad in ((notes[0], cadence.first_tonic, cadence.first_triad),
+                                    (notes[-1], cadence.last_tonic, cadence.last_triad)):
+        pc = pitch % 12
+        score[0] += w_tonic * _TONIC.T[pc] + w_triad * _TRIAD.T[pc]
+    best, runner_up = rank_keys(score)[0, :2].tolist()
+    return KeyEstimate(_KEYS[best], float(corr[0, best]),
+                       float(score[0, best] - score[0, runner_up]), _KEYS[runner_up])

@@ -12,11 +12,12 @@ that ``apply`` is pure and a lineage record replays without the seed's analysis.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any
 
 from ..example import Example
-from ..melody import GRID_QUARTER, Melody
+from ..melody import TICKS_PER_QUARTER, Melody, Ticks, exact_ticks, quarters_of
 from ..theory import MAJOR_SCALE, NATURAL_MINOR_SCALE, Key
 
 Meter = tuple[int, int]
@@ -27,18 +28,31 @@ def scale_offsets(key: Key) -> tuple[int, ...]:
     return MAJOR_SCALE if key.mode == "major" else NATURAL_MINOR_SCALE
 
 
+def _degree_table(offsets: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """(degree, alteration) of each of the 12 pitch classes above the tonic."""
+    table = []
+    for pc in range(12):
+        degree = max(d for d, off in enumerate(offsets) if off <= pc)
+        table.append((degree, pc - offsets[degree]))
+    return tuple(table)
+
+
+_MAJOR_DEGREES = _degree_table(MAJOR_SCALE)
+_MINOR_DEGREES = _degree_table(NATURAL_MINOR_SCALE)
+
+
 def to_step(pitch: int, key: Key) -> tuple[int, int]:
     """(scale step, alteration in semitones) of a MIDI pitch in ``key``."""
-    offsets = scale_offsets(key)
     octave, pc = divmod(pitch - key.tonic, 12)
-    degree = max(d for d, off in enumerate(offsets) if off <= pc)
-    return 7 * octave + degree, pc - offsets[degree]
+    degree, alteration = (_MAJOR_DEGREES if key.mode == "major" else _MINOR_DEGREES)[pc]
+    return 7 * octave + degree, alteration
 
 
 def from_step(step: int, alteration: int, key: Key) -> int:
     """The MIDI pitch of a scale step plus an alteration (inverse of ``to_step``)."""
     octave, degree = divmod(step, 7)
-    return key.tonic + 12 * octave + scale_offsets(key)[degree] + alteration
+    offsets = MAJOR_SCALE if key.mode == "major" else NATURAL_MINOR_SCALE
+    return key.tonic + 12 * octave + offsets[degree] + alteration
 
 
 def in_key(pitch: int, key: Key) -> bool:
@@ -94,22 +108,42 @@ def bar_quarters(meter: Meter) -> Fraction:
     return Fraction(4 * meter[0], meter[1])
 
 
-def onsets(melody: Melody) -> list[Fraction]:
-    """Start of every note (quarters from the beginning), plus the end as a last entry."""
-    out = [Fraction(0)]
-    for d in melody.durations:
-        out.append(out[-1] + d)
+def bar_ticks(meter: Meter) -> Ticks:
+    """Length of one bar in ticks (an int for every time signature ``parse_meter`` allows)."""
+    return exact_ticks(bar_quarters(meter) * TICKS_PER_QUARTER)
+
+
+def quarters_to_ticks(quarters: Fraction) -> Ticks:
+    return exact_ticks(quarters * TICKS_PER_QUARTER)
+
+
+def onset_ticks(melody: Melody) -> list[Ticks]:
+    """Start of every note (ticks from the beginning), plus the end as a last entry."""
+    out: list[Ticks] = [0]
+    now: Ticks = 0
+    for t in melody.ticks:
+        now = now + t
+        if type(now) is not int:
+            now = exact_ticks(now)
+        out.append(now)
     return out
 
 
-def on_grid(value: Fraction) -> bool:
-    return (value / GRID_QUARTER).denominator == 1
+def onsets(melody: Melody) -> list[Fraction]:
+    """Start of every note (quarters from the beginning), plus the end as a last entry."""
+    return [quarters_of(t) for t in onset_ticks(melody)]
+
+
+def at_least(minimum: Fraction) -> int:
+    """The fewest whole ticks that are >= ``minimum`` ticks: a duration on the grid is at
+    least ``minimum`` exactly when its (int) ticks are at least this."""
+    return math.ceil(minimum)
 
 
 def bar_cuts(melody: Melody, bar: Fraction) -> list[int]:
     """Note counts n (0 < n <= len) whose first n notes fill whole bars exactly."""
-    times = onsets(melody)
-    return [n for n in range(1, len(times)) if (times[n] / bar).denominator == 1]
+    times, bar_t = onset_ticks(melody), quarters_to_ticks(bar)
+    return [n for n in range(1, len(times)) if times[n] % bar_t == 0]
 
 
 def choice_list(text: str, allowed: tuple[str, ...], param: str) -> tuple[str, ...]:

@@ -52,12 +52,15 @@ class DiatonicShift(Rule):
             return None
         if self.chromatic_notes == "refuse" and not all_in_key(example.melody, key):
             return None
+        # shift_pitch never reverses two notes' order, so the lowest and highest notes
+        # moved are the moved range (tests/test_ticks.py checks it for every key).
+        low, high = example.melody.pitch_range() or (0, 0)
         options = []
         for steps in range(self.min_steps, self.max_steps + 1):
             if steps == 0:
                 continue
-            moved = [shift_pitch(p, steps, key) for p in example.melody.notes]
-            if self.low_pitch <= min(moved) and max(moved) <= self.high_pitch:
+            if self.low_pitch <= shift_pitch(low, steps, key) and \
+                    shift_pitch(high, steps, key) <= self.high_pitch:
                 options.append(steps)
         if not options:
             return None
@@ -67,5 +70,6 @@ class DiatonicShift(Rule):
     def apply(self, melody: Melody, **params: Any) -> Melody:
         key = key_from_params(params)
         steps = int(params["steps"])
-        return Melody(tuple(None if p is None else shift_pitch(p, steps, key) for p in melody.pitches),
-                      melody.durations)
+        return Melody.from_ticks(
+            tuple([None if p is None else shift_pitch(p, steps, key) for p in melody.pitches]),
+            melody.ticks)

@@ -17,17 +17,27 @@ import numpy as np
 from ..example import Example
 from ..melody import Melody
 from .base import Rule
-from .diatonic import bar_cuts, bar_quarters, fraction_param, fraction_text, meter_of, onsets, parse_meter
+from .diatonic import (
+    bar_cuts,
+    bar_quarters,
+    fraction_param,
+    fraction_text,
+    meter_of,
+    onset_ticks,
+    parse_meter,
+    quarters_to_ticks,
+)
 
 
 def opening_bars(melody: Melody, bars: int, bar_quarters_: Any) -> Melody:
     """The notes that fill the first ``bars`` bars exactly; ValueError if none end there."""
     end = bars * fraction_param(bar_quarters_)
-    times = onsets(melody)
-    if end not in times[1:]:
+    times = onset_ticks(melody)
+    end_t = quarters_to_ticks(end)
+    if end_t not in times[1:]:
         raise ValueError(f"no note ends at bar line {bars} ({end} quarters)")
-    n = times.index(end)
-    return Melody(melody.pitches[:n], melody.durations[:n])
+    n = times.index(end_t)
+    return Melody.from_ticks(melody.pitches[:n], melody.ticks[:n])
 
 
 @dataclass(frozen=True)
@@ -48,10 +58,10 @@ class Fragment(Rule):
     def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
         melody = example.melody
         bar = bar_quarters(meter_of(example, self.meter))
-        times = onsets(melody)
+        times, bar_t = onset_ticks(melody), quarters_to_ticks(bar)
         options = []
         for n in bar_cuts(melody, bar):
-            bars = int(times[n] / bar)
+            bars = int(times[n] // bar_t)
             if bars >= self.min_bars and n < len(melody) and melody.pitches[:n].count(None) < n:
                 options.append(bars)
         if not options:

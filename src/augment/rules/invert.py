@@ -53,7 +53,7 @@ def invert_diatonic(melody: Melody, axis_pitch: int, key: Key) -> Melody | None:
         if p is not None and image is None:
             return None
         out.append(image)
-    return Melody(tuple(out), melody.durations)
+    return Melody.from_ticks(tuple(out), melody.ticks)
 
 
 @dataclass(frozen=True)

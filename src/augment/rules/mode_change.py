@@ -44,7 +44,7 @@ def change_mode(melody: Melody, key: Key) -> Melody:
             if nxt == p + 1:
                 continue  # leading tone resolving to the tonic: harmonic minor keeps it
         out[i] = p + mapping[degree] - degree
-    return Melody(tuple(out), melody.durations)
+    return Melody.from_ticks(tuple(out), melody.ticks)
 
 
 def parallel(key: Key) -> Key:

@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 
 from ..example import Example
-from ..melody import Melody
+from ..melody import TICKS_PER_QUARTER, Melody, scale_ticks
 from ..theory import Key
 from .base import Rule
-from .diatonic import choice_list, from_step, in_key, on_grid, to_step
+from .diatonic import at_least, choice_list, from_step, in_key, to_step
 
 KINDS = ("passing", "neighbour")
 
@@ -32,40 +32,45 @@ KINDS = ("passing", "neighbour")
 def ornament_options(melody: Melody, key: Key, min_duration: Fraction, kinds: tuple[str, ...],
                      low_pitch: int, high_pitch: int) -> list[dict[str, Any]]:
     """Every valid single ornament: [{"kind", "index", "pitch"}]."""
-    p, d = melody.pitches, melody.durations
+    p, d = melody.pitches, melody.ticks
+    # A piece is only drawn on the grid (whole ticks), so comparing ints is exact.
+    least = at_least(min_duration * TICKS_PER_QUARTER)
+    passing, neighbour = "passing" in kinds, "neighbour" in kinds
     out: list[dict[str, Any]] = []
     for i, pitch in enumerate(p):
         if pitch is None:
             continue
-        half, quarter = d[i] / 2, d[i] / 4
+        t = d[i]
         nxt = p[i + 1] if i + 1 < len(p) else None
-        if "passing" in kinds and nxt is not None and abs(nxt - pitch) in (3, 4) \
-                and on_grid(half) and half >= min_duration:
+        if passing and nxt is not None and abs(nxt - pitch) in (3, 4) \
+                and t % 2 == 0 and t // 2 >= least:
             between = [x for x in range(min(pitch, nxt) + 1, max(pitch, nxt)) if in_key(x, key)]
             if len(between) == 1:
                 out.append({"kind": "passing", "index": i, "pitch": between[0]})
-        if "neighbour" in kinds and in_key(pitch, key) and on_grid(quarter) and quarter >= min_duration:
+        if neighbour and in_key(pitch, key) and t % 4 == 0 and t // 4 >= least:
             step, _ = to_step(pitch, key)
-            for neighbour in (from_step(step + 1, 0, key), from_step(step - 1, 0, key)):
-                if low_pitch <= neighbour <= high_pitch:
-                    out.append({"kind": "neighbour", "index": i, "pitch": neighbour})
+            for pitch_ in (from_step(step + 1, 0, key), from_step(step - 1, 0, key)):
+                if low_pitch <= pitch_ <= high_pitch:
+                    out.append({"kind": "neighbour", "index": i, "pitch": pitch_})
     return out
 
 
 def apply_ornament(melody: Melody, kind: str, index: int, pitch: int) -> Melody:
-    p, d = list(melody.pitches), list(melody.durations)
+    p, d = list(melody.pitches), list(melody.ticks)
     i, own = index, p[index]
     if own is None:
         raise ValueError(f"note {index} is a rest; rests are not ornamented")
     if kind == "passing":
+        half = scale_ticks(d[i], 1, 2)
         p[i:i + 1] = [own, pitch]
-        d[i:i + 1] = [d[i] / 2, d[i] / 2]
+        d[i:i + 1] = [half, half]
     elif kind == "neighbour":
+        half, quarter = scale_ticks(d[i], 1, 2), scale_ticks(d[i], 1, 4)
         p[i:i + 1] = [own, pitch, own]
-        d[i:i + 1] = [d[i] / 2, d[i] / 4, d[i] / 4]
+        d[i:i + 1] = [half, quarter, quarter]
     else:
         raise ValueError(f"unknown ornament kind {kind!r}")
-    return Melody(tuple(p), tuple(d))
+    return Melody.from_ticks(tuple(p), tuple(d))
 
 
 @dataclass(frozen=True)

@@ -27,62 +27,81 @@ from typing import Any
 import numpy as np
 
 from ..example import Example
-from ..melody import Melody
+from ..melody import TICKS_PER_QUARTER, Melody, Ticks, exact_ticks, scale_ticks
 from .base import Rule
-from .diatonic import bar_quarters, choice_list, meter_of, on_grid, onsets, parse_meter
+from .diatonic import (
+    at_least,
+    bar_quarters,
+    choice_list,
+    meter_of,
+    onset_ticks,
+    parse_meter,
+    quarters_to_ticks,
+)
 
 OPERATIONS = ("split", "merge", "dot", "syncopate")
 
 
-def _same_bar(start: Fraction, end: Fraction, bar: Fraction) -> bool:
+_NINE_DIGITS_TICKS = Fraction(TICKS_PER_QUARTER, 10**9)  # 10**-9 quarter
+
+
+def _same_bar(start: Ticks, end: Ticks, bar: Ticks) -> bool:
     """True when [start, end] lies inside one bar (end may touch the next bar line)."""
-    return (start // bar) == ((end - Fraction(1, 10**9)) // bar)
+    if type(end) is int and type(bar) is int:
+        return (start // bar) == ((end - 1) // bar)  # whole ticks: end - 1 ~ end - 10**-9
+    return (start // bar) == ((end - _NINE_DIGITS_TICKS) // bar)
 
 
 def rhythm_options(melody: Melody, bar: Fraction, min_duration: Fraction,
                    operations: tuple[str, ...]) -> list[dict[str, Any]]:
     """Every valid single change: [{"op": ..., "index": i, ...}]."""
-    times = onsets(melody)
-    p, d = melody.pitches, melody.durations
+    times = onset_ticks(melody)
+    bar_t = quarters_to_ticks(bar)
+    # A piece is only drawn on the grid (whole ticks), so comparing ints is exact.
+    least = at_least(min_duration * TICKS_PER_QUARTER)
+    split, merge = "split" in operations, "merge" in operations
+    dot, syncopate = "dot" in operations, "syncopate" in operations
+    p, d = melody.pitches, melody.ticks
+    n = len(melody)
     out: list[dict[str, Any]] = []
-    for i in range(len(melody)):
-        if "split" in operations and p[i] is not None:
+    for i in range(n):
+        t = d[i]
+        if split and p[i] is not None:
             for parts in (2, 3):
-                piece = d[i] / parts
-                if on_grid(piece) and piece >= min_duration:
+                if t % parts == 0 and t // parts >= least:
                     out.append({"op": "split", "index": i, "parts": parts})
-        if i + 1 >= len(melody) or not _same_bar(times[i], times[i + 2], bar):
+        if i + 1 >= n or not _same_bar(times[i], times[i + 2], bar_t):
             continue
-        if "merge" in operations and p[i] is not None and p[i] == p[i + 1]:
+        if merge and p[i] is not None and p[i] == p[i + 1]:
             out.append({"op": "merge", "index": i})
-        if d[i] == d[i + 1] and on_grid(d[i] / 2) and d[i] / 2 >= min_duration:
-            if "dot" in operations:
+        if t == d[i + 1] and t % 2 == 0 and t // 2 >= least:
+            if dot:
                 out.append({"op": "dot", "index": i})
-            if "syncopate" in operations:
+            if syncopate:
                 out.append({"op": "syncopate", "index": i})
     return out
 
 
 def apply_rhythm(melody: Melody, op: str, index: int, parts: int = 2) -> Melody:
     """Apply one rhythm change at note ``index`` (see the module docstring)."""
-    p, d = list(melody.pitches), list(melody.durations)
+    p, d = list(melody.pitches), list(melody.ticks)
     i = index
     if op == "split":
         p[i:i + 1] = [p[i]] * parts
-        d[i:i + 1] = [d[i] / parts] * parts
+        d[i:i + 1] = [scale_ticks(d[i], 1, parts)] * parts
     elif op == "merge":
         if p[i] != p[i + 1]:
             raise ValueError(f"notes {i} and {i + 1} differ in pitch; cannot merge")
         p[i:i + 2] = [p[i]]
-        d[i:i + 2] = [d[i] + d[i + 1]]
+        d[i:i + 2] = [exact_ticks(d[i] + d[i + 1])]
     elif op in ("dot", "syncopate"):
         if d[i] != d[i + 1]:
             raise ValueError(f"notes {i} and {i + 1} are not an even pair")
-        long, short = d[i] * 3 / 2, d[i] / 2
+        long, short = scale_ticks(d[i], 3, 2), scale_ticks(d[i], 1, 2)
         d[i], d[i + 1] = (long, short) if op == "dot" else (short, long)
     else:
         raise ValueError(f"unknown rhythm op {op!r}")
-    return Melody(tuple(p), tuple(d))
+    return Melody.from_ticks(tuple(p), tuple(d))
 
 
 @dataclass(frozen=True)

@@ -34,11 +34,9 @@ from .fragment import opening_bars
 
 def make_sequence(motif: Melody, steps: int, repeats: int, key: Any) -> Melody:
     pitches: list[int | None] = list(motif.pitches)
-    durations = list(motif.durations)
     for r in range(1, repeats + 1):
         pitches += [None if p is None else shift_pitch(p, steps * r, key) for p in motif.pitches]
-        durations += motif.durations
-    return Melody(tuple(pitches), tuple(durations))
+    return Melody.from_ticks(tuple(pitches), motif.ticks * (1 + max(repeats, 0)))
 
 
 @dataclass(frozen=True)

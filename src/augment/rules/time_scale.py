@@ -10,6 +10,7 @@ perceived tempo and (for x3/2) its meter change; the key does not.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -17,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from ..example import Example
-from ..melody import Melody, scale_durations
+from ..melody import TICKS_PER_QUARTER, Melody, scale_durations
 from .base import Rule
-from .diatonic import Meter, fraction_param, fraction_text, on_grid
+from .diatonic import Meter, at_least, fraction_param, fraction_text
 
 
 def parse_factors(text: str) -> list[Fraction]:
@@ -69,10 +70,16 @@ class TimeScale(Rule):
             raise ValueError("need 0 < min_duration_quarters <= max_duration_quarters")
 
     def allowed(self, melody: Melody) -> list[Fraction]:
-        low = Fraction(str(self.min_duration_quarters))
-        high = Fraction(str(self.max_duration_quarters))
-        return [f for f in parse_factors(self.factors)
-                if all(on_grid(d * f) and low <= d * f <= high for d in melody.durations)]
+        # A scaled duration is only kept on the grid (whole ticks), so int bounds are exact.
+        low = at_least(Fraction(str(self.min_duration_quarters)) * TICKS_PER_QUARTER)
+        high = math.floor(Fraction(str(self.max_duration_quarters)) * TICKS_PER_QUARTER)
+        ticks = melody.ticks
+        out = []
+        for f in parse_factors(self.factors):
+            num, den = f.numerator, f.denominator
+            if all((t * num) % den == 0 and low <= (t * num) // den <= high for t in ticks):
+                out.append(f)
+        return out
 
     def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
         options = self.allowed(example.melody)
