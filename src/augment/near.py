@@ -10,13 +10,20 @@ Near duplicates (one or two notes changed, an ornament inserted, a rhythm altere
 found in two steps: MinHash-LSH over k-token shingles proposes candidate pairs cheaply;
 each candidate is then verified with an exact similarity, the token edit similarity
 ``1 - levenshtein(a, b) / max(len(a), len(b))``.
+
+The MinHash functions are multiply-add-shift hashes of the 32-bit shingle hashes: the top
+32 bits of ``(a * x + b) mod 2**64`` with random 64-bit ``a`` and ``b``, a strongly
+universal (pairwise independent) family, like the ``(a * x + b) mod p`` of textbook
+MinHash but with no division. The minimum of the top bits is the top bits of the minimum,
+so one compiled loop (numba) takes the 64-bit minimum of every function over a set's
+shingles, with no temporaries.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -28,8 +35,8 @@ from .editdist import distances_job, edit_distances, token_ids
 from .melody import Melody
 from .parallel import Mapper
 
-# Hashes live below this Mersenne prime so that a * x + b never overflows uint64.
-PRIME = (1 << 31) - 1
+# The signature value of an empty set (every function's minimum over no shingle).
+EMPTY = np.uint32(0xFFFF_FFFF)
 Tokens = tuple[str, ...]
 
 
@@ -75,9 +82,9 @@ def _token_hash(token: str) -> int:
 
 
 def shingles(tokens: Tokens, size: int) -> np.ndarray:
-    """Distinct 32-bit hashes of every run of ``size`` consecutive tokens (sorted)."""
+    """Distinct 32-bit hashes of every run of ``size`` consecutive tokens (sorted, uint32)."""
     if not tokens:
-        return np.zeros(0, dtype=np.uint64)
+        return np.zeros(0, dtype=np.uint32)
     ids = np.array([_token_hash(t) for t in tokens], dtype=np.uint64)
     if len(ids) < size:
         size = len(ids)
@@ -85,51 +92,74 @@ def shingles(tokens: Tokens, size: int) -> np.ndarray:
     h = ids[:n].copy()
     for j in range(1, size):
         h = ((h * np.uint64(1_000_003)) ^ ids[j:j + n]) & np.uint64(0xFFFFFFFF)
-    return np.unique(h)
+    return np.unique(h).astype(np.uint32)
+
+
+def _min_hash_loop(x: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray,
+                   out: np.ndarray) -> None:
+    """``out[s, p]`` = top 32 bits of min over set ``s``'s shingles ``x[offsets[s]:offsets[s+1]]``
+    of ``a[p] * x + b[p]`` (uint64, wrapping); all bits set for an empty set. Compiled by numba."""
+    m = np.empty(a.shape[0], dtype=np.uint64)
+    for s in range(offsets.shape[0] - 1):
+        m[:] = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
+        for i in range(offsets[s], offsets[s + 1]):
+            v = x[i]
+            for p in range(a.shape[0]):
+                m[p] = min(m[p], a[p] * v + b[p])
+        for p in range(a.shape[0]):
+            out[s, p] = np.uint32(m[p] >> np.uint64(32))
+
+
+@lru_cache(maxsize=1)
+def _compiled_loop() -> Callable[..., None]:
+    """``_min_hash_loop`` compiled for this machine. numba is imported on first use (a process
+    that never hashes does not pay for it); the machine code is cached on disk by numba, next
+    to this file or in the user's cache directory, so later processes only load it."""
+    import numba
+
+    try:
+        return numba.njit(cache=True, nogil=True)(_min_hash_loop)
+    except RuntimeError:  # no writable cache directory anywhere: compile in memory each process
+        return numba.njit(nogil=True)(_min_hash_loop)
+
+
+@lru_cache(maxsize=16)
+def _coefficients(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 1 << 64, size=num_perm, dtype=np.uint64)
+    b = rng.integers(0, 1 << 64, size=num_perm, dtype=np.uint64)
+    a.flags.writeable = b.flags.writeable = False
+    return a, b
 
 
 @dataclass(frozen=True)
 class MinHasher:
-    """``num_perm`` universal hash functions (a*x + b mod PRIME) from a fixed seed."""
+    """``num_perm`` multiply-add-shift hash functions (see the module docstring) from a seed."""
 
     num_perm: int = 128
     seed: int = 1
 
-    def _ab(self) -> tuple[np.ndarray, np.ndarray]:
-        rng = np.random.default_rng(self.seed)
-        a = rng.integers(1, PRIME, size=self.num_perm, dtype=np.uint64)
-        b = rng.integers(0, PRIME, size=self.num_perm, dtype=np.uint64)
-        return a, b
-
     def signature(self, shingle_hashes: np.ndarray) -> np.ndarray:
-        """The minimum of each hash function over the shingles (PRIME for an empty set)."""
-        if len(shingle_hashes) == 0:
-            return np.full(self.num_perm, PRIME, dtype=np.uint64)
-        a, b = self._ab()
-        x = shingle_hashes.astype(np.uint64) % np.uint64(PRIME)
-        return ((np.outer(a, x) + b[:, None]) % np.uint64(PRIME)).min(axis=1)
+        """The minimum of each hash function over the shingles (uint32; ``EMPTY`` for none)."""
+        return self.signatures([shingle_hashes])[0]
 
-    def signatures(self, shingle_sets: Sequence[np.ndarray], chunk_shingles: int = 1 << 12
+    def signatures(self, shingle_sets: Sequence[np.ndarray], chunk_shingles: int = 1 << 16
                    ) -> np.ndarray:
-        """One signature per set (rows), equal to ``signature`` of each, computed in batches
-        of about ``chunk_shingles`` shingles (memory: 8 * num_perm bytes per shingle)."""
-        out = np.full((len(shingle_sets), self.num_perm), PRIME, dtype=np.uint64)
-        a, b = self._ab()
+        """One signature per set (rows, uint32), computed in batches of about
+        ``chunk_shingles`` shingles (memory: 8 bytes per shingle beyond the output)."""
+        out = np.empty((len(shingle_sets), self.num_perm), dtype=np.uint32)
+        a, b = _coefficients(self.num_perm, self.seed)
+        loop = _compiled_loop()
+        sizes = np.array([len(s) for s in shingle_sets], dtype=np.int64)
+        ends = np.cumsum(sizes)
         start = 0
         while start < len(shingle_sets):
-            stop, total = start, 0
-            while stop < len(shingle_sets) and (total == 0 or total + len(shingle_sets[stop])
-                                                <= chunk_shingles):
-                total += len(shingle_sets[stop])
-                stop += 1
-            sets = [(i, s) for i, s in enumerate(shingle_sets[start:stop], start) if len(s)]
-            if sets:
-                x = np.concatenate([s for _, s in sets]).astype(np.uint64) % np.uint64(PRIME)
-                hashed = np.multiply.outer(a, x)  # in place from here: no temporaries
-                hashed += b[:, None]
-                hashed %= np.uint64(PRIME)
-                offsets = np.cumsum([0] + [len(s) for _, s in sets[:-1]])
-                out[[i for i, _ in sets]] = np.minimum.reduceat(hashed, offsets, axis=1).T
+            # At least one set per batch, then every following set that still fits.
+            limit = ends[start] - sizes[start] + chunk_shingles
+            stop = max(start + 1, int(np.searchsorted(ends, limit, side="right")))
+            x = np.concatenate(shingle_sets[start:stop], dtype=np.uint64)
+            offsets = np.concatenate(([0], np.cumsum(sizes[start:stop])))
+            loop(x, offsets, a, b, out[start:stop])
             start = stop
         return out
 
