@@ -90,7 +90,10 @@ def test_split_command_keeps_copies_together_and_meets_fractions(tmp_path: Path)
     for x in rows:
         side_of_group.setdefault(x["group"], set()).add(x["split"])
     assert all(len(s) == 1 for s in side_of_group.values())
-    assert len(side_of_group) <= n - 19
+    # The 10 transposed copies always join their tune; LSH may miss one or two of the 10
+    # one-note copies (Jaccard ~0.82-0.86 at 14 bands of 9 rows: 0.14 expected misses, two
+    # or more in ~0.5% of hash seeds), as in the dedup test above.
+    assert len(side_of_group) <= n - 18
     for name in ("test", "validation"):
         share = sum(x["split"] == name for x in rows) / n
         assert abs(share - 0.1) <= 0.02
