@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import click
 from .config import Config, load_config
 from .errors import AugmentError
 from .inspect import inspect_file
+from .parallel import Mapper
 from .pipeline import annotate_keys, read_seeds
 from .pipeline import expand as run_expand
 from .progress import SILENT, Progress, StderrProgress
@@ -106,18 +108,26 @@ def validate(files: tuple[Path, ...], rules: str | None, as_json: bool) -> None:
               help="Also write OUT/report.html (as 'augment report OUT' does).")
 @click.option("--workers", "workers", type=click.IntRange(min=0), default=1, show_default=True,
               help="Processes for the per-seed stages (rules, re-prompting, checks); 0 = one per "
-                   "CPU. The output is byte-identical whatever the number.")
+                   "CPU. The output is byte-identical whatever the number. Local engine only.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where the parallel stages run: local (--workers processes here) or ray (a Ray "
+                   "cluster; needs pip install 'augment[ray]'). Same output either way.")
+@click.option("--ray-address", "ray_address", default=None, metavar="ADDR",
+              help="Ray cluster for --engine ray, e.g. HOST:6379 (default: $RAY_ADDRESS, else a "
+                   "local Ray instance on this machine).")
 @progress_options
 def expand(seeds: tuple[Path, ...], rules: str, out: Path, seed: int | None, on_error: str,
-           target: int | None, report: bool, workers: int, show_progress: bool, quiet: bool) -> None:
+           target: int | None, report: bool, workers: int, engine: str, ray_address: str | None,
+           show_progress: bool, quiet: bool) -> None:
     """Expand seed examples into train/validation/test with lineage and a manifest.
 
     Example: augment expand seeds/beethoven.jsonl --rules rules/default.toml --out out/ --workers 2
     """
     config = _load(rules)
-    result = run_expand(list(seeds), config, out, run_seed=seed,
-                        on_error="skip" if on_error == "skip" else "fail", target=target,
-                        progress=_progress(show_progress, quiet), workers=workers)
+    with _engine(engine, ray_address, quiet) as mapper:
+        result = run_expand(list(seeds), config, out, run_seed=seed,
+                            on_error="skip" if on_error == "skip" else "fail", target=target,
+                            progress=_progress(show_progress, quiet), workers=workers, mapper=mapper)
     for w in [] if quiet else result.warnings:
         click.echo(str(w), err=True)
     from .dataset import summary_lines
@@ -387,6 +397,21 @@ def import_cmd(scores: tuple[Path, ...], out: Path, part: str | None, bars: int,
     for report in result.reports:
         click.echo(report.summary(), err=report.error is not None)
     click.echo(f"wrote {result.written} seed example(s) to {out}")
+
+
+def _engine(engine: str, ray_address: str | None, quiet: bool) -> AbstractContextManager[Mapper | None]:
+    """The mapper for expand's parallel stages: None (expand's local pool) or one on Ray."""
+    if engine == "local":
+        if ray_address is not None:
+            raise AugmentError("--ray-address is only used with --engine ray")
+        return nullcontext(None)
+    from .ray_engine import ray_mapper
+
+    workers_given = click.get_current_context().get_parameter_source("workers")
+    if workers_given is click.core.ParameterSource.COMMANDLINE and not quiet:
+        click.echo("note: --workers is ignored with --engine ray: Ray uses the cluster's CPUs",
+                   err=True)
+    return ray_mapper(ray_address)
 
 
 def main() -> None:

@@ -1,0 +1,177 @@
+"""Run expand's parallel stages on Ray (``augment expand --engine ray``).
+
+``ray_mapper`` connects to a Ray cluster (or starts a small local instance) and gives a
+``parallel.Mapper``: each call becomes one Ray Data job, ``from_items`` + ``map_batches``,
+over the stage's items (seeds for rules/re-prompting/checks, chunks of candidates for
+near-duplicate verification). The driver keeps everything that needs all the data at once
+(split plan, dedup decisions, selection, writing), exactly as in a local run.
+
+Items and results travel as pickled bytes next to their index, and results are yielded in
+item order however Ray schedules the batches, so a run writes the same bytes as the local
+engine. Ray is imported only here and only when asked for: it is the optional extra
+``augment[ray]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import AugmentError
+from .parallel import Mapper
+
+INSTALL_HINT = "pip install 'augment[ray]'"
+# A local instance only runs small batch maps: keep its shared memory small.
+LOCAL_OBJECT_STORE_BYTES = 200 * 1024 * 1024
+# Batches per cluster CPU: enough to balance seeds of different lengths, few enough that
+# Ray's per-task overhead stays small.
+BATCHES_PER_CPU = 4
+# How long to wait for a cluster address to answer before giving up.
+CONNECT_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class _Raised:
+    """An AugmentError raised by ``fn`` on a worker, carried back as a value."""
+
+    message: str
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+        import ray.data  # noqa: F401  (the ``data`` part of the extra)
+    except ImportError as exc:
+        raise AugmentError(f"--engine ray needs Ray, which is not installed ({exc}); "
+                           f"install it with: {INSTALL_HINT}") from None
+    return ray
+
+
+@contextmanager
+def ray_mapper(address: str | None = None, *, num_cpus: int | None = None) -> Iterator[Mapper]:
+    """A Mapper that runs on Ray, for the duration of the ``with`` block.
+
+    ``address`` (else the RAY_ADDRESS environment variable) names a running cluster, e.g.
+    ``HOST:6379`` or ``auto``; without one a local instance is started with ``num_cpus``
+    CPUs (None: all), no dashboard and a 200 MB object store. If Ray is already initialised
+    in this process, that connection is used as it is. Only a connection made here is
+    closed on exit. Problems starting or reaching Ray are AugmentError.
+    """
+    ray = _import_ray()
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    started = not ray.is_initialized()
+    if started:
+        _init(ray, address, num_cpus)
+    try:
+        with _quiet_ray_data(ray):
+            yield _RayMap(ray)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _init(ray: Any, address: str | None, num_cpus: int | None) -> None:
+    # Worker output would interleave with the summary on stdout, and failures come back as
+    # exceptions anyway. The driver logs errors only (Ray's start-up notices are warnings).
+    common: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR}
+    if address:
+        _check_reachable(address)
+    try:
+        if address:
+            ray.init(address=address, **common)
+        else:
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no telemetry from a local run
+            ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
+                     object_store_memory=LOCAL_OBJECT_STORE_BYTES, **common)
+    except Exception as exc:  # ConnectionError, ValueError, RuntimeError: all mean "no Ray here"
+        where = f"connect to the Ray cluster at {address}" if address else "start a local Ray instance"
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise AugmentError(f"could not {where}: {detail}") from None
+
+
+def _check_reachable(address: str) -> None:
+    """AugmentError unless something answers at a ``[scheme://]HOST:PORT`` address.
+
+    ray.init retries an address where no Ray is listening forever (logging a warning every
+    few seconds); a plain TCP connection first turns that into a prompt error. Other forms
+    ("auto", a malformed port) are left to Ray, which rejects them quickly.
+    """
+    host, _, port = address.split("://")[-1].rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise AugmentError(f"could not connect to the Ray cluster at {address}: nothing answers "
+                           f"there ({exc}); start one with 'ray start --head' or check the "
+                           "address") from None
+
+
+@contextmanager
+def _quiet_ray_data(ray: Any) -> Iterator[None]:
+    """No Ray Data progress bars or per-job log lines while we run (restored after)."""
+    ctx = ray.data.DataContext.get_current()
+    logger = logging.getLogger("ray.data")
+    saved = ctx.enable_progress_bars, logger.level
+    ctx.enable_progress_bars = False
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        ctx.enable_progress_bars, level = saved
+        logger.setLevel(level)
+
+
+class _RayMap:
+    """``mapper(fn, items)``: ``fn(item)`` for each item, in item order, computed on Ray."""
+
+    def __init__(self, ray: Any) -> None:
+        self._ray = ray
+
+    def __call__(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
+        if not items:
+            return
+        ray = self._ray
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        rows = [{"index": i, "item": pickle.dumps(item, pickle.HIGHEST_PROTOCOL)}
+                for i, item in enumerate(items)]
+        ds = ray.data.from_items(rows, override_num_blocks=min(len(rows), BATCHES_PER_CPU * cpus))
+        ds = ds.map_batches(_apply_batch, fn_kwargs={"fn": fn}, batch_format="pyarrow", batch_size=None)
+        # Batches arrive in whatever order Ray finishes them; hold results until every earlier
+        # one is in, so the caller sees item order (and the output does not depend on Ray).
+        pending: dict[int, bytes] = {}
+        done = 0
+        for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None):
+            pending.update(zip(batch["index"].to_pylist(), batch["result"].to_pylist(), strict=True))
+            while done in pending:
+                yield _unpack(pending.pop(done))
+                done += 1
+        if done != len(items):
+            raise RuntimeError(f"Ray returned {done} of {len(items)} results in order")
+
+
+def _apply_batch(batch: Any, fn: Callable[[Any], Any]) -> Any:
+    """On a worker: ``fn`` over one batch of pickled items, results pickled beside their index."""
+    import pyarrow as pa
+
+    results = []
+    for blob in batch["item"].to_pylist():
+        try:
+            value: Any = fn(pickle.loads(blob))
+        except AugmentError as exc:
+            value = _Raised(str(exc))
+        results.append(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+    return pa.table({"index": batch["index"], "result": pa.array(results, type=pa.large_binary())})
+
+
+def _unpack(blob: bytes) -> Any:
+    value = pickle.loads(blob)
+    if isinstance(value, _Raised):
+        raise AugmentError(value.message)
+    return value

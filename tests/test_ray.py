@@ -1,0 +1,156 @@
+"""--engine ray: the same bytes as the local engine, on a local Ray instance; clear errors.
+
+The Ray runs need the extra (pip install 'augment[ray]') and are skipped without it; the
+error tests that need no Ray always run.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from augment.cli import cli
+from augment.config import load_config
+from augment.errors import AugmentError
+from augment.parallel import check_workers, local_mapper
+from augment.pipeline import expand
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds" / "beethoven.jsonl"
+DEFAULT = str(ROOT / "rules" / "default.toml")
+# Ray Data's own DataContext sets deprecated fields when it is created.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context")
+OUTPUTS = {"train.jsonl", "validation.jsonl", "test.jsonl", "lineage.jsonl", "rejected.jsonl",
+           "manifest.json"}
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def rules(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """wide.toml (every rule family) with 8 variants per seed, so a run takes seconds."""
+    text = (ROOT / "rules" / "wide.toml").read_text(encoding="utf-8")
+    text, n = re.subn(r"(?m)^variants_per_seed = \d+", "variants_per_seed = 8", text)
+    assert n == 1
+    path = tmp_path_factory.mktemp("rules") / "wide8.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def local_run(rules: Path, tmp_path_factory: pytest.TempPathFactory
+              ) -> tuple[dict[str, bytes], list[int]]:
+    """The reference: the local engine in one process (the files, and the size of each map)."""
+    out = tmp_path_factory.mktemp("local") / "out"
+    sizes: list[int] = []
+    local = local_mapper(1)  # what expand uses by default with workers=1
+
+    def recording(fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
+        sizes.append(len(items))
+        return local(fn, items)
+
+    result = expand([SEEDS], load_config(rules), out, mapper=recording)
+    assert result.counts["variants_passing_checks"] > 300  # a real run, not an empty one
+    assert result.counts["rejected_checks"] > 0 and result.counts["rejected_reprompt"] > 0
+    files = _files(out)
+    assert set(files) == OUTPUTS
+    assert sizes and sizes[0] > 50  # most of the 84 seeds are expanded
+    return files, sizes
+
+
+@pytest.fixture
+def ray_mod() -> Any:
+    ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install '.[ray]')")
+    pytest.importorskip("ray.data")
+    return ray
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch, ray_mod: Any) -> list[int]:
+    """Counts the items each Ray map receives, to show the run really went through Ray."""
+    from augment import ray_engine
+
+    sizes: list[int] = []
+    real = ray_engine._RayMap.__call__
+
+    def counting(self: Any, fn: Callable[[Any], Any], items: Any) -> Iterator[Any]:
+        sizes.append(len(items))
+        return real(self, fn, items)
+
+    monkeypatch.setattr(ray_engine._RayMap, "__call__", counting)
+    return sizes
+
+
+def test_ray_mapper_in_pipeline_writes_the_local_bytes(rules: Path,
+                                                       local_run: tuple[dict[str, bytes], list[int]],
+                                                       tmp_path: Path, ray_mod: Any,
+                                                       spy: list[int]) -> None:
+    from augment.ray_engine import ray_mapper
+
+    with ray_mapper(num_cpus=2) as mapper:
+        assert ray_mod.is_initialized()
+        expand([SEEDS], load_config(rules), tmp_path / "ray", mapper=mapper)
+        assert spy == local_run[1]  # every map of the run went through Ray
+        # More batches than CPUs, so results arrive out of order and are put back in order.
+        assert list(mapper(abs, range(-60, 60))) == [abs(i) for i in range(-60, 60)]
+        assert list(mapper(abs, [])) == []
+        # An expected error on a worker arrives as the same one-line AugmentError. (The
+        # function must be importable on the workers: one of augment's, not this file's.)
+        with pytest.raises(AugmentError, match=r"^--workers must be 0 \(one per CPU\) or more, not -1$"):
+            list(mapper(check_workers, [1, 2, -1, 3]))
+    assert not ray_mod.is_initialized()  # the instance it started is shut down
+    assert _files(tmp_path / "ray") == local_run[0]
+
+
+def test_cli_engine_ray_writes_the_local_bytes(rules: Path,
+                                               local_run: tuple[dict[str, bytes], list[int]],
+                                               tmp_path: Path, ray_mod: Any, spy: list[int],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)  # a local instance, whatever the caller has
+    r = CliRunner().invoke(cli, ["expand", str(SEEDS), "--rules", str(rules), "--out",
+                                 str(tmp_path / "ray"), "--engine", "ray", "--workers", "2"])
+    assert r.exit_code == 0, r.output
+    assert "note: --workers is ignored with --engine ray" in r.stderr
+    assert spy == local_run[1]  # every map of the run went through Ray
+    assert not ray_mod.is_initialized()
+    assert _files(tmp_path / "ray") == local_run[0]
+
+
+def test_unreachable_ray_address_is_a_one_line_error(tmp_path: Path, ray_mod: Any) -> None:
+    # Port 1 on this machine: nothing listens there, so the connection is refused at once.
+    r = CliRunner().invoke(cli, ["expand", str(SEEDS), "--rules", DEFAULT, "--out", str(tmp_path / "out"),
+                                 "--engine", "ray", "--ray-address", "127.0.0.1:1"])
+    assert r.exit_code == 2
+    assert r.stderr.startswith("error: could not connect to the Ray cluster at 127.0.0.1:1: ")
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.output
+    assert not ray_mod.is_initialized()
+    assert not (tmp_path / "out").exists()
+
+
+def test_engine_ray_without_ray_says_how_to_install(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # None in sys.modules makes ``import ray`` fail as if the extra were not installed.
+    monkeypatch.setitem(sys.modules, "ray", None)
+    monkeypatch.setitem(sys.modules, "ray.data", None)
+    r = CliRunner().invoke(cli, ["expand", str(SEEDS), "--rules", DEFAULT, "--out", str(tmp_path / "out"),
+                                 "--engine", "ray"])
+    assert r.exit_code == 2
+    assert r.stderr.startswith("error: --engine ray needs Ray, which is not installed")
+    assert r.stderr.rstrip("\n").endswith("install it with: pip install 'augment[ray]'")
+    assert r.stderr.count("\n") == 1 and r.exception is not None and isinstance(r.exception, SystemExit)
+    assert not (tmp_path / "out").exists()
+
+
+def test_ray_address_needs_engine_ray(tmp_path: Path) -> None:
+    r = CliRunner().invoke(cli, ["expand", str(SEEDS), "--rules", DEFAULT, "--out", str(tmp_path / "out"),
+                                 "--ray-address", "127.0.0.1:6379"])
+    assert r.exit_code == 2
+    assert r.stderr == "error: --ray-address is only used with --engine ray\n"
