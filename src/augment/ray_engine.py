@@ -50,6 +50,9 @@ def _import_ray() -> Any:
     except ImportError as exc:
         raise AugmentError(f"--engine ray needs Ray, which is not installed ({exc}); "
                            f"install it with: {INSTALL_HINT}") from None
+    except Exception as exc:  # e.g. a Ray too old for the installed pyarrow or numpy
+        raise AugmentError(f"--engine ray: Ray is installed but fails to import "
+                           f"({type(exc).__name__}: {exc}); reinstall it with: {INSTALL_HINT}") from None
     return ray
 
 
