@@ -1,10 +1,11 @@
-"""Integer ticks equal the exact Fraction definitions they replace, on and off the grid.
+"""The fast per-variant paths equal the plain definitions they replace, on and off the grid.
 
 ``Melody`` holds durations as ticks of 1/48 quarter (ints; an exact Fraction only off the
 grid). Each function below is checked against its plain Fraction definition (as the code
 read before ticks) on random melodies that mix grid durations with off-grid ones
-(quintuplets, 0.3 quarter), so every shortcut (int bounds, tick steps, table lookups)
-must give the same answer, the same text and the same floats.
+(quintuplets, 0.3 quarter), so every shortcut (int bounds, tick steps, table lookups,
+ranges from the lowest and highest note) must give the same answer, the same text and
+the same floats.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from augment.reprompt import whole_bars
 from augment.rules.diatonic import bar_cuts, onsets, shift_pitch
 from augment.rules.ornament import apply_ornament, ornament_options
 from augment.rules.rhythm import apply_rhythm, rhythm_options
+from augment.rules.sequence import Sequence, make_sequence
 from augment.rules.time_scale import TimeScale
 from augment.theory import MODES, Key, MelodyArrays, detect_key, detect_keys
 
@@ -244,6 +246,38 @@ def test_shift_pitch_keeps_the_order_of_notes_in_every_key() -> None:
             for steps in range(-8, 9):
                 moved = [shift_pitch(p, steps, key) for p in range(0, 128)]
                 assert moved == sorted(moved), (key, steps)
+
+
+# Mostly even note values, so that notes end on bar lines and motifs exist.
+even_melodies = st.lists(
+    st.tuples(st.one_of(st.integers(55, 75), st.integers(55, 75), st.none()),
+              st.sampled_from([Fraction(n, d) for n, d in ((1, 2), (1, 1), (1, 2), (1, 1), (1, 4), (2, 5))])),
+    min_size=12, max_size=40).map(
+        lambda pairs: Melody(tuple(p for p, _ in pairs), tuple(d for _, d in pairs)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(even_melodies, keys, bars, st.integers(30, 60), st.integers(70, 110))
+def test_sequence_options_equal_the_built_sequences(melody: Melody, key: Key, bar: Fraction,
+                                                   low: int, high: int) -> None:
+    from augment.rules.fragment import opening_bars
+
+    rule = Sequence(max_motif_bars=3, max_repeats=3, step_choices="1,-1,2,-3", low_pitch=low,
+                    high_pitch=high)
+    expected = []
+    for motif_bars in range(1, 4):
+        try:
+            motif = opening_bars(melody, motif_bars, bar)
+        except ValueError:
+            continue
+        if len(motif.notes) < 2:
+            continue
+        for steps in (1, -1, 2, -3):
+            for repeats in range(1, 4):
+                r = make_sequence(motif, steps, repeats, key).pitch_range()
+                if r is not None and low <= r[0] and r[1] <= high:
+                    expected.append({"motif_bars": motif_bars, "steps": steps, "repeats": repeats})
+    assert rule.options(melody, key, bar) == expected
 
 
 def test_copies_of_examples_equal_dataclasses_replace() -> None:

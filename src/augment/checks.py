@@ -154,16 +154,18 @@ def check_repeated_notes(example: Example, config: ChecksConfig) -> str | None:
 
 @functools.lru_cache(maxsize=64)
 def _rhythm_grid(grid_per_quarter: tuple[int, ...], low: float, high: float
-                 ) -> tuple[tuple[int, ...], int, int, Fraction, Fraction]:
-    """(tick steps, lowest and highest whole ticks, low and high quarters) of the check.
+                 ) -> tuple[tuple[bool, ...], int, int, Fraction, Fraction]:
+    """(on-grid flag of each whole tick count mod 48, lowest and highest whole ticks, low
+    and high quarters) of the check.
 
-    A duration of t ticks (t/48 quarter) is a multiple of 1/g quarter exactly when t is
-    a multiple of 48/gcd(48, g); a whole tick count lies in [low, high] quarters exactly
-    when it lies in [ceil(48 low), floor(48 high)].
+    A duration of t ticks (t/48 quarter) is a multiple of 1/g quarter exactly when 48
+    divides t * g, which depends on t mod 48 only; a whole tick count lies in [low, high]
+    quarters exactly when it lies in [ceil(48 low), floor(48 high)].
     """
-    steps = tuple(sorted({TICKS_PER_QUARTER // math.gcd(TICKS_PER_QUARTER, g) for g in grid_per_quarter}))
+    on_grid = tuple(any((r * g) % TICKS_PER_QUARTER == 0 for g in grid_per_quarter)
+                    for r in range(TICKS_PER_QUARTER))
     low_q, high_q = Fraction(low), Fraction(high)
-    return (steps, math.ceil(low_q * TICKS_PER_QUARTER), math.floor(high_q * TICKS_PER_QUARTER),
+    return (on_grid, math.ceil(low_q * TICKS_PER_QUARTER), math.floor(high_q * TICKS_PER_QUARTER),
             low_q, high_q)
 
 
@@ -171,19 +173,18 @@ def check_rhythm_grid(example: Example, config: ChecksConfig) -> str | None:
     """Every duration is a multiple of 1/d quarter for some d in rhythm_grid_per_quarter,
     and lies within [min_duration_quarter, max_duration_quarter]."""
     grid = tuple(config.rhythm_grid_per_quarter)
-    steps, lowest, highest, low, high = _rhythm_grid(grid, config.min_duration_quarter,
-                                                     config.max_duration_quarter)
-    for index, t in enumerate(example.melody.ticks, start=1):
-        if type(t) is int:
-            on_grid = any(t % step == 0 for step in steps)
-            inside = lowest <= t <= highest
-        else:  # off the 1/48 grid: exact rational arithmetic
-            on_grid = any((t * g) % TICKS_PER_QUARTER == 0 for g in grid)
-            inside = low <= t / TICKS_PER_QUARTER <= high
-        if not on_grid:
-            return f"rhythm_grid: note {index} lasts {quarters_of(t)} quarter, off the rhythm grid"
-        if not inside:
-            return f"rhythm_grid: note {index} lasts {quarters_of(t)} quarter, outside {low}-{high}"
+    on_grid, lowest, highest, low, high = _rhythm_grid(grid, config.min_duration_quarter,
+                                                       config.max_duration_quarter)
+    ticks = example.melody.ticks
+    if all(type(t) is int and on_grid[t % TICKS_PER_QUARTER] and lowest <= t <= highest
+           for t in ticks):
+        return None
+    for index, t in enumerate(ticks, start=1):  # the first failing note, exactly
+        d = quarters_of(t)
+        if not any((d * g).denominator == 1 for g in grid):
+            return f"rhythm_grid: note {index} lasts {d} quarter, off the rhythm grid"
+        if not low <= d <= high:
+            return f"rhythm_grid: note {index} lasts {d} quarter, outside {low}-{high}"
     return None
 
 

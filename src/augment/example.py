@@ -46,14 +46,19 @@ def _digest(*parts: str) -> str:
     return h.hexdigest()
 
 
+# What json.dumps(obj, sort_keys=True, default=str[, ensure_ascii=False]) builds per call,
+# made once: every variant's id is computed this way.
+_SEED_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+_STEPS_JSON = json.JSONEncoder(sort_keys=True, default=str)
+
+
 def seed_id_for(messages: tuple[Message, ...]) -> str:
-    canonical = json.dumps([[m.role, m.content, list(m.extra)] for m in messages],
-                           ensure_ascii=False, sort_keys=True, default=str)
+    canonical = _SEED_JSON.encode([[m.role, m.content, list(m.extra)] for m in messages])
     return "s" + _digest(canonical)[:12]
 
 
 def variant_id_for(seed_id: str, steps: tuple[Step, ...]) -> str:
-    canonical = json.dumps([s.as_dict() for s in steps], sort_keys=True, default=str)
+    canonical = _STEPS_JSON.encode([s.as_dict() for s in steps])
     return "v" + _digest(seed_id, canonical)[:15]
 
 

@@ -10,6 +10,7 @@ cannot be reworded truthfully ("waltz" for a melody now in 4/4) raises ``Rewrite
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .errors import AugmentError
 from .prompt import KeyClaim, PromptClaims, Tonality, parse_claims
@@ -227,6 +228,17 @@ def rewrite_claims(prompt: str, *, key: Key | Tonality | None = None, meter: str
     if tempo is not None and tempo not in TEMPO_CLASSES:
         raise AugmentError(f"tempo {tempo!r} is not one of {', '.join(TEMPO_CLASSES)}")
     target = Tonality.of(key) if key is not None else None
+    out, problem = _rewrite(prompt, target, meter, bars, notes, tempo)
+    if out is None:
+        raise RewriteError(problem)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _rewrite(prompt: str, target: Tonality | None, meter: str | None, bars: int | None,
+             notes: int | None, tempo: str | None) -> tuple[str | None, str]:
+    """(rewritten prompt, "") or (None, why not): pure, so cached; the variants of one seed
+    share its prompt and ask for few distinct keys, meters and lengths."""
     claims = parse_claims(prompt)
     problem = None
     for safe in (False, True):
@@ -242,5 +254,5 @@ def rewrite_claims(prompt: str, *, key: Key | Tonality | None = None, meter: str
         out = _apply(prompt, edits)
         problem = _problem(claims, parse_claims(out), target, meter, bars, notes, tempo)
         if problem is None:
-            return out
-    raise RewriteError(problem or "rewrite failed")
+            return out, ""
+    return None, problem or "rewrite failed"

@@ -13,12 +13,14 @@ motif_bars bars.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from ..example import Example
 from ..melody import Melody
+from ..theory import Key
 from .base import Rule
 from .diatonic import (
     bar_quarters,
@@ -69,24 +71,34 @@ class Sequence(Rule):
             raise ValueError("step_choices must name at least one non-zero step")
         return steps
 
+    def options(self, melody: Melody, key: Key, bar: Fraction) -> list[dict[str, int]]:
+        """Every (motif_bars, steps, repeats) whose sequence stays in [low_pitch, high_pitch]."""
+        options = []
+        for motif_bars in range(1, self.max_motif_bars + 1):
+            try:
+                motif = opening_bars(melody, motif_bars, bar)
+            except ValueError:
+                continue
+            if len(motif.notes) < 2:
+                continue
+            lowest, highest = motif.pitch_range() or (0, 0)
+            for steps in self.step_list():
+                # The range of make_sequence(motif, steps, repeats): shift_pitch keeps the
+                # order of notes, so each copy spans its moved lowest and highest note.
+                low, high = lowest, highest
+                for repeats in range(1, self.max_repeats + 1):
+                    low = min(low, shift_pitch(lowest, steps * repeats, key))
+                    high = max(high, shift_pitch(highest, steps * repeats, key))
+                    if self.low_pitch <= low and high <= self.high_pitch:
+                        options.append({"motif_bars": motif_bars, "steps": steps, "repeats": repeats})
+        return options
+
     def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
         key = example.key
         if key is None:
             return None
         bar = bar_quarters(meter_of(example, self.meter))
-        options = []
-        for motif_bars in range(1, self.max_motif_bars + 1):
-            try:
-                motif = opening_bars(example.melody, motif_bars, bar)
-            except ValueError:
-                continue
-            if len(motif.notes) < 2:
-                continue
-            for steps in self.step_list():
-                for repeats in range(1, self.max_repeats + 1):
-                    r = make_sequence(motif, steps, repeats, key).pitch_range()
-                    if r is not None and self.low_pitch <= r[0] and r[1] <= self.high_pitch:
-                        options.append({"motif_bars": motif_bars, "steps": steps, "repeats": repeats})
+        options = self.options(example.melody, key, bar)
         if not options:
             return None
         chosen = options[int(rng.integers(len(options)))]
