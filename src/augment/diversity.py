@@ -108,8 +108,8 @@ def rhythm_variety(examples: Sequence[Example] | MelodyArrays, n: int = 4) -> fl
 def prompt_variety(examples: Sequence[Example], n: int = 2) -> float:
     """Number of distinct word n-grams over all prompts (lower-cased)."""
     grams = set()
-    for e in examples:
-        words = re.findall(r"[\w#']+", (e.prompt or "").lower())
+    for prompt in {e.prompt or "" for e in examples}:  # many variants share a prompt
+        words = re.findall(r"[\w#']+", prompt.lower())
         grams.update(_ngrams(words, n))
     return float(len(grams))
 
@@ -159,7 +159,9 @@ def vendi_score(examples: Sequence[Example], max_examples: int = 400) -> float:
     if len(ordered) > max_examples:
         ordered = [ordered[i] for i in np.linspace(0, len(ordered) - 1, max_examples).astype(int)]
     x = features(ordered)
-    eig = np.linalg.eigvalsh(x @ x.T / len(ordered))
+    # K/n = X X^T / n shares its non-zero eigenvalues with X^T X / n, which is only as wide
+    # as a feature row (46 x 46 instead of n x n).
+    eig = np.linalg.eigvalsh(x.T @ x / len(ordered))
     eig = eig[eig > 1e-12]
     return float(np.exp(-(eig * np.log(eig)).sum()))
 

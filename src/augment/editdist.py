@@ -11,6 +11,7 @@ version. The result equals ``near.edit_distance`` for every pair (tested against
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,20 +20,59 @@ BATCH = 2048  # pairs per numpy pass (the match table is BATCH * 64 * longest by
 PAD_A, PAD_B = -1, -2  # padding ids that match nothing (and not each other)
 
 
-def token_ids(seqs: Sequence[Sequence[object]]) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, lengths): each sequence as a row of int32 token numbers, padded with PAD_A."""
+@dataclass(frozen=True)
+class Tokenized:
+    """Token sequences as integers, back to back: sequence i is ``flat[starts[i]:starts[i+1]]``;
+    ``vocab[k]`` is the token numbered k."""
+
+    flat: np.ndarray  # int32
+    starts: np.ndarray  # int64, one more than there are sequences
+    vocab: tuple[object, ...]
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.starts)
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def subset(self, rows: np.ndarray) -> Tokenized:
+        """The given sequences only (for a job that needs a few of many)."""
+        lengths = self.lengths[rows]
+        starts = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=starts[1:])
+        index = np.repeat(self.starts[rows] - starts[:-1], lengths) + np.arange(starts[-1])
+        return Tokenized(self.flat[index], starts, self.vocab)
+
+    def padded(self, rows: np.ndarray, width: int, pad: int) -> np.ndarray:
+        """(len(rows), width) matrix of the sequences' first ``width`` tokens, then ``pad``."""
+        column = np.arange(width)
+        index = self.starts[rows][:, None] + column[None, :]
+        beyond = column[None, :] >= self.lengths[rows][:, None]
+        out = self.flat[np.where(beyond, 0, index)] if len(self.flat) else \
+            np.zeros(index.shape, dtype=np.int32)
+        out[beyond] = pad
+        return out
+
+    def row(self, i: int) -> list[int]:
+        return self.flat[self.starts[i]:self.starts[i + 1]].tolist()
+
+
+def token_ids(seqs: Sequence[Sequence[object]]) -> Tokenized:
+    """Number the tokens (first seen, first numbered) and lay the sequences back to back."""
     number: dict[object, int] = {}
-    lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
-    ids = np.full((len(seqs), int(lengths.max(initial=0))), PAD_A, dtype=np.int32)
-    for row, seq in enumerate(seqs):
-        ids[row, :len(seq)] = [number.setdefault(t, len(number)) for t in seq]
-    return ids, lengths
+    starts = np.zeros(len(seqs) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs)), out=starts[1:])
+    flat = np.fromiter((number.setdefault(t, len(number)) for seq in seqs for t in seq),
+                       dtype=np.int32, count=int(starts[-1]))
+    return Tokenized(flat, starts, tuple(number))
 
 
-def edit_distances(ids: np.ndarray, lengths: np.ndarray, left: np.ndarray, right: np.ndarray
+def edit_distances(tok: Tokenized, left: np.ndarray | Sequence[int], right: np.ndarray | Sequence[int]
                    ) -> np.ndarray:
-    """Levenshtein distance between rows ``left[k]`` and ``right[k]`` of ``ids``, per k."""
+    """Levenshtein distance between sequences ``left[k]`` and ``right[k]`` of ``tok``, per k."""
     left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
+    lengths = tok.lengths
     # The shorter side is the bit-vector side (the distance is symmetric).
     swap = lengths[left] > lengths[right]
     short, long_ = np.where(swap, right, left), np.where(swap, left, right)
@@ -41,31 +81,29 @@ def edit_distances(ids: np.ndarray, lengths: np.ndarray, left: np.ndarray, right
     for k in np.flatnonzero(wide).tolist():
         from .near import edit_distance  # one pair at a time, for the rare long pairs
 
-        a, b = ids[short[k], :lengths[short[k]]], ids[long_[k], :lengths[long_[k]]]
-        out[k] = edit_distance(a.tolist(), b.tolist())
+        out[k] = edit_distance(tok.row(int(short[k])), tok.row(int(long_[k])))
     lanes = np.flatnonzero(~wide)
     for start in range(0, len(lanes), BATCH):
         chunk = lanes[start:start + BATCH]
-        out[chunk] = _lanes(ids, lengths, short[chunk], long_[chunk])
+        out[chunk] = _lanes(tok, short[chunk], long_[chunk])
     return out
 
 
-def distances_job(job: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+def distances_job(job: tuple[Tokenized, np.ndarray, np.ndarray]) -> np.ndarray:
     """``edit_distances(*job)``: one picklable unit of work for a ``parallel.Mapper``."""
     return edit_distances(*job)
 
 
-def _lanes(ids: np.ndarray, lengths: np.ndarray, short: np.ndarray, long_: np.ndarray
-           ) -> np.ndarray:
+def _lanes(tok: Tokenized, short: np.ndarray, long_: np.ndarray) -> np.ndarray:
     """Distances of pairs whose shorter side has at most 64 tokens, one pair per lane."""
+    lengths = tok.lengths
     # Longest first: at step k the pairs still running are a prefix of the lanes.
     order = np.argsort(-lengths[long_], kind="stable")
     short, long_ = short[order], long_[order]
     m, n = lengths[short], lengths[long_]
     steps, width = int(n.max(initial=0)), int(m.max(initial=0))
-    a = ids[short, :width]
-    b = ids[long_, :steps].copy()
-    b[np.arange(steps)[None, :] >= n[:, None]] = PAD_B
+    a = tok.padded(short, width, PAD_A)
+    b = tok.padded(long_, steps, PAD_B)
     # eq[k, p]: bit i set when a[p, i] == b[p, k] (the pattern mask of Myers' algorithm).
     match = a[:, None, :] == b[:, :, None]  # pairs x steps x width
     packed = np.packbits(match, axis=2, bitorder="little")  # pairs x steps x ceil(width/8)

@@ -31,7 +31,7 @@ from math import gcd
 
 import numpy as np
 
-from .editdist import distances_job, edit_distances, token_ids
+from .editdist import Tokenized, distances_job, edit_distances, token_ids
 from .melody import Melody
 from .parallel import Mapper
 
@@ -93,6 +93,29 @@ def shingles(tokens: Tokens, size: int) -> np.ndarray:
     for j in range(1, size):
         h = ((h * np.uint64(1_000_003)) ^ ids[j:j + n]) & np.uint64(0xFFFFFFFF)
     return np.unique(h).astype(np.uint32)
+
+
+def shingle_sets(tok: Tokenized, size: int) -> list[np.ndarray]:
+    """``shingles`` of every sequence of ``tok`` (equal to it sequence by sequence), in
+    numpy over all sequences at once."""
+    n = len(tok)
+    if n == 0:
+        return []
+    lengths = tok.lengths
+    hashes = np.fromiter(map(_token_hash, tok.vocab), dtype=np.uint64, count=len(tok.vocab))
+    t = np.r_[hashes[tok.flat], np.zeros(size, dtype=np.uint64)]
+    total = len(tok.flat)
+    h = t[:total].copy()
+    for j in range(1, size):
+        h = ((h * np.uint64(1_000_003)) ^ t[j:j + total]) & np.uint64(0xFFFFFFFF)
+    owner = np.repeat(np.arange(n, dtype=np.uint64), lengths)
+    whole = np.arange(total) + size <= tok.starts[1:][owner.astype(np.int64)]
+    keyed = np.unique((owner[whole] << np.uint64(32)) | h[whole])  # by sequence, then hash
+    counts = np.bincount((keyed >> np.uint64(32)).astype(np.int64), minlength=n)
+    out = np.split((keyed & np.uint64(0xFFFFFFFF)).astype(np.uint32), np.cumsum(counts)[:-1])
+    for i in np.flatnonzero((lengths > 0) & (lengths < size)).tolist():
+        out[i] = shingles(tuple(str(tok.vocab[k]) for k in tok.row(i)), size)  # one short shingle
+    return out
 
 
 def _min_hash_loop(x: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray,
@@ -268,6 +291,18 @@ def _large_bucket_pairs(members: np.ndarray, group: np.ndarray, n: int) -> np.nd
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
+def _band_hash(block: np.ndarray) -> np.ndarray:
+    """One 64-bit hash per row of a band (rows equal -> hashes equal). Two different rows
+    share a hash with probability ~2^-64: at worst a pair is proposed that the edit
+    similarity then checks, as it checks every candidate."""
+    h = np.zeros(len(block), dtype=np.uint64)
+    for column in block.T:
+        h ^= column.astype(np.uint64)
+        h *= np.uint64(0x9E3779B97F4A7C15)
+        h ^= h >> np.uint64(29)
+    return h
+
+
 def candidate_pairs(signatures: np.ndarray, bands: int, rows: int,
                     groups: Sequence[int] | np.ndarray | None = None) -> list[tuple[int, int]]:
     """Index pairs (i < j) that share at least one LSH band bucket, sorted.
@@ -278,12 +313,10 @@ def candidate_pairs(signatures: np.ndarray, bands: int, rows: int,
     if n < 2:
         return []
     group = np.arange(n) if groups is None else np.asarray(groups, dtype=np.int64)
-    index = np.arange(n)
     found = []
     for band in range(bands):
-        block = np.ascontiguousarray(signatures[:, band * rows:(band + 1) * rows])
-        bucket = np.unique(block, axis=0, return_inverse=True)[1].ravel()
-        order = np.lexsort((index, bucket))
+        bucket = _band_hash(signatures[:, band * rows:(band + 1) * rows])
+        order = np.argsort(bucket, kind="stable")  # by bucket, then by index
         ranked = bucket[order]
         starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
         sizes = np.diff(np.r_[starts, n])
@@ -312,17 +345,18 @@ def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
     if len(usable) < 2:
         return []
     hasher = MinHasher(params.num_perm)
-    sigs = hasher.signatures([shingles(token_seqs[i], params.shingle_size) for i in usable])
+    tok = token_ids([token_seqs[i] for i in usable])
+    sigs = hasher.signatures(shingle_sets(tok, params.shingle_size))
     bands, rows = params.bands()
     group = None if groups is None else [groups[i] for i in usable]
     pairs = np.array(candidate_pairs(sigs, bands, rows, group), dtype=np.int64).reshape(-1, 2)
-    ids, lengths = token_ids([token_seqs[i] for i in usable])
+    lengths = tok.lengths
     x, y = pairs[:, 0], pairs[:, 1]
     longer = np.maximum(lengths[x], lengths[y])
     # The distance is at least the length difference: skip pairs that cannot reach it.
     reachable = 1 - np.abs(lengths[x] - lengths[y]) / longer >= params.similarity
     x, y, longer = x[reachable], y[reachable], longer[reachable]
-    distance = _distances(ids, lengths, x, y, mapper)
+    distance = _distances(tok, x, y, mapper)
     out = []
     for a, b, d, n in zip(x.tolist(), y.tolist(), distance.tolist(), longer.tolist(), strict=True):
         sim = 1 - d / n  # as edit_similarity computes it
@@ -334,15 +368,14 @@ def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
 VERIFY_CHUNK = 50_000  # candidate pairs per mapped job
 
 
-def _distances(ids: np.ndarray, lengths: np.ndarray, x: np.ndarray, y: np.ndarray,
-               mapper: Mapper | None) -> np.ndarray:
+def _distances(tok: Tokenized, x: np.ndarray, y: np.ndarray, mapper: Mapper | None) -> np.ndarray:
     """``edit_distances`` of the pairs, in chunks through ``mapper`` when there are many;
-    each job carries only the token rows its pairs use."""
+    each job carries only the sequences its pairs use."""
     if mapper is None or len(x) <= VERIFY_CHUNK:
-        return edit_distances(ids, lengths, x, y)
+        return edit_distances(tok, x, y)
     jobs = []
     for start in range(0, len(x), VERIFY_CHUNK):
         cx, cy = x[start:start + VERIFY_CHUNK], y[start:start + VERIFY_CHUNK]
         rows = np.unique(np.r_[cx, cy])
-        jobs.append((ids[rows], lengths[rows], np.searchsorted(rows, cx), np.searchsorted(rows, cy)))
+        jobs.append((tok.subset(rows), np.searchsorted(rows, cx), np.searchsorted(rows, cy)))
     return np.concatenate(list(mapper(distances_job, jobs)))
