@@ -292,6 +292,39 @@ def test_copies_of_examples_equal_dataclasses_replace() -> None:
                                                child.messages[1]))
 
 
+DURATION_TEXTS = ["0.5", "0.50", "5e-1", "1", "2", "0.3333333333333333", "0.33333", "0.3", "1e-1",
+                  "0.1875", "0", "-1", "0.001", "86400", "86401", "4e4", "1e999", "1E-999", "0.2", "0.05"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(DURATION_TEXTS), min_size=1, max_size=6),
+       st.sampled_from([FormatConfig(), FormatConfig("whole", "null")]))
+def test_parsed_durations_equal_the_fraction_definition(texts: list[str], fmt: FormatConfig) -> None:
+    from augment.errors import MelodyFormatError
+    from augment.limits import MAX_DURATION_QUARTER, MIN_DURATION_QUARTER
+
+    expected: list[Fraction | None] = []
+    for text in texts:  # exponents over 128 are refused before Fraction() is called
+        exponent = text.lower().partition("e")[2]
+        value = Fraction(text) if not exponent or abs(int(exponent)) <= 128 else None
+        quarters = None if value is None else value * fmt.quarters_per_unit
+        if quarters is None or not MIN_DURATION_QUARTER <= quarters <= MAX_DURATION_QUARTER:
+            expected.append(None)
+            continue
+        ticks = quarters / GRID_QUARTER
+        near = abs(ticks - round(ticks)) * GRID_QUARTER <= Fraction(1, 100_000)
+        expected.append(round(ticks) * GRID_QUARTER if near else quarters)
+    line = "melody_pitch_duration_data: [" + ", ".join(f"[60, {t}]" for t in texts) + "]"
+    try:
+        melody = parse_melody(line, fmt)
+    except MelodyFormatError as exc:
+        assert None in expected
+        assert [int(msg.split(":")[0].split()[1]) for _, msg in exc.problems] == \
+            [i for i, e in enumerate(expected, start=1) if e is None]
+    else:
+        assert list(melody.durations) == expected
+
+
 def test_off_grid_durations_stay_exact() -> None:
     melody = Melody.from_pairs([(60, "0.2"), (60, "0.2"), (64, "0.6"), (None, 1)])
     assert melody.ticks == (Fraction(48, 5), Fraction(48, 5), Fraction(144, 5), 48)

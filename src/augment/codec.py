@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -145,6 +146,10 @@ def _parse_duration(
     raw: object, index: int, fmt: FormatConfig, problems: list[tuple[str, str]]
 ) -> Ticks | None:
     """The duration in ticks, or None with the problem added."""
+    if type(raw) is DecimalText or type(raw) is int:
+        ticks = _duration_ticks(raw.text if isinstance(raw, DecimalText) else raw, fmt.duration_unit)
+        if ticks is not None:
+            return ticks
     if isinstance(raw, bool) or not isinstance(raw, int | DecimalText | BigIntText):
         problems.append(("duration_not_number", f"pair {index}: duration {shown(raw)} is not a number"))
         return None
@@ -162,6 +167,20 @@ def _parse_duration(
     if huge or not MIN_DURATION_QUARTER <= quarters <= MAX_DURATION_QUARTER:
         problems.append(("duration_out_of_range", f"pair {index}: duration {shown(raw)} is outside "
                          f"{MIN_DURATION_QUARTER}-{MAX_DURATION_QUARTER} quarter notes"))
+        return None
+    return _snap(quarters)
+
+
+@lru_cache(maxsize=4096)
+def _duration_ticks(number: str | int, unit: DurationUnit) -> Ticks | None:
+    """Ticks of a valid duration written as ``number`` (JSON text or int) in ``unit``; None
+    when it is not one, and ``_parse_duration`` words the problem. Cached: a file repeats
+    a few duration texts."""
+    if isinstance(number, str) and (len(number) > MAX_NUMBER_CHARS or not modest_exponent(number)):
+        return None
+    value = Fraction(number)
+    quarters = value * FormatConfig(unit).quarters_per_unit
+    if value <= 0 or not MIN_DURATION_QUARTER <= quarters <= MAX_DURATION_QUARTER:
         return None
     return _snap(quarters)
 
