@@ -91,14 +91,19 @@ def spy(monkeypatch: pytest.MonkeyPatch, ray_mod: Any) -> list[int]:
 
 def test_ray_mapper_in_pipeline_writes_the_local_bytes(rules: Path,
                                                        local_run: tuple[dict[str, bytes], list[int]],
-                                                       tmp_path: Path, ray_mod: Any,
-                                                       spy: list[int]) -> None:
+                                                       tmp_path: Path, ray_mod: Any, spy: list[int],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from augment import near
     from augment.ray_engine import ray_mapper
 
+    # Small verification chunks, so that near-duplicate verification (dedup, leakage audit)
+    # also runs on Ray here, as it does at scale (too few candidate pairs otherwise).
+    monkeypatch.setattr(near, "VERIFY_CHUNK", 4)
     with ray_mapper(num_cpus=2) as mapper:
         assert ray_mod.is_initialized()
         expand([SEEDS], load_config(rules), tmp_path / "ray", mapper=mapper)
-        assert spy == local_run[1]  # every map of the run went through Ray
+        assert spy[0] == local_run[1][0]  # the per-seed stages, every seed
+        assert len(spy) > 1 and sum(spy[1:]) > 4  # chunks of candidate pairs
         # More batches than CPUs, so results arrive out of order and are put back in order.
         assert list(mapper(abs, range(-60, 60))) == [abs(i) for i in range(-60, 60)]
         assert list(mapper(abs, [])) == []
