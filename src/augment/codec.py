@@ -107,7 +107,9 @@ def parse_melody(text: str, fmt: FormatConfig = FormatConfig(),
         if not isinstance(pair, list) or len(pair) != 2:
             problems.append(("not_a_melody", f"pair {index} is not a [pitch, duration] pair"))
             continue
-        pitch = _parse_pitch(pair[0], index, fmt, problems)
+        raw_pitch = pair[0]
+        pitch = raw_pitch if type(raw_pitch) is int and MIN_PITCH < raw_pitch <= MAX_PITCH \
+            else _parse_pitch(raw_pitch, index, fmt, problems)
         duration = _parse_duration(pair[1], index, fmt, problems)
         if duration is not None:
             pitches.append(pitch)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from ..example import Example
@@ -108,6 +109,7 @@ def bar_quarters(meter: Meter) -> Fraction:
     return Fraction(4 * meter[0], meter[1])
 
 
+@lru_cache(maxsize=256)
 def bar_ticks(meter: Meter) -> Ticks:
     """Length of one bar in ticks (an int for every time signature ``parse_meter`` allows)."""
     return exact_ticks(bar_quarters(meter) * TICKS_PER_QUARTER)
@@ -140,6 +142,12 @@ def at_least(minimum: Fraction) -> int:
     return math.ceil(minimum)
 
 
+@lru_cache(maxsize=256)
+def least_ticks(quarters: float) -> int:
+    """``at_least`` of a rule's minimum duration in quarters (read as its decimal text)."""
+    return at_least(Fraction(str(quarters)) * TICKS_PER_QUARTER)
+
+
 def bar_cuts(melody: Melody, bar: Fraction) -> list[int]:
     """Note counts n (0 < n <= len) whose first n notes fill whole bars exactly."""
     times, bar_t = onset_ticks(melody), quarters_to_ticks(bar)
@@ -156,7 +164,7 @@ def choice_list(text: str, allowed: tuple[str, ...], param: str) -> tuple[str, .
 
 def fraction_param(value: Any) -> Fraction:
     """A duration param written as a string ("3/2") or a number."""
-    return Fraction(str(value))
+    return value if isinstance(value, Fraction) else Fraction(str(value))
 
 
 def fraction_text(value: Fraction) -> str:

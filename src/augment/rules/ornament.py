@@ -24,7 +24,7 @@ from ..example import Example
 from ..melody import TICKS_PER_QUARTER, Melody, scale_ticks
 from ..theory import Key
 from .base import Rule
-from .diatonic import at_least, choice_list, from_step, in_key, to_step
+from .diatonic import at_least, choice_list, from_step, in_key, least_ticks, to_step
 
 KINDS = ("passing", "neighbour")
 
@@ -32,9 +32,15 @@ KINDS = ("passing", "neighbour")
 def ornament_options(melody: Melody, key: Key, min_duration: Fraction, kinds: tuple[str, ...],
                      low_pitch: int, high_pitch: int) -> list[dict[str, Any]]:
     """Every valid single ornament: [{"kind", "index", "pitch"}]."""
+    return _options(melody, key, at_least(min_duration * TICKS_PER_QUARTER), kinds, low_pitch,
+                    high_pitch)
+
+
+def _options(melody: Melody, key: Key, least: int, kinds: tuple[str, ...], low_pitch: int,
+             high_pitch: int) -> list[dict[str, Any]]:
+    """``ornament_options`` with the fewest whole ticks of a piece (a piece is only drawn on
+    the grid, so comparing ints is exact)."""
     p, d = melody.pitches, melody.ticks
-    # A piece is only drawn on the grid (whole ticks), so comparing ints is exact.
-    least = at_least(min_duration * TICKS_PER_QUARTER)
     passing, neighbour = "passing" in kinds, "neighbour" in kinds
     out: list[dict[str, Any]] = []
     for i, pitch in enumerate(p):
@@ -94,9 +100,8 @@ class Ornament(Rule):
     def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
         if example.key is None:
             return None
-        options = ornament_options(example.melody, example.key,
-                                   Fraction(str(self.min_duration_quarters)), self.kind_list(),
-                                   self.low_pitch, self.high_pitch)
+        options = _options(example.melody, example.key, least_ticks(self.min_duration_quarters),
+                           self.kind_list(), self.low_pitch, self.high_pitch)
         if not options:
             return None
         kinds = sorted({o["kind"] for o in options})

@@ -31,8 +31,9 @@ from ..melody import TICKS_PER_QUARTER, Melody, Ticks, exact_ticks, scale_ticks
 from .base import Rule
 from .diatonic import (
     at_least,
-    bar_quarters,
+    bar_ticks,
     choice_list,
+    least_ticks,
     meter_of,
     onset_ticks,
     parse_meter,
@@ -55,10 +56,15 @@ def _same_bar(start: Ticks, end: Ticks, bar: Ticks) -> bool:
 def rhythm_options(melody: Melody, bar: Fraction, min_duration: Fraction,
                    operations: tuple[str, ...]) -> list[dict[str, Any]]:
     """Every valid single change: [{"op": ..., "index": i, ...}]."""
+    return _options(melody, quarters_to_ticks(bar), at_least(min_duration * TICKS_PER_QUARTER),
+                    operations)
+
+
+def _options(melody: Melody, bar_t: Ticks, least: int, operations: tuple[str, ...]
+             ) -> list[dict[str, Any]]:
+    """``rhythm_options`` with the bar in ticks and the fewest whole ticks of a piece (a
+    piece is only drawn on the grid, so comparing ints is exact)."""
     times = onset_ticks(melody)
-    bar_t = quarters_to_ticks(bar)
-    # A piece is only drawn on the grid (whole ticks), so comparing ints is exact.
-    least = at_least(min_duration * TICKS_PER_QUARTER)
     split, merge = "split" in operations, "merge" in operations
     dot, syncopate = "dot" in operations, "syncopate" in operations
     p, d = melody.pitches, melody.ticks
@@ -125,9 +131,8 @@ class Rhythm(Rule):
         return choice_list(self.operations, OPERATIONS, "operations")
 
     def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
-        bar = bar_quarters(meter_of(example, self.meter))
-        options = rhythm_options(example.melody, bar, Fraction(str(self.min_duration_quarters)),
-                                 self.operation_list())
+        options = _options(example.melody, bar_ticks(meter_of(example, self.meter)),
+                           least_ticks(self.min_duration_quarters), self.operation_list())
         if not options:
             return None
         # Draw the operation first so rare ones (merge) are not swamped by common ones.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from ..example import Example
 from ..melody import TICKS_PER_QUARTER, Melody, scale_durations
 from .base import Rule
-from .diatonic import Meter, at_least, fraction_param, fraction_text
+from .diatonic import Meter, fraction_param, fraction_text, least_ticks
 
 
 def parse_factors(text: str) -> list[Fraction]:
@@ -35,6 +36,11 @@ def parse_factors(text: str) -> list[Fraction]:
             raise ValueError(f"factor {part.strip()!r} must be positive and not 1")
         out.append(factor)
     return out
+
+
+@lru_cache(maxsize=64)
+def _factors(text: str) -> tuple[Fraction, ...]:
+    return tuple(parse_factors(text))
 
 
 def scaled_meter(meter: Meter, factor: Fraction) -> Meter | None:
@@ -71,11 +77,11 @@ class TimeScale(Rule):
 
     def allowed(self, melody: Melody) -> list[Fraction]:
         # A scaled duration is only kept on the grid (whole ticks), so int bounds are exact.
-        low = at_least(Fraction(str(self.min_duration_quarters)) * TICKS_PER_QUARTER)
+        low = least_ticks(self.min_duration_quarters)
         high = math.floor(Fraction(str(self.max_duration_quarters)) * TICKS_PER_QUARTER)
         ticks = melody.ticks
         out = []
-        for f in parse_factors(self.factors):
+        for f in _factors(self.factors):
             num, den = f.numerator, f.denominator
             if all((t * num) % den == 0 and low <= (t * num) // den <= high for t in ticks):
                 out.append(f)
