@@ -31,10 +31,10 @@ TICKS_PER_QUARTER = 48
 # A duration in ticks: an int on the grid; an exact, never whole, Fraction off it.
 Ticks = int | Fraction
 
-# Quarter-note Fractions of the common tick counts, shared (Fractions are immutable):
-# ``durations`` then costs a lookup per note instead of a Fraction construction.
+# Quarter-note Fractions of the tick counts met so far (0 to 64 quarters), shared, as
+# Fractions are immutable: ``durations`` then costs a lookup per note, not a Fraction.
 _CACHED_TICKS = 64 * TICKS_PER_QUARTER
-_QUARTERS: dict[int, Fraction] = {}
+_QUARTERS: dict[Ticks, Fraction] = {}
 
 
 def exact_ticks(value: Fraction | int) -> Ticks:
@@ -54,12 +54,12 @@ def ticks_of(quarters: Fraction | int | str | float) -> Ticks:
 
 def quarters_of(ticks: Ticks) -> Fraction:
     """The exact duration in quarter notes of a tick count."""
-    if type(ticks) is int and 0 <= ticks < _CACHED_TICKS:
-        q = _QUARTERS.get(ticks)
-        if q is None:
-            q = _QUARTERS[ticks] = Fraction(ticks, TICKS_PER_QUARTER)
-        return q
-    return Fraction(ticks) / TICKS_PER_QUARTER
+    q = _QUARTERS.get(ticks)
+    if q is None:
+        q = Fraction(ticks) / TICKS_PER_QUARTER
+        if type(ticks) is int and 0 <= ticks < _CACHED_TICKS:
+            _QUARTERS[ticks] = q
+    return q
 
 
 def scale_ticks(ticks: Ticks, numerator: int, denominator: int = 1) -> Ticks:
@@ -110,7 +110,10 @@ class Melody:
     @property
     def durations(self) -> tuple[Fraction, ...]:
         """Durations in quarter notes (exact Fractions)."""
-        return tuple(map(quarters_of, self.ticks))
+        try:  # every tick count already met: one C-level pass
+            return tuple(map(_QUARTERS.__getitem__, self.ticks))
+        except KeyError:
+            return tuple(map(quarters_of, self.ticks))
 
     def pairs(self) -> list[tuple[int | None, Fraction]]:
         return list(zip(self.pitches, self.durations, strict=True))
