@@ -77,14 +77,15 @@ class Melody:
     """An immutable melody: parallel tuples of pitches (None = rest) and durations in ticks.
 
     ``Melody(pitches, durations)`` takes quarter-note durations (Fraction, int, decimal
-    str); ``Melody.from_ticks`` takes tick counts in the form above and converts nothing.
+    str, or a float's exact value); ``Melody.from_ticks`` takes tick counts in the form
+    above and converts nothing (the hot paths use it).
     """
 
     pitches: tuple[int | None, ...]
     ticks: tuple[Ticks, ...]
 
     def __init__(self, pitches: Iterable[int | None],
-                 durations: Iterable[Fraction | int | str]) -> None:
+                 durations: Iterable[Fraction | int | str | float]) -> None:
         _init(self, tuple(pitches), tuple(ticks_of(d) for d in durations))
 
     @classmethod
