@@ -6,22 +6,23 @@ over the stage's items (seeds for rules/re-prompting/checks, chunks of candidate
 near-duplicate verification). The driver keeps everything that needs all the data at once
 (split plan, dedup decisions, selection, writing), exactly as in a local run.
 
-Items and results travel as pickled bytes next to their index, and results are yielded in
-item order however Ray schedules the batches, so a run writes the same bytes as the local
-engine. Ray is imported only here and only when asked for: it is the optional extra
-``augment[ray]``.
+Items and results travel boxed next to their index (Ray serialises them as it serialises
+task arguments), and results are yielded in item order however Ray schedules the batches,
+so a run writes the same bytes as the local engine. Ray is imported only here and only
+when asked for: it is the optional extra ``augment[ray]``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import pickle
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from .errors import AugmentError
 from .parallel import Mapper
@@ -34,6 +35,15 @@ LOCAL_OBJECT_STORE_BYTES = 200 * 1024 * 1024
 BATCHES_PER_CPU = 4
 # How long to wait for a cluster address to answer before giving up.
 CONNECT_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class _Box:
+    """One item or result in a Ray Data column, opaque to Ray Data: without the box it would
+    turn tuples, lists and arrays into Arrow columns of its own; boxed, Ray serialises the
+    value whole, as it does a task argument."""
+
+    value: Any
 
 
 @dataclass(frozen=True)
@@ -142,16 +152,15 @@ class _RayMap:
             return
         ray = self._ray
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        rows = [{"index": i, "item": pickle.dumps(item, pickle.HIGHEST_PROTOCOL)}
-                for i, item in enumerate(items)]
+        rows = [{"index": i, "item": _Box(item)} for i, item in enumerate(items)]
         ds = ray.data.from_items(rows, override_num_blocks=min(len(rows), BATCHES_PER_CPU * cpus))
-        ds = ds.map_batches(_apply_batch, fn_kwargs={"fn": fn}, batch_format="pyarrow", batch_size=None)
+        ds = ds.map_batches(_apply_batch, fn_kwargs={"fn": fn}, batch_format="numpy", batch_size=None)
         # Batches arrive in whatever order Ray finishes them; hold results until every earlier
         # one is in, so the caller sees item order (and the output does not depend on Ray).
-        pending: dict[int, bytes] = {}
+        pending: dict[int, _Box] = {}
         done = 0
-        for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None):
-            pending.update(zip(batch["index"].to_pylist(), batch["result"].to_pylist(), strict=True))
+        for batch in ds.iter_batches(batch_format="numpy", batch_size=None):
+            pending.update(zip(batch["index"].tolist(), batch["result"], strict=True))
             while done in pending:
                 yield _unpack(pending.pop(done))
                 done += 1
@@ -159,22 +168,18 @@ class _RayMap:
             raise RuntimeError(f"Ray returned {done} of {len(items)} results in order")
 
 
-def _apply_batch(batch: Any, fn: Callable[[Any], Any]) -> Any:
-    """On a worker: ``fn`` over one batch of pickled items, results pickled beside their index."""
-    import pyarrow as pa
-
-    results = []
-    for blob in batch["item"].to_pylist():
+def _apply_batch(batch: dict[str, np.ndarray], fn: Callable[[Any], Any]) -> dict[str, np.ndarray]:
+    """On a worker: ``fn`` over one batch of boxed items, boxed results beside their index."""
+    results = np.empty(len(batch["item"]), dtype=object)
+    for k, box in enumerate(batch["item"]):
         try:
-            value: Any = fn(pickle.loads(blob))
+            results[k] = _Box(fn(box.value))
         except AugmentError as exc:
-            value = _Raised(str(exc))
-        results.append(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
-    return pa.table({"index": batch["index"], "result": pa.array(results, type=pa.large_binary())})
+            results[k] = _Box(_Raised(str(exc)))
+    return {"index": batch["index"], "result": results}
 
 
-def _unpack(blob: bytes) -> Any:
-    value = pickle.loads(blob)
-    if isinstance(value, _Raised):
-        raise AugmentError(value.message)
-    return value
+def _unpack(box: _Box) -> Any:
+    if isinstance(box.value, _Raised):
+        raise AugmentError(box.value.message)
+    return box.value
