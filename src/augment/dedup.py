@@ -52,7 +52,7 @@ class Fingerprint:
 
 def fingerprint(example: Example) -> Fingerprint:
     # Interned: a token is one string object however many melodies hold it (memory, and a
-    # pickle of many fingerprints stores each token once).
+    # copy of many fingerprints sent between processes stores each token once).
     tokens = tuple(map(sys.intern, melody_tokens(example.melody)))
     return Fingerprint(exact_key(example), invariant_key(example.melody, tokens), tokens)
 
