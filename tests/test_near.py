@@ -73,3 +73,24 @@ def test_estimates_agree_with_datasketch_on_real_melodies() -> None:
     assert 0.85 * binomial < np.mean(ours_err) < 1.15 * binomial
     assert abs(np.mean(ours_bias)) < 0.004
     assert np.mean(gap) < 1.6 * np.mean(ds_err)  # two independent estimates: about sqrt(2) x
+
+
+def test_melody_tokens_equal_their_fraction_definition() -> None:
+    """Tokens read from ticks: the interval (or R / S) and ``str(duration / previous)`` as
+    exact quarter-note fractions, on corpus melodies and off-grid durations with rests."""
+    from fractions import Fraction
+
+    from augment.melody import Melody
+
+    def by_definition(m: Melody) -> tuple[str, ...]:
+        out, last = [], None
+        for i, (p, d) in enumerate(m.pairs()):
+            if i:
+                step = "R" if p is None else "S" if last is None else f"{p - last:+d}"
+                out.append(f"{step}:{Fraction(d) / Fraction(m.durations[i - 1])}")
+            last = p if p is not None else last
+        return tuple(out)
+
+    melodies = [m for _, m in corpus()]
+    melodies.append(Melody.from_pairs([[None, "1/5"], [60, "3/10"], [None, 1], [62, "2/3"], [61, "0.3"]]))
+    assert all(melody_tokens(m) == by_definition(m) for m in melodies)

@@ -25,14 +25,13 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import lru_cache
 from math import gcd
 
 import numpy as np
 
 from .editdist import Tokenized, distances_job, edit_distances, token_ids
-from .melody import Melody
+from .melody import Melody, Ticks
 from .parallel import Mapper
 
 # The signature value of an empty set (every function's minimum over no shingle).
@@ -44,10 +43,10 @@ def melody_tokens(melody: Melody) -> Tokens:
     """(interval from the previous sounding note | R, duration ratio) per event after the first."""
     tokens: list[str] = []
     last_pitch: int | None = None
-    durations = melody.durations
-    for i, (pitch, duration) in enumerate(melody.pairs()):
-        if i > 0:
-            ratio = _ratio_text(duration, durations[i - 1])
+    previous: Ticks | None = None
+    for pitch, ticks in zip(melody.pitches, melody.ticks, strict=True):
+        if previous is not None:
+            ratio = _ratio_text(ticks, previous)  # a ratio of ticks is the ratio of quarters
             if pitch is None:
                 step = "R"
             elif last_pitch is None:
@@ -55,13 +54,15 @@ def melody_tokens(melody: Melody) -> Tokens:
             else:
                 step = f"{pitch - last_pitch:+d}"
             tokens.append(f"{step}:{ratio}")
+        previous = ticks
         if pitch is not None:
             last_pitch = pitch
     return tuple(tokens)
 
 
-def _ratio_text(a: Fraction, b: Fraction) -> str:
-    """``str(a / b)`` for positive fractions, in integer arithmetic (no Fraction built)."""
+@lru_cache(maxsize=1 << 14)
+def _ratio_text(a: Ticks, b: Ticks) -> str:
+    """``str(a / b)`` for positive durations (ints or Fractions), in integer arithmetic."""
     num, den = a.numerator * b.denominator, a.denominator * b.numerator
     g = gcd(num, den)
     return f"{num // g}" if den == g else f"{num // g}/{den // g}"
