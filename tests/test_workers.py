@@ -83,3 +83,27 @@ def test_near_pairs_verified_in_mapped_chunks_equal_one_pass(monkeypatch: pytest
 
     assert near.near_pairs(seqs, params, mapper=counting) == whole
     assert len(whole) >= 150 and calls and calls[0] > 2
+
+
+def test_values_sent_to_workers_come_back_equal() -> None:
+    """Melody, Example, Message, Step and Key copy between processes through their own
+    __reduce__: equal after the round trip, off-grid ticks (Fractions) and rests included."""
+    import pickle
+    from fractions import Fraction
+
+    from augment.config import load_config
+    from augment.melody import Melody
+    from augment.pipeline import annotate_keys, expand_seed, read_seeds
+    from augment.reprompt import seed_facts
+    from dataset_util import example
+
+    config = load_config(WIDE)
+    seeds, _, _ = read_seeds([SEEDS], config.format, config.limits)
+    seeds = [seed_facts(s) for s in annotate_keys(seeds[:6])]
+    variants = [v for s in seeds for v in expand_seed(s, config, 3)[0]]
+    odd = Melody.from_pairs([[None, "1/5"], [60, Fraction(3, 10)], [61, 1]])
+    values = [*seeds, *variants, example(odd), odd]
+    back = pickle.loads(pickle.dumps(values))
+    assert back == values and len(variants) > 20
+    assert [type(t) for t in back[-1].ticks] == [type(t) for t in odd.ticks]
+    assert any(v.key is not None for v in back) and any(v.steps for v in back)

@@ -59,6 +59,9 @@ class Key:
     tonic: int
     mode: ModeName
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Key, (self.tonic, self.mode))
+
     def __post_init__(self) -> None:
         if not 0 <= self.tonic < 12:
             raise ValueError(f"tonic pitch class {self.tonic} outside 0-11")
