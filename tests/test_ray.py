@@ -96,9 +96,11 @@ def test_ray_mapper_in_pipeline_writes_the_local_bytes(rules: Path,
     from augment import near
     from augment.ray_engine import ray_mapper
 
-    # Small verification chunks, so that near-duplicate verification (dedup, leakage audit)
-    # also runs on Ray here, as it does at scale (too few candidate pairs otherwise).
+    # Small verification chunks and band jobs from two rows, so that the LSH band grouping
+    # and near-duplicate verification (dedup, leakage audit) also run on Ray here, as they
+    # do at scale (too few signatures and candidate pairs otherwise).
     monkeypatch.setattr(near, "VERIFY_CHUNK", 4)
+    monkeypatch.setattr(near, "BAND_JOB_ROWS", 2)
     with ray_mapper(num_cpus=2) as mapper:
         assert ray_mod.is_initialized()
         expand([SEEDS], load_config(rules), tmp_path / "ray", mapper=mapper)

@@ -64,8 +64,9 @@ def test_cli_workers_option(tmp_path: Path) -> None:
 
 
 def test_near_pairs_verified_in_mapped_chunks_equal_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Candidate verification cut into chunks and run in a pool finds the same pairs with the
-    same similarities (corpus melodies and one-note edits of them)."""
+    """LSH bands grouped as one job each and candidate verification cut into chunks, run in a
+    pool, find the same pairs with the same similarities (corpus melodies and one-note
+    edits of them)."""
     import augment.near as near
     from augment.parallel import local_mapper
     from dataset_util import corpus
@@ -75,6 +76,7 @@ def test_near_pairs_verified_in_mapped_chunks_equal_one_pass(monkeypatch: pytest
     params = near.NearParams(similarity=0.6)
     whole = near.near_pairs(seqs, params)
     monkeypatch.setattr(near, "VERIFY_CHUNK", 7)
+    monkeypatch.setattr(near, "BAND_JOB_ROWS", 2)
     calls = []
 
     def counting(fn, items):  # type: ignore[no-untyped-def]
@@ -82,7 +84,7 @@ def test_near_pairs_verified_in_mapped_chunks_equal_one_pass(monkeypatch: pytest
         return local_mapper(2)(fn, items)
 
     assert near.near_pairs(seqs, params, mapper=counting) == whole
-    assert len(whole) >= 150 and calls and calls[0] > 2
+    assert len(whole) >= 150 and calls[0] == params.bands()[0] and calls[1] > 2
 
 
 def test_values_sent_to_workers_come_back_equal() -> None:

@@ -305,30 +305,49 @@ def _band_hash(block: np.ndarray) -> np.ndarray:
 
 
 def candidate_pairs(signatures: np.ndarray, bands: int, rows: int,
-                    groups: Sequence[int] | np.ndarray | None = None) -> list[tuple[int, int]]:
+                    groups: Sequence[int] | np.ndarray | None = None, *,
+                    mapper: Mapper | None = None) -> list[tuple[int, int]]:
     """Index pairs (i < j) that share at least one LSH band bucket, sorted.
 
     With ``groups`` (one integer per row), pairs of rows in the same group are left out.
+    With ``mapper`` and many rows, each band is grouped into buckets as its own job (a
+    grouped stage by band; the union of the bands' pairs is the same).
     """
     n = len(signatures)
     if n < 2:
         return []
     group = np.arange(n) if groups is None else np.asarray(groups, dtype=np.int64)
-    found = []
-    for band in range(bands):
-        bucket = _band_hash(signatures[:, band * rows:(band + 1) * rows])
-        order = np.argsort(bucket, kind="stable")  # by bucket, then by index
-        ranked = bucket[order]
-        starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
-        sizes = np.diff(np.r_[starts, n])
-        for size in np.unique(sizes[sizes > 1]).tolist():
-            at = starts[sizes == size]
-            if size <= 32:
-                found.append(_bucket_pairs(order, at, size, group, n))
-            else:
-                found.extend(_large_bucket_pairs(order[s:s + size], group, n) for s in at.tolist())
+    jobs = [(np.ascontiguousarray(signatures[:, band * rows:(band + 1) * rows]), group)
+            for band in range(bands)]
+    if mapper is None or n < BAND_JOB_ROWS:
+        found = [band_pairs(job) for job in jobs]
+    else:
+        found = list(mapper(band_pairs, jobs))
     codes = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
     return list(zip((codes // n).tolist(), (codes % n).tolist(), strict=True))
+
+
+BAND_JOB_ROWS = 50_000  # signatures from which the bands are grouped through the mapper
+
+
+def band_pairs(job: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Codes ``i * n + j`` of the cross-group pairs sharing a bucket of one band
+    (``job``: the band's columns of every signature, and each row's group)."""
+    block, group = job
+    n = len(block)
+    bucket = _band_hash(block)
+    order = np.argsort(bucket, kind="stable")  # by bucket, then by index
+    ranked = bucket[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    found = [np.zeros(0, dtype=np.int64)]
+    for size in np.unique(sizes[sizes > 1]).tolist():
+        at = starts[sizes == size]
+        if size <= 32:
+            found.append(_bucket_pairs(order, at, size, group, n))
+        else:
+            found.extend(_large_bucket_pairs(order[s:s + size], group, n) for s in at.tolist())
+    return np.concatenate(found)
 
 
 def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
@@ -350,7 +369,8 @@ def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
     sigs = hasher.signatures(shingle_sets(tok, params.shingle_size))
     bands, rows = params.bands()
     group = None if groups is None else [groups[i] for i in usable]
-    pairs = np.array(candidate_pairs(sigs, bands, rows, group), dtype=np.int64).reshape(-1, 2)
+    pairs = np.array(candidate_pairs(sigs, bands, rows, group, mapper=mapper),
+                     dtype=np.int64).reshape(-1, 2)
     lengths = tok.lengths
     x, y = pairs[:, 0], pairs[:, 1]
     longer = np.maximum(lengths[x], lengths[y])
