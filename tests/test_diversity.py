@@ -95,3 +95,15 @@ def test_vendi_score_equals_the_kernel_definition() -> None:
         assert abs(diversity.vendi_score(chosen) - float(np.exp(-(eig * np.log(eig)).sum()))) < 1e-9
     copies = [seeds[0]] * 20
     assert abs(diversity.vendi_score(copies) - 1.0) < 1e-9
+
+
+def test_subset_of_flat_arrays_equals_arrays_of_the_subset() -> None:
+    from augment.theory import MelodyArrays
+
+    melodies = [s.melody for s in seeds_from_corpus(60)]
+    melodies.insert(3, Melody.from_pairs([[None, "1/5"], [60, "3/10"]]))
+    rows = [5, 0, 3, 59, 3]
+    got, want = MelodyArrays.of(melodies).subset(rows), MelodyArrays.of([melodies[r] for r in rows])
+    assert np.array_equal(got.pitches, want.pitches) and np.array_equal(got.starts, want.starts)
+    assert np.array_equal(got.quarters, want.quarters)
+    assert len(MelodyArrays.of(melodies).subset([])) == 0

@@ -23,6 +23,7 @@ from .parallel import Mapper
 from .progress import SILENT, Progress
 from .select import select
 from .split import SPLITS, Group, assign_groups, group_of, key_from_name, stratum_of
+from .theory import MelodyArrays
 
 
 @dataclass(frozen=True)
@@ -134,8 +135,13 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
         assert_no_leaks(by_split, result.params, prints=prints, mapper=mapper)
     written = [e for name in SPLITS for e in by_split[name]]
     with progress.stage("diversity"):
-        diversity = {"before": diversity_report(list(candidates)),
-                     "after": diversity_report(written)}
+        before = MelodyArrays.of([e.melody for e in candidates])
+        row: dict[str, int] = {}
+        for i, e in enumerate(candidates):
+            row.setdefault(e.id, i)
+        after = before.subset([row[e.id] for e in written])  # written ones are candidates
+        diversity = {"before": diversity_report(list(candidates), before),
+                     "after": diversity_report(written, after)}
     return Built(by_split, split_of, dropped, result.params, plan.calibration, counts, diversity)
 
 

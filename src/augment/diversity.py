@@ -182,8 +182,10 @@ METRICS: dict[str, Callable[[Sequence[Example]], float]] = {
 MELODY_METRICS = {pitch_class_entropy, distinct_interval_ngrams, contour_variety, rhythm_variety}
 
 
-def diversity_report(examples: Sequence[Example]) -> dict[str, float]:
-    """Every metric in ``METRICS``, rounded to 4 places (the melodies made flat arrays once)."""
-    arrays = MelodyArrays.of([e.melody for e in examples])
+def diversity_report(examples: Sequence[Example], arrays: MelodyArrays | None = None
+                     ) -> dict[str, float]:
+    """Every metric in ``METRICS``, rounded to 4 places (the melodies made flat arrays once;
+    ``arrays``, when given, must be ``MelodyArrays.of`` the examples' melodies)."""
+    arrays = MelodyArrays.of([e.melody for e in examples]) if arrays is None else arrays
     return {name: round(f(arrays) if f in MELODY_METRICS else f(examples), 4)
             for name, f in METRICS.items()}

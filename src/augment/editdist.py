@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -60,11 +61,13 @@ class Tokenized:
 
 def token_ids(seqs: Sequence[Sequence[object]]) -> Tokenized:
     """Number the tokens (first seen, first numbered) and lay the sequences back to back."""
-    number: dict[object, int] = {}
     starts = np.zeros(len(seqs) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs)), out=starts[1:])
-    flat = np.fromiter((number.setdefault(t, len(number)) for seq in seqs for t in seq),
-                       dtype=np.int32, count=int(starts[-1]))
+    tokens = list(chain.from_iterable(seqs))
+    number = dict.fromkeys(tokens, 0)  # distinct tokens in first-seen order
+    for k, token in enumerate(number):
+        number[token] = k
+    flat = np.fromiter(map(number.__getitem__, tokens), dtype=np.int32, count=len(tokens))
     return Tokenized(flat, starts, tuple(number))
 
 

@@ -111,7 +111,8 @@ def shingle_sets(tok: Tokenized, size: int) -> list[np.ndarray]:
         h = ((h * np.uint64(1_000_003)) ^ t[j:j + total]) & np.uint64(0xFFFFFFFF)
     owner = np.repeat(np.arange(n, dtype=np.uint64), lengths)
     whole = np.arange(total) + size <= tok.starts[1:][owner.astype(np.int64)]
-    keyed = np.unique((owner[whole] << np.uint64(32)) | h[whole])  # by sequence, then hash
+    keyed = np.sort((owner[whole] << np.uint64(32)) | h[whole])  # by sequence, then hash
+    keyed = keyed[np.r_[True, keyed[1:] != keyed[:-1]][:len(keyed)]]  # distinct (np.unique: slower)
     counts = np.bincount((keyed >> np.uint64(32)).astype(np.int64), minlength=n)
     out = np.split((keyed & np.uint64(0xFFFFFFFF)).astype(np.uint32), np.cumsum(counts)[:-1])
     for i in np.flatnonzero((lengths > 0) & (lengths < size)).tolist():

@@ -251,7 +251,7 @@ class MelodyArrays:
     @classmethod
     def of(cls, melodies: Sequence[Melody]) -> MelodyArrays:
         ticks = list(chain.from_iterable(m.ticks for m in melodies))
-        if all(type(t) is int for t in ticks):
+        if set(map(type, ticks)) <= {int}:  # (map and set in C: ~10x the generator)
             # ticks / 48 in float64 is the correctly rounded quarter value, as num / den is.
             quarters = np.fromiter(ticks, np.int64, len(ticks)) / TICKS_PER_QUARTER
         else:  # a duration off the grid: exact numerator / denominator of every duration
@@ -266,6 +266,15 @@ class MelodyArrays:
 
     def __len__(self) -> int:
         return len(self.starts) - 1
+
+    def subset(self, rows: Sequence[int] | np.ndarray) -> MelodyArrays:
+        """The given melodies, in the given order (equal to ``of`` of those melodies)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        lengths = np.diff(self.starts)[rows]
+        starts = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=starts[1:])
+        index = np.repeat(self.starts[rows] - starts[:-1], lengths) + np.arange(starts[-1])
+        return MelodyArrays(self.pitches[index], self.quarters[index], starts)
 
     def histograms(self) -> np.ndarray:
         """(N, 12) duration-weighted pitch-class histograms, rests ignored."""
