@@ -102,7 +102,7 @@ def test_values_sent_to_workers_come_back_equal() -> None:
     config = load_config(WIDE)
     seeds, _, _ = read_seeds([SEEDS], config.format, config.limits)
     seeds = [seed_facts(s) for s in annotate_keys(seeds[:6])]
-    variants = [v for s in seeds for v in expand_seed(s, config, 3)[0]]
+    variants = [v for s in seeds for v in expand_seed(s, config, 3).passed]
     odd = Melody.from_pairs([[None, "1/5"], [60, Fraction(3, 10)], [61, 1]])
     values = [*seeds, *variants, example(odd), odd]
     back = pickle.loads(pickle.dumps(values))
