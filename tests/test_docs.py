@@ -42,6 +42,6 @@ def test_quick_start_is_two_commands_and_ci_runs_them() -> None:
                                check=True).stdout.splitlines()
     assert len(extracted) == 2
     assert "augment expand seeds/beethoven.jsonl" in extracted[0] and "--out out/" in extracted[0]
-    assert "pip install '.[test]'" in extracted[1] and extracted[1].endswith("python -m pytest")
+    assert "pip install '.[test,ray]'" in extracted[1] and extracted[1].endswith("python -m pytest")
     ci = (ROOT / ".ci" / "run").read_text()
     assert script.split(" README.md")[0].replace("awk ", "") in ci
