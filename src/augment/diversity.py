@@ -64,15 +64,20 @@ def _distinct_ngrams(values: np.ndarray, owner: np.ndarray, n: int) -> int:
     gives each value's melody (ascending, so a run inside one melody has equal ends)."""
     if len(values) < n:
         return 0
-    inside = owner[:len(owner) - n + 1] == owner[n - 1:]
-    columns = [values[j:len(values) - n + 1 + j][inside] for j in range(n)]
+    last = len(values) - n + 1
+    inside = owner[:last] == owner[n - 1:]
     base = int(values.max(initial=0)) + 1
-    if base ** n < 2 ** 62:  # one integer per n-gram
-        code = np.zeros(len(columns[0]), dtype=np.int64)
-        for col in columns:
-            code = code * base + col
-        return len(np.unique(code))
-    return len(np.unique(np.stack(columns, axis=1), axis=0))
+    if base ** n >= 2 ** 62:  # too many to number: compare the runs themselves
+        return len(np.unique(np.stack([values[j:last + j][inside] for j in range(n)], axis=1),
+                             axis=0))
+    code = values[:last].astype(np.int64)  # one integer per run, in base ``base``
+    for j in range(1, n):
+        code *= base
+        code += values[j:last + j]
+    code = code[inside]
+    if base ** n <= 1 << 24:  # a small space: count the numbers that occur
+        return int(np.count_nonzero(np.bincount(code, minlength=base ** n)))
+    return len(np.unique(code))
 
 
 def _intervals(arrays: MelodyArrays) -> tuple[np.ndarray, np.ndarray]:
@@ -85,23 +90,27 @@ def _intervals(arrays: MelodyArrays) -> tuple[np.ndarray, np.ndarray]:
     return (notes[1:] - notes[:-1])[same], note_owner[1:][same]
 
 
-def distinct_interval_ngrams(examples: Sequence[Example] | MelodyArrays, n: int = 3) -> float:
-    """Number of distinct n-grams of semitone intervals over all melodies."""
-    steps, owner = _intervals(_arrays(examples))
-    return float(_distinct_ngrams(steps + MAX_PITCH, owner, n))
+def distinct_interval_ngrams(examples: Sequence[Example] | MelodyArrays, n: int = 3,
+                             steps: tuple[np.ndarray, np.ndarray] | None = None) -> float:
+    """Number of distinct n-grams of semitone intervals over all melodies (``steps``:
+    ``_intervals`` of the melodies, when already computed)."""
+    step, owner = steps or _intervals(_arrays(examples))
+    return float(_distinct_ngrams(step + MAX_PITCH, owner, n))
 
 
-def contour_variety(examples: Sequence[Example] | MelodyArrays, n: int = 5) -> float:
+def contour_variety(examples: Sequence[Example] | MelodyArrays, n: int = 5,
+                    steps: tuple[np.ndarray, np.ndarray] | None = None) -> float:
     """Number of distinct n-grams of melodic direction (up / down / same)."""
-    steps, owner = _intervals(_arrays(examples))
-    return float(_distinct_ngrams(np.sign(steps) + 1, owner, n))
+    step, owner = steps or _intervals(_arrays(examples))
+    return float(_distinct_ngrams(np.sign(step) + 1, owner, n))
 
 
 def rhythm_variety(examples: Sequence[Example] | MelodyArrays, n: int = 4) -> float:
     """Number of distinct n-grams of durations (quarter notes; rests marked)."""
     arrays = _arrays(examples)
     owner = np.repeat(np.arange(len(arrays)), np.diff(arrays.starts))
-    duration = np.unique(arrays.quarters, return_inverse=True)[1].ravel()
+    # Rank among the few distinct durations (an inverse from np.unique would sort them all).
+    duration = np.searchsorted(np.unique(arrays.quarters), arrays.quarters)
     return float(_distinct_ngrams(duration * 2 + (arrays.pitches < 0), owner, n))
 
 
@@ -187,5 +196,12 @@ def diversity_report(examples: Sequence[Example], arrays: MelodyArrays | None = 
     """Every metric in ``METRICS``, rounded to 4 places (the melodies made flat arrays once;
     ``arrays``, when given, must be ``MelodyArrays.of`` the examples' melodies)."""
     arrays = MelodyArrays.of([e.melody for e in examples]) if arrays is None else arrays
-    return {name: round(f(arrays) if f in MELODY_METRICS else f(examples), 4)
-            for name, f in METRICS.items()}
+    steps = _intervals(arrays)  # shared by the interval and contour metrics
+    out = {}
+    for name, f in METRICS.items():
+        if f in (distinct_interval_ngrams, contour_variety):
+            value = f(arrays, steps=steps)
+        else:
+            value = f(arrays) if f in MELODY_METRICS else f(examples)
+        out[name] = round(value, 4)
+    return out
