@@ -360,7 +360,8 @@ def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
     much with unrelated tunes for its edits to be told from them. With ``groups`` (one
     integer per sequence), pairs inside one group are not looked for: a caller that only
     needs pairs across seed families (or across splits) passes the family (split) number.
-    ``mapper`` (``parallel.Mapper``) verifies the candidates in chunks when there are many.
+    ``mapper`` (``parallel.Mapper``) runs the LSH bands as one job each and verifies the
+    candidates in chunks, when there are many (``BAND_JOB_ROWS``, ``VERIFY_CHUNK``).
     """
     usable = [i for i, t in enumerate(token_seqs) if len(t) >= params.min_tokens]
     if len(usable) < 2:
