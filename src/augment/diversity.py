@@ -12,6 +12,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 
 import numpy as np
 
+from . import ragged
 from .example import Example
 from .melody import MAX_PITCH
 from .theory import MelodyArrays
@@ -83,7 +84,7 @@ def _distinct_ngrams(values: np.ndarray, owner: np.ndarray, n: int) -> int:
 def _intervals(arrays: MelodyArrays) -> tuple[np.ndarray, np.ndarray]:
     """Semitone steps between consecutive sounding notes of each melody (rests skipped),
     back to back, with the melody of each step."""
-    owner = np.repeat(np.arange(len(arrays)), np.diff(arrays.starts))
+    owner = ragged.owners(arrays.starts)
     sounding = arrays.pitches >= 0
     notes, note_owner = arrays.pitches[sounding], owner[sounding]
     same = note_owner[1:] == note_owner[:-1]
@@ -108,7 +109,7 @@ def contour_variety(examples: Sequence[Example] | MelodyArrays, n: int = 5,
 def rhythm_variety(examples: Sequence[Example] | MelodyArrays, n: int = 4) -> float:
     """Number of distinct n-grams of durations (quarter notes; rests marked)."""
     arrays = _arrays(examples)
-    owner = np.repeat(np.arange(len(arrays)), np.diff(arrays.starts))
+    owner = ragged.owners(arrays.starts)
     # Rank among the few distinct durations (an inverse from np.unique would sort them all).
     duration = np.searchsorted(np.unique(arrays.quarters), arrays.quarters)
     return float(_distinct_ngrams(duration * 2 + (arrays.pitches < 0), owner, n))
@@ -145,7 +146,7 @@ def features(examples: Sequence[Example]) -> np.ndarray:
     rows[:, 12:12 + INTERVAL_BINS] = np.bincount(
         owner * INTERVAL_BINS + np.clip(steps, -12, 12) + 12,
         minlength=n * INTERVAL_BINS).reshape(n, INTERVAL_BINS)
-    event_owner = np.repeat(np.arange(n), np.diff(arrays.starts))
+    event_owner = ragged.owners(arrays.starts)
     power = np.clip(np.round(np.log2(arrays.quarters)), -4, 4).astype(np.int64) + 4
     rows[:, 12 + INTERVAL_BINS:] = np.bincount(
         event_owner * DURATION_BINS + power, minlength=n * DURATION_BINS).reshape(n, DURATION_BINS)

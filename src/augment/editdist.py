@@ -1,11 +1,11 @@
 """Token edit distance for many pairs at once: Myers' bit-vector algorithm across numpy lanes.
 
-``near.edit_distance`` runs the algorithm for one pair with Python integers. Verifying the
+``edit_distance`` runs the algorithm for one pair with Python integers. Verifying the
 near-duplicate candidates of a large run means hundreds of thousands of pairs, so here one
 numpy lane holds one pair: the shorter sequence's column of the edit table is a uint64
 bit mask, and every step of the longer sequence is a handful of vector operations over
 all pairs of a batch. Pairs whose shorter side exceeds 64 tokens go to the one-pair
-version. The result equals ``near.edit_distance`` for every pair (tested against it).
+version. The result equals ``edit_distance`` for every pair (tested against it).
 """
 
 from __future__ import annotations
@@ -16,9 +16,43 @@ from itertools import chain
 
 import numpy as np
 
+from . import ragged
+
 WORD = 64  # bits per lane: the longest shorter side handled in numpy
 BATCH = 2048  # pairs per numpy pass (the match table is BATCH * 64 * longest bytes)
 PAD_A, PAD_B = -1, -2  # padding ids that match nothing (and not each other)
+
+
+def edit_distance(a: Sequence[object], b: Sequence[object]) -> int:
+    """Levenshtein distance over tokens (insert, delete, substitute cost 1).
+
+    Myers' bit-vector algorithm (Hyyro's formulation): one column of the edit table is two
+    bit masks, so each token of ``b`` costs a handful of integer operations.
+    """
+    if not a or not b:
+        return len(a) + len(b)
+    peq: dict[object, int] = {}
+    for i, token in enumerate(a):
+        peq[token] = peq.get(token, 0) | (1 << i)
+    mask = (1 << len(a)) - 1
+    last = 1 << (len(a) - 1)
+    pv, mv, score = mask, 0, len(a)
+    for token in b:
+        eq = peq.get(token, 0)
+        xv = eq | mv
+        xh = (((eq & pv) + pv) ^ pv) | eq
+        ph = (mv | ~(xh | pv)) & mask
+        mh = pv & xh
+        if ph & last:
+            score += 1
+        elif mh & last:
+            score -= 1
+        ph = ((ph << 1) | 1) & mask
+        mh = (mh << 1) & mask
+        pv = (mh | ~(xv | ph)) & mask
+        mv = ph & xv
+    return score
+
 
 
 @dataclass(frozen=True)
@@ -39,10 +73,7 @@ class Tokenized:
 
     def subset(self, rows: np.ndarray) -> Tokenized:
         """The given sequences only (for a job that needs a few of many)."""
-        lengths = self.lengths[rows]
-        starts = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=starts[1:])
-        index = np.repeat(self.starts[rows] - starts[:-1], lengths) + np.arange(starts[-1])
+        index, starts = ragged.take(self.starts, rows)
         return Tokenized(self.flat[index], starts, self.vocab)
 
     def padded(self, rows: np.ndarray, width: int, pad: int) -> np.ndarray:
@@ -82,8 +113,6 @@ def edit_distances(tok: Tokenized, left: np.ndarray | Sequence[int], right: np.n
     out = np.zeros(len(left), dtype=np.int64)
     wide = lengths[short] > WORD
     for k in np.flatnonzero(wide).tolist():
-        from .near import edit_distance  # one pair at a time, for the rare long pairs
-
         out[k] = edit_distance(tok.row(int(short[k])), tok.row(int(long_[k])))
     lanes = np.flatnonzero(~wide)
     for start in range(0, len(lanes), BATCH):

@@ -30,7 +30,8 @@ from math import gcd
 
 import numpy as np
 
-from .editdist import Tokenized, distances_job, edit_distances, token_ids
+from . import ragged
+from .editdist import Tokenized, distances_job, edit_distance, edit_distances, token_ids
 from .melody import Melody, Ticks
 from .parallel import Mapper
 
@@ -109,9 +110,9 @@ def shingle_sets(tok: Tokenized, size: int) -> list[np.ndarray]:
     h = t[:total].copy()
     for j in range(1, size):
         h = ((h * np.uint64(1_000_003)) ^ t[j:j + total]) & np.uint64(0xFFFFFFFF)
-    owner = np.repeat(np.arange(n, dtype=np.uint64), lengths)
-    whole = np.arange(total) + size <= tok.starts[1:][owner.astype(np.int64)]
-    keyed = np.sort((owner[whole] << np.uint64(32)) | h[whole])  # by sequence, then hash
+    owner = ragged.owners(tok.starts)
+    whole = np.arange(total) + size <= tok.starts[1:][owner]
+    keyed = np.sort((owner[whole].astype(np.uint64) << np.uint64(32)) | h[whole])  # by sequence, then hash
     keyed = keyed[np.r_[True, keyed[1:] != keyed[:-1]][:len(keyed)]]  # distinct (np.unique: slower)
     counts = np.bincount((keyed >> np.uint64(32)).astype(np.int64), minlength=n)
     out = np.split((keyed & np.uint64(0xFFFFFFFF)).astype(np.uint32), np.cumsum(counts)[:-1])
@@ -217,37 +218,6 @@ def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
     return best
 
 
-def edit_distance(a: Sequence[object], b: Sequence[object]) -> int:
-    """Levenshtein distance over tokens (insert, delete, substitute cost 1).
-
-    Myers' bit-vector algorithm (Hyyro's formulation): one column of the edit table is two
-    bit masks, so each token of ``b`` costs a handful of integer operations.
-    """
-    if not a or not b:
-        return len(a) + len(b)
-    peq: dict[object, int] = {}
-    for i, token in enumerate(a):
-        peq[token] = peq.get(token, 0) | (1 << i)
-    mask = (1 << len(a)) - 1
-    last = 1 << (len(a) - 1)
-    pv, mv, score = mask, 0, len(a)
-    for token in b:
-        eq = peq.get(token, 0)
-        xv = eq | mv
-        xh = (((eq & pv) + pv) ^ pv) | eq
-        ph = (mv | ~(xh | pv)) & mask
-        mh = pv & xh
-        if ph & last:
-            score += 1
-        elif mh & last:
-            score -= 1
-        ph = ((ph << 1) | 1) & mask
-        mh = (mh << 1) & mask
-        pv = (mh | ~(xv | ph)) & mask
-        mv = ph & xv
-    return score
-
-
 def edit_similarity(a: Tokens, b: Tokens) -> float:
     """1 - Levenshtein distance over tokens / the longer length (1.0 for two empty melodies)."""
     if not a and not b:
@@ -318,12 +288,13 @@ def candidate_pairs(signatures: np.ndarray, bands: int, rows: int,
     if n < 2:
         return []
     group = np.arange(n) if groups is None else np.asarray(groups, dtype=np.int64)
-    jobs = [(np.ascontiguousarray(signatures[:, band * rows:(band + 1) * rows]), group)
-            for band in range(bands)]
+    # One band's columns at a time (a copy of them all would double the signatures' memory).
+    jobs = ((np.ascontiguousarray(signatures[:, band * rows:(band + 1) * rows]), group)
+            for band in range(bands))
     if mapper is None or n < BAND_JOB_ROWS:
         found = [band_pairs(job) for job in jobs]
     else:
-        found = list(mapper(band_pairs, jobs))
+        found = list(mapper(band_pairs, list(jobs)))
     codes = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
     return list(zip((codes // n).tolist(), (codes % n).tolist(), strict=True))
 

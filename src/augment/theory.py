@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from . import ragged
 from .melody import TICKS_PER_QUARTER, quarters_of
 
 if TYPE_CHECKING:
@@ -269,16 +270,12 @@ class MelodyArrays:
 
     def subset(self, rows: Sequence[int] | np.ndarray) -> MelodyArrays:
         """The given melodies, in the given order (equal to ``of`` of those melodies)."""
-        rows = np.asarray(rows, dtype=np.int64)
-        lengths = np.diff(self.starts)[rows]
-        starts = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=starts[1:])
-        index = np.repeat(self.starts[rows] - starts[:-1], lengths) + np.arange(starts[-1])
+        index, starts = ragged.take(self.starts, rows)
         return MelodyArrays(self.pitches[index], self.quarters[index], starts)
 
     def histograms(self) -> np.ndarray:
         """(N, 12) duration-weighted pitch-class histograms, rests ignored."""
-        row = np.repeat(np.arange(len(self)), np.diff(self.starts))
+        row = ragged.owners(self.starts)
         sounding = self.pitches >= 0
         bins = row[sounding] * 12 + self.pitches[sounding] % 12
         weights = self.quarters[sounding]

@@ -1,0 +1,28 @@
+"""Ragged arrays: many sequences laid back to back in one flat array.
+
+Sequence i of such a batch is ``flat[starts[i]:starts[i + 1]]`` (``starts`` has one more
+entry than there are sequences). ``MelodyArrays`` (notes of many melodies) and
+``editdist.Tokenized`` (tokens of many melodies) are two; these are their shared index
+computations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def owners(starts: np.ndarray) -> np.ndarray:
+    """The sequence number of every flat element."""
+    return np.repeat(np.arange(len(starts) - 1), np.diff(starts))
+
+
+def take(starts: np.ndarray, rows: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(flat index, starts) of the sequences ``rows`` in that order: ``flat[index]`` laid out
+    with the returned ``starts`` is the batch of just those sequences."""
+    rows = np.asarray(rows, dtype=np.int64)
+    lengths = np.diff(starts)[rows]
+    new = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=new[1:])
+    return np.repeat(starts[rows] - new[:-1], lengths) + np.arange(new[-1]), new
