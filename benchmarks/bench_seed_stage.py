@@ -7,8 +7,11 @@ This times it over the first ``--count`` seeds of the corpus seeds (the 519 melo
 tests/data as a seed file, ``bench_expand.corpus_seeds``) and of the bundled seeds
 (``seeds/beethoven.jsonl``, 84), with ``rules/wide.toml`` and ``variants_per_seed`` set to
 ``--variants``. Seeds are read, keyed and given their facts before the clock starts, as
-``expand`` does before the pool. Each set is timed ``--repeat`` times and the median is
-printed with the counts and a digest of the output lines (equal digests: equal output).
+``expand`` does before the pool. Each set is timed ``--repeat`` times, each time in a fresh
+child process: the stage keeps caches (parsed prompts, rewrites, duration texts) that a
+real run fills once per seed, so a second pass in the same process would be flattered.
+The median is printed with the counts and a digest of the output lines (equal digests:
+equal output).
 
     python benchmarks/bench_seed_stage.py                  # corpus and bundled, median of 3
     python benchmarks/bench_seed_stage.py --profile        # + cProfile (one run, cumulative)
@@ -21,8 +24,10 @@ import argparse
 import cProfile
 import dataclasses
 import hashlib
+import json
 import pstats
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -61,6 +66,32 @@ def run_once(seeds: list[Example], config: Config) -> tuple[float, int, int, str
     return seconds, drawn, passed, digest.hexdigest()[:16]
 
 
+def child(which: str, count: int, variants: int, profile: bool, top: int) -> None:
+    """One timed pass in this process; prints its figures as one JSON line."""
+    config = load_config(bench_expand.RULES)
+    config = dataclasses.replace(
+        config, expand=dataclasses.replace(config.expand, variants_per_seed=variants))
+    with tempfile.TemporaryDirectory() as tmp:
+        seeds = load_seeds(which, count, Path(tmp))
+    profiler = cProfile.Profile() if profile else None
+    if profiler is not None:
+        profiler.enable()
+    seconds, drawn, passed, digest = run_once(seeds, config)
+    if profiler is not None:
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(top)
+    print(json.dumps({"seeds": len(seeds), "seconds": seconds, "drawn": drawn, "passed": passed,
+                      "digest": digest}))
+
+
+def run_child(which: str, args: argparse.Namespace, profile: bool = False) -> dict[str, object]:
+    command = [sys.executable, __file__, "--one", which, "--count", str(args.count),
+               "--variants", str(args.variants), "--top", str(args.top)]
+    done = subprocess.run(command + (["--profile"] if profile else []), check=True,
+                          stdout=subprocess.PIPE, text=True)
+    return dict(json.loads(done.stdout.splitlines()[-1]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", choices=["corpus", "beethoven"], nargs="+",
@@ -69,29 +100,25 @@ def main() -> None:
     parser.add_argument("--variants", type=int, default=40, help="variants_per_seed")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs; the median is printed")
     parser.add_argument("--profile", action="store_true",
-                        help="also run once under cProfile and print the top functions")
+                        help="also run once under cProfile and print the top functions (stderr)")
     parser.add_argument("--top", type=int, default=45, help="functions shown with --profile")
+    parser.add_argument("--one", choices=["corpus", "beethoven"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:
+        child(args.one, args.count, args.variants, args.profile, args.top)
+        return
 
-    config = load_config(bench_expand.RULES)
-    config = dataclasses.replace(
-        config, expand=dataclasses.replace(config.expand, variants_per_seed=args.variants))
-    with tempfile.TemporaryDirectory() as tmp:
-        for which in args.seeds:
-            seeds = load_seeds(which, args.count, Path(tmp))
-            runs = [run_once(seeds, config) for _ in range(args.repeat)]
-            seconds = statistics.median(r[0] for r in runs)
-            _, drawn, passed, digest = runs[0]
-            print(f"{which}: {len(seeds)} seeds, {drawn} variants drawn, {passed} passed, "
-                  f"lines {digest}; median of {args.repeat}: {seconds:.3f} s = "
-                  f"{seconds / drawn * 1e6:.1f} us per variant drawn "
-                  f"(runs: {', '.join(f'{r[0]:.3f}' for r in runs)} s)")
-            if args.profile:
-                profiler = cProfile.Profile()
-                profiler.enable()
-                run_once(seeds, config)
-                profiler.disable()
-                pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
+    for which in args.seeds:
+        runs = [run_child(which, args) for _ in range(args.repeat)]
+        times = [float(str(r["seconds"])) for r in runs]
+        seconds = statistics.median(times)
+        drawn = int(str(runs[0]["drawn"]))
+        print(f"{which}: {runs[0]['seeds']} seeds, {drawn} variants drawn, {runs[0]['passed']} passed, "
+              f"lines {runs[0]['digest']}; median of {args.repeat}: {seconds:.3f} s = "
+              f"{seconds / drawn * 1e6:.1f} us per variant drawn "
+              f"(runs: {', '.join(f'{t:.3f}' for t in times)} s)", flush=True)
+        if args.profile:
+            run_child(which, args, profile=True)
 
 
 if __name__ == "__main__":
