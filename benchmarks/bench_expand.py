@@ -72,15 +72,17 @@ STAGES = [
     ("pipeline", "draw_variants", "rules (draw variants)"),
     ("pipeline", "reprompt", "re-prompt"),
     ("pipeline", "run_checks", "checks"),
-    # map_ordered runs the per-seed stages and, in chunks, parts of the dataset stages.
+    # The mapper (map_ordered in this process, _pool_map in the pool) runs the per-seed
+    # stages, the diversity reports and, in chunks, parts of the dataset stages: one wrapper,
+    # labelled by the mapped function. Pool work is timed as this process waits for it.
     ("parallel", "map_ordered", "per-seed stages (rules, re-prompt, checks)"),
+    ("parallel", "map_ordered", "  diversity report (waiting for it)"),
     ("parallel", "map_ordered", "  mapped dataset work (inside dataset stages)"),
     ("pipeline", "build_splits", "dataset stages"),
     ("dataset", "dedup", "  dedup"),
     ("dataset", "select", "  select"),
     ("dataset", "tune_groups", "  regroup families"),
     ("dataset", "assert_no_leaks", "  leakage audit"),
-    ("dataset", "diversity_report", "  diversity report"),
     ("pipeline", "write_outputs", "write"),
 ]
 
@@ -104,41 +106,44 @@ def instrument() -> dict[str, float]:
     modules = {"pipeline": augment.pipeline, "dataset": augment.dataset,
                "parallel": augment.parallel}
     totals: dict[str, float] = defaultdict(float)
-    for mod_name, fn_name, label in STAGES:
-        module = modules[mod_name]
-        fn = getattr(module, fn_name, None)
-        if fn is None:
-            continue
+    mapped_labels = [lb for _, f, lb in STAGES if f == "map_ordered"]
 
-        if fn_name == "map_ordered":
-            if label.startswith("  "):
-                continue  # one wrapper, two labels: chosen by the mapped function below
-            label = "map_ordered"
-
-        def timed(*args: Any, _fn: Any = fn, _label: str = label, **kwargs: Any) -> Any:
-            if _label == "map_ordered":
-                per_seed = getattr(args[0], "func", args[0]).__name__ == "expand_seed"
-                _label = [lb for m, f, lb in STAGES if f == "map_ordered"][0 if per_seed else 1]
+    def timed_iteration(gen: Iterator[Any], label: str) -> Iterator[Any]:
+        """A generator's work happens while it is iterated: time each step."""
+        while True:
             t = time.perf_counter()
             try:
-                out = _fn(*args, **kwargs)
+                item = next(gen)
+            except StopIteration:
+                return
             finally:
-                totals[_label] += time.perf_counter() - t
-            return timed_iteration(out, _label) if inspect.isgenerator(out) else out
+                totals[label] += time.perf_counter() - t
+            yield item
 
-        def timed_iteration(gen: Iterator[Any], label: str) -> Iterator[Any]:
-            """A generator's work happens while it is iterated: time each step."""
-            while True:
-                t = time.perf_counter()
-                try:
-                    item = next(gen)
-                except StopIteration:
-                    return
-                finally:
-                    totals[label] += time.perf_counter() - t
-                yield item
+    def wrap(fn: Any, label: str | None) -> Any:
+        """``fn`` timed under ``label`` (None: a mapper, labelled by the function it maps)."""
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            name = label
+            if name is None:  # map_ordered(fn, items, ...) or _pool_map(pool, workers, fn, items)
+                mapped = args[0] if fn.__name__ == "map_ordered" else args[2]
+                mapped_name = getattr(mapped, "func", mapped).__name__
+                name = mapped_labels[{"expand_seed": 0, "report": 1}.get(mapped_name, 2)]
+            t = time.perf_counter()
+            try:
+                out = fn(*args, **kwargs)
+            finally:
+                totals[name] += time.perf_counter() - t
+            return timed_iteration(out, name) if inspect.isgenerator(out) else out
+        return functools.wraps(fn)(timed)
 
-        setattr(module, fn_name, functools.wraps(fn)(timed))
+    for mod_name, fn_name, label in STAGES:
+        module = modules[mod_name]
+        if fn_name == "map_ordered":
+            if label == mapped_labels[0]:  # one wrapper per mapper for the three labels
+                for name in ("map_ordered", "_pool_map"):
+                    setattr(module, name, wrap(getattr(module, name), None))
+        elif hasattr(module, fn_name):
+            setattr(module, fn_name, wrap(getattr(module, fn_name), label))
     return totals
 
 

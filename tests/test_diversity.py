@@ -107,3 +107,18 @@ def test_subset_of_flat_arrays_equals_arrays_of_the_subset() -> None:
     assert np.array_equal(got.pitches, want.pitches) and np.array_equal(got.starts, want.starts)
     assert np.array_equal(got.quarters, want.quarters)
     assert len(MelodyArrays.of(melodies).subset([])) == 0
+
+
+def test_report_on_columns_equals_the_report_on_examples_and_survives_a_copy() -> None:
+    """The form a pool computes the report in (``Columns``, sent by pickle) gives the same
+    numbers as the examples themselves, metric by metric."""
+    import pickle
+
+    seeds = seeds_from_corpus(300)
+    examples = [example(s.melody) for s in seeds[:150]] + list(seeds[150:])  # keys, prompts, families
+    columns = diversity.Columns.of(examples)
+    copied = pickle.loads(pickle.dumps(columns))
+    assert diversity.report(copied) == diversity.diversity_report(examples)
+    for name, metric in diversity.METRICS.items():
+        assert metric(columns) == metric(examples), name
+    assert len({*columns.keys}) > 3 and len({*columns.prompts}) > 3  # the columns carry real variety

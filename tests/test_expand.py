@@ -175,3 +175,25 @@ def test_expand_report_writes_a_report_that_verify_accepts(tmp_path: Path) -> No
     assert html.startswith("<!DOCTYPE html>") or "<html" in html[:200]
     assert "data:image/png;base64," in html and "data:audio/wav;base64," in html
     assert CliRunner().invoke(cli, ["verify", str(out)]).exit_code == 0
+
+
+def test_lineage_lines_made_in_two_parts_equal_the_whole_record() -> None:
+    """The per-seed stage writes each lineage record but its split (``lineage_head``); the
+    writer closes it (``lineage_line``): the same text as ``dumps`` of the whole record."""
+    from augment.example import Step
+    from augment.output import dumps
+    from augment.pipeline import lineage_head, lineage_line
+    from dataset_util import seeds_from_corpus
+
+    seeds = seeds_from_corpus(6)
+    seeds[0] = seeds[0].__class__(*(getattr(seeds[0], f) for f in ("id", "messages", "melody",
+                                  "melody_index", "seed_id")), source='Bäch "é"\\n', key=None)
+    variants = [s.derive(transpose(s.melody, 2), Step.of("transpose", {"semitones": 2}),
+                         None if s.key is None else s.key.transposed(2)) for s in seeds]
+    for e in [*seeds, *variants]:
+        for split in ("train", "validation", "test"):
+            whole = {"id": e.id, "split": split, "seed_id": e.seed_id, "parent_id": e.parent_id,
+                     "source": e.source, "key": None if e.key is None else e.key.name,
+                     "rules": [s.as_dict() for s in e.steps]}
+            assert lineage_line(lineage_head(e), split) == dumps(whole)
+    assert json.loads(lineage_line(lineage_head(variants[1]), "test"))["rules"][0]["rule"] == "transpose"

@@ -16,10 +16,10 @@ from .audit import assert_no_leaks
 from .calibrate import Calibration
 from .config import Config
 from .dedup import MelodyRelations, Prints, calibrate_for, dedup, family_links, near_params
-from .diversity import diversity_report
+from .diversity import Columns, report
 from .example import Example
 from .near import NearParams
-from .parallel import Mapper
+from .parallel import Mapper, local_mapper
 from .progress import SILENT, Progress
 from .select import select
 from .split import SPLITS, Group, assign_groups, group_of, key_from_name, stratum_of
@@ -86,9 +86,13 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     """Dedup, holdout filters, selection, final sides and the leakage audit.
 
     ``mapper`` (default: this process) runs the parallel parts (near-duplicate
-    verification) and ``prints`` holds fingerprints made earlier (``dedup.fingerprint``);
-    neither changes the result."""
+    verification; the diversity reports, which a pool computes while this process goes on
+    with dedup and the audit) and ``prints`` holds fingerprints made earlier
+    (``dedup.fingerprint``); neither changes the result."""
     counts: Counter[str] = Counter()
+    run = mapper or local_mapper(1)
+    before = MelodyArrays.of([e.melody for e in candidates])
+    report_before = run(report, [Columns.of(candidates, before)])  # a pool starts it now
     with progress.stage("dedup"):
         result = dedup(candidates, config.dedup, run_seed, calibration=plan.calibration,
                        prints=prints, mapper=mapper)
@@ -131,17 +135,16 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
         else:
             by_split[side_].append(e)
     counts["rejected_holdout"] = sum(1 for s, _, _ in dropped if s == "split")
+    written = [e for name in SPLITS for e in by_split[name]]
+    row: dict[str, int] = {}
+    for i, e in enumerate(candidates):
+        row.setdefault(e.id, i)
+    after = before.subset([row[e.id] for e in written])  # written ones are candidates
+    report_after = run(report, [Columns.of(written, after)])
     with progress.stage("leakage audit"):
         assert_no_leaks(by_split, result.params, prints=prints, mapper=mapper)
-    written = [e for name in SPLITS for e in by_split[name]]
     with progress.stage("diversity"):
-        before = MelodyArrays.of([e.melody for e in candidates])
-        row: dict[str, int] = {}
-        for i, e in enumerate(candidates):
-            row.setdefault(e.id, i)
-        after = before.subset([row[e.id] for e in written])  # written ones are candidates
-        diversity = {"before": diversity_report(list(candidates), before),
-                     "after": diversity_report(written, after)}
+        diversity = {"before": next(iter(report_before)), "after": next(iter(report_after))}
     return Built(by_split, split_of, dropped, result.params, plan.calibration, counts, diversity)
 
 

@@ -2,6 +2,9 @@
 
 Every metric takes a sequence of examples and returns a float where larger means more
 diverse (except ``largest_family_share``, where smaller is better). Entropies are in bits.
+Each also takes the examples as ``Columns`` (what the metrics read of them, as plain lists
+and flat arrays): the form ``report`` works on, cheap to build once and to send to another
+process.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,6 +25,37 @@ INTERVAL_BINS = 25  # -12..+12 semitones; larger leaps fold into the outer bins
 DURATION_BINS = 9  # log2 of quarter notes, -4 (64th) .. +4 (breve)
 
 
+@dataclass(frozen=True)
+class Columns:
+    """What the metrics read of a set of examples, one entry per example."""
+
+    ids: list[str]
+    keys: list[str]  # key name, "?" when unknown
+    modes: list[str]  # mode, "?" when the key is unknown
+    prompts: list[str]  # the user prompt ("" for none)
+    families: list[str]  # seed family (seed id)
+    arrays: MelodyArrays  # the melodies
+
+    @classmethod
+    def of(cls, examples: Sequence[Example], arrays: MelodyArrays | None = None) -> Columns:
+        """``arrays``, when given, must be ``MelodyArrays.of`` the examples' melodies."""
+        keys = [e.key for e in examples]
+        return cls([e.id for e in examples], [k.name if k else "?" for k in keys],
+                   [k.mode if k else "?" for k in keys], [e.prompt or "" for e in examples],
+                   [e.seed_id for e in examples],
+                   MelodyArrays.of([e.melody for e in examples]) if arrays is None else arrays)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+Examples = Sequence[Example] | Columns
+
+
+def _columns(examples: Examples) -> Columns:
+    return examples if isinstance(examples, Columns) else Columns.of(examples)
+
+
 def _entropy(items: Iterable[Hashable]) -> float:
     counts = np.array(list(Counter(items).values()), dtype=float)
     if counts.sum() == 0:
@@ -29,13 +64,17 @@ def _entropy(items: Iterable[Hashable]) -> float:
     return float(-(p * np.log2(p)).sum())
 
 
-def key_entropy(examples: Sequence[Example]) -> float:
+def key_entropy(examples: Examples) -> float:
     """Entropy of the key names (24+ keys; max log2(#keys)); unknown keys count as one."""
+    if isinstance(examples, Columns):
+        return _entropy(examples.keys)
     return _entropy(e.key.name if e.key else "?" for e in examples)
 
 
-def mode_entropy(examples: Sequence[Example]) -> float:
+def mode_entropy(examples: Examples) -> float:
     """Entropy of the modes (major, minor, church modes)."""
+    if isinstance(examples, Columns):
+        return _entropy(examples.modes)
     return _entropy(e.key.mode if e.key else "?" for e in examples)
 
 
@@ -43,13 +82,16 @@ def _ngrams(seq: Sequence[Hashable], n: int) -> list[tuple[Hashable, ...]]:
     return [tuple(seq[i:i + n]) for i in range(len(seq) - n + 1)]
 
 
-def _arrays(examples: Sequence[Example] | MelodyArrays) -> MelodyArrays:
-    """The melodies as flat arrays (the melody metrics accept either)."""
-    return examples if isinstance(examples, MelodyArrays) else \
-        MelodyArrays.of([e.melody for e in examples])
+def _arrays(examples: Examples | MelodyArrays) -> MelodyArrays:
+    """The melodies as flat arrays (the melody metrics accept examples, columns or arrays)."""
+    if isinstance(examples, MelodyArrays):
+        return examples
+    if isinstance(examples, Columns):
+        return examples.arrays
+    return MelodyArrays.of([e.melody for e in examples])
 
 
-def pitch_class_entropy(examples: Sequence[Example] | MelodyArrays) -> float:
+def pitch_class_entropy(examples: Examples | MelodyArrays) -> float:
     """Entropy of the pooled duration-weighted pitch-class histogram (max log2 12 = 3.585)."""
     total = _arrays(examples).histograms().sum(axis=0)
     if total.sum() == 0:
@@ -91,7 +133,7 @@ def _intervals(arrays: MelodyArrays) -> tuple[np.ndarray, np.ndarray]:
     return (notes[1:] - notes[:-1])[same], note_owner[1:][same]
 
 
-def distinct_interval_ngrams(examples: Sequence[Example] | MelodyArrays, n: int = 3,
+def distinct_interval_ngrams(examples: Examples | MelodyArrays, n: int = 3,
                              steps: tuple[np.ndarray, np.ndarray] | None = None) -> float:
     """Number of distinct n-grams of semitone intervals over all melodies (``steps``:
     ``_intervals`` of the melodies, when already computed)."""
@@ -99,14 +141,14 @@ def distinct_interval_ngrams(examples: Sequence[Example] | MelodyArrays, n: int 
     return float(_distinct_ngrams(step + MAX_PITCH, owner, n))
 
 
-def contour_variety(examples: Sequence[Example] | MelodyArrays, n: int = 5,
+def contour_variety(examples: Examples | MelodyArrays, n: int = 5,
                     steps: tuple[np.ndarray, np.ndarray] | None = None) -> float:
     """Number of distinct n-grams of melodic direction (up / down / same)."""
     step, owner = steps or _intervals(_arrays(examples))
     return float(_distinct_ngrams(np.sign(step) + 1, owner, n))
 
 
-def rhythm_variety(examples: Sequence[Example] | MelodyArrays, n: int = 4) -> float:
+def rhythm_variety(examples: Examples | MelodyArrays, n: int = 4) -> float:
     """Number of distinct n-grams of durations (quarter notes; rests marked)."""
     arrays = _arrays(examples)
     owner = ragged.owners(arrays.starts)
@@ -115,23 +157,24 @@ def rhythm_variety(examples: Sequence[Example] | MelodyArrays, n: int = 4) -> fl
     return float(_distinct_ngrams(duration * 2 + (arrays.pitches < 0), owner, n))
 
 
-def prompt_variety(examples: Sequence[Example], n: int = 2) -> float:
+def prompt_variety(examples: Examples, n: int = 2) -> float:
     """Number of distinct word n-grams over all prompts (lower-cased)."""
     grams = set()
-    for prompt in {e.prompt or "" for e in examples}:  # many variants share a prompt
+    for prompt in set(_columns(examples).prompts):  # many variants share a prompt
         words = re.findall(r"[\w#']+", prompt.lower())
         grams.update(_ngrams(words, n))
     return float(len(grams))
 
 
-def largest_family_share(examples: Sequence[Example]) -> float:
+def largest_family_share(examples: Examples) -> float:
     """Share of the examples held by the biggest seed family (smaller is more diverse)."""
     if not examples:
         return 0.0
-    return max(Counter(e.seed_id for e in examples).values()) / len(examples)
+    families = examples.families if isinstance(examples, Columns) else [e.seed_id for e in examples]
+    return max(Counter(families).values()) / len(families)
 
 
-def features(examples: Sequence[Example]) -> np.ndarray:
+def features(examples: Examples | MelodyArrays) -> np.ndarray:
     """Musical feature rows: pitch-class, interval and duration histograms, each L2-unit.
 
     The cosine of two rows (a value in [0, 1]) is the musical similarity used by the
@@ -156,7 +199,7 @@ def features(examples: Sequence[Example]) -> np.ndarray:
     return rows / np.sqrt(3)
 
 
-def vendi_score(examples: Sequence[Example], max_examples: int = 400) -> float:
+def vendi_score(examples: Examples, max_examples: int = 400) -> float:
     """exp(entropy of the eigenvalues of K/n), K the cosine similarity of ``features``.
 
     The effective number of distinct melodies (Friedman & Dieng 2023): 1 for copies of
@@ -165,10 +208,11 @@ def vendi_score(examples: Sequence[Example], max_examples: int = 400) -> float:
     """
     if not examples:
         return 0.0
-    ordered = sorted(examples, key=lambda e: e.id)
+    columns = _columns(examples)
+    ordered = sorted(range(len(columns)), key=columns.ids.__getitem__)
     if len(ordered) > max_examples:
         ordered = [ordered[i] for i in np.linspace(0, len(ordered) - 1, max_examples).astype(int)]
-    x = features(ordered)
+    x = features(columns.arrays.subset(ordered))
     # K/n = X X^T / n shares its non-zero eigenvalues with X^T X / n, which is only as wide
     # as a feature row (46 x 46 instead of n x n).
     eig = np.linalg.eigvalsh(x.T @ x / len(ordered))
@@ -176,7 +220,7 @@ def vendi_score(examples: Sequence[Example], max_examples: int = 400) -> float:
     return float(np.exp(-(eig * np.log(eig)).sum()))
 
 
-METRICS: dict[str, Callable[[Sequence[Example]], float]] = {
+METRICS: dict[str, Callable[[Examples], float]] = {
     "key_entropy": key_entropy,
     "mode_entropy": mode_entropy,
     "pitch_class_entropy": pitch_class_entropy,
@@ -189,20 +233,16 @@ METRICS: dict[str, Callable[[Sequence[Example]], float]] = {
 }
 
 
-MELODY_METRICS = {pitch_class_entropy, distinct_interval_ngrams, contour_variety, rhythm_variety}
+def diversity_report(examples: Examples, arrays: MelodyArrays | None = None) -> dict[str, float]:
+    """Every metric in ``METRICS``, rounded to 4 places (``arrays``, when given, must be
+    ``MelodyArrays.of`` the examples' melodies)."""
+    return report(examples if isinstance(examples, Columns) else Columns.of(examples, arrays))
 
 
-def diversity_report(examples: Sequence[Example], arrays: MelodyArrays | None = None
-                     ) -> dict[str, float]:
-    """Every metric in ``METRICS``, rounded to 4 places (the melodies made flat arrays once;
-    ``arrays``, when given, must be ``MelodyArrays.of`` the examples' melodies)."""
-    arrays = MelodyArrays.of([e.melody for e in examples]) if arrays is None else arrays
-    steps = _intervals(arrays)  # shared by the interval and contour metrics
-    out = {}
-    for name, f in METRICS.items():
-        if f in (distinct_interval_ngrams, contour_variety):
-            value = f(arrays, steps=steps)
-        else:
-            value = f(arrays) if f in MELODY_METRICS else f(examples)
-        out[name] = round(value, 4)
-    return out
+def report(columns: Columns) -> dict[str, float]:
+    """``diversity_report`` of examples given as columns (a pure function of picklable
+    values: a mapper can run it in another process)."""
+    steps = _intervals(columns.arrays)  # shared by the interval and contour metrics
+    shared = {distinct_interval_ngrams: distinct_interval_ngrams(columns, steps=steps),
+              contour_variety: contour_variety(columns, steps=steps)}
+    return {name: round(shared[f] if f in shared else f(columns), 4) for name, f in METRICS.items()}

@@ -1,9 +1,9 @@
 """A process pool that maps a pure function over items and yields results in item order.
 
-Used for expand's per-seed work (rules, re-prompting, checks). Every variant's generator
-comes from (run seed, seed id, variant index), never from the process that draws it, and
-results are merged in the order of the items, so the output is byte-identical whatever the
-number of workers.
+Used for expand's per-seed work (rules, re-prompting, checks) and the parallel parts of the
+dataset stages. Every variant's generator comes from (run seed, seed id, variant index),
+never from the process that draws it, and results are merged in the order of the items, so
+the output is byte-identical whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 from typing import Any, TypeVar
 
@@ -20,8 +21,9 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 # ``mapper(fn, items)`` yields ``fn(item)`` for each item, in item order. Stages that can run
-# in parallel take one; ``local_mapper`` (a process pool) and ``ray_engine`` (a Ray cluster)
-# provide them. ``fn`` is picklable and pure, so where it runs never changes a result.
+# in parallel take one; ``local_pool`` / ``local_mapper`` (a process pool) and ``ray_engine``
+# (a Ray cluster) provide them. ``fn`` is picklable and pure, so where it runs never changes a
+# result. A mapper may start the work at the call (a pool) or as the results are read.
 Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], Iterator[Any]]
 
 
@@ -39,13 +41,39 @@ def map_ordered(fn: Callable[[T], R], items: Sequence[T], workers: int = 1) -> I
     and pure: it sees a copy of its arguments in another process. With one worker (or
     fewer than two items) everything runs here, with no pool and no pickling.
     """
-    workers = min(check_workers(workers), len(items))
-    if workers <= 1:
+    if min(check_workers(workers), len(items)) <= 1:
         yield from map(fn, items)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        # Small chunks keep both processes busy when items differ in cost (seed lengths).
-        yield from pool.map(fn, items, chunksize=_chunksize(len(items), workers))
+    with local_pool(workers) as mapper:
+        yield from mapper(fn, items)
+
+
+@contextmanager
+def local_pool(workers: int = 1) -> Iterator[Mapper]:
+    """A Mapper over one process pool kept for the whole ``with`` block (1 worker: this
+    process, no pool).
+
+    The pool's processes start (fork) at the first job, and every later call reuses them.
+    A call submits all its items at once and returns an iterator over the results: work
+    given to the pool runs while this process goes on with other things, until the
+    results are read (``expand`` computes the diversity report that way beside dedup).
+    """
+    workers = check_workers(workers)
+    if workers <= 1:
+        yield local_mapper(1)
+        return
+    pool = ProcessPoolExecutor(max_workers=workers)
+    try:
+        yield partial(_pool_map, pool, workers)
+    finally:  # results nobody will read (after an error) are not waited for
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _pool_map(pool: ProcessPoolExecutor, workers: int, fn: Callable[[T], R], items: Sequence[T]
+              ) -> Iterator[R]:
+    # Executor.map submits every chunk now and yields the results in item order.
+    # Small chunks keep both processes busy when items differ in cost (seed lengths).
+    return pool.map(fn, items, chunksize=_chunksize(len(items), workers))
 
 
 def _chunksize(n_items: int, workers: int) -> int:
@@ -55,7 +83,8 @@ def _chunksize(n_items: int, workers: int) -> int:
 
 
 def local_mapper(workers: int = 1) -> Mapper:
-    """``map_ordered`` with ``workers`` processes (1: in this process)."""
+    """``map_ordered`` with ``workers`` processes (1: in this process); a new pool per call
+    (``local_pool`` keeps one for many calls)."""
     return partial(map_ordered, workers=workers)
 
 

@@ -11,7 +11,7 @@ import hashlib
 import platform
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
@@ -29,7 +29,7 @@ from .errors import AugmentError, Finding
 from .example import Example, Step
 from .limits import DEFAULT_LIMITS, Limits
 from .output import begin_output, dumps, write_atomic, write_manifest
-from .parallel import Mapper, local_mapper
+from .parallel import Mapper, local_pool
 from .progress import SILENT, Progress
 from .prompt import stated_key
 from .reprompt import reprompt, seed_facts
@@ -181,6 +181,7 @@ class SeedResult:
     counts: Counter[str]
     prints: list[Fingerprint]  # the dedup fingerprint of each passed variant
     lines: list[str]  # the output line of each passed variant
+    lineage: list[str]  # the lineage_head of each passed variant
 
 
 def expand_seed(seed: Example, config: Config, run_seed: int) -> SeedResult:
@@ -205,7 +206,21 @@ def expand_seed(seed: Example, config: Config, run_seed: int) -> SeedResult:
             continue
         passed.append(prompted)
     return SeedResult(passed, rejected, counts, [fingerprint(e) for e in passed],
-                      [example_to_line(e) for e in passed])
+                      [example_to_line(e) for e in passed], [lineage_head(e) for e in passed])
+
+
+def lineage_head(e: Example) -> str:
+    """``e``'s lineage record as ``dumps`` writes it, all but the split (known only after
+    dedup), which sorts last: ``lineage_line`` closes it."""
+    record = {"id": e.id, "seed_id": e.seed_id, "parent_id": e.parent_id, "source": e.source,
+              "key": None if e.key is None else e.key.name, "rules": [s.as_dict() for s in e.steps]}
+    return dumps(record)[:-1]
+
+
+def lineage_line(head: str, split: str) -> str:
+    """The lineage record of the example of ``head`` on ``split`` (equal to ``dumps`` of the
+    whole record)."""
+    return f'{head}, "split": {dumps(split)}}}'
 
 
 def package_versions() -> dict[str, str]:
@@ -257,14 +272,15 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
     ``progress`` is told each stage's name (and the count of seeds expanded); it only
     observes, so the files written do not depend on it.
     """
-    with collecting_less():
+    pool = nullcontext(mapper) if mapper is not None else local_pool(workers)
+    with collecting_less(), pool as run:
         return _expand(seed_paths, config, out_dir, run_seed, on_error, target=target,
-                       progress=progress, workers=workers, mapper=mapper)
+                       progress=progress, mapper=run)
 
 
 def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed: int | None,
-            on_error: OnError, *, target: int | None, progress: Progress, workers: int,
-            mapper: Mapper | None) -> RunResult:
+            on_error: OnError, *, target: int | None, progress: Progress, mapper: Mapper
+            ) -> RunResult:
     run_seed = config.expand.seed if run_seed is None else run_seed
     seed_paths = [Path(p) for p in seed_paths]
     _check_out_dir(out_dir, seed_paths)
@@ -305,12 +321,13 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     prints: dict[str, Fingerprint] = {}
     todo = [s for s in passing_seeds if split_of[s.seed_id] == "train" or config.split.holdout_rules]
     per_seed = partial(expand_seed, config=config, run_seed=run_seed)
-    mapper = mapper or local_mapper(workers)
     lines: dict[str, str] = {}
+    lineage: dict[str, str] = {}
     for done in progress.track(mapper(per_seed, todo), "variants", len(todo)):
         candidates.extend(done.passed)
         prints.update(zip((e.id for e in done.passed), done.prints, strict=True))
         lines.update(zip((e.id for e in done.passed), done.lines, strict=True))
+        lineage.update(zip((e.id for e in done.passed), done.lineage, strict=True))
         rejected.extend(done.rejected)
         counts.update(done.counts)
     counts["variants_passing_checks"] = len(candidates) - len(passing_seeds)
@@ -320,16 +337,17 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     counts.update(built.counts)
     rejected.extend(Rejected(stage, [reason], example=ex).compact() for stage, ex, reason in built.dropped)
     with progress.stage("write"):
-        write_outputs(result, built, rejected, config, run_seed, seed_paths, lines)
+        write_outputs(result, built, rejected, config, run_seed, seed_paths, lines, lineage)
     return result
 
 
 def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], config: Config,
-                  run_seed: int, seed_paths: Sequence[Path], lines: dict[str, str] | None = None
-                  ) -> None:
-    """Splits (messages only), lineage, rejected, then the manifest last. ``lines`` holds
-    output lines already made (``example_to_line``) by example id."""
-    lines = lines or {}
+                  run_seed: int, seed_paths: Sequence[Path], lines: dict[str, str] | None = None,
+                  lineage: dict[str, str] | None = None) -> None:
+    """Splits (messages only), lineage, rejected, then the manifest last. ``lines`` and
+    ``lineage`` hold output lines (``example_to_line``) and lineage heads (``lineage_head``)
+    already made, by example id."""
+    lines, heads = lines or {}, lineage or {}
     out_dir, counts, by_split = result.out_dir, result.counts, built.by_split
     begin_output(out_dir)
     for name in SPLITS:
@@ -337,11 +355,9 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
         result.files[f"{name}.jsonl"] = write_atomic(
             out_dir / f"{name}.jsonl", (lines.get(e.id) or example_to_line(e) for e in by_split[name]))
     written = sorted((e for name in SPLITS for e in by_split[name]), key=lambda e: e.id)
-    lineage = ({"id": e.id, "split": built.split_of[e.seed_id], "seed_id": e.seed_id,
-                "parent_id": e.parent_id, "source": e.source,
-                "key": None if e.key is None else e.key.name,
-                "rules": [s.as_dict() for s in e.steps]} for e in written)
-    result.files["lineage.jsonl"] = write_atomic(out_dir / "lineage.jsonl", map(dumps, lineage))
+    records = (lineage_line(heads.get(e.id) or lineage_head(e), built.split_of[e.seed_id])
+               for e in written)
+    result.files["lineage.jsonl"] = write_atomic(out_dir / "lineage.jsonl", records)
     # Read rejects in input order first, then by id: the same set of seeds in another line
     # order gives the same records in the same order.
     ordered = sorted(rejected, key=Rejected.key)
