@@ -32,6 +32,9 @@ class Step:
 
     rule: str
     params: tuple[tuple[str, Any], ...]
+    # The JSON text of ``as_dict()``, made on first use by ``json_text`` (a chain of rules
+    # encodes its earlier steps again at every ``derive``); not part of the value.
+    _json: str | None = field(default=None, init=False, compare=False, repr=False)
 
     def __reduce__(self) -> tuple[object, ...]:
         return (Step, (self.rule, self.params))
@@ -42,6 +45,14 @@ class Step:
 
     def as_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "params": dict(self.params)}
+
+    def json_text(self) -> str:
+        """``as_dict()`` as ``variant_id_for`` encodes it (sorted keys, ``default=str``)."""
+        text = self._json
+        if text is None:
+            text = _STEPS_JSON.encode(self.as_dict())
+            object.__setattr__(self, "_json", text)
+        return text
 
 
 def _digest(*parts: str) -> str:
@@ -64,7 +75,8 @@ def seed_id_for(messages: tuple[Message, ...]) -> str:
 
 
 def variant_id_for(seed_id: str, steps: tuple[Step, ...]) -> str:
-    canonical = _STEPS_JSON.encode([s.as_dict() for s in steps])
+    # The JSON list of the steps' dicts: json writes a list as "[" + ", ".join(items) + "]".
+    canonical = "[" + ", ".join([s.json_text() for s in steps]) + "]"
     return "v" + _digest(seed_id, canonical)[:15]
 
 
