@@ -94,3 +94,44 @@ def test_melody_tokens_equal_their_fraction_definition() -> None:
     melodies = [m for _, m in corpus()]
     melodies.append(Melody.from_pairs([[None, "1/5"], [60, "3/10"], [None, 1], [62, "2/3"], [61, "0.3"]]))
     assert all(melody_tokens(m) == by_definition(m) for m in melodies)
+
+
+def test_near_pairs_from_signatures_made_earlier_equal_near_pairs_from_tokens() -> None:
+    """The per-seed stage makes each variant's signature (``dedup.fingerprints``); dedup then
+    reads tokens only for the melodies a candidate pair holds. Same pairs as from scratch."""
+    from augment.dedup import fingerprints
+    from augment.melody import transpose
+    from augment.near import NearParams, near_pairs, signatures_of
+    from dataset_util import example
+
+    melodies = [m for _, m in corpus()[:300]]
+    # near copies: the first 40 tunes with their last note moved, plus transposed copies
+    melodies += [type(m).from_ticks(m.pitches[:-1] + (None,), m.ticks) for m in melodies[:40]]
+    melodies += [transpose(m, 3) for m in melodies[40:60]]
+    seqs = [melody_tokens(m) for m in melodies]
+    params = NearParams(shingle_size=3, lsh_threshold=0.3, similarity=0.75)
+    prints = fingerprints([example(m) for m in melodies], params)
+    assert [p.length for p in prints] == [len(t) for t in seqs]
+    usable = [i for i, t in enumerate(seqs) if len(t) >= params.min_tokens]
+    assert all(prints[i].signature is None for i in range(len(seqs)) if i not in usable)
+    made = signatures_of([seqs[i] for i in usable], params)
+    assert all((prints[i].signature == row).all() for i, row in zip(usable, made, strict=True))
+
+    class Counting(list):  # token sequences that count how many are read
+        reads = 0
+
+        def __getitem__(self, i):  # type: ignore[no-untyped-def]
+            Counting.reads += 1
+            return super().__getitem__(i)
+
+    whole = near_pairs(seqs, params)
+    assert len(whole) >= 40  # the moved-note copies are found
+    lengths = [p.length for p in prints]
+    some = [p.signature if i % 3 else None for i, p in enumerate(prints)]  # a third unknown
+    assert near_pairs(Counting(seqs), params, signatures=some, lengths=lengths) == whole
+    Counting.reads = 0
+    every = [p.signature for p in prints]
+    assert near_pairs(Counting(seqs), params, signatures=every, lengths=lengths) == whole
+    held = {i for i, j, _ in whole} | {j for i, j, _ in whole}
+    # Only the melodies of candidate pairs were read (verified pairs hold some of them).
+    assert len(held) <= Counting.reads < len(usable) * 0.6

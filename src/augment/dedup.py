@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from .codec import format_melody
 from .config import DEDUP_LEVELS, DedupConfig
 from .example import Example
 from .melody import Melody
-from .near import NearParams, Tokens, invariant_key, melody_tokens, near_pairs
+from .near import NearParams, Tokens, invariant_key, melody_tokens, near_pairs, signatures_of
 from .parallel import Mapper
 
 
@@ -42,19 +42,36 @@ def exact_key(example: Example) -> str:
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """What dedup and the leakage audit need of one example, computed once (``fingerprint``)
-    where the example is made, in parallel with the other per-seed work."""
+    """What dedup and the leakage audit need of one example, computed once (``fingerprints``)
+    where the example is made, in parallel with the other per-seed work. The tokens
+    themselves are not kept (memory): near-duplicate verification remakes them for the few
+    melodies a candidate pair holds."""
 
     exact: str  # exact_key
     invariant: str  # near.invariant_key of the melody
-    tokens: Tokens  # near.melody_tokens of the melody
+    length: int  # number of near.melody_tokens of the melody
+    # near.signatures_of the tokens under NearParams with (shingle_size, num_perm) = signed;
+    # None when not made (no params given, or too few tokens to take part).
+    signature: np.ndarray | None = field(default=None, compare=False)
+    signed: tuple[int, int] | None = None
 
 
 def fingerprint(example: Example) -> Fingerprint:
-    # Interned: a token is one string object however many melodies hold it (memory, and a
-    # copy of many fingerprints sent between processes stores each token once).
-    tokens = tuple(map(sys.intern, melody_tokens(example.melody)))
-    return Fingerprint(exact_key(example), invariant_key(example.melody, tokens), tokens)
+    return fingerprints([example])[0]
+
+
+def fingerprints(examples: Sequence[Example], params: NearParams | None = None) -> list[Fingerprint]:
+    """Each example's fingerprint; with ``params``, MinHash signatures too (in one batch)."""
+    tokens = [melody_tokens(e.melody) for e in examples]
+    sigs: list[np.ndarray | None] = [None] * len(examples)
+    signed = None
+    if params is not None:
+        usable = [i for i, t in enumerate(tokens) if len(t) >= params.min_tokens]
+        for i, row in zip(usable, signatures_of([tokens[i] for i in usable], params), strict=True):
+            sigs[i] = row
+        signed = (params.shingle_size, params.num_perm)
+    return [Fingerprint(exact_key(e), invariant_key(e.melody, t), len(t), sig, signed)
+            for e, t, sig in zip(examples, tokens, sigs, strict=True)]
 
 
 Prints = Mapping[str, Fingerprint]  # example id -> its fingerprint (ids are content hashes)
@@ -96,7 +113,10 @@ class MelodyRelations:
         ``prints`` holds fingerprints already computed (the rest are computed here);
         ``mapper`` runs the verification of candidate pairs (``near.near_pairs``)."""
         classes: dict[str, int] = {}
-        tokens = []
+        reps: list[Example] = []  # the first example of each class
+        lengths: list[int] = []
+        sigs: list[np.ndarray | None] = []
+        signed = (params.shingle_size, params.num_perm)
         rep_of = {}
         labels: list[set[str]] = []
         for ex in examples:
@@ -104,7 +124,9 @@ class MelodyRelations:
             key = fp.invariant
             if key not in classes:
                 classes[key] = len(classes)
-                tokens.append(fp.tokens)
+                reps.append(ex)
+                lengths.append(fp.length)
+                sigs.append(fp.signature if fp.signed == signed else None)
                 labels.append(set())
             rep_of[ex.id] = classes[key]
             if across is not None:
@@ -115,10 +137,33 @@ class MelodyRelations:
             groups = [number[next(iter(ls))] if len(ls) == 1 else len(number) + c
                       for c, ls in enumerate(labels)]
         near: dict[int, list[tuple[int, float]]] = defaultdict(list)
-        for i, j, sim in near_pairs(tokens, params, groups, mapper=mapper):
+        tokens = _Tokens(reps)
+        for i, j, sim in near_pairs(tokens, params, groups, mapper=mapper, signatures=sigs,
+                                    lengths=lengths):
             near[i].append((j, sim))
             near[j].append((i, sim))
         return cls(rep_of, {k: tuple(sorted(v, key=lambda t: (-t[1], t[0]))) for k, v in near.items()})
+
+
+class _Tokens(Sequence[Tokens]):
+    """``melody_tokens`` of each example's melody, made when read."""
+
+    def __init__(self, examples: Sequence[Example]) -> None:
+        self._examples = examples
+
+    def __len__(self) -> int:
+        return len(self._examples)
+
+    @overload
+    def __getitem__(self, i: int) -> Tokens: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Tokens]: ...
+
+    def __getitem__(self, i: int | slice) -> Tokens | Sequence[Tokens]:
+        if isinstance(i, slice):
+            return [melody_tokens(e.melody) for e in self._examples[i]]
+        return melody_tokens(self._examples[i].melody)
 
 
 def near_params(config: DedupConfig, calibration: Calibration | None) -> NearParams:

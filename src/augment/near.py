@@ -322,9 +322,18 @@ def band_pairs(job: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     return np.concatenate(found)
 
 
+def signatures_of(token_seqs: Sequence[Tokens], params: NearParams) -> np.ndarray:
+    """The MinHash signature (one uint32 row each) of every sequence's shingles."""
+    if not token_seqs:
+        return np.zeros((0, params.num_perm), dtype=np.uint32)
+    tok = token_ids(token_seqs)
+    return MinHasher(params.num_perm).signatures(shingle_sets(tok, params.shingle_size))
+
+
 def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
-               groups: Sequence[int] | None = None, *, mapper: Mapper | None = None
-               ) -> list[tuple[int, int, float]]:
+               groups: Sequence[int] | None = None, *, mapper: Mapper | None = None,
+               signatures: Sequence[np.ndarray | None] | None = None,
+               lengths: Sequence[int] | None = None) -> list[tuple[int, int, float]]:
     """Verified near-duplicate pairs (i < j, similarity >= params.similarity), sorted.
 
     Sequences shorter than ``params.min_tokens`` take no part: a short motif shares too
@@ -333,24 +342,37 @@ def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
     needs pairs across seed families (or across splits) passes the family (split) number.
     ``mapper`` (``parallel.Mapper``) runs the LSH bands as one job each and verifies the
     candidates in chunks, when there are many (``BAND_JOB_ROWS``, ``VERIFY_CHUNK``).
+
+    ``signatures`` (``signatures_of`` each sequence under ``params``, None where unknown) and
+    ``lengths`` (of the sequences), when the caller made them earlier, save their work here;
+    ``token_seqs`` is then only read for the sequences a candidate pair holds (it may be a
+    sequence that makes them on demand).
     """
-    usable = [i for i, t in enumerate(token_seqs) if len(t) >= params.min_tokens]
+    lengths = [len(t) for t in token_seqs] if lengths is None else lengths
+    usable = [i for i, n in enumerate(lengths) if n >= params.min_tokens]
     if len(usable) < 2:
         return []
-    hasher = MinHasher(params.num_perm)
-    tok = token_ids([token_seqs[i] for i in usable])
-    sigs = hasher.signatures(shingle_sets(tok, params.shingle_size))
+    sigs = np.empty((len(usable), params.num_perm), dtype=np.uint32)
+    given = [None if signatures is None else signatures[i] for i in usable]
+    known = [k for k, row in enumerate(given) if row is not None]
+    if known:
+        sigs[known] = np.stack([row for row in given if row is not None])
+    missing = np.setdiff1d(np.arange(len(usable)), known)
+    if len(missing):
+        sigs[missing] = signatures_of([token_seqs[usable[k]] for k in missing.tolist()], params)
     bands, rows = params.bands()
     group = None if groups is None else [groups[i] for i in usable]
     pairs = np.array(candidate_pairs(sigs, bands, rows, group, mapper=mapper),
                      dtype=np.int64).reshape(-1, 2)
-    lengths = tok.lengths
+    length = np.array([lengths[i] for i in usable], dtype=np.int64)
     x, y = pairs[:, 0], pairs[:, 1]
-    longer = np.maximum(lengths[x], lengths[y])
+    longer = np.maximum(length[x], length[y])
     # The distance is at least the length difference: skip pairs that cannot reach it.
-    reachable = 1 - np.abs(lengths[x] - lengths[y]) / longer >= params.similarity
+    reachable = 1 - np.abs(length[x] - length[y]) / longer >= params.similarity
     x, y, longer = x[reachable], y[reachable], longer[reachable]
-    distance = _distances(tok, x, y, mapper)
+    held = np.unique(np.r_[x, y])  # the sequences a candidate holds: only these are read
+    tok = token_ids([token_seqs[usable[k]] for k in held.tolist()])
+    distance = _distances(tok, np.searchsorted(held, x), np.searchsorted(held, y), mapper)
     out = []
     for a, b, d, n in zip(x.tolist(), y.tolist(), distance.tolist(), longer.tolist(), strict=True):
         sim = 1 - d / n  # as edit_similarity computes it

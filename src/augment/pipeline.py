@@ -24,10 +24,11 @@ from .checks import run_checks
 from .codec import FormatConfig, example_to_line, read_examples
 from .config import Config, RuleSpec
 from .dataset import build_splits, plan_splits
-from .dedup import Fingerprint, fingerprint
+from .dedup import Fingerprint, fingerprints
 from .errors import AugmentError, Finding
 from .example import Example, Step
 from .limits import DEFAULT_LIMITS, Limits
+from .near import NearParams
 from .output import begin_output, dumps, write_atomic, write_manifest
 from .parallel import Mapper, local_pool
 from .progress import SILENT, Progress
@@ -184,9 +185,11 @@ class SeedResult:
     lineage: list[str]  # the lineage_head of each passed variant
 
 
-def expand_seed(seed: Example, config: Config, run_seed: int) -> SeedResult:
+def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams | None = None
+                ) -> SeedResult:
     """One seed's variants after re-prompting and checks, with what the later stages need
-    of each (fingerprint, output line) made here, so that it runs in parallel too.
+    of each (fingerprint, with MinHash signatures under ``near``; output line; lineage
+    head) made here, so that it runs in parallel too.
 
     Pure and picklable, so a process pool or Ray can run it (``parallel.Mapper``).
     """
@@ -205,7 +208,7 @@ def expand_seed(seed: Example, config: Config, run_seed: int) -> SeedResult:
             counts["rejected_checks"] += 1
             continue
         passed.append(prompted)
-    return SeedResult(passed, rejected, counts, [fingerprint(e) for e in passed],
+    return SeedResult(passed, rejected, counts, fingerprints(passed, near),
                       [example_to_line(e) for e in passed], [lineage_head(e) for e in passed])
 
 
@@ -320,7 +323,7 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     candidates: list[Example] = list(passing_seeds)
     prints: dict[str, Fingerprint] = {}
     todo = [s for s in passing_seeds if split_of[s.seed_id] == "train" or config.split.holdout_rules]
-    per_seed = partial(expand_seed, config=config, run_seed=run_seed)
+    per_seed = partial(expand_seed, config=config, run_seed=run_seed, near=plan.params)
     lines: dict[str, str] = {}
     lineage: dict[str, str] = {}
     for done in progress.track(mapper(per_seed, todo), "variants", len(todo)):
