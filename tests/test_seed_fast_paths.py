@@ -18,9 +18,13 @@ from fractions import Fraction
 from functools import cache
 from pathlib import Path
 
+from augment import codec, reprompt
+from augment.codec import FormatConfig, format_duration, format_melody
 from augment.config import load_config
 from augment.example import Example, Step, _digest, variant_id_for
+from augment.melody import Melody
 from augment.pipeline import draw_variants
+from augment.prompt import parse_claims, stated_key
 from augment.reprompt import seed_facts
 from dataset_util import corpus, seeds_from_corpus
 
@@ -68,3 +72,45 @@ def test_the_step_memo_is_not_part_of_the_value() -> None:
     assert step == other and hash(step) == hash(other) and repr(step) == repr(other)
     assert pickle.loads(pickle.dumps(step)) == step
     assert Step.of("transpose", {"semitones": 3.0}).json_text() != step.json_text()
+
+
+def test_melody_text_equals_the_note_by_note_definition() -> None:
+    def plain(melody: Melody, fmt: FormatConfig) -> str:
+        rest = "0" if fmt.rest == 0 else "null"
+        notes = [f"[{rest if p is None else p}, {format_duration(d, fmt)}]" for p, d in melody.pairs()]
+        return f"melody_pitch_duration_data: [{', '.join(notes)}]"
+
+    melodies = [m for _, m in corpus()] + [v.melody for v in variants()]
+    melodies.append(Melody([60, None, 61], [Fraction(1, 5), Fraction(3, 10), 100]))  # off grid, long
+    for fmt in (FormatConfig(), FormatConfig("whole", "null")):
+        codec._PAIR_TEXT.clear()  # first the path that meets every pair, then the lookups
+        for _ in range(2):
+            assert [format_melody(m, fmt) for m in melodies] == [plain(m, fmt) for m in melodies]
+
+
+def test_template_reasons_and_stated_keys_equal_the_regex_definitions() -> None:
+    def plain(prompt: str, example: Example, seed_mode: str | None) -> str | None:
+        rules = frozenset(step.rule for step in example.steps)
+        if reprompt.CITATION.search(prompt):
+            return "it names a specific work"
+        if rules & reprompt.CONTOUR_RULES and reprompt.CONTOUR_WORDS.search(prompt):
+            return "it describes a contour the rules reversed"
+        if rules & reprompt.DURATION_RULES and reprompt.NOTE_VALUE_WORDS.search(prompt):
+            return "it describes note values the rules changed"
+        new_mode = example.key.mode if example.key else None
+        if seed_mode and new_mode != seed_mode and reprompt.MOOD_WORDS.search(prompt):
+            return "it describes a mood that belonged to the other mode"
+        return None
+
+    prompts = ["Write a happy melody in C major with running eighths that rise.",
+               "A sad tune like Für Elise, in A minor.", "Generate a melody in G major like bach/bwv1.6.",
+               "Could you write a 3/4 tune in D dorian?", "Write a melody."]
+    reasons = set()
+    for v in variants():
+        for prompt in prompts:
+            for seed_mode in ("major", "minor", None):
+                got = reprompt.needs_template(prompt, v, seed_mode)
+                assert got == plain(prompt, v, seed_mode)
+                reasons.add(got)
+            assert stated_key(prompt) == parse_claims(prompt).key
+    assert len(reasons) == 5  # every reason and None were met

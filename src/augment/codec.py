@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from .errors import Finding, MelodyFormatError
 from .example import Example, Message, seed_id_for
@@ -213,15 +213,31 @@ def format_ticks(ticks: Ticks, fmt: FormatConfig = FormatConfig()) -> str:
     return text
 
 
+# Text of the (pitch, ticks) pairs met so far, per unit and rest token: a melody is then
+# written by one lookup per note. Bounded: pairs beyond the limit are formatted each time.
+_MAX_PAIR_TEXTS = 50_000
+_PAIR_TEXT: dict[tuple[DurationUnit, RestToken], dict[tuple[int | None, Ticks], str]] = {}
+
+
+def _pair_text(pair: tuple[int | None, Ticks], fmt: FormatConfig) -> str:
+    """``[pitch, duration]`` as the melody text writes one note (a rest as the rest token)."""
+    p, t = pair
+    return f"[{('0' if fmt.rest == 0 else 'null') if p is None else p}, {format_ticks(t, fmt)}]"
+
+
 def format_melody(melody: Melody, fmt: FormatConfig = FormatConfig()) -> str:
-    rest = "0" if fmt.rest == 0 else "null"
-    table = _TICK_TEXT[fmt.duration_unit]
+    table = _PAIR_TEXT.setdefault((fmt.duration_unit, fmt.rest), {})
+    known = list(map(table.get, zip(melody.pitches, melody.ticks, strict=True)))
+    if None not in known:  # every pair met before
+        return f"{PREFIX} [{', '.join(cast(list[str], known))}]"
     parts = []
-    for p, t in zip(melody.pitches, melody.ticks, strict=True):
-        text = table.get(t)
+    for pair in zip(melody.pitches, melody.ticks, strict=True):
+        text = table.get(pair)
         if text is None:
-            text = format_ticks(t, fmt)
-        parts.append(f"[{rest if p is None else p}, {text}]")
+            text = _pair_text(pair, fmt)
+            if len(table) < _MAX_PAIR_TEXTS:
+                table[pair] = text
+        parts.append(text)
     return f"{PREFIX} [{', '.join(parts)}]"
 
 
