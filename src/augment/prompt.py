@@ -253,6 +253,7 @@ def find_key_claims(prompt: str) -> list[KeyClaim]:
     return list(parse_claims(prompt).keys)
 
 
+@lru_cache(maxsize=4096)
 def stated_key(prompt: str | None) -> Key | None:
     """The key the prompt claims, when it names exactly one (repeats of it allowed)."""
     return parse_claims(prompt).key if prompt else None

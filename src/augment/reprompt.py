@@ -14,6 +14,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from .codec import FormatConfig, format_melody
 from .errors import AugmentError
@@ -95,17 +96,26 @@ def _changed(example: Example) -> frozenset[str]:
     return frozenset(step.rule for step in example.steps)
 
 
+@lru_cache(maxsize=4096)
+def _words(prompt: str) -> tuple[bool, bool, bool, bool]:
+    """Whether ``prompt`` has a citation, contour words, note-value words, mood words (every
+    variant of a seed asks about the seed's prompt)."""
+    return (CITATION.search(prompt) is not None, CONTOUR_WORDS.search(prompt) is not None,
+            NOTE_VALUE_WORDS.search(prompt) is not None, MOOD_WORDS.search(prompt) is not None)
+
+
 def needs_template(prompt: str, example: Example, seed_key_mode: str | None) -> str | None:
     """Why an edit cannot keep this prompt true (None when it can)."""
     rules = _changed(example)
-    if CITATION.search(prompt):
+    citation, contour, note_values, mood = _words(prompt)
+    if citation:
         return "it names a specific work"
-    if rules & CONTOUR_RULES and CONTOUR_WORDS.search(prompt):
+    if rules & CONTOUR_RULES and contour:
         return "it describes a contour the rules reversed"
-    if rules & DURATION_RULES and NOTE_VALUE_WORDS.search(prompt):
+    if rules & DURATION_RULES and note_values:
         return "it describes note values the rules changed"
     new_mode = example.key.mode if example.key else None
-    if seed_key_mode and new_mode != seed_key_mode and MOOD_WORDS.search(prompt):
+    if seed_key_mode and new_mode != seed_key_mode and mood:
         return "it describes a mood that belonged to the other mode"
     return None
 
