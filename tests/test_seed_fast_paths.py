@@ -18,7 +18,10 @@ from fractions import Fraction
 from functools import cache
 from pathlib import Path
 
+import numpy as np
+
 from augment import codec, reprompt
+from augment.checks import key_gap
 from augment.codec import FormatConfig, format_duration, format_melody
 from augment.config import load_config
 from augment.example import Example, Step, _digest, variant_id_for
@@ -26,6 +29,19 @@ from augment.melody import Melody
 from augment.pipeline import draw_variants
 from augment.prompt import parse_claims, stated_key
 from augment.reprompt import seed_facts
+from augment.theory import (
+    _TONIC,
+    _TRIAD,
+    NO_CADENCE,
+    CadenceWeights,
+    Key,
+    KeyEstimate,
+    detect_key,
+    key_correlation_row,
+    key_correlations,
+    key_of_index,
+    rank_keys,
+)
 from dataset_util import corpus, seeds_from_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,3 +130,51 @@ def test_template_reasons_and_stated_keys_equal_the_regex_definitions() -> None:
                 reasons.add(got)
             assert stated_key(prompt) == parse_claims(prompt).key
     assert len(reasons) == 5  # every reason and None were met
+
+
+def melodies_and_variants() -> list[Melody]:
+    return [m for _, m in corpus()] + [v.melody for v in variants()]
+
+
+def test_one_row_key_correlations_equal_the_batch_function() -> None:
+    for melody in melodies_and_variants():
+        hist = melody.pitch_class_histogram()
+        for profile in ("aarden", "krumhansl"):
+            batch = key_correlations(hist[None, :], profile)
+            assert np.array_equal(key_correlation_row(hist, profile), batch)
+    silent = np.zeros(12)
+    assert np.array_equal(key_correlation_row(silent), key_correlations(silent[None, :]))
+
+
+def test_one_melody_key_equals_the_definition_with_its_floats() -> None:
+    def plain(melody: Melody, cadence: CadenceWeights) -> KeyEstimate | None:
+        notes = melody.notes
+        if not notes:
+            return None
+        corr = key_correlations(melody.pitch_class_histogram()[None, :])
+        score = corr.copy()
+        for pitch, w_tonic, w_triad in ((notes[0], cadence.first_tonic, cadence.first_triad),
+                                        (notes[-1], cadence.last_tonic, cadence.last_triad)):
+            pc = pitch % 12
+            score[0] += w_tonic * _TONIC.T[pc] + w_triad * _TRIAD.T[pc]
+        best, runner_up = rank_keys(score)[0, :2].tolist()
+        return KeyEstimate(key_of_index(best), float(corr[0, best]),
+                           float(score[0, best] - score[0, runner_up]), key_of_index(runner_up))
+
+    for melody in melodies_and_variants():
+        for cadence in (CadenceWeights(), NO_CADENCE, CadenceWeights(0.3, 0.1, 0.05, 0.01)):
+            assert detect_key(melody, cadence=cadence) == plain(melody, cadence)
+
+
+def test_key_gap_equals_the_definition() -> None:
+    seen = set()
+    for v in variants():
+        for tonic, mode in ((0, "major"), (9, "minor"), (v.key.tonic if v.key else 2, "major")):
+            example = v.with_content(0, f"Write a melody in {Key(tonic, mode).name}.")
+            corr = key_correlations(example.melody.pitch_class_histogram()[None, :])[0]
+            best = int(np.argmax(corr))
+            claimed = tonic + (0 if mode == "major" else 12)
+            expected = (float(corr[best] - corr[claimed]), Key(tonic, mode), key_of_index(best))
+            assert key_gap(example) == expected
+            seen.add(expected[0] == 0)
+    assert seen == {True, False}

@@ -20,7 +20,7 @@ from .config import ChecksConfig
 from .example import Example
 from .melody import TICKS_PER_QUARTER, Ticks, exact_ticks, quarters_of
 from .prompt import parse_claims, stated_key
-from .theory import Key, key_correlations, key_of_index
+from .theory import Key, key_correlation_row, key_of_index
 
 Check = Callable[[Example, ChecksConfig], str | None]
 
@@ -78,7 +78,7 @@ def key_gap(example: Example) -> tuple[float, Key, Key] | None:
     claimed = stated_key(example.prompt)
     if claimed is None:
         return None
-    corr = key_correlations(example.melody.pitch_class_histogram()[None, :])[0]
+    corr = key_correlation_row(example.melody.pitch_class_histogram())[0]
     best_index = int(np.argmax(corr))
     claimed_index = claimed.tonic + (0 if claimed.mode == "major" else 12)
     return float(corr[best_index] - corr[claimed_index]), claimed, key_of_index(best_index)

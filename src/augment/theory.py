@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import chain
 from operator import attrgetter
 from typing import TYPE_CHECKING, Literal
@@ -194,6 +195,21 @@ def key_correlations(histograms: np.ndarray, profile: str = DEFAULT_PROFILE) -> 
     Columns 0-11 are the major keys on C..B, 12-23 the minor keys (``key_of_index``).
     """
     return _correlate(histograms, _matrix(profile, ("major", "minor")))
+
+
+def key_correlation_row(histogram: np.ndarray, profile: str = DEFAULT_PROFILE) -> np.ndarray:
+    """``key_correlations`` of one histogram (12,) -> (1, 24), the same floats.
+
+    The same ufuncs on the one row: numpy's ``mean`` is ``add.reduce`` divided by the
+    count and its 2-norm ``sqrt(add.reduce(x * x))``; their general wrappers cost more
+    than the arithmetic for one melody (the checks and rules ask for one at a time).
+    """
+    h = histogram.reshape(1, 12)
+    h = h - np.add.reduce(h, axis=1, keepdims=True) / 12
+    norms = np.sqrt(np.add.reduce(h * h, axis=1, keepdims=True))
+    if norms[0, 0] == 0:
+        norms[0, 0] = 1.0
+    return (h / norms) @ _matrix(profile, ("major", "minor")).T
 
 
 def key_of_index(index: int) -> Key:
@@ -378,6 +394,15 @@ def detect_keys(melodies: Sequence[Melody], profile: str = DEFAULT_PROFILE,
             for i, (b, r) in enumerate(top.tolist())]
 
 
+@lru_cache(maxsize=16)
+def _cadence_bonuses(cadence: CadenceWeights) -> tuple[np.ndarray, np.ndarray]:
+    """(12, 24) bonus of each key for a first note of each pitch class, and for a last
+    note: the rows ``key_scores`` adds, made once per weights (same products and sums)."""
+    first = cadence.first_tonic * _TONIC.T + cadence.first_triad * _TRIAD.T
+    last = cadence.last_tonic * _TONIC.T + cadence.last_triad * _TRIAD.T
+    return first, last
+
+
 def detect_key(melody: Melody, profile: str = DEFAULT_PROFILE,
                cadence: CadenceWeights = CadenceWeights()) -> KeyEstimate | None:
     """``detect_keys`` for one melody: the same arithmetic on one row, without building
@@ -385,12 +410,10 @@ def detect_key(melody: Melody, profile: str = DEFAULT_PROFILE,
     notes = melody.notes
     if not notes or min(notes) < 0:  # the batch arrays take a negative pitch for a rest
         return detect_keys([melody], profile, cadence)[0]
-    corr = key_correlations(melody.pitch_class_histogram()[None, :], profile)
-    score = corr.copy()
-    for pitch, w_tonic, w_triad in ((notes[0], cadence.first_tonic, cadence.first_triad),
-                                    (notes[-1], cadence.last_tonic, cadence.last_triad)):
-        pc = pitch % 12
-        score[0] += w_tonic * _TONIC.T[pc] + w_triad * _TRIAD.T[pc]
+    corr = key_correlation_row(melody.pitch_class_histogram(), profile)
+    first, last = _cadence_bonuses(cadence)
+    score = corr + first[notes[0] % 12]
+    score += last[notes[-1] % 12]
     best, runner_up = rank_keys(score)[0, :2].tolist()
     return KeyEstimate(_KEYS[best], float(corr[0, best]),
                        float(score[0, best] - score[0, runner_up]), _KEYS[runner_up])
