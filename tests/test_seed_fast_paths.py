@@ -25,10 +25,14 @@ from augment.checks import key_gap
 from augment.codec import FormatConfig, format_duration, format_melody
 from augment.config import load_config
 from augment.example import Example, Step, _digest, variant_id_for
-from augment.melody import Melody
+from augment.melody import Melody, exact_ticks, scale_durations
 from augment.pipeline import draw_variants
 from augment.prompt import parse_claims, stated_key
 from augment.reprompt import seed_facts
+from augment.rules import ornament, rhythm
+from augment.rules.diatonic import from_step, in_key, key_params, onset_ticks, shift_pitch, to_step
+from augment.rules.diatonic_shift import DiatonicShift
+from augment.rules.invert import diatonic_mirror, invert_diatonic
 from augment.theory import (
     _TONIC,
     _TRIAD,
@@ -178,3 +182,120 @@ def test_key_gap_equals_the_definition() -> None:
             assert key_gap(example) == expected
             seen.add(expected[0] == 0)
     assert seen == {True, False}
+
+
+def with_off_grid() -> list[Melody]:
+    """Corpus melodies and variants, plus some scaled off the tick grid (quintuplets)."""
+    plain = melodies_and_variants()
+    return plain + [scale_durations(m, Fraction(4, 5)) for m in plain[::25]]
+
+
+def test_the_off_grid_melodies_are_off_the_grid() -> None:
+    melodies = with_off_grid()
+    assert any(not m.is_on_grid() for m in melodies) and any(m.is_on_grid() for m in melodies)
+    for m in melodies:
+        assert m.is_on_grid() == all(type(t) is int for t in m.ticks)
+
+
+def test_onsets_equal_the_running_sum() -> None:
+    for melody in with_off_grid():
+        out: list[object] = [0]
+        now: object = 0
+        for t in melody.ticks:
+            now = exact_ticks(now + t)  # type: ignore[operator]
+            out.append(now)
+        got = onset_ticks(melody)
+        assert got == out and [type(x) for x in got] == [type(x) for x in out]
+
+
+def ornament_options_by_definition(melody: Melody, key: Key, least: int, kinds: tuple[str, ...],
+                                   low_pitch: int, high_pitch: int) -> list[dict[str, object]]:
+    p, d = melody.pitches, melody.ticks
+    out: list[dict[str, object]] = []
+    for i, pitch in enumerate(p):
+        if pitch is None:
+            continue
+        t = d[i]
+        nxt = p[i + 1] if i + 1 < len(p) else None
+        if "passing" in kinds and nxt is not None and abs(nxt - pitch) in (3, 4) \
+                and t % 2 == 0 and t // 2 >= least:
+            between = [x for x in range(min(pitch, nxt) + 1, max(pitch, nxt)) if in_key(x, key)]
+            if len(between) == 1:
+                out.append({"kind": "passing", "index": i, "pitch": between[0]})
+        if "neighbour" in kinds and in_key(pitch, key) and t % 4 == 0 and t // 4 >= least:
+            step, _ = to_step(pitch, key)
+            for pitch_ in (from_step(step + 1, 0, key), from_step(step - 1, 0, key)):
+                if low_pitch <= pitch_ <= high_pitch:
+                    out.append({"kind": "neighbour", "index": i, "pitch": pitch_})
+    return out
+
+
+def test_ornament_options_equal_the_note_by_note_definition() -> None:
+    found = 0
+    for n, melody in enumerate(with_off_grid()):
+        for key in (Key(n % 12, "major"), Key((n * 5) % 12, "minor")):
+            for least, kinds in ((12, ("passing", "neighbour")), (6, ("neighbour",)), (24, ("passing",))):
+                got = ornament._options(melody, key, least, kinds, 50, 80)
+                assert got == ornament_options_by_definition(melody, key, least, kinds, 50, 80)
+                found += len(got)
+    assert found > 10_000
+
+
+def rhythm_options_by_definition(melody: Melody, bar_t: int, least: int, operations: tuple[str, ...]
+                                 ) -> list[dict[str, object]]:
+    times = onset_ticks(melody)
+    p, d, n = melody.pitches, melody.ticks, len(melody)
+    out: list[dict[str, object]] = []
+    for i in range(n):
+        t = d[i]
+        if "split" in operations and p[i] is not None:
+            for parts in (2, 3):
+                if t % parts == 0 and t // parts >= least:
+                    out.append({"op": "split", "index": i, "parts": parts})
+        if i + 1 >= n or not rhythm._same_bar(times[i], times[i + 2], bar_t):
+            continue
+        if "merge" in operations and p[i] is not None and p[i] == p[i + 1]:
+            out.append({"op": "merge", "index": i})
+        if t == d[i + 1] and t % 2 == 0 and t // 2 >= least:
+            if "dot" in operations:
+                out.append({"op": "dot", "index": i})
+            if "syncopate" in operations:
+                out.append({"op": "syncopate", "index": i})
+    return out
+
+
+def test_rhythm_options_equal_the_note_by_note_definition() -> None:
+    ops = {"split", "merge", "dot", "syncopate"}
+    found: set[object] = set()
+    for melody in with_off_grid():
+        for bar_t, least in ((192, 12), (144, 12), (120, 6), (96, 24)):
+            for operations in (("split", "merge", "dot", "syncopate"), ("merge", "dot")):
+                got = rhythm._options(melody, bar_t, least, operations)
+                assert got == rhythm_options_by_definition(melody, bar_t, least, operations)
+                found.update(o["op"] for o in got)
+    assert found == ops
+
+
+def test_tonal_inversion_and_diatonic_shift_equal_the_note_by_note_definitions() -> None:
+    inverted = refused = 0
+    for n, melody in enumerate(melodies_and_variants()):
+        notes = melody.notes
+        if not notes:
+            continue
+        for key in (Key(n % 12, "major"), Key((n * 7) % 12, "minor")):
+            axis = notes[0] - (notes[0] - key.tonic) % 12  # a tonic near the first note
+            images = [None if p is None else diatonic_mirror(p, to_step(axis, key)[0], key)
+                      for p in melody.pitches]
+            expected = None if any(p is not None and q is None for p, q in zip(melody.pitches, images,
+                                                                                strict=True)) \
+                else Melody.from_ticks(tuple(images), melody.ticks)
+            got = invert_diatonic(melody, axis, key)
+            assert got == expected
+            inverted += got is not None
+            refused += got is None
+            for steps in (-3, 1, 4):
+                shifted = DiatonicShift().apply(melody, steps=steps, **key_params(key))
+                assert shifted.pitches == tuple(None if p is None else shift_pitch(p, steps, key)
+                                                for p in melody.pitches)
+                assert shifted.ticks == melody.ticks
+    assert inverted > 100 and refused > 100

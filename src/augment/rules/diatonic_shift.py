@@ -70,6 +70,6 @@ class DiatonicShift(Rule):
     def apply(self, melody: Melody, **params: Any) -> Melody:
         key = key_from_params(params)
         steps = int(params["steps"])
-        return Melody.from_ticks(
-            tuple([None if p is None else shift_pitch(p, steps, key) for p in melody.pitches]),
-            melody.ticks)
+        # Each distinct pitch moved once; a rest (None) is no key of the table, so get keeps it.
+        moved: dict[int | None, int] = {p: shift_pitch(p, steps, key) for p in set(melody.notes)}
+        return Melody.from_ticks(tuple(map(moved.get, melody.pitches)), melody.ticks)

@@ -47,13 +47,12 @@ def invert_diatonic(melody: Melody, axis_pitch: int, key: Key) -> Melody | None:
     axis_step, axis_alteration = to_step(axis_pitch, key)
     if axis_alteration:
         raise ValueError(f"diatonic axis {axis_pitch} is not a note of {key.name}")
-    out: list[int | None] = []
-    for p in melody.pitches:
-        image = None if p is None else diatonic_mirror(p, axis_step, key)
-        if p is not None and image is None:
-            return None
-        out.append(image)
-    return Melody.from_ticks(tuple(out), melody.ticks)
+    # Each distinct pitch mirrored once; a rest (None) is no key of the table, so get keeps it.
+    images: dict[int | None, int | None] = {p: diatonic_mirror(p, axis_step, key)
+                                            for p in set(melody.notes)}
+    if None in images.values():
+        return None
+    return Melody.from_ticks(tuple(map(images.get, melody.pitches)), melody.ticks)
 
 
 @dataclass(frozen=True)

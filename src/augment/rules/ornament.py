@@ -42,20 +42,28 @@ def _options(melody: Melody, key: Key, least: int, kinds: tuple[str, ...], low_p
     the grid, so comparing ints is exact)."""
     p, d = melody.pitches, melody.ticks
     passing, neighbour = "passing" in kinds, "neighbour" in kinds
+    # in_key depends on the pitch class only; a pitch's scale neighbours are found once
+    # per distinct pitch (a melody repeats its few pitches).
+    scale = frozenset(pc for pc in range(12) if in_key(pc, key))
+    neighbours: dict[int, tuple[int, int]] = {}
     out: list[dict[str, Any]] = []
+    last = len(p) - 1
     for i, pitch in enumerate(p):
         if pitch is None:
             continue
         t = d[i]
-        nxt = p[i + 1] if i + 1 < len(p) else None
+        nxt = p[i + 1] if i < last else None
         if passing and nxt is not None and abs(nxt - pitch) in (3, 4) \
                 and t % 2 == 0 and t // 2 >= least:
-            between = [x for x in range(min(pitch, nxt) + 1, max(pitch, nxt)) if in_key(x, key)]
+            between = [x for x in range(min(pitch, nxt) + 1, max(pitch, nxt)) if x % 12 in scale]
             if len(between) == 1:
                 out.append({"kind": "passing", "index": i, "pitch": between[0]})
-        if neighbour and in_key(pitch, key) and t % 4 == 0 and t // 4 >= least:
-            step, _ = to_step(pitch, key)
-            for pitch_ in (from_step(step + 1, 0, key), from_step(step - 1, 0, key)):
+        if neighbour and t % 4 == 0 and t // 4 >= least and pitch % 12 in scale:
+            pair = neighbours.get(pitch)
+            if pair is None:
+                step, _ = to_step(pitch, key)
+                pair = neighbours[pitch] = (from_step(step + 1, 0, key), from_step(step - 1, 0, key))
+            for pitch_ in pair:
                 if low_pitch <= pitch_ <= high_pitch:
                     out.append({"kind": "neighbour", "index": i, "pitch": pitch_})
     return out

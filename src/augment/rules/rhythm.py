@@ -69,6 +69,7 @@ def _options(melody: Melody, bar_t: Ticks, least: int, operations: tuple[str, ..
     dot, syncopate = "dot" in operations, "syncopate" in operations
     p, d = melody.pitches, melody.ticks
     n = len(melody)
+    whole = type(bar_t) is int and melody.is_on_grid()  # _same_bar's int case, inlined below
     out: list[dict[str, Any]] = []
     for i in range(n):
         t = d[i]
@@ -76,7 +77,12 @@ def _options(melody: Melody, bar_t: Ticks, least: int, operations: tuple[str, ..
             for parts in (2, 3):
                 if t % parts == 0 and t // parts >= least:
                     out.append({"op": "split", "index": i, "parts": parts})
-        if i + 1 >= n or not _same_bar(times[i], times[i + 2], bar_t):
+        if i + 1 >= n:
+            continue
+        if whole:
+            if times[i] // bar_t != (times[i + 2] - 1) // bar_t:
+                continue
+        elif not _same_bar(times[i], times[i + 2], bar_t):
             continue
         if merge and p[i] is not None and p[i] == p[i + 1]:
             out.append({"op": "merge", "index": i})
