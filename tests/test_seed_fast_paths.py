@@ -21,9 +21,15 @@ from pathlib import Path
 import numpy as np
 
 from augment import codec, reprompt
-from augment.checks import key_gap
+from augment.checks import (
+    check_largest_leap,
+    check_rhythm_grid,
+    key_gap,
+    longest_repeat_run,
+    unrecovered_leaps,
+)
 from augment.codec import FormatConfig, format_duration, format_melody
-from augment.config import load_config
+from augment.config import ChecksConfig, load_config
 from augment.example import Example, Step, _digest, variant_id_for
 from augment.melody import Melody, exact_ticks, scale_durations
 from augment.pipeline import draw_variants
@@ -299,3 +305,68 @@ def test_tonal_inversion_and_diatonic_shift_equal_the_note_by_note_definitions()
                                                 for p in melody.pitches)
                 assert shifted.ticks == melody.ticks
     assert inverted > 100 and refused > 100
+
+
+def test_intervals_and_the_leap_and_repeat_checks_equal_their_definitions() -> None:
+    def unrecovered(intervals: tuple[int, ...], leap: int) -> int:
+        count = 0
+        for i, step in enumerate(intervals):
+            if abs(step) <= leap:
+                continue
+            following = next((x for x in intervals[i + 1:] if x != 0), None)
+            if following is not None and following * step > 0:
+                count += 1
+        return count
+
+    def repeat_run(pitches: tuple[int | None, ...]) -> int:
+        best = run = 0
+        previous = None
+        for p in pitches:
+            run = run + 1 if p == previous else 1
+            previous = p
+            best = max(best, run)
+        return best
+
+    counts, runs, failed = set(), set(), set()
+    seed = seeds_from_corpus(1)[0]
+    for melody in melodies_and_variants() + [Melody([], []), Melody([None], [1]), Melody([60], [1])]:
+        notes = melody.notes
+        intervals = melody.intervals()
+        assert intervals == tuple([b - a for a, b in zip(notes, notes[1:], strict=False)])
+        for leap in (2, 5, 7, 12):
+            assert unrecovered_leaps(intervals, leap) == unrecovered(intervals, leap)
+            counts.add(unrecovered(intervals, leap))
+        assert longest_repeat_run(notes) == repeat_run(notes)
+        assert longest_repeat_run(melody.pitches) == repeat_run(melody.pitches)  # rests too
+        runs.add(repeat_run(notes))
+        for most in (-1, 0, 5, 9, 16):
+            example = Example(seed.id, seed.messages, melody, 1, seed.seed_id, "test")
+            reason = check_largest_leap(example, ChecksConfig(max_leap_semitones=most))
+            largest = max(abs(i) for i in intervals) if intervals else None
+            expected = (f"largest_leap: {largest} semitones > {most}"
+                        if largest is not None and largest > most else None)
+            assert reason == expected
+            failed.add(reason is None)
+    assert {0, 1, 2, 3} <= counts and {0, 1, 2, 3, 4} <= runs and failed == {True, False}
+
+
+def test_rhythm_grid_check_equals_its_definition_with_the_first_failing_note() -> None:
+    def plain(melody: Melody, grid: tuple[int, ...], low: Fraction, high: Fraction) -> str | None:
+        for index, d in enumerate(melody.durations, start=1):
+            if not any((d * g).denominator == 1 for g in grid):
+                return f"rhythm_grid: note {index} lasts {d} quarter, off the rhythm grid"
+            if not low <= d <= high:
+                return f"rhythm_grid: note {index} lasts {d} quarter, outside {low}-{high}"
+        return None
+
+    reasons = set()
+    seed = seeds_from_corpus(1)[0]
+    for melody in with_off_grid():
+        example = Example(seed.id, seed.messages, melody, 1, seed.seed_id, "test")
+        for grid, low, high in (((4, 3), 0.25, 4.0), ((8, 6), 0.125, 16.0), ((2,), 0.5, 2.0)):
+            config = ChecksConfig(rhythm_grid_per_quarter=grid, min_duration_quarter=low,
+                                  max_duration_quarter=high)
+            reason = check_rhythm_grid(example, config)
+            assert reason == plain(melody, grid, Fraction(low), Fraction(high))
+            reasons.add(None if reason is None else reason.split("quarter, ")[1][:3])
+    assert reasons == {None, "off", "out"}

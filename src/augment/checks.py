@@ -103,8 +103,9 @@ def check_key_agreement(example: Example, config: ChecksConfig) -> str | None:
 def check_largest_leap(example: Example, config: ChecksConfig) -> str | None:
     """No interval between consecutive notes exceeds max_leap_semitones."""
     intervals = example.melody.intervals()
-    if intervals and max(abs(i) for i in intervals) > config.max_leap_semitones:
-        return f"largest_leap: {max(abs(i) for i in intervals)} semitones > {config.max_leap_semitones}"
+    largest = max(map(abs, intervals)) if intervals else None
+    if largest is not None and largest > config.max_leap_semitones:
+        return f"largest_leap: {largest} semitones > {config.max_leap_semitones}"
     return None
 
 
@@ -115,9 +116,9 @@ def unrecovered_leaps(intervals: tuple[int, ...], leap_semitones: int) -> int:
     leap at the very end is not counted.
     """
     count = 0
-    for i, step in enumerate(intervals):
-        if abs(step) <= leap_semitones:
-            continue
+    leaps = [i for i, size in enumerate(map(abs, intervals)) if size > leap_semitones]
+    for i in leaps:
+        step = intervals[i]
         following = next((x for x in intervals[i + 1:] if x != 0), None)
         if following is not None and following * step > 0:
             count += 1
@@ -135,12 +136,17 @@ def check_leap_recovery(example: Example, config: ChecksConfig) -> str | None:
 
 def longest_repeat_run(pitches: tuple[int, ...]) -> int:
     """Length of the longest run of the same pitch sounded again and again."""
-    best = run = 0
+    best = 1 if pitches else 0
+    run = 0
     previous = None
     for p in pitches:
-        run = run + 1 if p == previous else 1
-        previous = p
-        best = max(best, run)
+        if p == previous:
+            run += 1
+            if run > best:
+                best = run
+        else:
+            run = 1
+            previous = p
     return best
 
 
@@ -177,7 +183,7 @@ def check_rhythm_grid(example: Example, config: ChecksConfig) -> str | None:
                                                        config.max_duration_quarter)
     ticks = example.melody.ticks
     if all(type(t) is int and on_grid[t % TICKS_PER_QUARTER] and lowest <= t <= highest
-           for t in ticks):
+           for t in set(ticks)):  # each distinct duration once
         return None
     for index, t in enumerate(ticks, start=1):  # the first failing note, exactly
         d = quarters_of(t)

@@ -14,6 +14,7 @@ Every function here returns a new value and never changes its argument.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -147,7 +148,7 @@ class Melody:
     def intervals(self) -> tuple[int, ...]:
         """Semitone steps between consecutive sounding notes (rests skipped)."""
         notes = self.notes
-        return tuple([b - a for a, b in zip(notes, notes[1:], strict=False)])
+        return tuple(map(operator.sub, notes[1:], notes))  # b - a of each pair, in C
 
     def is_on_grid(self) -> bool:
         return set(map(type, self.ticks)) <= {int}  # (map and set in C: ~10x a generator)
