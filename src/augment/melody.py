@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import cast
 
@@ -84,6 +84,10 @@ class Melody:
 
     pitches: tuple[int | None, ...]
     ticks: tuple[Ticks, ...]
+    # ``notes`` and ``pitch_range``, made on first use: the rules and checks of one variant
+    # ask for them a dozen times. Not part of the value (equality, hash, repr, pickling).
+    _notes: tuple[int, ...] | None = field(default=None, init=False, compare=False, repr=False)
+    _range: tuple[int, int] | None = field(default=None, init=False, compare=False, repr=False)
 
     def __init__(self, pitches: Iterable[int | None],
                  durations: Iterable[Fraction | int | str | float]) -> None:
@@ -127,10 +131,15 @@ class Melody:
     @property
     def notes(self) -> tuple[int, ...]:
         """Sounding pitches in order, rests left out."""
-        pitches = self.pitches
-        if None not in pitches:
-            return cast(tuple[int, ...], pitches)
-        return tuple([p for p in pitches if p is not None])
+        notes = self._notes
+        if notes is None:
+            pitches = self.pitches
+            if None not in pitches:
+                notes = cast(tuple[int, ...], pitches)
+            else:
+                notes = tuple([p for p in pitches if p is not None])
+            object.__setattr__(self, "_notes", notes)
+        return notes
 
     @property
     def total_ticks(self) -> Ticks:
@@ -142,8 +151,15 @@ class Melody:
         return quarters_of(self.total_ticks)
 
     def pitch_range(self) -> tuple[int, int] | None:
-        notes = self.notes
-        return (min(notes), max(notes)) if notes else None
+        """(lowest, highest) sounding pitch; None without a note."""
+        r = self._range
+        if r is None:
+            notes = self.notes
+            if not notes:
+                return None
+            r = (min(notes), max(notes))
+            object.__setattr__(self, "_range", r)
+        return r
 
     def intervals(self) -> tuple[int, ...]:
         """Semitone steps between consecutive sounding notes (rests skipped)."""
@@ -168,6 +184,8 @@ def _init(melody: Melody, pitches: tuple[int | None, ...], ticks: tuple[Ticks, .
         raise ValueError("pitches and durations differ in length")
     object.__setattr__(melody, "pitches", pitches)
     object.__setattr__(melody, "ticks", ticks)
+    object.__setattr__(melody, "_notes", None)
+    object.__setattr__(melody, "_range", None)
 
 
 def transpose(melody: Melody, semitones: int) -> Melody:
