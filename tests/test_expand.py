@@ -197,3 +197,43 @@ def test_lineage_lines_made_in_two_parts_equal_the_whole_record() -> None:
                      "rules": [s.as_dict() for s in e.steps]}
             assert lineage_line(lineage_head(e), split) == dumps(whole)
     assert json.loads(lineage_line(lineage_head(variants[1]), "test"))["rules"][0]["rule"] == "transpose"
+
+
+def test_draws_that_repeat_a_step_reuse_its_example_and_give_the_same_variants() -> None:
+    """``make_variant`` with the per-seed dict of examples already made gives the variants
+    it gives without it (ids, melodies, keys, facts), on real melodies and every rule, and
+    applies the rules fewer times."""
+    import dataclasses
+    from collections import Counter
+
+    from augment.config import load_config
+    from augment.pipeline import make_variant, seed_facts, variant_rng
+    from dataset_util import seeds_from_corpus
+
+    config = load_config(DEFAULT_RULES.parent / "wide.toml")
+    applied = Counter()
+
+    def counting(spec):  # the spec's rule, counting its applications
+        rule = spec.rule
+
+        class Counted(type(rule)):  # type: ignore[misc]
+            def apply(self, melody, **params):  # type: ignore[no-untyped-def]
+                applied[spec.rule.name] += 1
+                return rule.apply(melody, **params)
+
+        counted = object.__new__(Counted)
+        counted.__dict__.update(getattr(rule, "__dict__", {}))
+        return dataclasses.replace(spec, rule=counted)
+
+    specs = [counting(s) for s in config.rules]
+    for seed in [seed_facts(s) for s in seeds_from_corpus(12, step=40)]:
+        made: dict = {}
+        applied.clear()
+        plain = [make_variant(seed, specs, variant_rng(3, seed.seed_id, i)) for i in range(400)]
+        without = sum(applied.values())
+        applied.clear()
+        reused = [make_variant(seed, specs, variant_rng(3, seed.seed_id, i), made) for i in range(400)]
+        assert [v and (v.id, v.melody, v.key, v.facts, v.steps) for v in reused] == \
+               [v and (v.id, v.melody, v.key, v.facts, v.steps) for v in plain]
+        # Every (parent, step) made once; the draws that repeat one apply no rule for it.
+        assert len(made) <= sum(applied.values()) < without

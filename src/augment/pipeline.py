@@ -114,9 +114,15 @@ def annotate_keys(examples: list[Example]) -> list[Example]:
             for ex, est in zip(examples, detected, strict=True)]
 
 
-def make_variant(seed: Example, specs: Sequence[RuleSpec], rng: np.random.Generator
-                 ) -> Example | None:
-    """Apply each rule with its probability; None when no rule applied."""
+def make_variant(seed: Example, specs: Sequence[RuleSpec], rng: np.random.Generator,
+                 made: dict[tuple[str, str], Example] | None = None) -> Example | None:
+    """Apply each rule with its probability; None when no rule applied.
+
+    ``made`` (one dict per seed, filled here) keeps every example a step has made, by
+    (parent id, step): a later draw that takes the same step from the same parent reuses
+    it instead of applying the rule again. Rules and keys are pure functions of the parent
+    and the params, and only ``sample`` draws from ``rng``, so the result is the same.
+    """
     example = seed
     for spec in specs:
         if rng.random() >= spec.p:
@@ -124,14 +130,24 @@ def make_variant(seed: Example, specs: Sequence[RuleSpec], rng: np.random.Genera
         params = spec.rule.sample(example, rng)
         if params is None:
             continue
-        melody = spec.rule.apply(example.melody, **params)
-        key = spec.rule.derive_key(example.key, **params)
-        if key is None:
-            estimate = detect_key(melody)
-            key = None if estimate is None else estimate.key
-        example = example.derive(melody, Step.of(spec.rule.name, params), key)
-        example = _derive_meter(example, spec.rule, params)
+        step = Step.of(spec.rule.name, params)
+        known = None if made is None else made.get((example.id, step.json_text()))
+        if known is None:
+            known = _apply(example, spec.rule, step, params)
+            if made is not None:
+                made[(example.id, step.json_text())] = known
+        example = known
     return None if example is seed else example
+
+
+def _apply(example: Example, rule: Rule, step: Step, params: dict[str, Any]) -> Example:
+    """The child of ``example`` that ``rule`` makes with ``params`` (its ``step``)."""
+    melody = rule.apply(example.melody, **params)
+    key = rule.derive_key(example.key, **params)
+    if key is None:
+        estimate = detect_key(melody)
+        key = None if estimate is None else estimate.key
+    return _derive_meter(example.derive(melody, step, key), rule, params)
 
 
 def _derive_meter(example: Example, rule: Rule, params: dict[str, Any]) -> Example:
@@ -159,10 +175,11 @@ def draw_variants(seed: Example, config: Config, run_seed: int, counts: Counter[
     """
     wanted = config.expand.variants_per_seed
     seen: dict[str, Example] = {}
+    made: dict[tuple[str, str], Example] = {}
     for index in range(wanted * config.expand.attempts_per_variant):
         if len(seen) == wanted:
             break
-        variant = make_variant(seed, config.rules, variant_rng(run_seed, seed.seed_id, index))
+        variant = make_variant(seed, config.rules, variant_rng(run_seed, seed.seed_id, index), made)
         counts["variants_drawn"] += 1
         if variant is None:
             counts["variants_no_rule_applied"] += 1
