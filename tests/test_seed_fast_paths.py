@@ -36,9 +36,20 @@ from augment.pipeline import draw_variants
 from augment.prompt import parse_claims, stated_key
 from augment.reprompt import seed_facts
 from augment.rules import ornament, rhythm
-from augment.rules.diatonic import from_step, in_key, key_params, onset_ticks, shift_pitch, to_step
+from augment.rules.diatonic import (
+    bar_ticks,
+    from_step,
+    in_key,
+    key_params,
+    meter_of,
+    onset_ticks,
+    shift_pitch,
+    to_step,
+)
 from augment.rules.diatonic_shift import DiatonicShift
 from augment.rules.invert import diatonic_mirror, invert_diatonic
+from augment.rules.ornament import KINDS, Ornament
+from augment.rules.rhythm import OPERATIONS, Rhythm
 from augment.theory import (
     _TONIC,
     _TRIAD,
@@ -382,3 +393,31 @@ def test_notes_and_range_made_once_equal_their_definitions_and_are_not_part_of_t
         assert melody == copy and hash(melody) == hash(copy) and repr(melody) == repr(copy)
         assert pickle.loads(pickle.dumps(melody)) == melody
         assert pickle.loads(pickle.dumps(melody)).notes == notes
+
+
+def test_rhythm_and_ornament_draws_equal_drawing_from_the_option_dicts() -> None:
+    def draw(options: list[dict[str, object]], field: str, rng: np.random.Generator) -> object:
+        if not options:
+            return None
+        kinds = sorted({str(o[field]) for o in options})
+        kind = kinds[int(rng.integers(len(kinds)))]
+        chosen = [o for o in options if o[field] == kind]
+        return chosen[int(rng.integers(len(chosen)))]
+
+    rhythm_rule, ornament_rule = Rhythm(), Ornament()
+    drawn = set()
+    for n, v in enumerate(variants()):
+        for seed in (n, n + 1000):
+            got = rhythm_rule.sample(v, np.random.default_rng(seed))
+            expected = draw(rhythm_options_by_definition(
+                v.melody, bar_ticks(meter_of(v, "4/4")), 12, OPERATIONS), "op", np.random.default_rng(seed))
+            assert got == expected and (got is None or list(got) == list(expected))
+            drawn.add(None if got is None else got["op"])
+            if v.key is None:
+                continue
+            got = ornament_rule.sample(v, np.random.default_rng(seed))
+            expected = draw(ornament_options_by_definition(
+                v.melody, v.key, 12, KINDS, 36, 96), "kind", np.random.default_rng(seed))
+            assert got == expected and (got is None or list(got) == list(expected))
+            drawn.add(None if got is None else got["kind"])
+    assert drawn >= {"split", "merge", "dot", "syncopate", "passing", "neighbour"}

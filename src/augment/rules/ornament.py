@@ -36,17 +36,32 @@ def ornament_options(melody: Melody, key: Key, min_duration: Fraction, kinds: tu
                     high_pitch)
 
 
+# One option as (kind, index, pitch); only the one ``sample`` keeps becomes a params dict.
+Option = tuple[str, int, int]
+
+
+def _params(option: Option) -> dict[str, Any]:
+    kind, index, pitch = option
+    return {"kind": kind, "index": index, "pitch": pitch}
+
+
 def _options(melody: Melody, key: Key, least: int, kinds: tuple[str, ...], low_pitch: int,
              high_pitch: int) -> list[dict[str, Any]]:
     """``ornament_options`` with the fewest whole ticks of a piece (a piece is only drawn on
     the grid, so comparing ints is exact)."""
+    return [_params(o) for o in _option_tuples(melody, key, least, kinds, low_pitch, high_pitch)]
+
+
+def _option_tuples(melody: Melody, key: Key, least: int, kinds: tuple[str, ...], low_pitch: int,
+                   high_pitch: int) -> list[Option]:
+    """``_options`` as (kind, index, pitch) tuples."""
     p, d = melody.pitches, melody.ticks
     passing, neighbour = "passing" in kinds, "neighbour" in kinds
     # in_key depends on the pitch class only; a pitch's scale neighbours are found once
     # per distinct pitch (a melody repeats its few pitches).
     scale = frozenset(pc for pc in range(12) if in_key(pc, key))
     neighbours: dict[int, tuple[int, int]] = {}
-    out: list[dict[str, Any]] = []
+    out: list[Option] = []
     last = len(p) - 1
     for i, pitch in enumerate(p):
         if pitch is None:
@@ -57,7 +72,7 @@ def _options(melody: Melody, key: Key, least: int, kinds: tuple[str, ...], low_p
                 and t % 2 == 0 and t // 2 >= least:
             between = [x for x in range(min(pitch, nxt) + 1, max(pitch, nxt)) if x % 12 in scale]
             if len(between) == 1:
-                out.append({"kind": "passing", "index": i, "pitch": between[0]})
+                out.append(("passing", i, between[0]))
         if neighbour and t % 4 == 0 and t // 4 >= least and pitch % 12 in scale:
             pair = neighbours.get(pitch)
             if pair is None:
@@ -65,7 +80,7 @@ def _options(melody: Melody, key: Key, least: int, kinds: tuple[str, ...], low_p
                 pair = neighbours[pitch] = (from_step(step + 1, 0, key), from_step(step - 1, 0, key))
             for pitch_ in pair:
                 if low_pitch <= pitch_ <= high_pitch:
-                    out.append({"kind": "neighbour", "index": i, "pitch": pitch_})
+                    out.append(("neighbour", i, pitch_))
     return out
 
 
@@ -108,14 +123,14 @@ class Ornament(Rule):
     def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
         if example.key is None:
             return None
-        options = _options(example.melody, example.key, least_ticks(self.min_duration_quarters),
-                           self.kind_list(), self.low_pitch, self.high_pitch)
+        options = _option_tuples(example.melody, example.key, least_ticks(self.min_duration_quarters),
+                                 self.kind_list(), self.low_pitch, self.high_pitch)
         if not options:
             return None
-        kinds = sorted({o["kind"] for o in options})
+        kinds = sorted({o[0] for o in options})
         kind = kinds[int(rng.integers(len(kinds)))]
-        chosen = [o for o in options if o["kind"] == kind]
-        return chosen[int(rng.integers(len(chosen)))]
+        chosen = [o for o in options if o[0] == kind]
+        return _params(chosen[int(rng.integers(len(chosen)))])
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
         return apply_ornament(melody, str(params["kind"]), int(params["index"]), int(params["pitch"]))

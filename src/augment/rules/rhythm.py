@@ -60,23 +60,39 @@ def rhythm_options(melody: Melody, bar: Fraction, min_duration: Fraction,
                     operations)
 
 
+# One option as (op, index, parts): a melody has about two per note and ``sample`` keeps one,
+# so only that one becomes a params dict (``_params``).
+Option = tuple[str, int, int]
+
+
+def _params(option: Option) -> dict[str, Any]:
+    op, index, parts = option
+    return {"op": op, "index": index, "parts": parts} if op == "split" else {"op": op, "index": index}
+
+
 def _options(melody: Melody, bar_t: Ticks, least: int, operations: tuple[str, ...]
              ) -> list[dict[str, Any]]:
     """``rhythm_options`` with the bar in ticks and the fewest whole ticks of a piece (a
     piece is only drawn on the grid, so comparing ints is exact)."""
+    return [_params(o) for o in _option_tuples(melody, bar_t, least, operations)]
+
+
+def _option_tuples(melody: Melody, bar_t: Ticks, least: int, operations: tuple[str, ...]
+                   ) -> list[Option]:
+    """``_options`` as (op, index, parts) tuples (parts 0 but for a split)."""
     times = onset_ticks(melody)
     split, merge = "split" in operations, "merge" in operations
     dot, syncopate = "dot" in operations, "syncopate" in operations
     p, d = melody.pitches, melody.ticks
     n = len(melody)
     whole = type(bar_t) is int and melody.is_on_grid()  # _same_bar's int case, inlined below
-    out: list[dict[str, Any]] = []
+    out: list[Option] = []
     for i in range(n):
         t = d[i]
         if split and p[i] is not None:
             for parts in (2, 3):
                 if t % parts == 0 and t // parts >= least:
-                    out.append({"op": "split", "index": i, "parts": parts})
+                    out.append(("split", i, parts))
         if i + 1 >= n:
             continue
         if whole:
@@ -85,12 +101,12 @@ def _options(melody: Melody, bar_t: Ticks, least: int, operations: tuple[str, ..
         elif not _same_bar(times[i], times[i + 2], bar_t):
             continue
         if merge and p[i] is not None and p[i] == p[i + 1]:
-            out.append({"op": "merge", "index": i})
+            out.append(("merge", i, 0))
         if t == d[i + 1] and t % 2 == 0 and t // 2 >= least:
             if dot:
-                out.append({"op": "dot", "index": i})
+                out.append(("dot", i, 0))
             if syncopate:
-                out.append({"op": "syncopate", "index": i})
+                out.append(("syncopate", i, 0))
     return out
 
 
@@ -137,15 +153,15 @@ class Rhythm(Rule):
         return choice_list(self.operations, OPERATIONS, "operations")
 
     def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
-        options = _options(example.melody, bar_ticks(meter_of(example, self.meter)),
-                           least_ticks(self.min_duration_quarters), self.operation_list())
+        options = _option_tuples(example.melody, bar_ticks(meter_of(example, self.meter)),
+                                 least_ticks(self.min_duration_quarters), self.operation_list())
         if not options:
             return None
         # Draw the operation first so rare ones (merge) are not swamped by common ones.
-        ops = sorted({o["op"] for o in options})
+        ops = sorted({o[0] for o in options})
         op = ops[int(rng.integers(len(ops)))]
-        chosen = [o for o in options if o["op"] == op]
-        return chosen[int(rng.integers(len(chosen)))]
+        chosen = [o for o in options if o[0] == op]
+        return _params(chosen[int(rng.integers(len(chosen)))])
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
         return apply_rhythm(melody, str(params["op"]), int(params["index"]),
