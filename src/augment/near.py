@@ -26,6 +26,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from math import gcd
 
 import numpy as np
@@ -288,18 +289,22 @@ def candidate_pairs(signatures: np.ndarray, bands: int, rows: int,
     if n < 2:
         return []
     group = np.arange(n) if groups is None else np.asarray(groups, dtype=np.int64)
-    # One band's columns at a time (a copy of them all would double the signatures' memory).
+    # One band's columns at a time in this process; a few bands' at a time through the
+    # mapper (a copy of them all, and its pickled form, would triple the signatures' memory).
     jobs = ((np.ascontiguousarray(signatures[:, band * rows:(band + 1) * rows]), group)
             for band in range(bands))
     if mapper is None or n < BAND_JOB_ROWS:
         found = [band_pairs(job) for job in jobs]
     else:
-        found = list(mapper(band_pairs, list(jobs)))
+        found = []
+        while batch := list(islice(jobs, BANDS_PER_CALL)):
+            found.extend(mapper(band_pairs, batch))
     codes = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
     return list(zip((codes // n).tolist(), (codes % n).tolist(), strict=True))
 
 
 BAND_JOB_ROWS = 50_000  # signatures from which the bands are grouped through the mapper
+BANDS_PER_CALL = 4  # band jobs given to the mapper at once (each holds a copy of its columns)
 
 
 def band_pairs(job: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
