@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from augment import codec, reprompt
+from augment import codec, facts, reprompt
 from augment.checks import (
     check_largest_leap,
     check_rhythm_grid,
@@ -421,3 +421,32 @@ def test_rhythm_and_ornament_draws_equal_drawing_from_the_option_dicts() -> None
             assert got == expected and (got is None or list(got) == list(expected))
             drawn.add(None if got is None else got["kind"])
     assert drawn >= {"split", "merge", "dot", "syncopate", "passing", "neighbour"}
+
+
+def test_in_scale_rate_equals_the_note_by_note_sums() -> None:
+    def plain(melody: Melody, key: Key, minor_alterations: bool) -> float:
+        scale = set(key.scale_pitch_classes())
+        if minor_alterations and key.mode == "minor":
+            scale |= {(key.tonic + 9) % 12, (key.tonic + 11) % 12}
+        total: object = 0
+        on: object = 0
+        for p, t in zip(melody.pitches, melody.ticks, strict=True):
+            if p is not None:
+                total += t  # type: ignore[operator]
+                if p % 12 in scale:
+                    on += t  # type: ignore[operator]
+        if not total:
+            return 1.0
+        if type(on) is int and type(total) is int:
+            return on / total
+        return float(Fraction(on) / total)  # type: ignore[arg-type]
+
+    rates = set()
+    melodies = with_off_grid() + [Melody([], []), Melody([None], [1])]
+    for n, melody in enumerate(melodies):
+        for key in (Key(n % 12, "major"), Key((n * 5) % 12, "minor"), Key(n % 12, "dorian")):
+            for alterations in (False, True):
+                rate = facts.in_scale_rate(melody, key, alterations)
+                assert rate == plain(melody, key, alterations) and type(rate) is float
+                rates.add(rate)
+    assert len(rates) > 1000 and 1.0 in rates

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
+from itertools import compress
 from typing import Literal
 
 from .melody import TICKS_PER_QUARTER, Melody, Ticks, exact_ticks
@@ -50,20 +52,27 @@ def in_scale_rate(melody: Melody, key: Key, minor_alterations: bool = False) -> 
     """Duration-weighted share of sounding time on pitch classes of ``key``'s scale
     (any mode). With ``minor_alterations`` a minor key's raised 6th and 7th (melodic and
     harmonic minor) count as in the scale. 1.0 for a melody without notes."""
-    scale = set(key.scale_pitch_classes())
-    if minor_alterations and key.mode == "minor":
-        scale |= {(key.tonic + 9) % 12, (key.tonic + 11) % 12}
-    total: Ticks = 0
-    on: Ticks = 0
-    for p, t in zip(melody.pitches, melody.ticks, strict=True):
-        if p is not None:
-            total += t
-            if p % 12 in scale:
-                on += t
+    scale = _scale(key, minor_alterations)
+    pitches, ticks = melody.pitches, melody.ticks
+    # The same sums, note by note in order, taken by sum() over the notes that count (a
+    # rest is no key of the table, so get gives None and compress skips it).
+    on_scale: dict[int | None, bool] = {p: p % 12 in scale for p in set(melody.notes)}
+    on: Ticks = sum(compress(ticks, map(on_scale.get, pitches)))
+    total: Ticks = sum(ticks) if None not in pitches else \
+        sum(compress(ticks, [p is not None for p in pitches]))
     if not total:
         return 1.0
     # int / int is the correctly rounded ratio, as float(Fraction) is.
     return on / total if type(on) is int and type(total) is int else float(Fraction(on) / total)
+
+
+@lru_cache(maxsize=256)
+def _scale(key: Key, minor_alterations: bool) -> frozenset[int]:
+    """The pitch classes ``in_scale_rate`` counts as on the scale of ``key``."""
+    scale = set(key.scale_pitch_classes())
+    if minor_alterations and key.mode == "minor":
+        scale |= {(key.tonic + 9) % 12, (key.tonic + 11) % 12}
+    return frozenset(scale)
 
 
 def contour(melody: Melody) -> tuple[int, ...]:
