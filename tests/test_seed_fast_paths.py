@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from augment import codec, facts, reprompt
 from augment.checks import (
@@ -31,13 +32,14 @@ from augment.checks import (
 from augment.codec import FormatConfig, format_duration, format_melody
 from augment.config import ChecksConfig, load_config
 from augment.example import Example, Step, _digest, variant_id_for
-from augment.melody import Melody, exact_ticks, scale_durations
+from augment.melody import GRID_QUARTER, Melody, exact_ticks, scale_durations
 from augment.pipeline import draw_variants
 from augment.prompt import parse_claims, stated_key
 from augment.reprompt import seed_facts
 from augment.rules import ornament, rhythm
 from augment.rules.diatonic import (
     bar_ticks,
+    choice_list,
     from_step,
     in_key,
     key_params,
@@ -50,6 +52,7 @@ from augment.rules.diatonic_shift import DiatonicShift
 from augment.rules.invert import diatonic_mirror, invert_diatonic
 from augment.rules.ornament import KINDS, Ornament
 from augment.rules.rhythm import OPERATIONS, Rhythm
+from augment.rules.time_scale import TimeScale, parse_factors
 from augment.theory import (
     _TONIC,
     _TRIAD,
@@ -450,3 +453,22 @@ def test_in_scale_rate_equals_the_note_by_note_sums() -> None:
                 assert rate == plain(melody, key, alterations) and type(rate) is float
                 rates.add(rate)
     assert len(rates) > 1000 and 1.0 in rates
+
+
+def test_time_scale_factors_and_rule_lists_equal_their_definitions() -> None:
+    rules = [TimeScale(), TimeScale(factors="2, 1/2, 3/2, 2/3, 3", min_duration_quarters=0.25,
+                                    max_duration_quarters=4.0)]
+    kept = set()
+    for melody in with_off_grid():
+        for rule in rules:
+            low, high = Fraction(str(rule.min_duration_quarters)), Fraction(str(rule.max_duration_quarters))
+            expected = [f for f in parse_factors(rule.factors)
+                        if all(((d * f) / GRID_QUARTER).denominator == 1 and low <= d * f <= high
+                               for d in melody.durations)]
+            assert rule.allowed(melody) == expected
+            kept.update(expected)
+    assert len(kept) == 5
+    for _ in range(2):  # parsed, then remembered
+        assert choice_list(" dot ,split", OPERATIONS, "operations") == ("dot", "split")
+        with pytest.raises(ValueError, match="operations must be"):
+            choice_list("dot,jump", OPERATIONS, "operations")

@@ -157,8 +157,10 @@ def bar_cuts(melody: Melody, bar: Fraction) -> list[int]:
     return [n for n in range(1, len(times)) if times[n] % bar_t == 0]
 
 
+@lru_cache(maxsize=256)
 def choice_list(text: str, allowed: tuple[str, ...], param: str) -> tuple[str, ...]:
-    """Parse a comma-separated, non-empty subset of ``allowed`` (a rule's list parameter)."""
+    """Parse a comma-separated, non-empty subset of ``allowed`` (a rule's list parameter;
+    cached, as rules read theirs at every draw)."""
     items = tuple(item.strip() for item in text.split(",") if item.strip())
     if not items or any(item not in allowed for item in items):
         raise ValueError(f"{param} must be a comma-separated subset of {allowed}, got {text!r}")

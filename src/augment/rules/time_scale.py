@@ -79,11 +79,11 @@ class TimeScale(Rule):
         # A scaled duration is only kept on the grid (whole ticks), so int bounds are exact.
         low = least_ticks(self.min_duration_quarters)
         high = math.floor(Fraction(str(self.max_duration_quarters)) * TICKS_PER_QUARTER)
-        ticks = melody.ticks
+        distinct = set(melody.ticks)  # a melody has few distinct durations
         out = []
         for f in _factors(self.factors):
             num, den = f.numerator, f.denominator
-            if all((t * num) % den == 0 and low <= (t * num) // den <= high for t in ticks):
+            if all((t * num) % den == 0 and low <= (t * num) // den <= high for t in distinct):
                 out.append(f)
         return out
 
