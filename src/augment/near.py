@@ -290,7 +290,7 @@ def candidate_pairs(signatures: np.ndarray, bands: int, rows: int,
         return []
     group = np.arange(n) if groups is None else np.asarray(groups, dtype=np.int64)
     # One band's columns at a time in this process; a few bands' at a time through the
-    # mapper (a copy of them all, and its pickled form, would triple the signatures' memory).
+    # mapper (a copy of them all, and the form it is sent in, would triple the signatures' memory).
     jobs = ((np.ascontiguousarray(signatures[:, band * rows:(band + 1) * rows]), group)
             for band in range(bands))
     if mapper is None or n < BAND_JOB_ROWS:
