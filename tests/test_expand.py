@@ -237,3 +237,30 @@ def test_draws_that_repeat_a_step_reuse_its_example_and_give_the_same_variants()
                [v and (v.id, v.melody, v.key, v.facts, v.steps) for v in plain]
         # Every (parent, step) made once; the draws that repeat one apply no rule for it.
         assert len(made) <= sum(applied.values()) < without
+
+
+def test_spool_gives_back_each_keys_texts_exactly() -> None:
+    """Output lines wait on disk (``output.Spool``) until written: every text comes back as
+    added, non-ASCII, empty and escaped ones too, in any order, after later additions."""
+    import os
+
+    from augment.output import Spool
+
+    texts = {f"v{i}": (json.dumps({"n": i, "t": "é♪" * (i % 5)}, ensure_ascii=False), "" if i % 7 else "x\n")
+             for i in range(2000)}
+    with Spool(width=2) as spool:
+        for key, pair in texts.items():
+            spool.add(key, *pair)
+        assert spool.get("v3") == texts["v3"]
+        spool.add("v3", "again", "é")  # the last addition wins
+        texts["v3"] = ("again", "é")
+        spool.add("late", "after a read", "")
+        texts["late"] = ("after a read", "")
+        for key in sorted(texts, key=lambda k: hash(k)):
+            assert spool.get(key) == texts[key]
+        assert spool.get("missing") is None and len(spool) == len(texts)
+        with pytest.raises(ValueError):
+            spool.add("x", "one text")
+        fd = spool._file.fileno()
+    with pytest.raises(OSError):
+        os.fstat(fd)  # closed with the block: nothing left behind

@@ -44,6 +44,66 @@ def write_atomic(path: Path, lines: Iterable[str]) -> str:
     return digest.hexdigest()
 
 
+class Spool:
+    """Texts kept on disk by key until they are written (a big run's output lines and
+    lineage records: ~1 KB per example that would otherwise stay in memory). The file is an
+    unnamed temporary one: it is gone when closed, or when the process ends however it ends.
+    Each key holds ``width`` texts.
+    """
+
+    def __init__(self, width: int = 1) -> None:
+        self.width = width
+        self._file = tempfile.TemporaryFile()
+        # key -> offset and byte length of each text, packed in one int (32 bits a length)
+        self._at: dict[str, int] = {}
+        self._size = 0
+        self._dirty = False
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def add(self, key: str, *texts: str) -> None:
+        """Keep ``texts`` (``width`` of them) under ``key``; a key added again keeps its last."""
+        if len(texts) != self.width:
+            raise ValueError(f"Spool holds {self.width} texts a key, not {len(texts)}")
+        data = [t.encode("utf-8") for t in texts]
+        packed = self._size
+        for part in data:
+            if len(part) >= 1 << 32:
+                raise ValueError("a text of 4 GB or more")
+            packed = (packed << 32) | len(part)
+            self._file.write(part)
+            self._size += len(part)
+        self._at[key] = packed
+        self._dirty = True
+
+    def get(self, key: str) -> tuple[str, ...] | None:
+        """The texts added under ``key``, or None."""
+        packed = self._at.get(key)
+        if packed is None:
+            return None
+        if self._dirty:
+            self._file.flush()
+            self._dirty = False
+        lengths = []
+        for _ in range(self.width):
+            lengths.append(packed & 0xFFFF_FFFF)
+            packed >>= 32
+        lengths.reverse()
+        data = os.pread(self._file.fileno(), sum(lengths), packed)
+        out, start = [], 0
+        for n in lengths:
+            out.append(data[start:start + n].decode("utf-8"))
+            start += n
+        return tuple(out)
+
+
 def begin_output(out_dir: Path, derived: Iterable[str] = ("report.html",)) -> None:
     """Make ``out_dir`` and, before any new file is written, remove its old manifest, the
     files derived from that manifest's run and temporary files a killed run left behind.

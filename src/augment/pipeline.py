@@ -29,7 +29,7 @@ from .errors import AugmentError, Finding
 from .example import Example, Step
 from .limits import DEFAULT_LIMITS, Limits
 from .near import NearParams
-from .output import begin_output, dumps, write_atomic, write_manifest
+from .output import Spool, begin_output, dumps, write_atomic, write_manifest
 from .parallel import Mapper, local_pool
 from .progress import SILENT, Progress
 from .prompt import stated_key
@@ -293,14 +293,14 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
     observes, so the files written do not depend on it.
     """
     pool = nullcontext(mapper) if mapper is not None else local_pool(workers)
-    with collecting_less(), pool as run:
+    with collecting_less(), pool as run, Spool(width=2) as spool:
         return _expand(seed_paths, config, out_dir, run_seed, on_error, target=target,
-                       progress=progress, mapper=run)
+                       progress=progress, mapper=run, spool=spool)
 
 
 def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed: int | None,
-            on_error: OnError, *, target: int | None, progress: Progress, mapper: Mapper
-            ) -> RunResult:
+            on_error: OnError, *, target: int | None, progress: Progress, mapper: Mapper,
+            spool: Spool) -> RunResult:
     run_seed = config.expand.seed if run_seed is None else run_seed
     seed_paths = [Path(p) for p in seed_paths]
     _check_out_dir(out_dir, seed_paths)
@@ -341,13 +341,11 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     prints: dict[str, Fingerprint] = {}
     todo = [s for s in passing_seeds if split_of[s.seed_id] == "train" or config.split.holdout_rules]
     per_seed = partial(expand_seed, config=config, run_seed=run_seed, near=plan.params)
-    lines: dict[str, str] = {}
-    lineage: dict[str, str] = {}
     for done in progress.track(mapper(per_seed, todo), "variants", len(todo)):
         candidates.extend(done.passed)
         prints.update(zip((e.id for e in done.passed), done.prints, strict=True))
-        lines.update(zip((e.id for e in done.passed), done.lines, strict=True))
-        lineage.update(zip((e.id for e in done.passed), done.lineage, strict=True))
+        for e, line, head in zip(done.passed, done.lines, done.lineage, strict=True):
+            spool.add(e.id, line, head)  # on disk until written
         rejected.extend(done.rejected)
         counts.update(done.counts)
     counts["variants_passing_checks"] = len(candidates) - len(passing_seeds)
@@ -357,26 +355,26 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     counts.update(built.counts)
     rejected.extend(Rejected(stage, [reason], example=ex).compact() for stage, ex, reason in built.dropped)
     with progress.stage("write"):
-        write_outputs(result, built, rejected, config, run_seed, seed_paths, lines, lineage)
+        write_outputs(result, built, rejected, config, run_seed, seed_paths, spool)
     return result
 
 
 def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], config: Config,
-                  run_seed: int, seed_paths: Sequence[Path], lines: dict[str, str] | None = None,
-                  lineage: dict[str, str] | None = None) -> None:
-    """Splits (messages only), lineage, rejected, then the manifest last. ``lines`` and
-    ``lineage`` hold output lines (``example_to_line``) and lineage heads (``lineage_head``)
-    already made, by example id."""
-    lines, heads = lines or {}, lineage or {}
+                  run_seed: int, seed_paths: Sequence[Path], made: Spool | None = None) -> None:
+    """Splits (messages only), lineage, rejected, then the manifest last. ``made`` holds, by
+    example id, the output line (``example_to_line``) and lineage head (``lineage_head``) of
+    the examples whose lines were made earlier; the others' are made here."""
+    def texts(e: Example) -> tuple[str, ...]:
+        return (made and made.get(e.id)) or (example_to_line(e), lineage_head(e))
+
     out_dir, counts, by_split = result.out_dir, result.counts, built.by_split
     begin_output(out_dir)
     for name in SPLITS:
         counts[f"written_{name}"] = len(by_split[name])
         result.files[f"{name}.jsonl"] = write_atomic(
-            out_dir / f"{name}.jsonl", (lines.get(e.id) or example_to_line(e) for e in by_split[name]))
+            out_dir / f"{name}.jsonl", (texts(e)[0] for e in by_split[name]))
     written = sorted((e for name in SPLITS for e in by_split[name]), key=lambda e: e.id)
-    records = (lineage_line(heads.get(e.id) or lineage_head(e), built.split_of[e.seed_id])
-               for e in written)
+    records = (lineage_line(texts(e)[1], built.split_of[e.seed_id]) for e in written)
     result.files["lineage.jsonl"] = write_atomic(out_dir / "lineage.jsonl", records)
     # Read rejects in input order first, then by id: the same set of seeds in another line
     # order gives the same records in the same order.
