@@ -29,9 +29,9 @@ from augment.checks import (
     longest_repeat_run,
     unrecovered_leaps,
 )
-from augment.codec import FormatConfig, format_duration, format_melody
+from augment.codec import FormatConfig, example_to_line, format_duration, format_melody
 from augment.config import ChecksConfig, load_config
-from augment.example import Example, Step, _digest, variant_id_for
+from augment.example import Example, Message, Step, _digest, variant_id_for
 from augment.melody import GRID_QUARTER, Melody, exact_ticks, scale_durations
 from augment.pipeline import draw_variants
 from augment.prompt import parse_claims, stated_key
@@ -472,3 +472,20 @@ def test_time_scale_factors_and_rule_lists_equal_their_definitions() -> None:
         assert choice_list(" dot ,split", OPERATIONS, "operations") == ("dot", "split")
         with pytest.raises(ValueError, match="operations must be"):
             choice_list("dot,jump", OPERATIONS, "operations")
+
+
+def test_output_lines_equal_json_dumps() -> None:
+    def plain(example: Example) -> str:
+        messages = []
+        for m in example.messages:
+            obj = {"role": m.role, "content": m.content}
+            obj.update(m.extra)
+            messages.append(obj)
+        return json.dumps({"messages": messages}, ensure_ascii=False)
+
+    odd = Example.seed((Message("system", "Ünïcode ♭ \\u00e9 \"q\"\n", (("weight", 0),)),
+                        Message("user", "Write a melody in E♭ major."),
+                        Message("assistant", "melody_pitch_duration_data: [[60, 1.0]]", (("weight", 1),))),
+                       Melody([60], [1]), 2, "test")
+    for example in (*variants(), odd):
+        assert example_to_line(example) == plain(example)

@@ -340,6 +340,10 @@ def _nan_in_json(name: str) -> Any:
     raise MelodyFormatError([("non_finite", f"{name} is not valid JSON")])
 
 
+# What json.dumps(obj, ensure_ascii=False) builds per call, made once (every line is written so).
+_LINE_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def example_to_line(example: Example) -> str:
     """Messages only, keys in the input's order; non-ASCII kept as written."""
     messages = []
@@ -347,7 +351,7 @@ def example_to_line(example: Example) -> str:
         obj: dict[str, Any] = {"role": m.role, "content": m.content}
         obj.update(m.extra)
         messages.append(obj)
-    return json.dumps({"messages": messages}, ensure_ascii=False)
+    return _LINE_JSON.encode({"messages": messages})
 
 
 def iter_lines(path: Path, max_line_bytes: int = DEFAULT_LIMITS.max_line_bytes
