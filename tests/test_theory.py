@@ -131,3 +131,25 @@ def test_transposing_moves_the_detected_tonic_by_the_same_interval(
     if before.margin > 1e-9:
         assert after.key == before.key.transposed(k)
         assert after.correlation == pytest.approx(before.correlation)
+
+
+def test_melody_arrays_copy_between_processes_exactly() -> None:
+    """``MelodyArrays`` travels in its compact form (byte pitches, integer ticks) when it
+    can, and in full otherwise (off-grid durations); either way it comes back equal."""
+    import pickle
+
+    from augment.melody import Melody
+    from augment.theory import MelodyArrays
+    from dataset_util import corpus
+
+    extremes = Melody.from_pairs([[None, 1], [127, 0.25], [0, 3]])
+    on_grid = MelodyArrays.of([m for _, m in corpus()[:200]] + [extremes])
+    off_grid = MelodyArrays.of([Melody.from_pairs([[60, Fraction(1, 7)], [None, 1]])])
+    empty = MelodyArrays.of([])
+    for arrays in (on_grid, off_grid, empty):
+        data = pickle.dumps(arrays)
+        back = pickle.loads(data)
+        for name in ("pitches", "quarters", "starts"):
+            got, want = getattr(back, name), getattr(arrays, name)
+            assert got.dtype == want.dtype and np.array_equal(got, want), name
+    assert len(pickle.dumps(on_grid)) < 0.4 * (on_grid.pitches.nbytes + on_grid.quarters.nbytes)

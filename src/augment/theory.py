@@ -284,6 +284,15 @@ class MelodyArrays:
     def __len__(self) -> int:
         return len(self.starts) - 1
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Sent to another process (the diversity report) as 5 bytes an event instead of 16
+        # when every duration is on the tick grid and every pitch fits a byte (rest: -1).
+        ticks = np.rint(self.quarters * TICKS_PER_QUARTER)
+        if (len(self.pitches) and self.pitches.min() >= -1 and self.pitches.max() <= 127
+                and ticks.max() < 2**31 and np.array_equal(ticks / TICKS_PER_QUARTER, self.quarters)):
+            return (_from_ticks, (self.pitches.astype(np.int8), ticks.astype(np.int32), self.starts))
+        return (MelodyArrays, (self.pitches, self.quarters, self.starts))
+
     def subset(self, rows: Sequence[int] | np.ndarray) -> MelodyArrays:
         """The given melodies, in the given order (equal to ``of`` of those melodies)."""
         index, starts = ragged.take(self.starts, rows)
@@ -307,6 +316,11 @@ class MelodyArrays:
         first = np.where(has, padded[np.minimum(lo, len(sounding))], -1)
         last = np.where(has, padded[np.maximum(hi, 0)], -1)
         return first, last
+
+
+def _from_ticks(pitches: np.ndarray, ticks: np.ndarray, starts: np.ndarray) -> MelodyArrays:
+    """``MelodyArrays`` from byte pitches and integer ticks (its compact copy)."""
+    return MelodyArrays(pitches.astype(np.int64), ticks / TICKS_PER_QUARTER, starts)
 
 
 def histograms(melodies: Sequence[Melody]) -> np.ndarray:
