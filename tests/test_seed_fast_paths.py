@@ -32,7 +32,7 @@ from augment.checks import (
 from augment.codec import FormatConfig, example_to_line, format_duration, format_melody
 from augment.config import ChecksConfig, load_config
 from augment.example import Example, Message, Step, _digest, variant_id_for
-from augment.melody import GRID_QUARTER, Melody, exact_ticks, scale_durations
+from augment.melody import GRID_QUARTER, Melody, exact_ticks, invert, retrograde, scale_durations
 from augment.pipeline import draw_variants
 from augment.prompt import parse_claims, stated_key
 from augment.reprompt import seed_facts
@@ -49,8 +49,9 @@ from augment.rules.diatonic import (
     to_step,
 )
 from augment.rules.diatonic_shift import DiatonicShift
-from augment.rules.invert import diatonic_mirror, invert_diatonic
+from augment.rules.invert import Invert, diatonic_mirror, invert_diatonic
 from augment.rules.ornament import KINDS, Ornament
+from augment.rules.retrograde import RetrogradeInversion
 from augment.rules.rhythm import OPERATIONS, Rhythm
 from augment.rules.time_scale import TimeScale, parse_factors
 from augment.theory import (
@@ -489,3 +490,46 @@ def test_output_lines_equal_json_dumps() -> None:
                        Melody([60], [1]), 2, "test")
     for example in (*variants(), odd):
         assert example_to_line(example) == plain(example)
+
+
+def test_inversion_draws_remembered_per_melody_equal_the_draws_worked_out_each_time() -> None:
+    def plain(rule: Invert, example: Example, rng: np.random.Generator) -> dict[str, object] | None:
+        melody, key = example.melody, example.key
+        if len(melody.notes) < 2:
+            return None
+        options: list[dict[str, object]] = []
+        for kind in rule.kind_list():
+            if kind == "diatonic" and key is None:
+                continue
+            for axis in rule._axes(melody, key):
+                params: dict[str, object] = {"kind": kind, "axis_pitch": int(axis)}
+                if kind == "diatonic":
+                    params.update(key_params(key))
+                try:
+                    result = invert_diatonic(melody, axis, key) if kind == "diatonic" and key \
+                        else invert(melody, axis)
+                except ValueError:
+                    continue
+                if result is not None and rule._fits(result) and result != melody:
+                    options.append(params)
+                    break
+        return options[int(rng.integers(len(options)))] if options else None
+
+    rules = [Invert(), Invert(kinds="diatonic", axis="first_note", low_pitch=50, high_pitch=80)]
+    examples = list(variants()[:300]) + seeds_from_corpus(20)
+    drawn = set()
+    for _ in range(2):  # worked out, then remembered
+        for n, example in enumerate(examples):
+            for rule in rules:
+                got = rule.sample(example, np.random.default_rng(n))
+                assert got == plain(rule, example, np.random.default_rng(n))
+                if got is not None:
+                    drawn.add(str(got["kind"]))
+                    got["axis_pitch"] = -1  # the caller's copy: the next draw is unchanged
+            expected = plain(rules[0], example, np.random.default_rng(n))
+            if expected is not None and Invert.apply(rules[0], example.melody, **expected) \
+                    == retrograde(example.melody):
+                expected = None  # the retrograde inversion would give the melody back
+            got = RetrogradeInversion().sample(example, np.random.default_rng(n))
+            assert got == expected
+    assert drawn == {"chromatic", "diatonic"}

@@ -18,6 +18,7 @@ unknown); nearby octaves of the axis are tried when the result would leave
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -89,9 +90,16 @@ class Invert(Rule):
         return r is not None and self.low_pitch <= r[0] and r[1] <= self.high_pitch
 
     def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
-        melody, key = example.melody, example.key
-        if len(melody.notes) < 2:
+        options = _options(self, example.melody, example.key)
+        if not options:
             return None
+        return dict(options[int(rng.integers(len(options)))])
+
+    def options(self, melody: Melody, key: Key | None) -> list[dict[str, Any]]:
+        """Every kind's params with its first axis whose inversion changes the melody and
+        stays in [low_pitch, high_pitch]."""
+        if len(melody.notes) < 2:
+            return []
         options: list[dict[str, Any]] = []
         for kind in self.kind_list():
             if kind == "diatonic" and key is None:
@@ -109,9 +117,7 @@ class Invert(Rule):
                 if result is not None and self._fits(result) and result != melody:
                     options.append(params)
                     break
-        if not options:
-            return None
-        return options[int(rng.integers(len(options)))]
+        return options
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
         axis = int(params["axis_pitch"])
@@ -122,3 +128,10 @@ class Invert(Rule):
         if result is None:
             raise ValueError(f"a chromatic note has no diatonic mirror in {key.name}")
         return result
+
+
+@lru_cache(maxsize=64)
+def _options(rule: Invert, melody: Melody, key: Key | None) -> tuple[dict[str, Any], ...]:
+    """``rule.options``, remembered: most variants of a seed that invert it invert the seed's
+    own melody (the rule comes early). ``sample`` copies the params it draws."""
+    return tuple(rule.options(melody, key))
