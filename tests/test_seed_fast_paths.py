@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from augment import codec, facts, reprompt
+from augment import checks, codec, facts, reprompt
 from augment.checks import (
     check_largest_leap,
     check_rhythm_grid,
@@ -533,3 +533,11 @@ def test_inversion_draws_remembered_per_melody_equal_the_draws_worked_out_each_t
             got = RetrogradeInversion().sample(example, np.random.default_rng(n))
             assert got == expected
     assert drawn == {"chromatic", "diatonic"}
+
+
+def test_claimed_bar_lengths_remembered_equal_the_parse() -> None:
+    for meter in ("4/4", "3/4", "6/8", "2/2", "5/16", "7/32", "12/8"):
+        num, den = meter.split("/")
+        expected = exact_ticks(Fraction(4 * int(num), int(den)) * 48)
+        for _ in range(2):  # parsed, then remembered
+            assert checks._bar_ticks(meter) == expected and type(checks._bar_ticks(meter)) is type(expected)

@@ -233,6 +233,7 @@ def check_claims(example: Example, config: ChecksConfig) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def _bar_ticks(meter: str) -> Ticks:
     num, den = meter.split("/")
     return exact_ticks(Fraction(4 * int(num), int(den)) * TICKS_PER_QUARTER)
