@@ -7,11 +7,12 @@ This times it over the first ``--count`` seeds of the corpus seeds (the 519 melo
 tests/data as a seed file, ``bench_expand.corpus_seeds``) and of the bundled seeds
 (``seeds/beethoven.jsonl``, 84), with ``rules/wide.toml`` and ``variants_per_seed`` set to
 ``--variants``. Seeds are read, keyed and given their facts before the clock starts, as
-``expand`` does before the pool. Each set is timed ``--repeat`` times, each time in a fresh
-child process: the stage keeps caches (parsed prompts, rewrites, duration texts) that a
-real run fills once per seed, so a second pass in the same process would be flattered.
-The median is printed with the counts and a digest of the output lines (equal digests:
-equal output).
+``expand`` does before the pool, and the pass runs inside ``pipeline.collecting_less`` as
+in ``expand`` (its pool workers fork with that collector setting). Each set is timed
+``--repeat`` times, each time in a fresh child process: the stage keeps caches (parsed
+prompts, rewrites, duration texts) that a real run fills once per seed, so a second pass
+in the same process would be flattered. The median is printed with the counts and a
+digest of the output lines (equal digests: equal output).
 
     python benchmarks/bench_seed_stage.py                  # corpus and bundled, median of 3
     python benchmarks/bench_seed_stage.py --profile        # + cProfile (one run, cumulative)
@@ -55,9 +56,10 @@ def run_once(seeds: list[Example], config: Config) -> tuple[float, int, int, str
     """(seconds, variants drawn, variants passed, digest of the output lines) of one pass."""
     drawn = passed = 0
     digest = hashlib.sha256()
-    start = time.perf_counter()
-    results = [pipeline.expand_seed(seed, config, 0) for seed in seeds]
-    seconds = time.perf_counter() - start
+    with pipeline.collecting_less():
+        start = time.perf_counter()
+        results = [pipeline.expand_seed(seed, config, 0) for seed in seeds]
+        seconds = time.perf_counter() - start
     for result in results:
         drawn += result.counts["variants_drawn"]
         passed += len(result.passed)
