@@ -99,9 +99,10 @@ def test_melody_tokens_equal_their_fraction_definition() -> None:
 def test_near_pairs_from_signatures_made_earlier_equal_near_pairs_from_tokens() -> None:
     """The per-seed stage makes each variant's signature (``dedup.fingerprints``); dedup then
     reads tokens only for the melodies a candidate pair holds. Same pairs as from scratch."""
-    from augment.dedup import fingerprints
+    from augment.dedup import Signatures, fingerprints
     from augment.melody import transpose
     from augment.near import NearParams, near_pairs, signatures_of
+    from augment.theory import MelodyArrays
     from dataset_util import example
 
     melodies = [m for _, m in corpus()[:300]]
@@ -110,12 +111,11 @@ def test_near_pairs_from_signatures_made_earlier_equal_near_pairs_from_tokens() 
     melodies += [transpose(m, 3) for m in melodies[40:60]]
     seqs = [melody_tokens(m) for m in melodies]
     params = NearParams(shingle_size=3, lsh_threshold=0.3, similarity=0.75)
-    prints = fingerprints([example(m) for m in melodies], params)
+    examples = [example(m) for m in melodies]
+    prints, made = fingerprints(examples, params)
+    assert made is not None and (made == signatures_of(seqs, params)).all()
     assert [p.length for p in prints] == [len(t) for t in seqs]
-    usable = [i for i, t in enumerate(seqs) if len(t) >= params.min_tokens]
-    assert all(prints[i].signature is None for i in range(len(seqs)) if i not in usable)
-    made = signatures_of([seqs[i] for i in usable], params)
-    assert all((prints[i].signature == row).all() for i, row in zip(usable, made, strict=True))
+    assert fingerprints(examples)[1] is None
 
     class Counting(list):  # token sequences that count how many are read
         reads = 0
@@ -127,11 +127,21 @@ def test_near_pairs_from_signatures_made_earlier_equal_near_pairs_from_tokens() 
     whole = near_pairs(seqs, params)
     assert len(whole) >= 40  # the moved-note copies are found
     lengths = [p.length for p in prints]
-    some = [p.signature if i % 3 else None for i, p in enumerate(prints)]  # a third unknown
-    assert near_pairs(Counting(seqs), params, signatures=some, lengths=lengths) == whole
-    Counting.reads = 0
-    every = [p.signature for p in prints]
-    assert near_pairs(Counting(seqs), params, signatures=every, lengths=lengths) == whole
+    assert near_pairs(Counting(seqs), params, signatures=made, lengths=lengths) == whole
+    usable = [i for i, t in enumerate(seqs) if len(t) >= params.min_tokens]
     held = {i for i, j, _ in whole} | {j for i, j, _ in whole}
     # Only the melodies of candidate pairs were read (verified pairs hold some of them).
     assert len(held) <= Counting.reads < len(usable) * 0.6
+
+    # A table of them finds each example's row, and refuses other params or unknown ids.
+    table = Signatures((3, 128), made, {e.id: i for i, e in enumerate(examples)})
+    rows = table.of(examples[::-7], params)
+    assert rows is not None and (rows == made[::-7]).all()
+    assert table.of(examples[:3], NearParams(shingle_size=4)) is None
+    assert table.of([example(transpose(melodies[0], 1))], params) is None
+    # Melody arrays made in blocks and joined equal the arrays of them all.
+    joined = MelodyArrays.concat([MelodyArrays.of(melodies[:7]), MelodyArrays.of([]),
+                                  MelodyArrays.of(melodies[7:])])
+    whole_arrays = MelodyArrays.of(melodies)
+    assert all((getattr(joined, f) == getattr(whole_arrays, f)).all()
+               for f in ("pitches", "quarters", "starts"))

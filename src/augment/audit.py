@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from .codec import format_melody
-from .dedup import MelodyRelations, Prints
+from .dedup import MelodyRelations, Prints, Signatures
 from .errors import AugmentError
 from .example import Example
 from .near import NearParams
@@ -20,10 +20,11 @@ HELD_OUT = ("validation", "test")
 
 
 def find_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
-               prints: Prints | None = None, mapper: Mapper | None = None) -> list[str]:
+               prints: Prints | None = None, signatures: Signatures | None = None,
+               mapper: Mapper | None = None) -> list[str]:
     """One line per held-out example that shares its tune with a training example.
 
-    ``prints`` (fingerprints made earlier) and ``mapper`` only save time."""
+    ``prints`` and ``signatures`` (made earlier) and ``mapper`` only save time."""
     train = list(by_split.get("train", ()))
     held = [(name, e) for name in HELD_OUT for e in by_split.get(name, ())]
     if not train or not held:
@@ -31,7 +32,7 @@ def find_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
     train_ids = {e.id for e in train}
     relations = MelodyRelations.of([*train, *(e for _, e in held)], params,
                                    lambda e: "train" if e.id in train_ids else "held out",
-                                   prints=prints, mapper=mapper)
+                                   prints=prints, signatures=signatures, mapper=mapper)
     # An exact copy is also in the same invariant class, so melodies are compared as text
     # only inside the classes that train and held out share.
     train_of_rep: dict[int, list[Example]] = defaultdict(list)
@@ -58,9 +59,10 @@ def find_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
 
 
 def assert_no_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
-                    prints: Prints | None = None, mapper: Mapper | None = None) -> None:
+                    prints: Prints | None = None, signatures: Signatures | None = None,
+                    mapper: Mapper | None = None) -> None:
     """Raise AugmentError naming the leaking examples; nothing is written then."""
-    problems = find_leaks(by_split, params, prints=prints, mapper=mapper)
+    problems = find_leaks(by_split, params, prints=prints, signatures=signatures, mapper=mapper)
     if problems:
         shown = "\n".join(problems[:10])
         more = f"\n... and {len(problems) - 10} more" if len(problems) > 10 else ""

@@ -12,10 +12,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .audit import assert_no_leaks
 from .calibrate import Calibration
 from .config import Config
-from .dedup import MelodyRelations, Prints, calibrate_for, dedup, family_links, near_params
+from .dedup import (
+    MelodyRelations,
+    Prints,
+    Signatures,
+    calibrate_for,
+    dedup,
+    family_links,
+    near_params,
+)
 from .diversity import Columns, report
 from .example import Example
 from .near import NearParams
@@ -82,20 +92,28 @@ class Built:
 
 def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config, run_seed: int,
                  target: int | None = None, *, progress: Progress = SILENT,
-                 mapper: Mapper | None = None, prints: Prints | None = None) -> Built:
+                 mapper: Mapper | None = None, prints: Prints | None = None,
+                 signatures: np.ndarray | None = None, arrays: MelodyArrays | None = None) -> Built:
     """Dedup, holdout filters, selection, final sides and the leakage audit.
 
-    ``mapper`` (default: this process) runs the parallel parts (near-duplicate
+    ``mapper`` (default: this process) runs the parallel parts (LSH bands, near-duplicate
     verification; the diversity reports, which a pool computes while this process goes on
-    with dedup and the audit) and ``prints`` holds fingerprints made earlier
-    (``dedup.fingerprint``); neither changes the result."""
+    with dedup and the audit). What was made earlier, in parallel, saves its work here:
+    ``prints`` (fingerprints by id, ``dedup.fingerprints``), ``signatures``
+    (``near.signatures_of`` the candidates' tokens under ``plan.params``, row by row) and
+    ``arrays`` (``MelodyArrays.of`` the candidates' melodies). None changes the result."""
     counts: Counter[str] = Counter()
     run = mapper or local_mapper(1)
-    before = MelodyArrays.of([e.melody for e in candidates])
+    row: dict[str, int] = {}
+    for i, e in enumerate(candidates):
+        row.setdefault(e.id, i)
+    before = MelodyArrays.of([e.melody for e in candidates]) if arrays is None else arrays
     report_before = run(report, [Columns.of(candidates, before)])  # a pool starts it now
+    table = None if signatures is None else \
+        Signatures((plan.params.shingle_size, plan.params.num_perm), signatures, row)
     with progress.stage("dedup"):
         result = dedup(candidates, config.dedup, run_seed, calibration=plan.calibration,
-                       prints=prints, mapper=mapper)
+                       prints=prints, signatures=table, mapper=mapper)
     counts.update(result.counts)
     dropped = [("dedup", e, r) for e, r in result.dropped]
     kept = result.kept
@@ -136,13 +154,10 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
             by_split[side_].append(e)
     counts["rejected_holdout"] = sum(1 for s, _, _ in dropped if s == "split")
     written = [e for name in SPLITS for e in by_split[name]]
-    row: dict[str, int] = {}
-    for i, e in enumerate(candidates):
-        row.setdefault(e.id, i)
     after = before.subset([row[e.id] for e in written])  # written ones are candidates
     report_after = run(report, [Columns.of(written, after)])
     with progress.stage("leakage audit"):
-        assert_no_leaks(by_split, result.params, prints=prints, mapper=mapper)
+        assert_no_leaks(by_split, result.params, prints=prints, signatures=table, mapper=mapper)
     with progress.stage("diversity"):
         diversity = {"before": next(iter(report_before)), "after": next(iter(report_after))}
     return Built(by_split, split_of, dropped, result.params, plan.calibration, counts, diversity)

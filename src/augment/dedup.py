@@ -50,28 +50,39 @@ class Fingerprint:
     exact: str  # exact_key
     invariant: str  # near.invariant_key of the melody
     length: int  # number of near.melody_tokens of the melody
-    # near.signatures_of the tokens under NearParams with (shingle_size, num_perm) = signed;
-    # None when not made (no params given, or too few tokens to take part).
-    signature: np.ndarray | None = field(default=None, compare=False)
-    signed: tuple[int, int] | None = None
 
 
 def fingerprint(example: Example) -> Fingerprint:
-    return fingerprints([example])[0]
+    return fingerprints([example])[0][0]
 
 
-def fingerprints(examples: Sequence[Example], params: NearParams | None = None) -> list[Fingerprint]:
-    """Each example's fingerprint; with ``params``, MinHash signatures too (in one batch)."""
+def fingerprints(examples: Sequence[Example], params: NearParams | None = None
+                 ) -> tuple[list[Fingerprint], np.ndarray | None]:
+    """Each example's fingerprint and, with ``params``, the MinHash signatures of their
+    tokens (``near.signatures_of``, row by row; one batch)."""
     tokens = [melody_tokens(e.melody) for e in examples]
-    sigs: list[np.ndarray | None] = [None] * len(examples)
-    signed = None
-    if params is not None:
-        usable = [i for i, t in enumerate(tokens) if len(t) >= params.min_tokens]
-        for i, row in zip(usable, signatures_of([tokens[i] for i in usable], params), strict=True):
-            sigs[i] = row
-        signed = (params.shingle_size, params.num_perm)
-    return [Fingerprint(exact_key(e), invariant_key(e.melody, t), len(t), sig, signed)
-            for e, t, sig in zip(examples, tokens, sigs, strict=True)]
+    prints = [Fingerprint(exact_key(e), invariant_key(e.melody, t), len(t))
+              for e, t in zip(examples, tokens, strict=True)]
+    return prints, None if params is None else signatures_of(tokens, params)
+
+
+@dataclass(frozen=True)
+class Signatures:
+    """MinHash signatures made earlier: ``rows[row_of[id]]`` is ``near.signatures_of`` the
+    tokens of example ``id`` under NearParams with (shingle_size, num_perm) = ``signed``."""
+
+    signed: tuple[int, int]
+    rows: np.ndarray
+    row_of: Mapping[str, int]
+
+    def of(self, examples: Sequence[Example], params: NearParams) -> np.ndarray | None:
+        """The examples' rows, or None when made under other params or some are not here."""
+        if self.signed != (params.shingle_size, params.num_perm):
+            return None
+        try:
+            return self.rows[[self.row_of[e.id] for e in examples]]
+        except KeyError:
+            return None
 
 
 Prints = Mapping[str, Fingerprint]  # example id -> its fingerprint (ids are content hashes)
@@ -106,17 +117,16 @@ class MelodyRelations:
     @classmethod
     def of(cls, examples: Sequence[Example], params: NearParams,
            across: Callable[[Example], str] | None = None, *, prints: Prints | None = None,
-           mapper: Mapper | None = None) -> MelodyRelations:
+           signatures: Signatures | None = None, mapper: Mapper | None = None) -> MelodyRelations:
         """Classes and near pairs of ``examples``. With ``across`` (e.g. the seed family),
         near pairs are only looked for between classes that could join different labels:
         two classes whose examples all carry one and the same label are not compared.
-        ``prints`` holds fingerprints already computed (the rest are computed here);
-        ``mapper`` runs the verification of candidate pairs (``near.near_pairs``)."""
+        ``prints`` and ``signatures`` hold fingerprints and MinHash signatures already
+        computed (the rest are computed here); ``mapper`` runs the LSH bands and the
+        verification of candidate pairs (``near.near_pairs``)."""
         classes: dict[str, int] = {}
         reps: list[Example] = []  # the first example of each class
         lengths: list[int] = []
-        sigs: list[np.ndarray | None] = []
-        signed = (params.shingle_size, params.num_perm)
         rep_of = {}
         labels: list[set[str]] = []
         for ex in examples:
@@ -126,7 +136,6 @@ class MelodyRelations:
                 classes[key] = len(classes)
                 reps.append(ex)
                 lengths.append(fp.length)
-                sigs.append(fp.signature if fp.signed == signed else None)
                 labels.append(set())
             rep_of[ex.id] = classes[key]
             if across is not None:
@@ -137,8 +146,8 @@ class MelodyRelations:
             groups = [number[next(iter(ls))] if len(ls) == 1 else len(number) + c
                       for c, ls in enumerate(labels)]
         near: dict[int, list[tuple[int, float]]] = defaultdict(list)
-        tokens = _Tokens(reps)
-        for i, j, sim in near_pairs(tokens, params, groups, mapper=mapper, signatures=sigs,
+        sigs = None if signatures is None else signatures.of(reps, params)
+        for i, j, sim in near_pairs(_Tokens(reps), params, groups, mapper=mapper, signatures=sigs,
                                     lengths=lengths):
             near[i].append((j, sim))
             near[j].append((i, sim))
@@ -197,12 +206,13 @@ def _allowed(level: str, policy: str) -> bool:
 def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
           calibration_melodies: Sequence[Melody] | None = None,
           calibration: Calibration | None = None, *, prints: Prints | None = None,
-          mapper: Mapper | None = None) -> DedupResult:
+          signatures: Signatures | None = None, mapper: Mapper | None = None) -> DedupResult:
     """Remove exact, invariant and near duplicates according to the family policies.
 
     Calibration (when ``config.calibrate`` and none is given) runs on
-    ``calibration_melodies``, by default the seeds among ``examples``. ``prints`` and
-    ``mapper`` only save time (see ``MelodyRelations.of``); the result is the same.
+    ``calibration_melodies``, by default the seeds among ``examples``. ``prints``,
+    ``signatures`` and ``mapper`` only save time (see ``MelodyRelations.of``); the result is
+    the same.
     """
     kept_exact, dropped = dedup_exact(examples, prints)
     counts = {"exact_duplicates": len(dropped), "invariant_duplicates": 0, "near_duplicates": 0}
@@ -215,7 +225,7 @@ def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
     same_family_near = _allowed("near", config.within_family)
     relations = MelodyRelations.of(kept_exact, params,
                                    None if same_family_near else (lambda e: e.seed_id),
-                                   prints=prints, mapper=mapper)
+                                   prints=prints, signatures=signatures, mapper=mapper)
     # invariant class -> family -> id of the first kept example of that family in the class
     keepers: dict[int, dict[str, str]] = defaultdict(dict)
     kept: list[Example] = []

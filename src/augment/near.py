@@ -337,8 +337,8 @@ def signatures_of(token_seqs: Sequence[Tokens], params: NearParams) -> np.ndarra
 
 def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
                groups: Sequence[int] | None = None, *, mapper: Mapper | None = None,
-               signatures: Sequence[np.ndarray | None] | None = None,
-               lengths: Sequence[int] | None = None) -> list[tuple[int, int, float]]:
+               signatures: np.ndarray | None = None, lengths: Sequence[int] | None = None
+               ) -> list[tuple[int, int, float]]:
     """Verified near-duplicate pairs (i < j, similarity >= params.similarity), sorted.
 
     Sequences shorter than ``params.min_tokens`` take no part: a short motif shares too
@@ -348,7 +348,7 @@ def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
     ``mapper`` (``parallel.Mapper``) runs the LSH bands as one job each and verifies the
     candidates in chunks, when there are many (``BAND_JOB_ROWS``, ``VERIFY_CHUNK``).
 
-    ``signatures`` (``signatures_of`` each sequence under ``params``, None where unknown) and
+    ``signatures`` (``signatures_of`` the sequences under ``params``, row by row) and
     ``lengths`` (of the sequences), when the caller made them earlier, save their work here;
     ``token_seqs`` is then only read for the sequences a candidate pair holds (it may be a
     sequence that makes them on demand).
@@ -357,14 +357,10 @@ def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
     usable = [i for i, n in enumerate(lengths) if n >= params.min_tokens]
     if len(usable) < 2:
         return []
-    sigs = np.empty((len(usable), params.num_perm), dtype=np.uint32)
-    given = [None if signatures is None else signatures[i] for i in usable]
-    known = [k for k, row in enumerate(given) if row is not None]
-    if known:
-        sigs[known] = np.stack([row for row in given if row is not None])
-    missing = np.setdiff1d(np.arange(len(usable)), known)
-    if len(missing):
-        sigs[missing] = signatures_of([token_seqs[usable[k]] for k in missing.tolist()], params)
+    if signatures is not None:
+        sigs = signatures[usable]
+    else:
+        sigs = signatures_of([token_seqs[i] for i in usable], params)
     bands, rows = params.bands()
     group = None if groups is None else [groups[i] for i in usable]
     pairs = np.array(candidate_pairs(sigs, bands, rows, group, mapper=mapper),

@@ -36,7 +36,7 @@ from .prompt import stated_key
 from .reprompt import reprompt, seed_facts
 from .rules import Rule
 from .split import SPLITS
-from .theory import detect_key, detect_keys
+from .theory import MelodyArrays, detect_key, detect_keys
 
 OnError = Literal["fail", "skip"]
 
@@ -198,6 +198,8 @@ class SeedResult:
     rejected: list[Rejected]
     counts: Counter[str]
     prints: list[Fingerprint]  # the dedup fingerprint of each passed variant
+    signatures: np.ndarray | None  # their MinHash signatures (near.signatures_of), row by row
+    arrays: MelodyArrays  # their melodies as flat arrays
     lines: list[str]  # the output line of each passed variant
     lineage: list[str]  # the lineage_head of each passed variant
 
@@ -205,8 +207,8 @@ class SeedResult:
 def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams | None = None
                 ) -> SeedResult:
     """One seed's variants after re-prompting and checks, with what the later stages need
-    of each (fingerprint, with MinHash signatures under ``near``; output line; lineage
-    head) made here, so that it runs in parallel too.
+    of each (fingerprint; MinHash signature under ``near``; melody arrays; output line;
+    lineage head) made here, so that it runs in parallel too.
 
     Pure and picklable, so a process pool or Ray can run it (``parallel.Mapper``).
     """
@@ -225,7 +227,9 @@ def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams |
             counts["rejected_checks"] += 1
             continue
         passed.append(prompted)
-    return SeedResult(passed, rejected, counts, fingerprints(passed, near),
+    prints, signatures = fingerprints(passed, near)
+    return SeedResult(passed, rejected, counts, prints, signatures,
+                      MelodyArrays.of([e.melody for e in passed]),
                       [example_to_line(e) for e in passed], [lineage_head(e) for e in passed])
 
 
@@ -338,25 +342,41 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     split_of = plan.seed_split
 
     candidates: list[Example] = list(passing_seeds)
-    prints: dict[str, Fingerprint] = {}
+    seed_prints, seed_signatures = fingerprints(passing_seeds, plan.params)
+    prints: dict[str, Fingerprint] = dict(zip((e.id for e in passing_seeds), seed_prints, strict=True))
+    # Row blocks in the order of the candidates: signatures and melody arrays per seed.
+    signatures, arrays = [seed_signatures], [MelodyArrays.of([e.melody for e in passing_seeds])]
     todo = [s for s in passing_seeds if split_of[s.seed_id] == "train" or config.split.holdout_rules]
     per_seed = partial(expand_seed, config=config, run_seed=run_seed, near=plan.params)
     for done in progress.track(mapper(per_seed, todo), "variants", len(todo)):
         candidates.extend(done.passed)
         prints.update(zip((e.id for e in done.passed), done.prints, strict=True))
+        signatures.append(done.signatures)
+        arrays.append(done.arrays)
         for e, line, head in zip(done.passed, done.lines, done.lineage, strict=True):
             spool.add(e.id, line, head)  # on disk until written
         rejected.extend(done.rejected)
         counts.update(done.counts)
     counts["variants_passing_checks"] = len(candidates) - len(passing_seeds)
 
+    melodies = MelodyArrays.concat(arrays)
+    arrays.clear()  # each block is held once
     built = build_splits(candidates, plan, config, run_seed, target, progress=progress,
-                         mapper=mapper, prints=prints)
+                         mapper=mapper, prints=prints, signatures=_stacked(signatures),
+                         arrays=melodies)
     counts.update(built.counts)
     rejected.extend(Rejected(stage, [reason], example=ex).compact() for stage, ex, reason in built.dropped)
     with progress.stage("write"):
         write_outputs(result, built, rejected, config, run_seed, seed_paths, spool)
     return result
+
+
+def _stacked(blocks: list[np.ndarray | None]) -> np.ndarray | None:
+    """One array of the blocks' rows (emptying ``blocks``, so each row is held once)."""
+    parts = [b for b in blocks if b is not None]
+    stacked = np.concatenate(parts) if parts and len(parts) == len(blocks) else None
+    blocks.clear()
+    return stacked
 
 
 def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], config: Config,

@@ -284,6 +284,17 @@ class MelodyArrays:
     def __len__(self) -> int:
         return len(self.starts) - 1
 
+    @classmethod
+    def concat(cls, parts: Sequence[MelodyArrays]) -> MelodyArrays:
+        """The melodies of ``parts``, one after another (equal to ``of`` of them all)."""
+        if not parts:
+            return cls.of([])
+        ends = np.cumsum([p.starts[-1] for p in parts])
+        starts = np.concatenate([[0]] + [p.starts[1:] + (end - p.starts[-1])
+                                         for p, end in zip(parts, ends, strict=True)])
+        return cls(np.concatenate([p.pitches for p in parts]),
+                   np.concatenate([p.quarters for p in parts]), starts.astype(np.int64))
+
     def __reduce__(self) -> tuple[object, ...]:
         # Sent to another process (the diversity report) as 5 bytes an event instead of 16
         # when every duration is on the tick grid and every pitch fits a byte (rest: -1).
