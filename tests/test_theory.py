@@ -153,3 +153,30 @@ def test_melody_arrays_copy_between_processes_exactly() -> None:
             got, want = getattr(back, name), getattr(arrays, name)
             assert got.dtype == want.dtype and np.array_equal(got, want), name
     assert len(pickle.dumps(on_grid)) < 0.4 * (on_grid.pitches.nbytes + on_grid.quarters.nbytes)
+
+
+def test_packed_melodies_unpack_and_join_to_the_same_arrays() -> None:
+    """A batch waits packed (``MelodyArrays.pack``) and is joined with others by ``concat``:
+    the same arrays as ``MelodyArrays.of`` all the melodies; no packing off the grid."""
+    from fractions import Fraction
+
+    from augment.melody import Melody
+    from augment.theory import MelodyArrays
+    from dataset_util import corpus
+
+    melodies = [m for _, m in corpus()[:120]]
+    off_grid = [Melody.from_pairs([[60, Fraction(1, 7)], [None, 1]])]
+    parts = [MelodyArrays.of(melodies[:50]), MelodyArrays.of([]), MelodyArrays.of(melodies[50:]),
+             MelodyArrays.of(off_grid)]
+    packed = [p.pack() or p for p in parts]
+    assert [type(p).__name__ for p in packed] == ["PackedMelodies", "MelodyArrays", "PackedMelodies",
+                                                  "MelodyArrays"]
+    assert packed[0].pitches.dtype == np.int8 and packed[0].ticks.dtype == np.int32
+    want = MelodyArrays.of(melodies + off_grid)
+    for got in (MelodyArrays.concat(packed), MelodyArrays.concat(parts)):
+        for name in ("pitches", "quarters", "starts"):
+            assert getattr(got, name).dtype == getattr(want, name).dtype
+            assert np.array_equal(getattr(got, name), getattr(want, name)), name
+    unpacked = packed[2].unpack()
+    assert np.array_equal(unpacked.quarters, parts[2].quarters) and len(packed[2]) == len(parts[2])
+    assert len(MelodyArrays.concat([])) == 0

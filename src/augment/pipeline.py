@@ -36,7 +36,7 @@ from .prompt import stated_key
 from .reprompt import reprompt, seed_facts
 from .rules import Rule
 from .split import SPLITS
-from .theory import MelodyArrays, detect_key, detect_keys
+from .theory import MelodyArrays, PackedMelodies, detect_key, detect_keys
 
 OnError = Literal["fail", "skip"]
 
@@ -199,7 +199,7 @@ class SeedResult:
     counts: Counter[str]
     prints: list[Fingerprint]  # the dedup fingerprint of each passed variant
     signatures: np.ndarray | None  # their MinHash signatures (near.signatures_of), row by row
-    arrays: MelodyArrays  # their melodies as flat arrays
+    arrays: MelodyArrays | PackedMelodies  # their melodies as flat arrays (packed if exact)
     lines: list[str]  # the output line of each passed variant
     lineage: list[str]  # the lineage_head of each passed variant
 
@@ -228,8 +228,8 @@ def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams |
             continue
         passed.append(prompted)
     prints, signatures = fingerprints(passed, near)
-    return SeedResult(passed, rejected, counts, prints, signatures,
-                      MelodyArrays.of([e.melody for e in passed]),
+    arrays = MelodyArrays.of([e.melody for e in passed])
+    return SeedResult(passed, rejected, counts, prints, signatures, arrays.pack() or arrays,
                       [example_to_line(e) for e in passed], [lineage_head(e) for e in passed])
 
 
@@ -345,7 +345,8 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     seed_prints, seed_signatures = fingerprints(passing_seeds, plan.params)
     prints: dict[str, Fingerprint] = dict(zip((e.id for e in passing_seeds), seed_prints, strict=True))
     # Row blocks in the order of the candidates: signatures and melody arrays per seed.
-    signatures, arrays = [seed_signatures], [MelodyArrays.of([e.melody for e in passing_seeds])]
+    signatures = [seed_signatures]
+    arrays: list[MelodyArrays | PackedMelodies] = [MelodyArrays.of([e.melody for e in passing_seeds])]
     todo = [s for s in passing_seeds if split_of[s.seed_id] == "train" or config.split.holdout_rules]
     per_seed = partial(expand_seed, config=config, run_seed=run_seed, near=plan.params)
     for done in progress.track(mapper(per_seed, todo), "variants", len(todo)):

@@ -285,23 +285,36 @@ class MelodyArrays:
         return len(self.starts) - 1
 
     @classmethod
-    def concat(cls, parts: Sequence[MelodyArrays]) -> MelodyArrays:
-        """The melodies of ``parts``, one after another (equal to ``of`` of them all)."""
-        if not parts:
-            return cls.of([])
-        ends = np.cumsum([p.starts[-1] for p in parts])
-        starts = np.concatenate([[0]] + [p.starts[1:] + (end - p.starts[-1])
-                                         for p, end in zip(parts, ends, strict=True)])
-        return cls(np.concatenate([p.pitches for p in parts]),
-                   np.concatenate([p.quarters for p in parts]), starts.astype(np.int64))
+    def concat(cls, parts: Sequence[MelodyArrays | PackedMelodies]) -> MelodyArrays:
+        """The melodies of ``parts``, one after another (equal to ``of`` of them all); packed
+        parts are unpacked straight into the result."""
+        sizes = [int(p.starts[-1]) for p in parts]
+        pitches = np.empty(sum(sizes), dtype=np.int64)
+        quarters = np.empty(sum(sizes), dtype=float)
+        starts = [np.zeros(1, dtype=np.int64)]
+        at = 0
+        for part, size in zip(parts, sizes, strict=True):
+            pitches[at:at + size] = part.pitches
+            quarters[at:at + size] = part.quarters if isinstance(part, MelodyArrays) else \
+                part.ticks / TICKS_PER_QUARTER
+            starts.append(part.starts[1:] + at)
+            at += size
+        return cls(pitches, quarters, np.concatenate(starts))
 
-    def __reduce__(self) -> tuple[object, ...]:
-        # Sent to another process (the diversity report) as 5 bytes an event instead of 16
-        # when every duration is on the tick grid and every pitch fits a byte (rest: -1).
+    def pack(self) -> PackedMelodies | None:
+        """These arrays in 5 bytes an event instead of 16, when exact: every duration on the
+        tick grid and every pitch in a byte (rest: -1). None otherwise."""
         ticks = np.rint(self.quarters * TICKS_PER_QUARTER)
         if (len(self.pitches) and self.pitches.min() >= -1 and self.pitches.max() <= 127
                 and ticks.max() < 2**31 and np.array_equal(ticks / TICKS_PER_QUARTER, self.quarters)):
-            return (_from_ticks, (self.pitches.astype(np.int8), ticks.astype(np.int32), self.starts))
+            return PackedMelodies(self.pitches.astype(np.int8), ticks.astype(np.int32), self.starts)
+        return None
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Sent to another process (the diversity report) packed when it can be.
+        packed = self.pack()
+        if packed is not None:
+            return (PackedMelodies.unpack, (packed,))
         return (MelodyArrays, (self.pitches, self.quarters, self.starts))
 
     def subset(self, rows: Sequence[int] | np.ndarray) -> MelodyArrays:
@@ -329,9 +342,20 @@ class MelodyArrays:
         return first, last
 
 
-def _from_ticks(pitches: np.ndarray, ticks: np.ndarray, starts: np.ndarray) -> MelodyArrays:
-    """``MelodyArrays`` from byte pitches and integer ticks (its compact copy)."""
-    return MelodyArrays(pitches.astype(np.int64), ticks / TICKS_PER_QUARTER, starts)
+@dataclass(frozen=True, slots=True)
+class PackedMelodies:
+    """``MelodyArrays`` in 5 bytes an event (``MelodyArrays.pack``): byte pitches and integer
+    ticks. How a batch of melodies travels between processes and waits to be joined."""
+
+    pitches: np.ndarray  # int8, -1 for a rest
+    ticks: np.ndarray  # int32
+    starts: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def unpack(self) -> MelodyArrays:
+        return MelodyArrays(self.pitches.astype(np.int64), self.ticks / TICKS_PER_QUARTER, self.starts)
 
 
 def histograms(melodies: Sequence[Melody]) -> np.ndarray:
