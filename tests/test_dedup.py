@@ -141,3 +141,24 @@ def test_near_chains_do_not_merge_unrelated_tunes() -> None:
         assert edit_similarity(melody_tokens(e.melody), melody_tokens(keeper_melody)) >= 0.9
     far = [m for m in chain if edit_similarity(ta, melody_tokens(m)) < 0.9]
     assert far and any(m in kept_melodies for m in far)
+
+
+def test_class_groups_equal_the_label_set_definition() -> None:
+    """A class whose examples carry one label gets that label's number (labels in sorted
+    order); one with several labels a number of its own past them."""
+    import random
+
+    from augment.dedup import _class_groups
+
+    rng = random.Random(5)
+    for _ in range(200):
+        n_classes = rng.randint(1, 12)
+        class_of = [rng.randrange(n_classes) for _ in range(rng.randint(n_classes, 40))]
+        class_of[:n_classes] = range(n_classes)  # every class has an example
+        labels = [rng.choice("abcde"[:rng.randint(1, 5)]) for _ in class_of]
+        sets: list[set[str]] = [set() for _ in range(n_classes)]
+        for c, label in zip(class_of, labels, strict=True):
+            sets[c].add(label)
+        number = {label: n for n, label in enumerate(sorted(set().union(*sets)))}
+        want = [number[next(iter(ls))] if len(ls) == 1 else len(number) + c for c, ls in enumerate(sets)]
+        assert _class_groups(class_of, labels, n_classes) == want

@@ -21,6 +21,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import overload
 
 import numpy as np
@@ -88,9 +89,29 @@ class Signatures:
 Prints = Mapping[str, Fingerprint]  # example id -> its fingerprint (ids are content hashes)
 
 
-def _print_of(example: Example, prints: Prints | None) -> Fingerprint:
-    known = None if prints is None else prints.get(example.id)
-    return known if known is not None else fingerprint(example)
+def _prints_of(examples: Sequence[Example], prints: Prints | None) -> list[Fingerprint]:
+    """Each example's fingerprint: from ``prints`` when there, else made now."""
+    if prints is None:
+        return [fingerprint(ex) for ex in examples]
+    get = prints.get
+    return [fp if (fp := get(ex.id)) is not None else fingerprint(ex) for ex in examples]
+
+
+def _class_groups(class_of: Sequence[int], labels: Sequence[str], n_classes: int) -> list[int]:
+    """Per class (``class_of`` each example), the number of its one label (labels numbered in
+    sorted order), or a number of its own (past every label's) when its examples carry more
+    than one."""
+    code: dict[str, int] = {}  # label -> code, numbered as first met
+    codes = np.asarray([code.setdefault(label, len(code)) for label in labels], dtype=np.int64)
+    at = np.asarray(class_of, dtype=np.int64)
+    lo = np.full(n_classes, len(code), dtype=np.int64)
+    hi = np.full(n_classes, -1, dtype=np.int64)
+    np.minimum.at(lo, at, codes)
+    np.maximum.at(hi, at, codes)
+    number = {label: n for n, label in enumerate(sorted(code))}
+    number_of_code = np.asarray([number[label] for label in code] + [-1], dtype=np.int64)
+    own = len(number) + np.arange(n_classes)
+    return np.where(lo == hi, number_of_code[lo], own).tolist()
 
 
 def dedup_exact(examples: Iterable[Example], prints: Prints | None = None
@@ -98,8 +119,14 @@ def dedup_exact(examples: Iterable[Example], prints: Prints | None = None
     """(kept, [(dropped, reason)]); kept in (seed first, id) order."""
     kept: dict[str, Example] = {}
     dropped: list[tuple[Example, str]] = []
-    for ex in sorted(examples, key=lambda e: (not e.is_seed, e.id)):
-        k = prints[ex.id].exact if prints is not None and ex.id in prints else exact_key(ex)
+    by_id = attrgetter("id")
+    examples = list(examples)
+    ordered = [*sorted((e for e in examples if e.is_seed), key=by_id),
+               *sorted((e for e in examples if not e.is_seed), key=by_id)]
+    get = (prints or {}).get
+    for ex in ordered:
+        fp = get(ex.id)
+        k = fp.exact if fp is not None else exact_key(ex)
         if k in kept:
             dropped.append((ex, f"exact_duplicate: same melody and prompt as {kept[k].id}"))
         else:
@@ -124,27 +151,16 @@ class MelodyRelations:
         ``prints`` and ``signatures`` hold fingerprints and MinHash signatures already
         computed (the rest are computed here); ``mapper`` runs the LSH bands and the
         verification of candidate pairs (``near.near_pairs``)."""
-        classes: dict[str, int] = {}
-        reps: list[Example] = []  # the first example of each class
-        lengths: list[int] = []
-        rep_of = {}
-        labels: list[set[str]] = []
-        for ex in examples:
-            fp = _print_of(ex, prints)
-            key = fp.invariant
-            if key not in classes:
-                classes[key] = len(classes)
-                reps.append(ex)
-                lengths.append(fp.length)
-                labels.append(set())
-            rep_of[ex.id] = classes[key]
-            if across is not None:
-                labels[classes[key]].add(across(ex))
+        fps = _prints_of(examples, prints)
+        classes: dict[str, int] = {}  # invariant key -> class, numbered as first met
+        class_of = [classes.setdefault(fp.invariant, len(classes)) for fp in fps]
+        first = np.unique(np.asarray(class_of, dtype=np.int64), return_index=True)[1].tolist()
+        reps = [examples[i] for i in first]  # the first example of each class
+        lengths = [fps[i].length for i in first]
+        rep_of = dict(zip([ex.id for ex in examples], class_of, strict=True))
         groups = None
         if across is not None:
-            number = {label: n for n, label in enumerate(sorted(set().union(*labels)))}
-            groups = [number[next(iter(ls))] if len(ls) == 1 else len(number) + c
-                      for c, ls in enumerate(labels)]
+            groups = _class_groups(class_of, [across(ex) for ex in examples], len(classes))
         near: dict[int, list[tuple[int, float]]] = defaultdict(list)
         sigs = None if signatures is None else signatures.of(reps, params)
         for i, j, sim in near_pairs(_Tokens(reps), params, groups, mapper=mapper, signatures=sigs,
