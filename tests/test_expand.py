@@ -258,6 +258,11 @@ def test_spool_gives_back_each_keys_texts_exactly() -> None:
         texts["late"] = ("after a read", "")
         for key in sorted(texts, key=lambda k: hash(k)):
             assert spool.get(key) == texts[key]
+            assert key in spool and spool.raw(key, 1) == texts[key][1].encode("utf-8")
+            assert spool.raw(key, 0) == texts[key][0].encode("utf-8")
+        assert "missing" not in spool
+        with pytest.raises(KeyError):
+            spool.raw("missing", 0)
         assert spool.get("missing") is None and len(spool) == len(texts)
         with pytest.raises(ValueError):
             spool.add("x", "one text")

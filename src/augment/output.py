@@ -23,15 +23,16 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(path: Path, lines: Iterable[str]) -> str:
-    """Write ``lines`` (each + newline) to ``path`` atomically; return its sha256."""
+def write_atomic(path: Path, lines: Iterable[str | bytes]) -> str:
+    """Write ``lines`` (each + newline; text, or bytes already UTF-8) to ``path``
+    atomically; return its sha256."""
     path.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             for line in lines:
-                data = (line + "\n").encode("utf-8")
+                data = line + b"\n" if isinstance(line, bytes) else (line + "\n").encode("utf-8")
                 digest.update(data)
                 handle.write(data)
             handle.flush()
@@ -68,6 +69,9 @@ class Spool:
     def __len__(self) -> int:
         return len(self._at)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._at
+
     def add(self, key: str, *texts: str) -> None:
         """Keep ``texts`` (``width`` of them) under ``key``; a key added again keeps its last."""
         if len(texts) != self.width:
@@ -85,9 +89,14 @@ class Spool:
 
     def get(self, key: str) -> tuple[str, ...] | None:
         """The texts added under ``key``, or None."""
-        packed = self._at.get(key)
-        if packed is None:
+        if key not in self._at:
             return None
+        return tuple(self.raw(key, i).decode("utf-8") for i in range(self.width))
+
+    def raw(self, key: str, field: int) -> bytes:
+        """Text number ``field`` of ``key`` as the UTF-8 bytes it was kept in (KeyError for an
+        unknown key)."""
+        packed = self._at[key]
         if self._dirty:
             self._file.flush()
             self._dirty = False
@@ -96,12 +105,7 @@ class Spool:
             lengths.append(packed & 0xFFFF_FFFF)
             packed >>= 32
         lengths.reverse()
-        data = os.pread(self._file.fileno(), sum(lengths), packed)
-        out, start = [], 0
-        for n in lengths:
-            out.append(data[start:start + n].decode("utf-8"))
-            start += n
-        return tuple(out)
+        return os.pread(self._file.fileno(), lengths[field], packed + sum(lengths[:field]))
 
 
 def begin_output(out_dir: Path, derived: Iterable[str] = ("report.html",)) -> None:
