@@ -63,8 +63,10 @@ def run_once(seeds: list[Example], config: Config) -> tuple[float, int, int, str
     for result in results:
         drawn += result.counts["variants_drawn"]
         passed += len(result.passed)
-        for line in result.lines:
-            digest.update(line.encode("utf-8"))
+        at = 0
+        for line_size, head_size in result.text_sizes:  # each output line, then its lineage head
+            digest.update(result.texts[at:at + line_size])
+            at += line_size + head_size
     return seconds, drawn, passed, digest.hexdigest()[:16]
 
 

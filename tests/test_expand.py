@@ -244,7 +244,7 @@ def test_spool_gives_back_each_keys_texts_exactly() -> None:
     added, non-ASCII, empty and escaped ones too, in any order, after later additions."""
     import os
 
-    from augment.output import Spool
+    from augment.output import Spool, pack_texts
 
     texts = {f"v{i}": (json.dumps({"n": i, "t": "é♪" * (i % 5)}, ensure_ascii=False), "" if i % 7 else "x\n")
              for i in range(2000)}
@@ -263,6 +263,13 @@ def test_spool_gives_back_each_keys_texts_exactly() -> None:
         assert "missing" not in spool
         with pytest.raises(KeyError):
             spool.raw("missing", 0)
+        # many keys at once, as the per-seed stage sends them
+        block = {f"b{i}": (f"line {i} ♪", "{" * i) for i in range(50)}
+        data, sizes = pack_texts(block.values())
+        spool.add_block(list(block), data, sizes)
+        assert all(spool.get(k) == v for k, v in block.items()) and spool.get("v9") == texts["v9"]
+        with pytest.raises(ValueError):
+            spool.add_block(["x"], b"abc", [[1, 1]])  # sizes that do not add up
         assert spool.get("missing") is None and len(spool) == len(texts)
         with pytest.raises(ValueError):
             spool.add("x", "one text")

@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,14 +77,27 @@ class Spool:
         if len(texts) != self.width:
             raise ValueError(f"Spool holds {self.width} texts a key, not {len(texts)}")
         data = [t.encode("utf-8") for t in texts]
-        packed = self._size
-        for part in data:
-            if len(part) >= 1 << 32:
-                raise ValueError("a text of 4 GB or more")
-            packed = (packed << 32) | len(part)
-            self._file.write(part)
-            self._size += len(part)
-        self._at[key] = packed
+        self.add_block([key], b"".join(data), [[len(d) for d in data]])
+
+    def add_block(self, keys: Sequence[str], data: bytes, sizes: Sequence[Sequence[int]]) -> None:
+        """Keep many keys' texts at once: ``data`` holds them back to back as UTF-8, key by
+        key, ``sizes[k]`` the byte length of each of key k's ``width`` texts (``pack_texts``
+        makes both)."""
+        if len(keys) != len(sizes) or any(len(row) != self.width for row in sizes):
+            raise ValueError(f"Spool holds {self.width} texts for each of {len(keys)} keys")
+        self._file.write(data)
+        at = self._size
+        for key, row in zip(keys, sizes, strict=True):
+            packed = at
+            for n in row:
+                if n >= 1 << 32:
+                    raise ValueError("a text of 4 GB or more")
+                packed = (packed << 32) | n
+                at += n
+            self._at[key] = packed
+        if at != self._size + len(data):
+            raise ValueError("sizes do not add up to the data")
+        self._size = at
         self._dirty = True
 
     def get(self, key: str) -> tuple[str, ...] | None:
@@ -106,6 +119,17 @@ class Spool:
             packed >>= 32
         lengths.reverse()
         return os.pread(self._file.fileno(), lengths[field], packed + sum(lengths[:field]))
+
+
+def pack_texts(rows: Iterable[Sequence[str]]) -> tuple[bytes, list[list[int]]]:
+    """Rows of texts as ``Spool.add_block`` takes them: one UTF-8 blob, and each text's size."""
+    parts: list[bytes] = []
+    sizes = []
+    for row in rows:
+        encoded = [t.encode("utf-8") for t in row]
+        parts.extend(encoded)
+        sizes.append([len(e) for e in encoded])
+    return b"".join(parts), sizes
 
 
 def begin_output(out_dir: Path, derived: Iterable[str] = ("report.html",)) -> None:

@@ -29,7 +29,7 @@ from .errors import AugmentError, Finding
 from .example import Example, Step
 from .limits import DEFAULT_LIMITS, Limits
 from .near import NearParams
-from .output import Spool, begin_output, dumps, write_atomic, write_manifest
+from .output import Spool, begin_output, dumps, pack_texts, write_atomic, write_manifest
 from .parallel import Mapper, local_pool
 from .progress import SILENT, Progress
 from .prompt import stated_key
@@ -200,8 +200,10 @@ class SeedResult:
     prints: list[Fingerprint]  # the dedup fingerprint of each passed variant
     signatures: np.ndarray | None  # their MinHash signatures (near.signatures_of), row by row
     arrays: MelodyArrays | PackedMelodies  # their melodies as flat arrays (packed if exact)
-    lines: list[str]  # the output line of each passed variant
-    lineage: list[str]  # the lineage_head of each passed variant
+    # The output line and lineage_head of each passed variant, packed for the spool
+    # (output.pack_texts: one UTF-8 blob, and each text's size).
+    texts: bytes
+    text_sizes: list[list[int]]
 
 
 def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams | None = None
@@ -230,7 +232,7 @@ def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams |
     prints, signatures = fingerprints(passed, near)
     arrays = MelodyArrays.of([e.melody for e in passed])
     return SeedResult(passed, rejected, counts, prints, signatures, arrays.pack() or arrays,
-                      [example_to_line(e) for e in passed], [lineage_head(e) for e in passed])
+                      *pack_texts((example_to_line(e), lineage_head(e)) for e in passed))
 
 
 def lineage_head(e: Example) -> str:
@@ -354,8 +356,7 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
         prints.update(zip((e.id for e in done.passed), done.prints, strict=True))
         signatures.append(done.signatures)
         arrays.append(done.arrays)
-        for e, line, head in zip(done.passed, done.lines, done.lineage, strict=True):
-            spool.add(e.id, line, head)  # on disk until written
+        spool.add_block([e.id for e in done.passed], done.texts, done.text_sizes)  # on disk until written
         rejected.extend(done.rejected)
         counts.update(done.counts)
     counts["variants_passing_checks"] = len(candidates) - len(passing_seeds)
