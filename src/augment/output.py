@@ -85,18 +85,20 @@ class Spool:
         makes both)."""
         if len(keys) != len(sizes) or any(len(row) != self.width for row in sizes):
             raise ValueError(f"Spool holds {self.width} texts for each of {len(keys)} keys")
-        self._file.write(data)
         at = self._size
-        for key, row in zip(keys, sizes, strict=True):
+        packed_rows = []
+        for row in sizes:
             packed = at
             for n in row:
                 if n >= 1 << 32:
                     raise ValueError("a text of 4 GB or more")
                 packed = (packed << 32) | n
                 at += n
-            self._at[key] = packed
+            packed_rows.append(packed)
         if at != self._size + len(data):
             raise ValueError("sizes do not add up to the data")
+        self._file.write(data)
+        self._at.update(zip(keys, packed_rows, strict=True))
         self._size = at
         self._dirty = True
 
