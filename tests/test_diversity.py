@@ -122,3 +122,60 @@ def test_report_on_columns_equals_the_report_on_examples_and_survives_a_copy() -
     for name, metric in diversity.METRICS.items():
         assert metric(columns) == metric(examples), name
     assert len({*columns.keys}) > 3 and len({*columns.prompts}) > 3  # the columns carry real variety
+
+
+def test_report_in_batches_equals_the_metrics_on_the_whole_set() -> None:
+    """``report`` unpacks a few melodies at a time (memory on a big run); every melodic
+    metric must still equal its function over all the melodies at once, packed or not,
+    whatever the batch size (n-grams never cross melodies, so never cross batches)."""
+    seeds = seeds_from_corpus(200)
+    examples = [example(s.melody) for s in seeds[:100]] + list(seeds[100:])
+    examples.insert(7, example(Melody.from_pairs([[None, "1/5"], [60, "3/10"], [62, "1/5"], [None, 1]])))
+    columns = diversity.Columns.of(examples)
+    whole = {name: round(metric(examples), 4) for name, metric in diversity.METRICS.items()}
+    packed = diversity.Columns.of(examples[8:], columns.arrays.rows(8, len(examples)).pack())
+    assert packed.arrays is not None and type(packed.arrays).__name__ == "PackedMelodies"
+    whole_packed = {name: round(metric(examples[8:]), 4) for name, metric in diversity.METRICS.items()}
+    for rows in (1, 7, 64, 10_000):
+        assert diversity.report(columns, rows) == whole, rows
+        assert diversity.report(packed, rows) == whole_packed, rows
+    assert whole["rhythm_variety"] > 50 and whole["distinct_interval_3grams"] > 100
+
+
+def test_distinct_runs_with_too_many_values_to_number() -> None:
+    """Runs whose values cannot be numbered in 62 bits are compared as rows, batch by batch."""
+    from augment.diversity import _distinct_ngrams, _DistinctRuns
+
+    rng = np.random.default_rng(5)
+    values = rng.integers(0, 3, 300) * 40_000  # base 80,001: 80,001^4 > 2^62
+    owner = np.repeat(np.arange(30), 10)
+    runs = _DistinctRuns(4, int(values.max()) + 1)
+    assert runs.wide
+    for lo in range(0, 300, 70):  # batches end inside melodies here only to test the merge
+        hi = min(lo + 70, 300)
+        runs.add(values[lo:hi], owner[lo:hi])
+    pieces = [(lo, min(lo + 70, 300)) for lo in range(0, 300, 70)]
+    want = len(set().union(*({tuple(values[i:i + 4]) for i in range(lo, hi - 3) if owner[i] == owner[i + 3]}
+                             for lo, hi in pieces)))
+    assert runs.count() == want
+    assert _DistinctRuns(4, 10).count() == 0
+    assert _distinct_ngrams(values, owner, 4) >= want  # whole melodies hold every batch's runs
+
+
+def test_packed_melodies_subset_rows_and_join_equal_the_unpacked_ones() -> None:
+    from augment.theory import MelodyArrays, PackedMelodies
+
+    melodies = [s.melody for s in seeds_from_corpus(40)]
+    parts = [MelodyArrays.of(melodies[:15]).pack(), MelodyArrays.of(melodies[15:]).pack()]
+    joined = PackedMelodies.join(parts)
+    assert isinstance(joined, PackedMelodies)
+    whole = MelodyArrays.of(melodies)
+    pairs = [(joined.unpack(), whole), (joined.subset([3, 39, 0]).unpack(), whole.subset([3, 39, 0])),
+             (joined.rows(10, 20), whole.rows(10, 20)), (whole.rows(10, 20), whole.subset(range(10, 20)))]
+    for got, want in pairs:
+        assert np.array_equal(got.pitches, want.pitches) and np.array_equal(got.quarters, want.quarters)
+        assert np.array_equal(got.starts, want.starts)
+    off_grid = MelodyArrays.of([Melody.from_pairs([[60, "1/5"]])])
+    mixed = PackedMelodies.join([parts[0], off_grid])  # one part not packable: joined unpacked
+    assert isinstance(mixed, MelodyArrays) and len(mixed) == 16
+    assert np.array_equal(mixed.quarters[-1:], [0.2])

@@ -33,7 +33,7 @@ from .parallel import Mapper, local_mapper
 from .progress import SILENT, Progress
 from .select import select
 from .split import SPLITS, Group, assign_groups, group_of, key_from_name, stratum_of
-from .theory import MelodyArrays
+from .theory import MelodyArrays, PackedMelodies
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,8 @@ class Built:
 def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config, run_seed: int,
                  target: int | None = None, *, progress: Progress = SILENT,
                  mapper: Mapper | None = None, prints: Prints | None = None,
-                 signatures: np.ndarray | None = None, arrays: MelodyArrays | None = None) -> Built:
+                 signatures: np.ndarray | None = None,
+                 arrays: MelodyArrays | PackedMelodies | None = None) -> Built:
     """Dedup, holdout filters, selection, final sides and the leakage audit.
 
     ``mapper`` (default: this process) runs the parallel parts (LSH bands, near-duplicate
@@ -101,7 +102,8 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     with dedup and the audit). What was made earlier, in parallel, saves its work here:
     ``prints`` (fingerprints by id, ``dedup.fingerprints``), ``signatures``
     (``near.signatures_of`` the candidates' tokens under ``plan.params``, row by row) and
-    ``arrays`` (``MelodyArrays.of`` the candidates' melodies). None changes the result."""
+    ``arrays`` (``MelodyArrays.of`` the candidates' melodies, or those packed). None changes
+    the result."""
     counts: Counter[str] = Counter()
     run = mapper or local_mapper(1)
     row: dict[str, int] = {}

@@ -19,7 +19,7 @@ import numpy as np
 from . import ragged
 from .example import Example
 from .melody import MAX_PITCH
-from .theory import MelodyArrays
+from .theory import MelodyArrays, PackedMelodies
 
 INTERVAL_BINS = 25  # -12..+12 semitones; larger leaps fold into the outer bins
 DURATION_BINS = 9  # log2 of quarter notes, -4 (64th) .. +4 (breve)
@@ -34,10 +34,11 @@ class Columns:
     modes: list[str]  # mode, "?" when the key is unknown
     prompts: list[str]  # the user prompt ("" for none)
     families: list[str]  # seed family (seed id)
-    arrays: MelodyArrays  # the melodies
+    arrays: MelodyArrays | PackedMelodies  # the melodies
 
     @classmethod
-    def of(cls, examples: Sequence[Example], arrays: MelodyArrays | None = None) -> Columns:
+    def of(cls, examples: Sequence[Example], arrays: MelodyArrays | PackedMelodies | None = None
+           ) -> Columns:
         """``arrays``, when given, must be ``MelodyArrays.of`` the examples' melodies."""
         keys = [e.key for e in examples]
         return cls([e.id for e in examples], [k.name if k else "?" for k in keys],
@@ -87,7 +88,7 @@ def _arrays(examples: Examples | MelodyArrays) -> MelodyArrays:
     if isinstance(examples, MelodyArrays):
         return examples
     if isinstance(examples, Columns):
-        return examples.arrays
+        return examples.arrays.unpack()
     return MelodyArrays.of([e.melody for e in examples])
 
 
@@ -212,7 +213,7 @@ def vendi_score(examples: Examples, max_examples: int = 400) -> float:
     ordered = sorted(range(len(columns)), key=columns.ids.__getitem__)
     if len(ordered) > max_examples:
         ordered = [ordered[i] for i in np.linspace(0, len(ordered) - 1, max_examples).astype(int)]
-    x = features(columns.arrays.subset(ordered))
+    x = features(columns.arrays.subset(ordered).unpack())
     # K/n = X X^T / n shares its non-zero eigenvalues with X^T X / n, which is only as wide
     # as a feature row (46 x 46 instead of n x n).
     eig = np.linalg.eigvalsh(x.T @ x / len(ordered))
@@ -239,10 +240,81 @@ def diversity_report(examples: Examples, arrays: MelodyArrays | None = None) -> 
     return report(examples if isinstance(examples, Columns) else Columns.of(examples, arrays))
 
 
-def report(columns: Columns) -> dict[str, float]:
+REPORT_ROWS = 50_000  # melodies ``report`` unpacks at once (bounds its memory on a big run)
+
+
+class _DistinctRuns:
+    """``_distinct_ngrams`` over batches of melodies given one after another (a run of ``n``
+    values lies inside one melody, so inside one batch): values below ``base``."""
+
+    def __init__(self, n: int, base: int) -> None:
+        self.n, self.base = n, base
+        self.small = base ** n <= 1 << 24  # count the numbers that occur in a bitmap
+        self.wide = base ** n >= 1 << 62  # too many to number: keep the runs themselves
+        self.seen = np.zeros(base ** n if self.small else 0, dtype=bool)
+        self.found: list[np.ndarray] = []
+
+    def add(self, values: np.ndarray, owner: np.ndarray) -> None:
+        n = self.n
+        if len(values) < n:
+            return
+        last = len(values) - n + 1
+        inside = owner[:last] == owner[n - 1:]
+        if self.wide:
+            runs = np.stack([values[j:last + j][inside] for j in range(n)], axis=1)
+            self.found.append(np.unique(runs, axis=0))
+            return
+        code = values[:last].astype(np.int64)  # one integer per run, in base ``base``
+        for j in range(1, n):
+            code *= self.base
+            code += values[j:last + j]
+        code = code[inside]
+        if self.small:
+            self.seen[code] = True
+        else:
+            self.found.append(np.unique(code))
+
+    def count(self) -> int:
+        if self.small:
+            return int(np.count_nonzero(self.seen))
+        if not self.found:
+            return 0
+        return len(np.unique(np.concatenate(self.found), axis=0 if self.wide else None))
+
+
+def _melody_metrics(arrays: MelodyArrays | PackedMelodies, rows: int) -> dict[str, float]:
+    """pitch_class_entropy, distinct_interval_3grams, contour_variety and rhythm_variety of
+    the melodies, ``rows`` melodies unpacked at a time (the same values as the functions)."""
+    batches = [(lo, min(lo + rows, len(arrays))) for lo in range(0, len(arrays), rows)]
+    # rhythm_variety ranks the durations among all distinct ones: find them first.
+    durations = np.unique(np.concatenate([np.unique(arrays.rows(lo, hi).quarters) for lo, hi in batches]
+                                         or [np.zeros(0)]))
+    total = np.zeros(12)
+    intervals = _DistinctRuns(3, 2 * MAX_PITCH + 1)
+    contours = _DistinctRuns(5, 3)
+    rhythms = _DistinctRuns(4, 2 * len(durations))
+    for lo, hi in batches:
+        batch = arrays.rows(lo, hi)
+        total += batch.histograms().sum(axis=0)
+        step, owner = _intervals(batch)
+        intervals.add(step + MAX_PITCH, owner)
+        contours.add(np.sign(step) + 1, owner)
+        duration = np.searchsorted(durations, batch.quarters)
+        rhythms.add(duration * 2 + (batch.pitches < 0), ragged.owners(batch.starts))
+    entropy = 0.0
+    if total.sum() != 0:  # as pitch_class_entropy computes it
+        p = total[total > 0] / total.sum()
+        entropy = float(-(p * np.log2(p)).sum())
+    return {"pitch_class_entropy": entropy,
+            "distinct_interval_3grams": float(intervals.count()),
+            "contour_variety": float(contours.count()),
+            "rhythm_variety": float(rhythms.count())}
+
+
+def report(columns: Columns, rows: int = REPORT_ROWS) -> dict[str, float]:
     """``diversity_report`` of examples given as columns (a pure function of picklable
-    values: a mapper can run it in another process)."""
-    steps = _intervals(columns.arrays)  # shared by the interval and contour metrics
-    shared = {distinct_interval_ngrams: distinct_interval_ngrams(columns, steps=steps),
-              contour_variety: contour_variety(columns, steps=steps)}
-    return {name: round(shared[f] if f in shared else f(columns), 4) for name, f in METRICS.items()}
+    values: a mapper can run it in another process). The melody metrics unpack ``rows``
+    melodies at a time."""
+    melodic = _melody_metrics(columns.arrays, rows)
+    return {name: round(melodic[name] if name in melodic else f(columns), 4)
+            for name, f in METRICS.items()}

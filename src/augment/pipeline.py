@@ -348,7 +348,8 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     prints: dict[str, Fingerprint] = dict(zip((e.id for e in passing_seeds), seed_prints, strict=True))
     # Row blocks in the order of the candidates: signatures and melody arrays per seed.
     signatures = [seed_signatures]
-    arrays: list[MelodyArrays | PackedMelodies] = [MelodyArrays.of([e.melody for e in passing_seeds])]
+    seed_arrays = MelodyArrays.of([e.melody for e in passing_seeds])
+    arrays: list[MelodyArrays | PackedMelodies] = [seed_arrays.pack() or seed_arrays]
     todo = [s for s in passing_seeds if split_of[s.seed_id] == "train" or config.split.holdout_rules]
     per_seed = partial(expand_seed, config=config, run_seed=run_seed, near=plan.params)
     for done in progress.track(mapper(per_seed, todo), "variants", len(todo)):
@@ -361,7 +362,7 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
         counts.update(done.counts)
     counts["variants_passing_checks"] = len(candidates) - len(passing_seeds)
 
-    melodies = MelodyArrays.concat(arrays)
+    melodies = PackedMelodies.join(arrays)  # packed (5 bytes an event) when every block is
     arrays.clear()  # each block is held once
     built = build_splits(candidates, plan, config, run_seed, target, progress=progress,
                          mapper=mapper, prints=prints, signatures=_stacked(signatures),

@@ -322,6 +322,14 @@ class MelodyArrays:
         index, starts = ragged.take(self.starts, rows)
         return MelodyArrays(self.pitches[index], self.quarters[index], starts)
 
+    def rows(self, lo: int, hi: int) -> MelodyArrays:
+        """Melodies ``lo`` to ``hi`` (excluded), sharing this batch's memory."""
+        a, b = int(self.starts[lo]), int(self.starts[hi])
+        return MelodyArrays(self.pitches[a:b], self.quarters[a:b], self.starts[lo:hi + 1] - a)
+
+    def unpack(self) -> MelodyArrays:
+        return self
+
     def histograms(self) -> np.ndarray:
         """(N, 12) duration-weighted pitch-class histograms, rests ignored."""
         row = ragged.owners(self.starts)
@@ -356,6 +364,32 @@ class PackedMelodies:
 
     def unpack(self) -> MelodyArrays:
         return MelodyArrays(self.pitches.astype(np.int64), self.ticks / TICKS_PER_QUARTER, self.starts)
+
+    def subset(self, rows: Sequence[int] | np.ndarray) -> PackedMelodies:
+        """The given melodies, in the given order, still packed."""
+        index, starts = ragged.take(self.starts, rows)
+        return PackedMelodies(self.pitches[index], self.ticks[index], starts)
+
+    def rows(self, lo: int, hi: int) -> MelodyArrays:
+        """Melodies ``lo`` to ``hi`` (excluded), unpacked."""
+        a, b = int(self.starts[lo]), int(self.starts[hi])
+        return PackedMelodies(self.pitches[a:b], self.ticks[a:b], self.starts[lo:hi + 1] - a).unpack()
+
+    @staticmethod
+    def join(parts: Sequence[MelodyArrays | PackedMelodies]) -> PackedMelodies | MelodyArrays:
+        """The melodies of ``parts``, one after another: packed when every part is (a big
+        run's melodies wait packed, 5 bytes an event), else ``MelodyArrays.concat``."""
+        packed = [p for p in parts if isinstance(p, PackedMelodies)]
+        if len(packed) < len(parts):
+            return MelodyArrays.concat(parts)
+        starts = [np.zeros(1, dtype=np.int64)]
+        at = 0
+        for part in packed:
+            starts.append(part.starts[1:] + at)
+            at += int(part.starts[-1])
+        return PackedMelodies(np.concatenate([p.pitches for p in packed] or [np.zeros(0, np.int8)]),
+                              np.concatenate([p.ticks for p in packed] or [np.zeros(0, np.int32)]),
+                              np.concatenate(starts))
 
 
 def histograms(melodies: Sequence[Melody]) -> np.ndarray:
