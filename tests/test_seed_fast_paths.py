@@ -10,6 +10,7 @@ and on the variants ``wide.toml`` draws from them, answers, floats and texts ali
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 from collections import Counter
@@ -33,6 +34,7 @@ from augment.codec import FormatConfig, example_to_line, format_duration, format
 from augment.config import ChecksConfig, load_config
 from augment.example import Example, Message, Step, _digest, variant_id_for
 from augment.melody import GRID_QUARTER, Melody, exact_ticks, invert, retrograde, scale_durations
+from augment.near import invariant_key, melody_tokens
 from augment.pipeline import draw_variants
 from augment.prompt import parse_claims, stated_key
 from augment.reprompt import seed_facts
@@ -541,3 +543,30 @@ def test_claimed_bar_lengths_remembered_equal_the_parse() -> None:
         expected = exact_ticks(Fraction(4 * int(num), int(den)) * 48)
         for _ in range(2):  # parsed, then remembered
             assert checks._bar_ticks(meter) == expected and type(checks._bar_ticks(meter)) is type(expected)
+
+
+def test_melody_tokens_and_invariant_keys_equal_their_definitions() -> None:
+    def tokens_by_definition(melody: Melody) -> tuple[str, ...]:
+        out: list[str] = []
+        last = None
+        for i, (p, d) in enumerate(melody.pairs()):
+            if i:
+                step = "R" if p is None else "S" if last is None else f"{p - last:+d}"
+                out.append(f"{step}:{d / melody.durations[i - 1]}")
+            last = p if p is not None else last
+        return tuple(out)
+
+    def key_by_definition(melody: Melody) -> str:
+        first = "R" if melody.pitches and melody.pitches[0] is None else "N"
+        text = json.dumps([first, list(tokens_by_definition(melody))])
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    odd = [Melody([], []), Melody([60], [1]), Melody([None], [1]), Melody([0, 127, 0], ["1/3", "1/3", 6]),
+           Melody([None, None, 0, 127, 0], [1, 2, 3, 4, 5]),
+           Melody([None, 60, None, 62], ["1/5", "3/10", 1, "2/3"])]
+    melodies = with_off_grid() + odd
+    assert any(None in m.pitches for m in melodies) and any(None not in m.pitches for m in melodies)
+    for melody in melodies:
+        tokens = melody_tokens(melody)
+        assert tokens == tokens_by_definition(melody)
+        assert invariant_key(melody) == invariant_key(melody, tokens) == key_by_definition(melody)

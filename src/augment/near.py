@@ -22,7 +22,7 @@ shingles, with no temporaries.
 from __future__ import annotations
 
 import hashlib
-import json
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,23 +43,35 @@ Tokens = tuple[str, ...]
 
 def melody_tokens(melody: Melody) -> Tokens:
     """(interval from the previous sounding note | R, duration ratio) per event after the first."""
+    pitches, ticks = melody.pitches, melody.ticks
+    ratios = map(_ratio_text, ticks[1:], ticks)  # a ratio of ticks is the ratio of quarters
+    if None not in pitches:  # no rest: each step is the interval from the previous note
+        steps = map(_STEP_TEXT.__getitem__, map(operator.sub, pitches[1:], pitches))
+        return tuple(map(operator.add, steps, ratios))
     tokens: list[str] = []
     last_pitch: int | None = None
-    previous: Ticks | None = None
-    for pitch, ticks in zip(melody.pitches, melody.ticks, strict=True):
+    for previous, pitch, ratio in zip(pitches, pitches[1:], ratios, strict=False):
         if previous is not None:
-            ratio = _ratio_text(ticks, previous)  # a ratio of ticks is the ratio of quarters
-            if pitch is None:
-                step = "R"
-            elif last_pitch is None:
-                step = "S"
-            else:
-                step = f"{pitch - last_pitch:+d}"
-            tokens.append(f"{step}:{ratio}")
-        previous = ticks
-        if pitch is not None:
-            last_pitch = pitch
+            last_pitch = previous
+        if pitch is None:
+            step = "R:"
+        elif last_pitch is None:
+            step = "S:"
+        else:
+            step = _STEP_TEXT[pitch - last_pitch]
+        tokens.append(step + ratio)
     return tuple(tokens)
+
+
+class _StepTexts(dict[int, str]):
+    """The interval part of a token with its colon ("+2:", "-12:", "+0:"), made once each."""
+
+    def __missing__(self, interval: int) -> str:
+        text = self[interval] = f"{interval:+d}:"
+        return text
+
+
+_STEP_TEXT = _StepTexts()
 
 
 @lru_cache(maxsize=1 << 14)
@@ -75,7 +87,11 @@ def invariant_key(melody: Melody, tokens: Tokens | None = None) -> str:
 
     ``tokens``, when the caller has them, must be ``melody_tokens(melody)``."""
     first = "R" if melody.pitches and melody.pitches[0] is None else "N"
-    text = json.dumps([first, list(melody_tokens(melody) if tokens is None else tokens)])
+    tokens = melody_tokens(melody) if tokens is None else tokens
+    # The text of json.dumps([first, list(tokens)]): a token holds only signs, digits, "/",
+    # ":", "R" and "S", which JSON writes as they are.
+    listed = '["' + '", "'.join(tokens) + '"]' if tokens else "[]"
+    text = f'["{first}", {listed}]'
     return hashlib.sha256(text.encode()).hexdigest()
 
 
