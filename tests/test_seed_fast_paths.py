@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import re
 from collections import Counter
 from dataclasses import replace
 from fractions import Fraction
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from augment import checks, codec, facts, reprompt
+from augment import checks, codec, facts, prompt_scan, reprompt
 from augment.checks import (
     check_largest_leap,
     check_rhythm_grid,
@@ -36,7 +37,15 @@ from augment.example import Example, Message, Step, _digest, variant_id_for
 from augment.melody import GRID_QUARTER, Melody, exact_ticks, invert, retrograde, scale_durations
 from augment.near import invariant_key, melody_tokens
 from augment.pipeline import draw_variants
-from augment.prompt import parse_claims, stated_key
+from augment.prompt import MODE_ONLY, parse_claims, stated_key
+from augment.prompt_words import (
+    CHURCH_MODES,
+    METER_NAMES,
+    TEMPO_MARKS,
+    TEMPO_PREFIXES,
+    TEMPO_SUFFIXES,
+    TEMPO_WORDS,
+)
 from augment.reprompt import seed_facts
 from augment.rules import ornament, rhythm
 from augment.rules.diatonic import (
@@ -570,3 +579,38 @@ def test_melody_tokens_and_invariant_keys_equal_their_definitions() -> None:
         tokens = melody_tokens(melody)
         assert tokens == tokens_by_definition(melody)
         assert invariant_key(melody) == invariant_key(melody, tokens) == key_by_definition(melody)
+
+
+def prompts_for_the_scanners() -> list[str]:
+    """Seed prompts, their rewrites to other keys, and every word the scanners look for in
+    three cases and with the letters case-insensitive matching also takes (long s, Kelvin
+    sign), in and out of context."""
+    seeds = [json.loads(line) for line in (ROOT / "seeds" / "beethoven.jsonl").read_text().splitlines()]
+    prompts = [m["content"] for s in seeds for m in s["messages"] if m["role"] == "user"]
+    prompts += [v.prompt or "" for v in variants()[::7]]
+    words = [*METER_NAMES, *TEMPO_MARKS, *TEMPO_PREFIXES, *TEMPO_SUFFIXES, *TEMPO_WORDS, *CHURCH_MODES,
+             "major", "minor", "in major", "In minor", "short", "brief", "lengthy", "long", "extended",
+             "twenty-four", "seven", "twelve", "eight bars", "16 notes", "two-four time", "six eight time"]
+    for word in words:
+        for form in (word, word.title(), word.upper(), word.replace("s", "ſ"), word.replace("k", "\u212a")):
+            prompts += [form, f"Write a {form} melody in {form} time, {form} bars, 3 {form}.",
+                        f"({form}-{form}) x{form} {form}s {form}-bar in {form} and"]
+    return prompts
+
+
+def test_scanner_patterns_find_what_they_find_without_their_initials_filter() -> None:
+    filtered = [MODE_ONLY, prompt_scan.WORD_METER, prompt_scan._NAME, prompt_scan._MARK,
+                prompt_scan._PLAIN, prompt_scan._COUNT, prompt_scan._SIZE]
+    found = []
+    for pattern in filtered:
+        head = pattern.pattern.index("]))") + 3
+        assert pattern.pattern.startswith("(?=(?i:[")
+        plain = re.compile(pattern.pattern[head:])
+        count = 0
+        for prompt in prompts_for_the_scanners():
+            got = [(m.span(), m.groupdict(), m.lastgroup) for m in pattern.finditer(prompt)]
+            assert got == [(m.span(), m.groupdict(), m.lastgroup) for m in plain.finditer(prompt)]
+            count += len(got)
+        found.append(count)
+    assert min(found) > 40 and sum(found) > 4000  # each pattern found many times
+    assert prompt_scan._PLAIN.search("a ſlow tune") and prompt_scan._NAME.search("a polka tune")

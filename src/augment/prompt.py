@@ -31,6 +31,7 @@ from .prompt_words import (
     LETTER_PC,
     MODE_EQUIVALENT,
     SECTION_NOUNS,
+    initials,
     spell_tonic,
 )
 from .theory import Key
@@ -51,9 +52,10 @@ TONIC_AFTER = re.compile(
 BARE_TONIC = re.compile(
     r"(?<![\w#♯♭'-])(?P<letter>[A-G])(?P<acc>b|[#♭♯]|-(?i:flat|sharp))(?![\w#♭♯]|-[A-Za-z])")
 MODE_ONLY = re.compile(
-    r"\b(?P<mode>(?i:" + "|".join(CHURCH_MODES) + r"))\b"
+    initials(["in", "major", "minor", *CHURCH_MODES])
+    + r"(?:\b(?P<mode>(?i:" + "|".join(CHURCH_MODES) + r"))\b"
     r"|\b(?P<mm>(?i:major|minor))(?=[ -](?i:key|mode|scale|tonality)s?\b)"
-    r"|\b[Ii]n\s+(?P<inmm>(?i:major|minor))(?![\w-])")
+    r"|\b[Ii]n\s+(?P<inmm>(?i:major|minor))(?![\w-]))")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“(\[\n])\s*$")
 _NEXT_WORD = re.compile(r"(\s+|-)([A-Za-z]+)")
 _KEY_NOUNS = ("key", "keys", "mode", "modes", "scale", "scales", "tonality")
@@ -193,11 +195,13 @@ def _is_article(prompt: str, m: re.Match[str]) -> bool | None:
     return None
 
 
+_INSTRUMENT_IN = re.compile(r"(?:" + "|".join(INSTRUMENTS) + r")s?\s+in\s+(?:the\s+key\s+of\s+)?$")
+
+
 def _instrument_near(prompt: str, start: int, end: int) -> bool:
     before = prompt[max(0, start - 24):start].lower()
     after = prompt[end:end + 16].lower().lstrip()
-    return after.startswith(INSTRUMENTS) or re.search(
-        r"(?:" + "|".join(INSTRUMENTS) + r")s?\s+in\s+(?:the\s+key\s+of\s+)?$", before) is not None
+    return after.startswith(INSTRUMENTS) or _INSTRUMENT_IN.search(before) is not None
 
 
 def _key_claims(prompt: str) -> tuple[list[KeyClaim], list[Ambiguity]]:

@@ -14,12 +14,14 @@ from typing import Protocol
 from .prompt_words import (
     BEAT_METERS,
     METER_NAMES,
+    NUMBER_INITIALS,
     NUMBER_PATTERN,
     TEMPO_ADVERBS,
     TEMPO_MARKS,
     TEMPO_PREFIXES,
     TEMPO_SUFFIXES,
     TEMPO_WORDS,
+    initials,
     parse_number,
 )
 
@@ -116,7 +118,8 @@ def _alt(words: Sequence[str]) -> str:
 _DENOMINATORS = {1, 2, 4, 8, 16, 32}
 NUMERIC_METER = re.compile(r"(?<![\w/.])(?P<num>\d{1,2})/(?P<den>\d{1,2})(?![\w/]|\.\d|\s*-?\s*notes?\b)")
 WORD_METER = re.compile(
-    r"\b(?P<num>(?i:two|three|four|five|six|seven|nine|twelve))[- ]"
+    initials(["two", "three", "four", "five", "six", "seven", "nine", "twelve"])
+    + r"\b(?P<num>(?i:two|three|four|five|six|seven|nine|twelve))[- ]"
     r"(?P<den>(?i:two|four|eight|sixteen))(?=\s+(?i:time|meter|metre)\b)")
 BEAT_METER = re.compile(
     r"\b[Ii]n\s+(?P<num>(?i:two|three|four)|[234])"
@@ -124,7 +127,8 @@ BEAT_METER = re.compile(
 
 _GROUPINGS = ("duple", "triple", "quadruple")
 _NAME = re.compile(
-    r"\b(?P<name>(?i:" + _alt([n.removesuffix(" meter") for n in METER_NAMES]) + r"))"
+    initials(METER_NAMES)
+    + r"\b(?P<name>(?i:" + _alt([n.removesuffix(" meter") for n in METER_NAMES]) + r"))"
     r"(?P<tail>(?i:es|s)?(?:[ -](?i:meter|metre|time))?)\b")
 
 
@@ -154,9 +158,12 @@ def meter_claims(prompt: str) -> list[MeterClaim]:
 
 
 _MARK = re.compile(
-    r"\b(?:(?P<pre>(?i:" + _alt(TEMPO_PREFIXES) + r"))\s+)?(?P<mark>(?i:" + _alt(list(TEMPO_MARKS)) + r"))\b"
+    initials([*TEMPO_PREFIXES, *TEMPO_MARKS])
+    + r"\b(?:(?P<pre>(?i:" + _alt(TEMPO_PREFIXES) + r"))\s+)?"
+    r"(?P<mark>(?i:" + _alt(list(TEMPO_MARKS)) + r"))\b"
     r"(?:\s+(?P<suf>(?i:" + _alt(TEMPO_SUFFIXES) + r"))\b)?")
-_PLAIN = re.compile(r"(?<![\w-])(?P<word>(?i:" + _alt(list(TEMPO_WORDS)) + r"))(?![\w]|-\w)")
+_PLAIN = re.compile(
+    initials(TEMPO_WORDS) + r"(?<![\w-])(?P<word>(?i:" + _alt(list(TEMPO_WORDS)) + r"))(?![\w]|-\w)")
 
 
 def tempo_claims(prompt: str) -> list[TempoClaim]:
@@ -176,7 +183,7 @@ def tempo_claims(prompt: str) -> list[TempoClaim]:
 
 
 _COUNT = re.compile(
-    r"(?<![\w/.-])(?P<num>" + NUMBER_PATTERN + r")(?P<sep>\s*-\s*|\s+|(?<=\d))"
+    NUMBER_INITIALS + r"(?<![\w/.-])(?P<num>" + NUMBER_PATTERN + r")(?P<sep>\s*-\s*|\s+|(?<=\d))"
     r"(?P<noun>(?i:bars?|measures?|notes?))(?![\w])")
 _NOT_TOTAL_BEFORE = re.compile(
     r"\b(?i:first|last|final|opening|closing|next|every|each|other|few|those|these)\s+$")
@@ -193,9 +200,9 @@ _RELATIONS = {
 }
 _RELATION_BEFORE = re.compile(r"\b(?P<rel>(?i:" + _alt(list(_RELATIONS)) + r"))\s+$")
 _MULTIPLIER_BEFORE = re.compile(r"(?<![\w/.-])(?:" + NUMBER_PATTERN + r")\s+$")
-_SIZE = re.compile(r"(?<![\w-])(?P<size>(?i:short|brief|long|lengthy|extended))(?![\w-])")
-_SIZE_NOT = re.compile(r"\s+(?i:notes?|rests?|values?|durations?|staccato|tones?|time)\b")
 _SIZES = {"short": "short", "brief": "short", "long": "long", "lengthy": "long", "extended": "long"}
+_SIZE = re.compile(initials(_SIZES) + r"(?<![\w-])(?P<size>(?i:short|brief|long|lengthy|extended))(?![\w-])")
+_SIZE_NOT = re.compile(r"\s+(?i:notes?|rests?|values?|durations?|staccato|tones?|time)\b")
 
 
 def length_claims(prompt: str) -> tuple[list[LengthClaim], list[Ambiguity]]:

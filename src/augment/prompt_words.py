@@ -7,6 +7,7 @@ Plain data plus tiny spelling helpers; the parser (``prompt.py``) and the rewrit
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from .theory import MAJOR_TONICS, MINOR_TONICS
 
@@ -86,6 +87,18 @@ NUMBER_WORD_PATTERN = (
     + "|".join(sorted(_UNITS[1:], key=len, reverse=True)) + r")"
 )
 NUMBER_PATTERN = r"(?:\d{1,3}|(?i:" + NUMBER_WORD_PATTERN + r"))"
+
+
+def initials(words: Iterable[str], also: str = "") -> str:
+    """A lookahead to put before a pattern that starts with one of ``words`` (any case):
+    it admits only a character one of them begins with (or one of the class ``also``), so
+    the regex engine passes over every other position at once instead of trying each word
+    there. It refuses no match: the pattern finds exactly what it finds without it."""
+    letters = sorted({re.escape(word[0].lower()) for word in words})
+    return f"(?=(?i:[{also}{''.join(letters)}]))"
+
+
+NUMBER_INITIALS = initials([*_UNITS, *_TENS], also=r"\d")  # of a NUMBER_PATTERN
 
 
 def parse_number(text: str) -> int | None:
