@@ -162,3 +162,34 @@ def test_class_groups_equal_the_label_set_definition() -> None:
         number = {label: n for n, label in enumerate(sorted(set().union(*sets)))}
         want = [number[next(iter(ls))] if len(ls) == 1 else len(number) + c for c, ls in enumerate(sets)]
         assert _class_groups(class_of, labels, n_classes) == want
+
+
+def test_fingerprint_columns_equal_the_definitions_and_dedup_reads_them() -> None:
+    """Fingerprints travel as columns (``PrintBlock``, one per seed) and wait by id in a
+    ``PrintTable``; each row must equal the digests of ``exact_key`` / ``invariant_key`` and
+    dedup must drop the same examples for the same reasons from the table, from a plain dict
+    of fingerprints, and with none given."""
+    from augment.dedup import PrintBlock, PrintTable, exact_key, fingerprint, fingerprints
+
+    seeds = seeds_from_corpus(60)
+    family = [e for s in seeds[:6] for e in transposed_family(s, [0, 2, -3])]
+    examples = family + list(seeds[6:]) + family[:5]  # exact copies at the end
+    block, _ = fingerprints(examples)
+    assert len(block) == len(examples)
+    for e, fp in zip(examples, block, strict=True):
+        assert fp.exact == bytes.fromhex(exact_key(e))
+        assert fp.invariant == bytes.fromhex(invariant_key(e.melody))
+        assert fp.length == len(melody_tokens(e.melody)) and fp == fingerprint(e)
+    halves = PrintBlock.join([fingerprints(examples[:10])[0], fingerprints(examples[10:])[0]])
+    assert list(halves) == list(block) and list(block.take([4, 0, 4])) == [block[4], block[0], block[4]]
+    row_of: dict[str, int] = {}
+    for i, e in enumerate(examples):
+        row_of.setdefault(e.id, i)
+    table = PrintTable(block, row_of)
+    assert len(table) == len(row_of) and all(table[e.id] == fingerprint(e) for e in examples)
+    config = DedupConfig(calibrate=False, across_families="near")
+    results = [dedup(examples, config, prints=p) for p in (table, dict(table), None)]
+    drops = [[(e.id, reason) for e, reason in r.dropped] for r in results]
+    assert drops[0] == drops[1] == drops[2]
+    assert sum(reason.startswith("exact") for _, reason in drops[0]) == 5
+    assert any(reason.startswith("invariant") for _, reason in drops[0])

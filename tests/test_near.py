@@ -139,6 +139,16 @@ def test_near_pairs_from_signatures_made_earlier_equal_near_pairs_from_tokens() 
     assert rows is not None and (rows == made[::-7]).all()
     assert table.of(examples[:3], NearParams(shingle_size=4)) is None
     assert table.of([example(transpose(melodies[0], 1))], params) is None
+    # Rows read through an index (never copied whole): a shuffled matrix gives the same pairs.
+    order = np.random.default_rng(3).permutation(len(made))
+    shuffled = np.empty_like(made)
+    shuffled[order] = made  # sequence k's row is now shuffled[order[k]]
+    assert near_pairs(seqs, params, signatures=shuffled, signature_rows=order, lengths=lengths) == whole
+    assert near_pairs(seqs, params, signatures=shuffled, signature_rows=order, lengths=lengths,
+                      groups=[i % 5 for i in range(len(seqs))]) == \
+        near_pairs(seqs, params, groups=[i % 5 for i in range(len(seqs))])
+    index = table.index(examples[::-7], params)
+    assert index is not None and (made[index] == made[::-7]).all()
     # Melody arrays made in blocks and joined equal the arrays of them all.
     joined = MelodyArrays.concat([MelodyArrays.of(melodies[:7]), MelodyArrays.of([]),
                                   MelodyArrays.of(melodies[7:])])

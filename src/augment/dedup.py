@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import overload
@@ -41,16 +41,86 @@ def exact_key(example: Example) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
+DIGEST = 32  # bytes of a sha256 digest
+
+
+@dataclass(frozen=True, slots=True)
 class Fingerprint:
     """What dedup and the leakage audit need of one example, computed once (``fingerprints``)
     where the example is made, in parallel with the other per-seed work. The tokens
     themselves are not kept (memory): near-duplicate verification remakes them for the few
     melodies a candidate pair holds."""
 
-    exact: str  # exact_key
-    invariant: str  # near.invariant_key of the melody
+    exact: bytes  # exact_key, as its sha256 digest
+    invariant: bytes  # near.invariant_key of the melody, as its digest
     length: int  # number of near.melody_tokens of the melody
+
+
+@dataclass(frozen=True)
+class PrintBlock(Sequence[Fingerprint]):
+    """Fingerprints of many examples as columns (digests back to back, lengths in an array):
+    how they travel from the per-seed stage and wait for dedup (~70 bytes each, where a
+    ``Fingerprint`` in a dict by id takes ~250)."""
+
+    exact: bytes
+    invariant: bytes
+    length: np.ndarray  # int64
+
+    @classmethod
+    def of(cls, prints: Sequence[Fingerprint]) -> PrintBlock:
+        return cls(b"".join(p.exact for p in prints), b"".join(p.invariant for p in prints),
+                   np.array([p.length for p in prints], dtype=np.int64))
+
+    @classmethod
+    def join(cls, blocks: Sequence[PrintBlock]) -> PrintBlock:
+        return cls(b"".join(b.exact for b in blocks), b"".join(b.invariant for b in blocks),
+                   np.concatenate([b.length for b in blocks] or [np.zeros(0, dtype=np.int64)]))
+
+    def __len__(self) -> int:
+        return len(self.length)
+
+    @overload
+    def __getitem__(self, i: int) -> Fingerprint: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Fingerprint]: ...
+
+    def __getitem__(self, i: int | slice) -> Fingerprint | Sequence[Fingerprint]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(len(self))[i]]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i %= len(self)
+        at = slice(i * DIGEST, (i + 1) * DIGEST)
+        return Fingerprint(self.exact[at], self.invariant[at], int(self.length[i]))
+
+    def take(self, rows: Sequence[int]) -> PrintBlock:
+        def digests(blob: bytes) -> bytes:
+            return np.frombuffer(blob, dtype=np.uint8).reshape(-1, DIGEST)[list(rows)].tobytes()
+        return PrintBlock(digests(self.exact), digests(self.invariant), self.length[list(rows)])
+
+    def exact_keys(self) -> list[bytes]:
+        return [self.exact[i:i + DIGEST] for i in range(0, len(self.exact), DIGEST)]
+
+    def invariant_keys(self) -> list[bytes]:
+        return [self.invariant[i:i + DIGEST] for i in range(0, len(self.invariant), DIGEST)]
+
+
+@dataclass(frozen=True)
+class PrintTable(Mapping[str, Fingerprint]):
+    """Fingerprints by example id, kept as one ``PrintBlock``: ``block[row_of[id]]``."""
+
+    block: PrintBlock
+    row_of: Mapping[str, int]
+
+    def __getitem__(self, key: str) -> Fingerprint:
+        return self.block[self.row_of[key]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.row_of)
+
+    def __len__(self) -> int:
+        return len(self.row_of)
 
 
 def fingerprint(example: Example) -> Fingerprint:
@@ -58,13 +128,15 @@ def fingerprint(example: Example) -> Fingerprint:
 
 
 def fingerprints(examples: Sequence[Example], params: NearParams | None = None
-                 ) -> tuple[list[Fingerprint], np.ndarray | None]:
+                 ) -> tuple[PrintBlock, np.ndarray | None]:
     """Each example's fingerprint and, with ``params``, the MinHash signatures of their
     tokens (``near.signatures_of``, row by row; one batch)."""
     tokens = [melody_tokens(e.melody) for e in examples]
-    prints = [Fingerprint(exact_key(e), invariant_key(e.melody, t), len(t))
-              for e, t in zip(examples, tokens, strict=True)]
-    return prints, None if params is None else signatures_of(tokens, params)
+    block = PrintBlock(b"".join(bytes.fromhex(exact_key(e)) for e in examples),
+                       b"".join(bytes.fromhex(invariant_key(e.melody, t))
+                                for e, t in zip(examples, tokens, strict=True)),
+                       np.array([len(t) for t in tokens], dtype=np.int64))
+    return block, None if params is None else signatures_of(tokens, params)
 
 
 @dataclass(frozen=True)
@@ -78,10 +150,16 @@ class Signatures:
 
     def of(self, examples: Sequence[Example], params: NearParams) -> np.ndarray | None:
         """The examples' rows, or None when made under other params or some are not here."""
+        index = self.index(examples, params)
+        return None if index is None else self.rows[index]
+
+    def index(self, examples: Sequence[Example], params: NearParams) -> np.ndarray | None:
+        """The number of each example's row in ``rows`` (None as for ``of``): a big run's
+        stages read the rows they need through it instead of copying them."""
         if self.signed != (params.shingle_size, params.num_perm):
             return None
         try:
-            return self.rows[[self.row_of[e.id] for e in examples]]
+            return np.array([self.row_of[e.id] for e in examples], dtype=np.int64)
         except KeyError:
             return None
 
@@ -89,12 +167,15 @@ class Signatures:
 Prints = Mapping[str, Fingerprint]  # example id -> its fingerprint (ids are content hashes)
 
 
-def _prints_of(examples: Sequence[Example], prints: Prints | None) -> list[Fingerprint]:
-    """Each example's fingerprint: from ``prints`` when there, else made now."""
-    if prints is None:
-        return [fingerprint(ex) for ex in examples]
-    get = prints.get
-    return [fp if (fp := get(ex.id)) is not None else fingerprint(ex) for ex in examples]
+def _prints_of(examples: Sequence[Example], prints: Prints | None) -> PrintBlock:
+    """The fingerprints of ``examples``, row by row: from ``prints`` when there, else made now."""
+    if isinstance(prints, PrintTable):
+        row_of = prints.row_of
+        rows = [row_of.get(ex.id, -1) for ex in examples]
+        if -1 not in rows:
+            return prints.block.take(rows)
+    get = (prints or {}).get
+    return PrintBlock.of([fp if (fp := get(ex.id)) is not None else fingerprint(ex) for ex in examples])
 
 
 def _class_groups(class_of: Sequence[int], labels: Sequence[str], n_classes: int) -> list[int]:
@@ -117,16 +198,13 @@ def _class_groups(class_of: Sequence[int], labels: Sequence[str], n_classes: int
 def dedup_exact(examples: Iterable[Example], prints: Prints | None = None
                 ) -> tuple[list[Example], list[tuple[Example, str]]]:
     """(kept, [(dropped, reason)]); kept in (seed first, id) order."""
-    kept: dict[str, Example] = {}
+    kept: dict[bytes, Example] = {}
     dropped: list[tuple[Example, str]] = []
     by_id = attrgetter("id")
     examples = list(examples)
     ordered = [*sorted((e for e in examples if e.is_seed), key=by_id),
                *sorted((e for e in examples if not e.is_seed), key=by_id)]
-    get = (prints or {}).get
-    for ex in ordered:
-        fp = get(ex.id)
-        k = fp.exact if fp is not None else exact_key(ex)
+    for ex, k in zip(ordered, _prints_of(ordered, prints).exact_keys(), strict=True):
         if k in kept:
             dropped.append((ex, f"exact_duplicate: same melody and prompt as {kept[k].id}"))
         else:
@@ -152,19 +230,20 @@ class MelodyRelations:
         computed (the rest are computed here); ``mapper`` runs the LSH bands and the
         verification of candidate pairs (``near.near_pairs``)."""
         fps = _prints_of(examples, prints)
-        classes: dict[str, int] = {}  # invariant key -> class, numbered as first met
-        class_of = [classes.setdefault(fp.invariant, len(classes)) for fp in fps]
+        classes: dict[bytes, int] = {}  # invariant key -> class, numbered as first met
+        class_of = [classes.setdefault(key, len(classes)) for key in fps.invariant_keys()]
         first = np.unique(np.asarray(class_of, dtype=np.int64), return_index=True)[1].tolist()
         reps = [examples[i] for i in first]  # the first example of each class
-        lengths = [fps[i].length for i in first]
+        lengths = fps.length[first].tolist()
         rep_of = dict(zip([ex.id for ex in examples], class_of, strict=True))
         groups = None
         if across is not None:
             groups = _class_groups(class_of, [across(ex) for ex in examples], len(classes))
         near: dict[int, list[tuple[int, float]]] = defaultdict(list)
-        sigs = None if signatures is None else signatures.of(reps, params)
+        index = None if signatures is None else signatures.index(reps, params)
+        sigs = None if index is None or signatures is None else signatures.rows
         for i, j, sim in near_pairs(_Tokens(reps), params, groups, mapper=mapper, signatures=sigs,
-                                    lengths=lengths):
+                                    signature_rows=index, lengths=lengths):
             near[i].append((j, sim))
             near[j].append((i, sim))
         return cls(rep_of, {k: tuple(sorted(v, key=lambda t: (-t[1], t[0]))) for k, v in near.items()})

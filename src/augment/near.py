@@ -294,21 +294,27 @@ def _band_hash(block: np.ndarray) -> np.ndarray:
 
 def candidate_pairs(signatures: np.ndarray, bands: int, rows: int,
                     groups: Sequence[int] | np.ndarray | None = None, *,
-                    mapper: Mapper | None = None) -> list[tuple[int, int]]:
+                    mapper: Mapper | None = None, index: np.ndarray | None = None
+                    ) -> list[tuple[int, int]]:
     """Index pairs (i < j) that share at least one LSH band bucket, sorted.
 
     With ``groups`` (one integer per row), pairs of rows in the same group are left out.
     With ``mapper`` and many rows, each band is grouped into buckets as its own job (a
-    grouped stage by band; the union of the bands' pairs is the same).
+    grouped stage by band; the union of the bands' pairs is the same). With ``index``,
+    row i is ``signatures[index[i]]`` (read band by band, never copied whole).
     """
-    n = len(signatures)
+    n = len(signatures) if index is None else len(index)
     if n < 2:
         return []
     group = np.arange(n) if groups is None else np.asarray(groups, dtype=np.int64)
+
+    def band_columns(band: int) -> np.ndarray:
+        columns = signatures[:, band * rows:(band + 1) * rows]
+        return np.ascontiguousarray(columns if index is None else columns[index])
+
     # One band's columns at a time in this process; a few bands' at a time through the
     # mapper (a copy of them all, and the form it is sent in, would triple the signatures' memory).
-    jobs = ((np.ascontiguousarray(signatures[:, band * rows:(band + 1) * rows]), group)
-            for band in range(bands))
+    jobs = ((band_columns(band), group) for band in range(bands))
     if mapper is None or n < BAND_JOB_ROWS:
         found = [band_pairs(job) for job in jobs]
     else:
@@ -353,8 +359,8 @@ def signatures_of(token_seqs: Sequence[Tokens], params: NearParams) -> np.ndarra
 
 def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
                groups: Sequence[int] | None = None, *, mapper: Mapper | None = None,
-               signatures: np.ndarray | None = None, lengths: Sequence[int] | None = None
-               ) -> list[tuple[int, int, float]]:
+               signatures: np.ndarray | None = None, signature_rows: np.ndarray | None = None,
+               lengths: Sequence[int] | None = None) -> list[tuple[int, int, float]]:
     """Verified near-duplicate pairs (i < j, similarity >= params.similarity), sorted.
 
     Sequences shorter than ``params.min_tokens`` take no part: a short motif shares too
@@ -364,7 +370,8 @@ def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
     ``mapper`` (``parallel.Mapper``) runs the LSH bands as one job each and verifies the
     candidates in chunks, when there are many (``BAND_JOB_ROWS``, ``VERIFY_CHUNK``).
 
-    ``signatures`` (``signatures_of`` the sequences under ``params``, row by row) and
+    ``signatures`` (``signatures_of`` the sequences under ``params``, row by row; with
+    ``signature_rows``, sequence k's row is ``signatures[signature_rows[k]]``) and
     ``lengths`` (of the sequences), when the caller made them earlier, save their work here;
     ``token_seqs`` is then only read for the sequences a candidate pair holds (it may be a
     sequence that makes them on demand).
@@ -373,13 +380,16 @@ def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
     usable = [i for i, n in enumerate(lengths) if n >= params.min_tokens]
     if len(usable) < 2:
         return []
-    if signatures is not None:
-        sigs = signatures[usable]
-    else:
-        sigs = signatures_of([token_seqs[i] for i in usable], params)
+    index = None
+    if signatures is None:
+        signatures = signatures_of([token_seqs[i] for i in usable], params)
+    else:  # the usable rows, read band by band
+        index = np.asarray(usable, dtype=np.int64)
+        if signature_rows is not None:
+            index = np.asarray(signature_rows, dtype=np.int64)[index]
     bands, rows = params.bands()
     group = None if groups is None else [groups[i] for i in usable]
-    pairs = np.array(candidate_pairs(sigs, bands, rows, group, mapper=mapper),
+    pairs = np.array(candidate_pairs(signatures, bands, rows, group, mapper=mapper, index=index),
                      dtype=np.int64).reshape(-1, 2)
     length = np.array([lengths[i] for i in usable], dtype=np.int64)
     x, y = pairs[:, 0], pairs[:, 1]

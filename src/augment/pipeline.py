@@ -24,7 +24,7 @@ from .checks import run_checks
 from .codec import FormatConfig, example_to_line, read_examples
 from .config import Config, RuleSpec
 from .dataset import build_splits, plan_splits
-from .dedup import Fingerprint, fingerprints
+from .dedup import PrintBlock, PrintTable, fingerprints
 from .errors import AugmentError, Finding
 from .example import Example, Step
 from .limits import DEFAULT_LIMITS, Limits
@@ -197,7 +197,7 @@ class SeedResult:
     passed: list[Example]  # variants that passed re-prompting and checks
     rejected: list[Rejected]
     counts: Counter[str]
-    prints: list[Fingerprint]  # the dedup fingerprint of each passed variant
+    prints: PrintBlock  # the dedup fingerprint of each passed variant
     signatures: np.ndarray | None  # their MinHash signatures (near.signatures_of), row by row
     arrays: MelodyArrays | PackedMelodies  # their melodies as flat arrays (packed if exact)
     # The output line and lineage_head of each passed variant, packed for the spool
@@ -345,8 +345,9 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
 
     candidates: list[Example] = list(passing_seeds)
     seed_prints, seed_signatures = fingerprints(passing_seeds, plan.params)
-    prints: dict[str, Fingerprint] = dict(zip((e.id for e in passing_seeds), seed_prints, strict=True))
-    # Row blocks in the order of the candidates: signatures and melody arrays per seed.
+    # Row blocks in the order of the candidates: fingerprints, signatures and melody arrays.
+    print_blocks = [seed_prints]
+    row_of: dict[str, int] = {}
     signatures = [seed_signatures]
     seed_arrays = MelodyArrays.of([e.melody for e in passing_seeds])
     arrays: list[MelodyArrays | PackedMelodies] = [seed_arrays.pack() or seed_arrays]
@@ -354,7 +355,7 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     per_seed = partial(expand_seed, config=config, run_seed=run_seed, near=plan.params)
     for done in progress.track(mapper(per_seed, todo), "variants", len(todo)):
         candidates.extend(done.passed)
-        prints.update(zip((e.id for e in done.passed), done.prints, strict=True))
+        print_blocks.append(done.prints)
         signatures.append(done.signatures)
         arrays.append(done.arrays)
         spool.add_block([e.id for e in done.passed], done.texts, done.text_sizes)  # on disk until written
@@ -364,6 +365,10 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
 
     melodies = PackedMelodies.join(arrays)  # packed (5 bytes an event) when every block is
     arrays.clear()  # each block is held once
+    for i, e in enumerate(candidates):
+        row_of.setdefault(e.id, i)
+    prints = PrintTable(PrintBlock.join(print_blocks), row_of)
+    print_blocks.clear()
     built = build_splits(candidates, plan, config, run_seed, target, progress=progress,
                          mapper=mapper, prints=prints, signatures=_stacked(signatures),
                          arrays=melodies)
