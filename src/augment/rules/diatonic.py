@@ -20,7 +20,7 @@ from typing import Any
 
 from ..example import Example
 from ..melody import TICKS_PER_QUARTER, Melody, Ticks, exact_ticks, quarters_of
-from ..theory import MAJOR_SCALE, NATURAL_MINOR_SCALE, Key
+from ..theory import MAJOR_SCALE, NATURAL_MINOR_SCALE, Key, ModeName
 
 Meter = tuple[int, int]
 
@@ -66,9 +66,23 @@ def all_in_key(melody: Melody, key: Key) -> bool:
 
 
 def shift_pitch(pitch: int, steps: int, key: Key) -> int:
-    """Move a pitch by scale steps; a chromatic note keeps its alteration."""
-    step, alteration = to_step(pitch, key)
-    return from_step(step + steps, alteration, key)
+    """Move a pitch by scale steps; a chromatic note keeps its alteration.
+
+    ``from_step(step + steps, alteration)`` of the pitch's ``to_step``: the move depends only
+    on the pitch class above the tonic (the octave and the tonic add to both ends), so it
+    is read from a table of the 12 moves of (mode, steps)."""
+    return pitch + _shift_moves(key.mode, steps)[(pitch - key.tonic) % 12]
+
+
+@lru_cache(maxsize=1024)
+def _shift_moves(mode: ModeName, steps: int) -> tuple[int, ...]:
+    """``shift_pitch(pc, steps, key) - pc`` for each pitch class pc above a tonic C in ``mode``."""
+    key = Key(0, mode)
+    moves = []
+    for pc in range(12):
+        step, alteration = to_step(pc, key)
+        moves.append(from_step(step + steps, alteration, key) - pc)
+    return tuple(moves)
 
 
 def key_params(key: Key) -> dict[str, Any]:
