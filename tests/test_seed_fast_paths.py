@@ -49,6 +49,8 @@ from augment.prompt_words import (
 from augment.reprompt import seed_facts
 from augment.rules import ornament, rhythm
 from augment.rules.diatonic import (
+    bar_cuts,
+    bar_quarters,
     bar_ticks,
     choice_list,
     from_step,
@@ -60,10 +62,12 @@ from augment.rules.diatonic import (
     to_step,
 )
 from augment.rules.diatonic_shift import DiatonicShift
+from augment.rules.fragment import Fragment
 from augment.rules.invert import Invert, diatonic_mirror, invert_diatonic
 from augment.rules.ornament import KINDS, Ornament
 from augment.rules.retrograde import RetrogradeInversion
 from augment.rules.rhythm import OPERATIONS, Rhythm
+from augment.rules.sequence import Sequence
 from augment.rules.time_scale import TimeScale, parse_factors
 from augment.theory import (
     _TONIC,
@@ -628,3 +632,48 @@ def test_scale_step_moves_from_the_table_equal_the_step_arithmetic() -> None:
                 for pitch in range(128):
                     step, alteration = to_step(pitch, key)
                     assert shift_pitch(pitch, steps, key) == from_step(step + steps, alteration, key)
+
+
+def test_fragment_and_sequence_draws_remembered_per_melody_equal_the_draws_worked_out_each_time() -> None:
+    Draw = dict[str, object] | None
+
+    def plain_fragment(rule: Fragment, example: Example, rng: np.random.Generator) -> Draw:
+        melody = example.melody
+        bar = bar_quarters(meter_of(example, rule.meter))
+        times, bar_t = onset_ticks(melody), bar_ticks(meter_of(example, rule.meter))
+        options = []
+        for n in bar_cuts(melody, bar):
+            bars = int(times[n] // bar_t)
+            if bars >= rule.min_bars and n < len(melody) and melody.pitches[:n].count(None) < n:
+                options.append(bars)
+        if not options:
+            return None
+        return {"bars": options[int(rng.integers(len(options)))], "bar_quarters": str(bar)}
+
+    def plain_sequence(rule: Sequence, example: Example, rng: np.random.Generator) -> Draw:
+        if example.key is None:
+            return None
+        bar = bar_quarters(meter_of(example, rule.meter))
+        options = rule.options(example.melody, example.key, bar)
+        if not options:
+            return None
+        chosen = options[int(rng.integers(len(options)))]
+        return {**chosen, "bar_quarters": str(bar), **key_params(example.key)}
+
+    fragments = [Fragment(), Fragment(min_bars=1, meter="3/4")]
+    sequences = [Sequence(), Sequence(max_motif_bars=1, max_repeats=3, step_choices="2,-1", meter="3/4")]
+    examples = list(variants()[:300]) + seeds_from_corpus(20)
+    drawn = {"fragment": 0, "sequence": 0}
+    for _ in range(2):  # worked out, then remembered
+        for n, example in enumerate(examples):
+            for fragment in fragments:
+                got = fragment.sample(example, np.random.default_rng(n))
+                assert got == plain_fragment(fragment, example, np.random.default_rng(n))
+                drawn["fragment"] += got is not None
+            for sequence in sequences:
+                got = sequence.sample(example, np.random.default_rng(n))
+                assert got == plain_sequence(sequence, example, np.random.default_rng(n))
+                if got is not None:
+                    drawn["sequence"] += 1
+                    got["steps"] = 99  # the caller's copy: the next draw is unchanged
+    assert min(drawn.values()) > 200

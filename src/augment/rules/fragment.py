@@ -10,6 +10,8 @@ downbeat. The length changes; the key and meter are those of the seed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -56,17 +58,29 @@ class Fragment(Rule):
             raise ValueError("min_bars must be >= 1")
 
     def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
-        melody = example.melody
         bar = bar_quarters(meter_of(example, self.meter))
+        options = _options(self, example.melody, bar)
+        if not options:
+            return None
+        return {"bars": options[int(rng.integers(len(options)))], "bar_quarters": fraction_text(bar)}
+
+    def options(self, melody: Melody, bar: Fraction) -> list[int]:
+        """Every bar count at which the melody can be cut: at least ``min_bars``, leaving
+        something out, keeping a note."""
         times, bar_t = onset_ticks(melody), quarters_to_ticks(bar)
         options = []
         for n in bar_cuts(melody, bar):
             bars = int(times[n] // bar_t)
             if bars >= self.min_bars and n < len(melody) and melody.pitches[:n].count(None) < n:
                 options.append(bars)
-        if not options:
-            return None
-        return {"bars": options[int(rng.integers(len(options)))], "bar_quarters": fraction_text(bar)}
+        return options
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
         return opening_bars(melody, int(params["bars"]), params["bar_quarters"])
+
+
+@lru_cache(maxsize=64)
+def _options(rule: Fragment, melody: Melody, bar: Fraction) -> tuple[int, ...]:
+    """``rule.options``, remembered: the rule comes first, so most variants of a seed that
+    cut it cut the seed's own melody."""
+    return tuple(rule.options(melody, bar))

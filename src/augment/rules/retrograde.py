@@ -9,14 +9,16 @@ re-derived. Each applied twice gives back the melody.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from ..example import Example
 from ..melody import Melody, retrograde
+from ..theory import Key
 from .base import Rule
-from .invert import Invert
+from .invert import Invert, _options
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,19 @@ class RetrogradeInversion(Invert):
     name = "retrograde_inversion"
 
     def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
-        params = super().sample(example, rng)
-        if params is None or self.apply(example.melody, **params) == example.melody:
+        """``Invert.sample``'s draw, or None when its retrograde inversion gives the melody back."""
+        options = _options(self, example.melody, example.key)
+        if not options:
             return None
-        return params
+        drawn = int(rng.integers(len(options)))
+        return dict(options[drawn]) if _changes(self, example.melody, example.key)[drawn] else None
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
         return retrograde(super().apply(melody, **params))
+
+
+@lru_cache(maxsize=64)
+def _changes(rule: RetrogradeInversion, melody: Melody, key: Key | None) -> tuple[bool, ...]:
+    """Whether the retrograde inversion of each of ``rule``'s options (``invert._options``)
+    changes ``melody``, remembered as the options are."""
+    return tuple(rule.apply(melody, **params) != melody for params in _options(rule, melody, key))

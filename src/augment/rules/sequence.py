@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -98,7 +99,7 @@ class Sequence(Rule):
         if key is None:
             return None
         bar = bar_quarters(meter_of(example, self.meter))
-        options = self.options(example.melody, key, bar)
+        options = _options(self, example.melody, key, bar)
         if not options:
             return None
         chosen = options[int(rng.integers(len(options)))]
@@ -108,3 +109,10 @@ class Sequence(Rule):
         motif = opening_bars(melody, int(params["motif_bars"]), params["bar_quarters"])
         return make_sequence(motif, int(params["steps"]), int(params["repeats"]),
                              key_from_params(params))
+
+
+@lru_cache(maxsize=64)
+def _options(rule: Sequence, melody: Melody, key: Key, bar: Fraction) -> tuple[dict[str, int], ...]:
+    """``rule.options``, remembered: the rule comes early, so most variants of a seed that
+    spin it out spin out the seed's own melody. ``sample`` copies the option it draws."""
+    return tuple(rule.options(melody, key, bar))
