@@ -34,7 +34,15 @@ from augment.checks import (
 from augment.codec import FormatConfig, example_to_line, format_duration, format_melody
 from augment.config import ChecksConfig, load_config
 from augment.example import Example, Message, Step, _digest, variant_id_for
-from augment.melody import GRID_QUARTER, Melody, exact_ticks, invert, retrograde, scale_durations
+from augment.melody import (
+    GRID_QUARTER,
+    Melody,
+    exact_ticks,
+    invert,
+    retrograde,
+    scale_durations,
+    transposition_range,
+)
 from augment.near import invariant_key, melody_tokens
 from augment.pipeline import draw_variants
 from augment.prompt import MODE_ONLY, parse_claims, stated_key
@@ -64,11 +72,13 @@ from augment.rules.diatonic import (
 from augment.rules.diatonic_shift import DiatonicShift
 from augment.rules.fragment import Fragment
 from augment.rules.invert import Invert, diatonic_mirror, invert_diatonic
+from augment.rules.mode_change import ModeChange, change_mode
 from augment.rules.ornament import KINDS, Ornament
 from augment.rules.retrograde import RetrogradeInversion
 from augment.rules.rhythm import OPERATIONS, Rhythm
 from augment.rules.sequence import Sequence
 from augment.rules.time_scale import TimeScale, parse_factors
+from augment.rules.transpose import Transpose
 from augment.theory import (
     _TONIC,
     _TRIAD,
@@ -677,3 +687,65 @@ def test_fragment_and_sequence_draws_remembered_per_melody_equal_the_draws_worke
                     drawn["sequence"] += 1
                     got["steps"] = 99  # the caller's copy: the next draw is unchanged
     assert min(drawn.values()) > 200
+
+
+def test_transpose_shift_and_mode_change_draws_remembered_equal_the_draws_worked_out_each_time() -> None:
+    Draw = dict[str, object] | None
+
+    def plain_transpose(rule: Transpose, example: Example, rng: np.random.Generator) -> Draw:
+        fits = transposition_range(example.melody, rule.low_pitch, rule.high_pitch)
+        options = [k for k in range(rule.min_semitones, rule.max_semitones + 1) if k != 0 and k in fits]
+        if not options:
+            return None
+        if rule.even_keys:
+            by_class: dict[int, int] = {}
+            for k in sorted(options, key=abs):
+                by_class.setdefault(k % 12, k)
+            options = sorted(by_class.values())
+        return {"semitones": int(options[int(rng.integers(len(options)))])}
+
+    def plain_shift(rule: DiatonicShift, example: Example, rng: np.random.Generator) -> Draw:
+        key, notes = example.key, example.melody.notes
+        if key is None or not notes:
+            return None
+        if rule.chromatic_notes == "refuse" and not all(in_key(p, key) for p in notes):
+            return None
+        options = [s for s in range(rule.min_steps, rule.max_steps + 1) if s != 0
+                   and all(rule.low_pitch <= shift_pitch(p, s, key) <= rule.high_pitch for p in notes)]
+        if not options:
+            return None
+        return {"steps": options[int(rng.integers(len(options)))], **key_params(key)}
+
+    def plain_mode_change(rule: ModeChange, example: Example) -> Draw:
+        if example.key is None:
+            return None
+        result = change_mode(example.melody, example.key)
+        r = result.pitch_range()
+        if result == example.melody or r is None or r[0] < rule.low_pitch or r[1] > rule.high_pitch:
+            return None
+        return key_params(example.key)
+
+    transposes = [Transpose(), Transpose(-7, 7, 36, 96, True), Transpose(-12, 12, 55, 84, True),
+                  Transpose(-2, 2, 60, 76)]
+    shifts = [DiatonicShift(), DiatonicShift(-3, 3, 48, 84, "refuse")]
+    mode_changes = [ModeChange(), ModeChange(55, 80)]
+    seed = seeds_from_corpus(1)[0]
+    silent = Example(seed.id, seed.messages, Melody([None], [1]), seed.melody_index, seed.seed_id,
+                     seed.source, key=Key(0, "major"))
+    examples = list(variants()[:300]) + seeds_from_corpus(20) + [silent]
+    drawn: Counter[str] = Counter()
+    for _ in range(2):  # worked out, then remembered
+        for n, example in enumerate(examples):
+            for transpose in transposes:
+                got = transpose.sample(example, np.random.default_rng(n))
+                assert got == plain_transpose(transpose, example, np.random.default_rng(n))
+                drawn["transpose", got is None] += 1
+            for shift in shifts:
+                got = shift.sample(example, np.random.default_rng(n))
+                assert got == plain_shift(shift, example, np.random.default_rng(n))
+                drawn["shift", got is None] += 1
+            for mode_change in mode_changes:
+                got = mode_change.sample(example, np.random.default_rng(n))
+                assert got == plain_mode_change(mode_change, example)
+                drawn["mode", got is None] += 1
+    assert len(drawn) == 6 and min(drawn.values()) > 20  # drawn and refused, every rule

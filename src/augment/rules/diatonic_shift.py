@@ -14,12 +14,14 @@ counts that keep every note inside ``[low_pitch, high_pitch]`` are drawn.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from ..example import Example
 from ..melody import Melody
+from ..theory import Key
 from .base import Rule
 from .diatonic import all_in_key, key_from_params, key_params, shift_pitch
 
@@ -52,9 +54,17 @@ class DiatonicShift(Rule):
             return None
         if self.chromatic_notes == "refuse" and not all_in_key(example.melody, key):
             return None
+        options = _options(self, key, example.melody.pitch_range() or (0, 0))
+        if not options:
+            return None
+        steps = options[int(rng.integers(len(options)))]
+        return {"steps": int(steps), **key_params(key)}
+
+    def options(self, key: Key, pitch_range: tuple[int, int]) -> list[int]:
+        """The step counts that keep a melody with this pitch range inside [low_pitch, high_pitch]."""
         # shift_pitch never reverses two notes' order, so the lowest and highest notes
         # moved are the moved range (tests/test_ticks.py checks it for every key).
-        low, high = example.melody.pitch_range() or (0, 0)
+        low, high = pitch_range
         options = []
         for steps in range(self.min_steps, self.max_steps + 1):
             if steps == 0:
@@ -62,10 +72,7 @@ class DiatonicShift(Rule):
             if self.low_pitch <= shift_pitch(low, steps, key) and \
                     shift_pitch(high, steps, key) <= self.high_pitch:
                 options.append(steps)
-        if not options:
-            return None
-        steps = options[int(rng.integers(len(options)))]
-        return {"steps": int(steps), **key_params(key)}
+        return options
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
         key = key_from_params(params)
@@ -73,3 +80,9 @@ class DiatonicShift(Rule):
         # Each distinct pitch moved once; a rest (None) is no key of the table, so get keeps it.
         moved: dict[int | None, int] = {p: shift_pitch(p, steps, key) for p in set(melody.notes)}
         return Melody.from_ticks(tuple(map(moved.get, melody.pitches)), melody.ticks)
+
+
+@lru_cache(maxsize=256)
+def _options(rule: DiatonicShift, key: Key, pitch_range: tuple[int, int]) -> tuple[int, ...]:
+    """``rule.options``, remembered: the variants of a seed share a few keys and ranges."""
+    return tuple(rule.options(key, pitch_range))

@@ -9,6 +9,7 @@ clustering near the seed's.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -37,15 +38,21 @@ class Transpose(Rule):
         return [k for k in range(self.min_semitones, self.max_semitones + 1)
                 if k != 0 and k in fits]
 
-    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
-        options = self.candidates(example.melody)
-        if not options:
-            return None
+    def options(self, melody: Melody) -> list[int]:
+        """The offsets a draw chooses from: the candidates, or with ``even_keys`` the one
+        nearest offset to each pitch class among them."""
+        options = self.candidates(melody)
         if self.even_keys:
             by_class: dict[int, int] = {}
             for k in sorted(options, key=abs):
                 by_class.setdefault(k % 12, k)
             options = sorted(by_class.values())
+        return options
+
+    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
+        options = _options(self, example.melody.pitch_range())
+        if not options:
+            return None
         return {"semitones": int(options[int(rng.integers(len(options)))])}
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
@@ -53,3 +60,11 @@ class Transpose(Rule):
 
     def derive_key(self, key: Key | None, **params: Any) -> Key | None:
         return None if key is None else key.transposed(int(params["semitones"]))
+
+
+@lru_cache(maxsize=256)
+def _options(rule: Transpose, pitch_range: tuple[int, int] | None) -> tuple[int, ...]:
+    """``rule.options`` of any melody with this pitch range (sounding notes lowest and
+    highest), remembered: they depend on nothing else (``transposition_range``), and the
+    variants of a seed share a few ranges. Worked out on a stand-in of two notes."""
+    return tuple(rule.options(Melody.from_ticks(pitch_range or (), (1, 1) if pitch_range else ())))
