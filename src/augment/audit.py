@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from .codec import format_melody
-from .dedup import MelodyRelations, Prints, Signatures
+from .dedup import MELODY, MelodyOf, MelodyRelations, Prints, Signatures
 from .errors import AugmentError
 from .example import Example
 from .near import NearParams
@@ -21,10 +21,11 @@ HELD_OUT = ("validation", "test")
 
 def find_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
                prints: Prints | None = None, signatures: Signatures | None = None,
-               mapper: Mapper | None = None) -> list[str]:
+               mapper: Mapper | None = None, melody_of: MelodyOf = MELODY) -> list[str]:
     """One line per held-out example that shares its tune with a training example.
 
-    ``prints`` and ``signatures`` (made earlier) and ``mapper`` only save time."""
+    ``prints`` and ``signatures`` (made earlier) and ``mapper`` only save time; ``melody_of``
+    gives each example's melody (``example.MELODY``: its own)."""
     train = list(by_split.get("train", ()))
     held = [(name, e) for name in HELD_OUT for e in by_split.get(name, ())]
     if not train or not held:
@@ -32,7 +33,8 @@ def find_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
     train_ids = {e.id for e in train}
     relations = MelodyRelations.of([*train, *(e for _, e in held)], params,
                                    lambda e: "train" if e.id in train_ids else "held out",
-                                   prints=prints, signatures=signatures, mapper=mapper)
+                                   prints=prints, signatures=signatures, mapper=mapper,
+                                   melody_of=melody_of)
     # An exact copy is also in the same invariant class, so melodies are compared as text
     # only inside the classes that train and held out share.
     train_of_rep: dict[int, list[Example]] = defaultdict(list)
@@ -42,8 +44,8 @@ def find_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
     for name, e in held:
         rep = relations.rep_of[e.id]
         if rep in train_of_rep:
-            text = format_melody(e.melody)
-            same = [t.id for t in train_of_rep[rep] if format_melody(t.melody) == text]
+            text = format_melody(melody_of(e))
+            same = [t.id for t in train_of_rep[rep] if format_melody(melody_of(t)) == text]
             if same:
                 problems.append(f"{name} {e.id}: exact duplicate of train {same[-1]}")
             else:
@@ -60,9 +62,10 @@ def find_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
 
 def assert_no_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
                     prints: Prints | None = None, signatures: Signatures | None = None,
-                    mapper: Mapper | None = None) -> None:
+                    mapper: Mapper | None = None, melody_of: MelodyOf = MELODY) -> None:
     """Raise AugmentError naming the leaking examples; nothing is written then."""
-    problems = find_leaks(by_split, params, prints=prints, signatures=signatures, mapper=mapper)
+    problems = find_leaks(by_split, params, prints=prints, signatures=signatures, mapper=mapper,
+                          melody_of=melody_of)
     if problems:
         shown = "\n".join(problems[:10])
         more = f"\n... and {len(problems) - 10} more" if len(problems) > 10 else ""

@@ -18,6 +18,8 @@ from .audit import assert_no_leaks
 from .calibrate import Calibration
 from .config import Config
 from .dedup import (
+    MELODY,
+    MelodyOf,
     MelodyRelations,
     Prints,
     Signatures,
@@ -94,7 +96,8 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
                  target: int | None = None, *, progress: Progress = SILENT,
                  mapper: Mapper | None = None, prints: Prints | None = None,
                  signatures: np.ndarray | None = None,
-                 arrays: MelodyArrays | PackedMelodies | None = None) -> Built:
+                 arrays: MelodyArrays | PackedMelodies | None = None,
+                 melody_of: MelodyOf = MELODY) -> Built:
     """Dedup, holdout filters, selection, final sides and the leakage audit.
 
     ``mapper`` (default: this process) runs the parallel parts (LSH bands, near-duplicate
@@ -103,19 +106,19 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     ``prints`` (fingerprints by id, ``dedup.fingerprints``), ``signatures``
     (``near.signatures_of`` the candidates' tokens under ``plan.params``, row by row) and
     ``arrays`` (``MelodyArrays.of`` the candidates' melodies, or those packed). None changes
-    the result."""
+    the result. ``melody_of`` gives a candidate's melody (``dedup.MELODY``: its own)."""
     counts: Counter[str] = Counter()
     run = mapper or local_mapper(1)
     row: dict[str, int] = {}
     for i, e in enumerate(candidates):
         row.setdefault(e.id, i)
-    before = MelodyArrays.of([e.melody for e in candidates]) if arrays is None else arrays
+    before = MelodyArrays.of([melody_of(e) for e in candidates]) if arrays is None else arrays
     report_before = run(report, [Columns.of(candidates, before)])  # a pool starts it now
     table = None if signatures is None else \
         Signatures((plan.params.shingle_size, plan.params.num_perm), signatures, row)
     with progress.stage("dedup"):
         result = dedup(candidates, config.dedup, run_seed, calibration=plan.calibration,
-                       prints=prints, signatures=table, mapper=mapper)
+                       prints=prints, signatures=table, mapper=mapper, melody_of=melody_of)
     counts.update(result.counts)
     dropped = [("dedup", e, r) for e, r in result.dropped]
     kept = result.kept
@@ -129,7 +132,7 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     if target is not None:
         with progress.stage("select"):
             kept, sel = select(kept, target, config.select,
-                               must_keep=[e for e in kept if e.is_seed])
+                               must_keep=[e for e in kept if e.is_seed], melody_of=melody_of)
         counts.update({f"select_{k}": v for k, v in sel.items()})
     group = tune_groups(kept, result.relations)
     if plan.fixed:
@@ -159,7 +162,8 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     after = before.subset([row[e.id] for e in written])  # written ones are candidates
     report_after = run(report, [Columns.of(written, after)])
     with progress.stage("leakage audit"):
-        assert_no_leaks(by_split, result.params, prints=prints, signatures=table, mapper=mapper)
+        assert_no_leaks(by_split, result.params, prints=prints, signatures=table, mapper=mapper,
+                        melody_of=melody_of)
     with progress.stage("diversity"):
         diversity = {"before": next(iter(report_before)), "after": next(iter(report_after))}
     return Built(by_split, split_of, dropped, result.params, plan.calibration, counts, diversity)

@@ -34,6 +34,11 @@ from .melody import Melody
 from .near import NearParams, Tokens, invariant_key, melody_tokens, near_pairs, signatures_of
 from .parallel import Mapper
 
+MelodyOf = Callable[[Example], Melody]
+# The melody of an example: its own. A big run's main process keeps its candidates' melodies
+# in flat arrays and passes the stages a function that reads them there (``pipeline.slim``).
+MELODY: MelodyOf = attrgetter("melody")
+
 
 def exact_key(example: Example) -> str:
     texts = [[m.role, m.content] for i, m in enumerate(example.messages) if i != example.melody_index]
@@ -222,13 +227,15 @@ class MelodyRelations:
     @classmethod
     def of(cls, examples: Sequence[Example], params: NearParams,
            across: Callable[[Example], str] | None = None, *, prints: Prints | None = None,
-           signatures: Signatures | None = None, mapper: Mapper | None = None) -> MelodyRelations:
+           signatures: Signatures | None = None, mapper: Mapper | None = None,
+           melody_of: MelodyOf = MELODY) -> MelodyRelations:
         """Classes and near pairs of ``examples``. With ``across`` (e.g. the seed family),
         near pairs are only looked for between classes that could join different labels:
         two classes whose examples all carry one and the same label are not compared.
         ``prints`` and ``signatures`` hold fingerprints and MinHash signatures already
         computed (the rest are computed here); ``mapper`` runs the LSH bands and the
-        verification of candidate pairs (``near.near_pairs``)."""
+        verification of candidate pairs (``near.near_pairs``); ``melody_of`` gives each
+        example's melody."""
         fps = _prints_of(examples, prints)
         classes: dict[bytes, int] = {}  # invariant key -> class, numbered as first met
         class_of = [classes.setdefault(key, len(classes)) for key in fps.invariant_keys()]
@@ -242,7 +249,7 @@ class MelodyRelations:
         near: dict[int, list[tuple[int, float]]] = defaultdict(list)
         index = None if signatures is None else signatures.index(reps, params)
         sigs = None if index is None or signatures is None else signatures.rows
-        for i, j, sim in near_pairs(_Tokens(reps), params, groups, mapper=mapper, signatures=sigs,
+        for i, j, sim in near_pairs(_Tokens(reps, melody_of), params, groups, mapper=mapper, signatures=sigs,
                                     signature_rows=index, lengths=lengths):
             near[i].append((j, sim))
             near[j].append((i, sim))
@@ -252,8 +259,9 @@ class MelodyRelations:
 class _Tokens(Sequence[Tokens]):
     """``melody_tokens`` of each example's melody, made when read."""
 
-    def __init__(self, examples: Sequence[Example]) -> None:
+    def __init__(self, examples: Sequence[Example], melody_of: MelodyOf = MELODY) -> None:
         self._examples = examples
+        self._melody_of = melody_of
 
     def __len__(self) -> int:
         return len(self._examples)
@@ -266,8 +274,8 @@ class _Tokens(Sequence[Tokens]):
 
     def __getitem__(self, i: int | slice) -> Tokens | Sequence[Tokens]:
         if isinstance(i, slice):
-            return [melody_tokens(e.melody) for e in self._examples[i]]
-        return melody_tokens(self._examples[i].melody)
+            return [melody_tokens(self._melody_of(e)) for e in self._examples[i]]
+        return melody_tokens(self._melody_of(self._examples[i]))
 
 
 def near_params(config: DedupConfig, calibration: Calibration | None) -> NearParams:
@@ -301,26 +309,28 @@ def _allowed(level: str, policy: str) -> bool:
 def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
           calibration_melodies: Sequence[Melody] | None = None,
           calibration: Calibration | None = None, *, prints: Prints | None = None,
-          signatures: Signatures | None = None, mapper: Mapper | None = None) -> DedupResult:
+          signatures: Signatures | None = None, mapper: Mapper | None = None,
+          melody_of: MelodyOf = MELODY) -> DedupResult:
     """Remove exact, invariant and near duplicates according to the family policies.
 
     Calibration (when ``config.calibrate`` and none is given) runs on
     ``calibration_melodies``, by default the seeds among ``examples``. ``prints``,
     ``signatures`` and ``mapper`` only save time (see ``MelodyRelations.of``); the result is
-    the same.
+    the same. ``melody_of`` gives each example's melody.
     """
     kept_exact, dropped = dedup_exact(examples, prints)
     counts = {"exact_duplicates": len(dropped), "invariant_duplicates": 0, "near_duplicates": 0}
     if config.calibrate and calibration is None:
         real = calibration_melodies if calibration_melodies is not None else \
-            [e.melody for e in kept_exact if e.is_seed]
+            [melody_of(e) for e in kept_exact if e.is_seed]
         calibration = calibrate_for(real, config, run_seed)
     params = near_params(config, calibration)
     # Near pairs inside one family matter only when the family policy removes them.
     same_family_near = _allowed("near", config.within_family)
     relations = MelodyRelations.of(kept_exact, params,
                                    None if same_family_near else (lambda e: e.seed_id),
-                                   prints=prints, signatures=signatures, mapper=mapper)
+                                   prints=prints, signatures=signatures, mapper=mapper,
+                                   melody_of=melody_of)
     # invariant class -> family -> id of the first kept example of that family in the class
     keepers: dict[int, dict[str, str]] = defaultdict(dict)
     kept: list[Example] = []

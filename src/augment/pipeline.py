@@ -26,8 +26,9 @@ from .config import Config, RuleSpec
 from .dataset import build_splits, plan_splits
 from .dedup import PrintBlock, PrintTable, fingerprints
 from .errors import AugmentError, Finding
-from .example import Example, Step
+from .example import Example, Message, Step
 from .limits import DEFAULT_LIMITS, Limits
+from .melody import Melody
 from .near import NearParams
 from .output import Spool, begin_output, dumps, pack_texts, write_atomic, write_manifest
 from .parallel import Mapper, local_pool
@@ -54,18 +55,21 @@ class Rejected:
     sort_key: str = ""  # the example id; "" for a line that never parsed (kept in input order)
     line: str | None = None  # the record as written, once compacted
 
-    def record(self) -> dict[str, Any]:
+    def record(self, example_line: str | None = None) -> dict[str, Any]:
+        """The record; ``example_line``: the example's output line when made earlier (a slim
+        example's, ``slim``)."""
         rec: dict[str, Any] = {"stage": self.stage, "reasons": self.reasons}
         if self.example is not None:
             rec.update(id=self.example.id, seed_id=self.example.seed_id, source=self.example.source,
                        rules=[s.as_dict() for s in self.example.steps],
-                       line=example_to_line(self.example))
+                       line=example_line if example_line is not None else example_to_line(self.example))
         else:
             rec.update(source=self.source, text=self.text)
         return rec
 
-    def compact(self) -> Rejected:
-        return Rejected(self.stage, self.reasons, sort_key=self.key(), line=self.as_line())
+    def compact(self, example_line: str | None = None) -> Rejected:
+        return Rejected(self.stage, self.reasons, sort_key=self.key(),
+                        line=self.line if self.line is not None else dumps(self.record(example_line)))
 
     def key(self) -> str:
         return self.example.id if self.example is not None else self.sort_key
@@ -231,8 +235,31 @@ def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams |
         passed.append(prompted)
     prints, signatures = fingerprints(passed, near)
     arrays = MelodyArrays.of([e.melody for e in passed])
-    return SeedResult(passed, rejected, counts, prints, signatures, arrays.pack() or arrays,
-                      *pack_texts((example_to_line(e), lineage_head(e)) for e in passed))
+    texts = pack_texts((example_to_line(e), lineage_head(e)) for e in passed)
+    packed = arrays.pack()
+    if packed is None:  # a duration off the tick grid: the melodies stay with the examples
+        return SeedResult(passed, rejected, counts, prints, signatures, arrays, *texts)
+    return SeedResult([slim(e) for e in passed], rejected, counts, prints, signatures, packed, *texts)
+
+
+NO_MELODY = Melody.from_ticks((), ())  # a slim example's melody: see its row of the melody arrays
+
+
+def slim(e: Example) -> Example:
+    """``e`` without the melody and its text: what the main process of a run keeps of a
+    variant while the output line (spool), the fingerprint, the signature and the melody
+    arrays hold the rest (~1.4 KB less an example). Its melody is ``NO_MELODY``; the stages
+    read the melody from the arrays (``_melody_of``); its output line is the spooled one."""
+    messages = list(e.messages)
+    old = messages[e.melody_index]
+    messages[e.melody_index] = Message(old.role, None, old.extra)
+    return Example(e.id, tuple(messages), NO_MELODY, e.melody_index, e.seed_id, e.source,
+                   e.parent_id, e.steps, e.key, e.facts)
+
+
+def _melody_of(melodies: MelodyArrays | PackedMelodies, row_of: dict[str, int], e: Example) -> Melody:
+    """``e``'s melody: its own, or a slim example's row of ``melodies`` (by ``row_of``)."""
+    return e.melody if len(e.melody) else melodies.melody(row_of[e.id])
 
 
 def lineage_head(e: Example) -> str:
@@ -371,9 +398,11 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     print_blocks.clear()
     built = build_splits(candidates, plan, config, run_seed, target, progress=progress,
                          mapper=mapper, prints=prints, signatures=_stacked(signatures),
-                         arrays=melodies)
+                         arrays=melodies, melody_of=partial(_melody_of, melodies, row_of))
     counts.update(built.counts)
-    rejected.extend(Rejected(stage, [reason], example=ex).compact() for stage, ex, reason in built.dropped)
+    rejected.extend(Rejected(stage, [reason], example=ex).compact(
+        spool.raw(ex.id, 0).decode("utf-8") if ex.id in spool else None)
+        for stage, ex, reason in built.dropped)
     with progress.stage("write"):
         write_outputs(result, built, rejected, config, run_seed, seed_paths, spool)
     return result

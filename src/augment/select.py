@@ -20,9 +20,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from .config import SelectConfig
+from .dedup import MELODY, MelodyOf
 from .diversity import features
 from .errors import AugmentError
 from .example import Example
+from .theory import MelodyArrays
 
 NEIGHBOURS = 10  # mmr typicality: mean similarity to this many nearest pool neighbours
 CHUNK_ROWS = 512  # rows of the similarity matrix held at once
@@ -52,8 +54,10 @@ def _labels(e: Example) -> list[tuple[str, str]]:
 
 
 def select(examples: Sequence[Example], target: int, config: SelectConfig,
-           must_keep: Sequence[Example] = ()) -> tuple[list[Example], dict[str, int]]:
-    """(chosen examples sorted by id, counts); deterministic for the same input set."""
+           must_keep: Sequence[Example] = (), melody_of: MelodyOf = MELODY
+           ) -> tuple[list[Example], dict[str, int]]:
+    """(chosen examples sorted by id, counts); deterministic for the same input set.
+    ``melody_of`` gives each example's melody (``example.MELODY``: its own)."""
     pool = sorted({e.id: e for e in examples}.values(), key=lambda e: e.id)
     keep_ids = {e.id for e in must_keep}
     if target >= len(pool):
@@ -64,7 +68,7 @@ def select(examples: Sequence[Example], target: int, config: SelectConfig,
     caps = {"family": max(1, math.ceil(config.max_family_share * target)),
             "rule": max(1, math.ceil(config.max_rule_share * target)),
             "key": max(1, math.ceil(config.max_key_share * target))}
-    x = features(pool)
+    x = features(MelodyArrays.of([melody_of(e) for e in pool]))
     centrality = (x @ x.mean(axis=0)) / max(float(np.linalg.norm(x.mean(axis=0))), 1e-12)
     typical = typicality(x) if config.method == "mmr" else None
     labels = [_labels(e) for e in pool]

@@ -19,15 +19,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
 from operator import attrgetter
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
 from . import ragged
-from .melody import TICKS_PER_QUARTER, quarters_of
-
-if TYPE_CHECKING:
-    from .melody import Melody
+from .melody import TICKS_PER_QUARTER, Melody, quarters_of
 
 Mode = Literal["major", "minor"]
 # Church modes; "ionian" and "aeolian" are accepted as aliases of major and minor.
@@ -322,6 +319,13 @@ class MelodyArrays:
         index, starts = ragged.take(self.starts, rows)
         return MelodyArrays(self.pitches[index], self.quarters[index], starts)
 
+    def melody(self, i: int) -> Melody:
+        """Melody ``i`` again, for a melody whose durations are on the tick grid (exact then;
+        a duration off the grid comes back rounded to it)."""
+        a, b = int(self.starts[i]), int(self.starts[i + 1])
+        ticks = np.rint(self.quarters[a:b] * TICKS_PER_QUARTER).astype(np.int64)
+        return _melody(self.pitches[a:b], ticks)
+
     def rows(self, lo: int, hi: int) -> MelodyArrays:
         """Melodies ``lo`` to ``hi`` (excluded), sharing this batch's memory."""
         a, b = int(self.starts[lo]), int(self.starts[hi])
@@ -350,6 +354,10 @@ class MelodyArrays:
         return first, last
 
 
+def _melody(pitches: np.ndarray, ticks: np.ndarray) -> Melody:
+    return Melody.from_ticks(tuple(None if p < 0 else p for p in pitches.tolist()), tuple(ticks.tolist()))
+
+
 @dataclass(frozen=True, slots=True)
 class PackedMelodies:
     """``MelodyArrays`` in 5 bytes an event (``MelodyArrays.pack``): byte pitches and integer
@@ -364,6 +372,11 @@ class PackedMelodies:
 
     def unpack(self) -> MelodyArrays:
         return MelodyArrays(self.pitches.astype(np.int64), self.ticks / TICKS_PER_QUARTER, self.starts)
+
+    def melody(self, i: int) -> Melody:
+        """Melody ``i`` again (exact: packed melodies are on the tick grid)."""
+        a, b = int(self.starts[i]), int(self.starts[i + 1])
+        return _melody(self.pitches[a:b], self.ticks[a:b])
 
     def subset(self, rows: Sequence[int] | np.ndarray) -> PackedMelodies:
         """The given melodies, in the given order, still packed."""

@@ -1,0 +1,101 @@
+"""Slim examples: the main process of a run keeps each variant without its melody and
+melody text (``pipeline.slim``); the stages read the melody from the run's packed arrays and
+the rejects file takes the spooled output line. Nothing written may change."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+import augment.pipeline as pipeline
+from augment.codec import example_to_line
+from augment.config import load_config
+from augment.melody import Melody
+from augment.pipeline import NO_MELODY, annotate_keys, expand, expand_seed, read_seeds
+from augment.reprompt import seed_facts
+from augment.theory import MelodyArrays, PackedMelodies
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds" / "beethoven.jsonl"
+WIDE = ROOT / "rules" / "wide.toml"
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+
+
+def _seeds(n: int):  # type: ignore[no-untyped-def]
+    config = load_config(WIDE)
+    seeds, _, _ = read_seeds([SEEDS], config.format, config.limits)
+    return config, [seed_facts(s) for s in annotate_keys(seeds[:n])]
+
+
+def test_slim_variants_are_the_variants_without_melody_and_melody_text(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    config, seeds = _seeds(8)
+    slimmed = [expand_seed(seed, config, 11) for seed in seeds]
+    monkeypatch.setattr(pipeline, "slim", lambda e: e)
+    whole = [expand_seed(seed, config, 11) for seed in seeds]
+    for done, full in zip(slimmed, whole, strict=True):
+        assert isinstance(done.arrays, PackedMelodies) and len(done.passed) > 5
+        assert done.texts == full.texts  # the spooled lines were made of the whole examples
+        row_of = {e.id: i for i, e in enumerate(done.passed)}
+        at = 0
+        for e, f, sizes in zip(done.passed, full.passed, done.text_sizes, strict=True):
+            assert e.melody is NO_MELODY and e.messages[e.melody_index].content is None
+            assert pipeline._melody_of(done.arrays, row_of, e) == f.melody
+            assert replace(e, melody=f.melody, messages=f.messages) == f  # nothing else dropped
+            assert e.prompt == f.prompt and e.messages[e.melody_index].role == "assistant"
+            assert done.texts[at:at + sizes[0]].decode("utf-8") == example_to_line(f)
+            at += sum(sizes)
+
+
+def test_row_melodies_equal_the_melodies_they_were_made_of() -> None:
+    config, seeds = _seeds(20)
+    melodies = [s.melody for s in seeds]
+    melodies.append(Melody.from_pairs([[None, 1], [60, "1/2"], [None, "1/4"], [67, 3]]))
+    arrays = MelodyArrays.of(melodies)
+    packed = arrays.pack()
+    assert packed is not None
+    assert [packed.melody(i) for i in range(len(melodies))] == melodies
+    assert [arrays.melody(i) for i in range(len(melodies))] == melodies
+    assert [type(t) for t in packed.melody(0).ticks] == [type(t) for t in melodies[0].ticks]
+
+
+def test_off_grid_variants_stay_whole() -> None:
+    """A seed block whose melodies cannot be packed exactly (a fifth of a quarter, allowed
+    by the rhythm grid here) keeps its variants' melodies."""
+    config, seeds = _seeds(1)
+    config = replace(config, checks=replace(config.checks, rhythm_grid_per_quarter=(8, 6, 5)))
+    odd = Melody.from_pairs([(p, Fraction(1, 5) if i == 3 else d) for i, (p, d) in
+                             enumerate(seeds[0].melody.pairs())])
+    seed = seed_facts(replace(seeds[0], melody=odd))
+    done = expand_seed(seed, config, 2)
+    assert isinstance(done.arrays, MelodyArrays)
+    assert done.passed and all(len(e.melody) for e in done.passed)
+    assert all(e.messages[e.melody_index].content for e in done.passed)
+
+
+@pytest.mark.parametrize("target", [None, 700])
+def test_a_run_with_slim_examples_writes_what_a_run_with_whole_ones_writes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: int | None) -> None:
+    """Same files with and without slimming: dedup, near-duplicate verification, selection
+    (``--target``), the leakage audit and the rejects file all read the melodies and lines
+    kept elsewhere."""
+    config = load_config(WIDE)
+    config = replace(config, expand=replace(config.expand, variants_per_seed=130))
+    slim = expand([SEEDS], config, tmp_path / "slim", workers=1, target=target)
+    monkeypatch.setattr(pipeline, "slim", lambda e: e)
+    whole = expand([SEEDS], config, tmp_path / "whole", workers=1, target=target)
+    assert _files(tmp_path / "slim") == _files(tmp_path / "whole")
+    assert slim.counts == whole.counts
+    c = slim.counts
+    assert c["near_duplicates"] > 0 and c["exact_duplicates"] > 0 and c["invariant_duplicates"] > 0
+    assert c["written_test"] > 0 and c["written_validation"] > 0
+    if target is not None:
+        assert c["select_not_selected"] > 0
+    rejected = (tmp_path / "slim" / "rejected.jsonl").read_text(encoding="utf-8")
+    assert '"stage": "dedup"' in rejected and '"content": null' not in rejected
