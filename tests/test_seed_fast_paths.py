@@ -152,10 +152,16 @@ def test_melody_text_equals_the_note_by_note_definition() -> None:
 
     melodies = [m for _, m in corpus()] + [v.melody for v in variants()]
     melodies.append(Melody([60, None, 61], [Fraction(1, 5), Fraction(3, 10), 100]))  # off grid, long
-    for fmt in (FormatConfig(), FormatConfig("whole", "null")):
+    melodies = [Melody.from_ticks(m.pitches, m.ticks) for m in melodies]  # no text written yet
+    formats = (FormatConfig(), FormatConfig("whole", "null"), FormatConfig("quarter", "null"))
+    for fmt in formats:
         codec._PAIR_TEXT.clear()  # first the path that meets every pair, then the lookups
-        for _ in range(2):
+        for _ in range(2):  # the second time, the text remembered by each melody
             assert [format_melody(m, fmt) for m in melodies] == [plain(m, fmt) for m in melodies]
+    for fmt in (*formats, FormatConfig("quarter", 0)):  # a text remembered in another format
+        assert [format_melody(m, fmt) for m in melodies] == [plain(m, fmt) for m in melodies]
+    copy = Melody.from_ticks(melodies[0].pitches, melodies[0].ticks)
+    assert melodies[0] == copy and hash(melodies[0]) == hash(copy) and repr(melodies[0]) == repr(copy)
 
 
 def test_template_reasons_and_stated_keys_equal_the_regex_definitions() -> None:

@@ -226,6 +226,15 @@ def _pair_text(pair: tuple[int | None, Ticks], fmt: FormatConfig) -> str:
 
 
 def format_melody(melody: Melody, fmt: FormatConfig = FormatConfig()) -> str:
+    written = melody._text  # the text last written of this melody, and its format
+    if written is not None and written[0] == fmt:
+        return written[1]
+    text = _melody_text(melody, fmt)
+    object.__setattr__(melody, "_text", (fmt, text))
+    return text
+
+
+def _melody_text(melody: Melody, fmt: FormatConfig) -> str:
     table = _PAIR_TEXT.setdefault((fmt.duration_unit, fmt.rest), {})
     known = list(map(table.get, zip(melody.pitches, melody.ticks, strict=True)))
     if None not in known:  # every pair met before

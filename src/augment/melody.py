@@ -88,6 +88,10 @@ class Melody:
     # ask for them a dozen times. Not part of the value (equality, hash, repr, pickling).
     _notes: tuple[int, ...] | None = field(default=None, init=False, compare=False, repr=False)
     _range: tuple[int, int] | None = field(default=None, init=False, compare=False, repr=False)
+    # The melody's text as ``codec.format_melody`` last wrote it, with the format it wrote it
+    # in: re-prompting writes it into the variant and the exact-duplicate key writes it
+    # again. Not part of the value either.
+    _text: tuple[object, str] | None = field(default=None, init=False, compare=False, repr=False)
 
     def __init__(self, pitches: Iterable[int | None],
                  durations: Iterable[Fraction | int | str | float]) -> None:
@@ -186,6 +190,7 @@ def _init(melody: Melody, pitches: tuple[int | None, ...], ticks: tuple[Ticks, .
     object.__setattr__(melody, "ticks", ticks)
     object.__setattr__(melody, "_notes", None)
     object.__setattr__(melody, "_range", None)
+    object.__setattr__(melody, "_text", None)
 
 
 def transpose(melody: Melody, semitones: int) -> Melody:
