@@ -422,13 +422,14 @@ def test_rhythm_grid_check_equals_its_definition_with_the_first_failing_note() -
     assert reasons == {None, "off", "out"}
 
 
-def test_notes_and_range_made_once_equal_their_definitions_and_are_not_part_of_the_value() -> None:
+def test_notes_range_and_intervals_made_once_equal_their_definitions_and_are_not_part_of_the_value() -> None:
     for melody in with_off_grid() + [Melody([], []), Melody([None, None], [1, 2])]:
         copy = Melody.from_ticks(melody.pitches, melody.ticks)
         notes = tuple(p for p in melody.pitches if p is not None)
         for _ in range(2):  # made, then remembered
             assert melody.notes == notes
             assert melody.pitch_range() == ((min(notes), max(notes)) if notes else None)
+            assert melody.intervals() == tuple(b - a for a, b in zip(notes, notes[1:], strict=False))
         assert melody == copy and hash(melody) == hash(copy) and repr(melody) == repr(copy)
         assert pickle.loads(pickle.dumps(melody)) == melody
         assert pickle.loads(pickle.dumps(melody)).notes == notes

@@ -13,8 +13,6 @@ import math
 from collections.abc import Callable
 from fractions import Fraction
 
-import numpy as np
-
 from . import facts
 from .config import ChecksConfig
 from .example import Example
@@ -79,7 +77,7 @@ def key_gap(example: Example) -> tuple[float, Key, Key] | None:
     if claimed is None:
         return None
     corr = key_correlation_row(example.melody.pitch_class_histogram())[0]
-    best_index = int(np.argmax(corr))
+    best_index = int(corr.argmax())
     claimed_index = claimed.tonic + (0 if claimed.mode == "major" else 12)
     return float(corr[best_index] - corr[claimed_index]), claimed, key_of_index(best_index)
 

@@ -84,10 +84,12 @@ class Melody:
 
     pitches: tuple[int | None, ...]
     ticks: tuple[Ticks, ...]
-    # ``notes`` and ``pitch_range``, made on first use: the rules and checks of one variant
-    # ask for them a dozen times. Not part of the value (equality, hash, repr, pickling).
+    # ``notes``, ``pitch_range`` and ``intervals``, made on first use: the rules and checks
+    # of one variant ask for them a dozen times. Not part of the value (equality, hash,
+    # repr, pickling).
     _notes: tuple[int, ...] | None = field(default=None, init=False, compare=False, repr=False)
     _range: tuple[int, int] | None = field(default=None, init=False, compare=False, repr=False)
+    _intervals: tuple[int, ...] | None = field(default=None, init=False, compare=False, repr=False)
     # The melody's text as ``codec.format_melody`` last wrote it, with the format it wrote it
     # in: re-prompting writes it into the variant and the exact-duplicate key writes it
     # again. Not part of the value either.
@@ -167,8 +169,12 @@ class Melody:
 
     def intervals(self) -> tuple[int, ...]:
         """Semitone steps between consecutive sounding notes (rests skipped)."""
-        notes = self.notes
-        return tuple(map(operator.sub, notes[1:], notes))  # b - a of each pair, in C
+        intervals = self._intervals
+        if intervals is None:
+            notes = self.notes
+            intervals = tuple(map(operator.sub, notes[1:], notes))  # b - a of each pair, in C
+            object.__setattr__(self, "_intervals", intervals)
+        return intervals
 
     def is_on_grid(self) -> bool:
         return set(map(type, self.ticks)) <= {int}  # (map and set in C: ~10x a generator)
@@ -190,6 +196,7 @@ def _init(melody: Melody, pitches: tuple[int | None, ...], ticks: tuple[Ticks, .
     object.__setattr__(melody, "ticks", ticks)
     object.__setattr__(melody, "_notes", None)
     object.__setattr__(melody, "_range", None)
+    object.__setattr__(melody, "_intervals", None)
     object.__setattr__(melody, "_text", None)
 
 
