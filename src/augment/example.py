@@ -149,9 +149,14 @@ class Example:
     # The two copies below are on the hot path of every variant: built field by field,
     # as dataclasses.replace would, without its per-call introspection.
     def with_content(self, index: int, content: str) -> Example:
+        return self.with_contents({index: content})
+
+    def with_contents(self, contents: dict[int, str]) -> Example:
+        """A copy whose message ``i`` says ``contents[i]`` (role and extra keys kept)."""
         messages = list(self.messages)
-        old = messages[index]
-        messages[index] = Message(old.role, content, old.extra)
+        for index, content in contents.items():
+            old = messages[index]
+            messages[index] = Message(old.role, content, old.extra)
         return Example(self.id, tuple(messages), self.melody, self.melody_index, self.seed_id,
                        self.source, self.parent_id, self.steps, self.key, self.facts)
 

@@ -144,12 +144,12 @@ def _tonality(seed_prompt: str, example: Example) -> Tonality | object | None:
 def reprompt(example: Example, seed: Example, fmt: FormatConfig, config: RepromptConfig
              ) -> Example | str:
     """The variant with its melody text written and its prompt made true, or a reason."""
-    example = example.with_content(example.melody_index, format_melody(example.melody, fmt))
+    texts = {example.melody_index: format_melody(example.melody, fmt)}  # the new contents
     index, prompt = example.user_index, seed.prompt
     if config.system_templates and example.messages[0].role == "system":
-        example = example.with_content(0, _pick(config.system_templates, example, "system"))
+        texts[0] = _pick(config.system_templates, example, "system")
     if index is None or prompt is None:
-        return example
+        return example.with_contents(texts)
     meter = _meter_text(dict(example.facts).get("meter"))
     seed_mode = seed.key.mode if seed.key else None
     why = "template mode" if config.mode == "template" else needs_template(prompt, example, seed_mode)
@@ -157,7 +157,8 @@ def reprompt(example: Example, seed: Example, fmt: FormatConfig, config: Repromp
         text = _template_prompt(example, config, meter)
         if text is None:
             return f"reprompt: the prompt cannot stay true ({why}) and no template fits"
-        return example.with_content(index, text)
+        texts[index] = text
+        return example.with_contents(texts)
     claims = parse_claims(prompt)
     key = _tonality(prompt, example) if claims.keys else None
     if claims.keys and key is None:
@@ -173,7 +174,8 @@ def reprompt(example: Example, seed: Example, fmt: FormatConfig, config: Repromp
                               meter=meter if claims.meters else None, bars=bars, notes=notes)
     except RewriteError as exc:
         return exc.reason
-    return example.with_content(index, text)
+    texts[index] = text
+    return example.with_contents(texts)
 
 
 def seed_facts(example: Example) -> Example:
