@@ -524,7 +524,13 @@ def test_output_lines_equal_json_dumps() -> None:
                         Message("user", "Write a melody in E♭ major."),
                         Message("assistant", "melody_pitch_duration_data: [[60, 1.0]]", (("weight", 1),))),
                        Melody([60], [1]), 2, "test")
-    for example in (*variants(), odd):
+    extras: list[tuple[tuple[str, object], ...]] = [
+        (("weight", 1.5), ("name", "a\tb"), ("tool_calls", [{"id": "x", "n": None}]), ("f", float("nan"))),
+        (("weight", 0), ("weight", 1)), (("content", "other"),), (("role", "x"), ("weight", True))]
+    messages = [Message("user", None), *(Message("assistant", "é", e) for e in extras)]
+    odder = [Example.seed((m, odd.messages[2]), odd.melody, 1, "test") for m in messages]
+    with_extra = [Example.seed((odd.messages[2], Message("tool", "t", ((1, 2),))), odd.melody, 0, "test")]
+    for example in (*variants(), odd, *odder, *with_extra):
         assert example_to_line(example) == plain(example)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -351,16 +352,37 @@ def _nan_in_json(name: str) -> Any:
 
 # What json.dumps(obj, ensure_ascii=False) builds per call, made once (every line is written so).
 _LINE_JSON = json.JSONEncoder(ensure_ascii=False)
+_json_str = encode_basestring  # how _LINE_JSON writes a str (non-ASCII kept)
 
 
 def example_to_line(example: Example) -> str:
     """Messages only, keys in the input's order; non-ASCII kept as written."""
+    texts = [_message_json(m) for m in example.messages]
+    if None not in texts:
+        return f'{{"messages": [{", ".join(cast(list[str], texts))}]}}'
     messages = []
     for m in example.messages:
         obj: dict[str, Any] = {"role": m.role, "content": m.content}
         obj.update(m.extra)
         messages.append(obj)
     return _LINE_JSON.encode({"messages": messages})
+
+
+def _message_json(m: Message) -> str | None:
+    """``_LINE_JSON`` of the message's object, written out here for a str role, a str or no
+    content and extra keys that are distinct strs other than role and content (messages as
+    read from a file); None for any other message, which the encoder writes whole."""
+    if type(m.role) is not str or (m.content is not None and type(m.content) is not str):
+        return None
+    content = "null" if m.content is None else _json_str(m.content)
+    head = f'{{"role": {_json_str(m.role)}, "content": {content}'
+    if not m.extra:
+        return head + "}"
+    keys = [key for key, _ in m.extra]
+    if any(type(key) is not str for key in keys) or len(set(keys)) < len(keys) \
+            or "role" in keys or "content" in keys:
+        return None
+    return head + "".join(f", {_json_str(key)}: {_LINE_JSON.encode(value)}" for key, value in m.extra) + "}"
 
 
 def iter_lines(path: Path, max_line_bytes: int = DEFAULT_LIMITS.max_line_bytes
