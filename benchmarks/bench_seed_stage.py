@@ -17,6 +17,14 @@ digest of the output lines (equal digests: equal output).
     python benchmarks/bench_seed_stage.py                  # corpus and bundled, median of 3
     python benchmarks/bench_seed_stage.py --profile        # + cProfile (one run, cumulative)
     python benchmarks/bench_seed_stage.py --seeds corpus --profile --top 60
+
+``--against DIR`` times another checkout of the project too (e.g. a ``git worktree`` of an
+older commit: its ``src`` and its own copy of this script), alternating its runs with this
+tree's so that both meet the same machine load, and prints the ratio of the medians. The
+two must print equal line digests for the ratio to compare the same work.
+
+    git worktree add /tmp/base <commit>
+    python benchmarks/bench_seed_stage.py --against /tmp/base --repeat 5
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import cProfile
 import dataclasses
 import hashlib
 import json
+import os
 import pstats
 import statistics
 import subprocess
@@ -88,12 +97,31 @@ def child(which: str, count: int, variants: int, profile: bool, top: int) -> Non
                       "digest": digest}))
 
 
-def run_child(which: str, args: argparse.Namespace, profile: bool = False) -> dict[str, object]:
-    command = [sys.executable, __file__, "--one", which, "--count", str(args.count),
+def run_child(which: str, args: argparse.Namespace, profile: bool = False,
+              tree: Path | None = None) -> dict[str, object]:
+    """One timed pass in a fresh process: of this tree, or of the checkout ``tree`` (its
+    ``src`` first on the path, its copy of this script)."""
+    script, env = __file__, None
+    if tree is not None:
+        script = str(tree / "benchmarks" / Path(__file__).name)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(tree / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    command = [sys.executable, script, "--one", which, "--count", str(args.count),
                "--variants", str(args.variants), "--top", str(args.top)]
     done = subprocess.run(command + (["--profile"] if profile else []), check=True,
-                          stdout=subprocess.PIPE, text=True)
+                          stdout=subprocess.PIPE, text=True, env=env)
     return dict(json.loads(done.stdout.splitlines()[-1]))
+
+
+def summary(which: str, runs: list[dict[str, object]]) -> tuple[str, float]:
+    """The line printed for a set's runs, and their median seconds."""
+    times = [float(str(r["seconds"])) for r in runs]
+    seconds = statistics.median(times)
+    drawn = int(str(runs[0]["drawn"]))
+    return (f"{which}: {runs[0]['seeds']} seeds, {drawn} variants drawn, {runs[0]['passed']} passed, "
+            f"lines {runs[0]['digest']}; median of {len(runs)}: {seconds:.3f} s = "
+            f"{seconds / drawn * 1e6:.1f} us per variant drawn "
+            f"(runs: {', '.join(f'{t:.3f}' for t in times)} s)"), seconds
 
 
 def main() -> None:
@@ -106,21 +134,30 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="also run once under cProfile and print the top functions (stderr)")
     parser.add_argument("--top", type=int, default=45, help="functions shown with --profile")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="also time this checkout, runs alternating, and print the ratio")
     parser.add_argument("--one", choices=["corpus", "beethoven"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         child(args.one, args.count, args.variants, args.profile, args.top)
         return
+    if args.against is not None and not (args.against / "benchmarks" / Path(__file__).name).is_file():
+        parser.error(f"--against {args.against}: no benchmarks/{Path(__file__).name} there")
 
+    print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the start", flush=True)
     for which in args.seeds:
-        runs = [run_child(which, args) for _ in range(args.repeat)]
-        times = [float(str(r["seconds"])) for r in runs]
-        seconds = statistics.median(times)
-        drawn = int(str(runs[0]["drawn"]))
-        print(f"{which}: {runs[0]['seeds']} seeds, {drawn} variants drawn, {runs[0]['passed']} passed, "
-              f"lines {runs[0]['digest']}; median of {args.repeat}: {seconds:.3f} s = "
-              f"{seconds / drawn * 1e6:.1f} us per variant drawn "
-              f"(runs: {', '.join(f'{t:.3f}' for t in times)} s)", flush=True)
+        runs, other = [], []
+        for _ in range(args.repeat):
+            runs.append(run_child(which, args))
+            if args.against is not None:
+                other.append(run_child(which, args, tree=args.against))
+        line, seconds = summary(which, runs)
+        print(line, flush=True)
+        if args.against is not None:
+            line, other_seconds = summary(which, other)
+            same = "same lines" if other[0]["digest"] == runs[0]["digest"] else "LINES DIFFER"
+            print(f"  {args.against}: {line}\n  {other_seconds / seconds:.2f}x faster here "
+                  f"({same}; load average {os.getloadavg()[0]:.2f})", flush=True)
         if args.profile:
             run_child(which, args, profile=True)
 
