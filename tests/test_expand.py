@@ -271,6 +271,18 @@ def test_spool_gives_back_each_keys_texts_exactly() -> None:
         with pytest.raises(ValueError):
             spool.add_block(["x"], b"abc", [[1, 1]])  # sizes that do not add up
         assert spool.get("missing") is None and len(spool) == len(texts) + len(block)
+        # read in bulk, as the write stage does: each field of each key, None for unknown keys
+        keys = [*sorted(texts, key=lambda k: hash(k)), "missing", *block]
+        want = {**texts, **block}
+        spool.add("after", "unflushed ♪", "y")  # added after the last read
+        keys.append("after")
+        want["after"] = ("unflushed ♪", "y")
+        for field in (0, 1):
+            got = list(spool.raws(iter(keys), field))
+            assert got == [want[k][field].encode("utf-8") if k in want else None for k in keys]
+        with Spool(width=3) as triple:
+            triple.add("k", "a", "bc", "def")
+            assert [next(triple.raws(["k"], f)) for f in range(3)] == [b"a", b"bc", b"def"]
         with pytest.raises(ValueError):
             spool.add("x", "one text")
         fd = spool._file.fileno()

@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +31,16 @@ def write_atomic(path: Path, lines: Iterable[str | bytes]) -> str:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
+            chunk: list[bytes] = []  # lines written (and hashed) about a megabyte at a time
+            size = 0
             for line in lines:
                 data = line + b"\n" if isinstance(line, bytes) else (line + "\n").encode("utf-8")
-                digest.update(data)
-                handle.write(data)
+                chunk.append(data)
+                size += len(data)
+                if size >= WRITE_CHUNK:
+                    _write(handle, digest, chunk)
+                    chunk, size = [], 0
+            _write(handle, digest, chunk)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
@@ -43,6 +49,15 @@ def write_atomic(path: Path, lines: Iterable[str | bytes]) -> str:
         Path(tmp).unlink(missing_ok=True)
         raise
     return digest.hexdigest()
+
+
+WRITE_CHUNK = 1 << 20  # bytes of lines joined before one write and one hash update
+
+
+def _write(handle: Any, digest: Any, chunk: list[bytes]) -> None:
+    data = b"".join(chunk)
+    digest.update(data)
+    handle.write(data)
 
 
 class Spool:
@@ -107,6 +122,24 @@ class Spool:
         if key not in self._at:
             return None
         return tuple(self.raw(key, i).decode("utf-8") for i in range(self.width))
+
+    def raws(self, keys: Iterable[str], field: int) -> Iterator[bytes | None]:
+        """``raw(key, field)`` of each key, or None for a key not here (one at a time)."""
+        if self._dirty:
+            self._file.flush()
+            self._dirty = False
+        get, pread, fileno = self._at.get, os.pread, self._file.fileno()
+        mask = 0xFFFF_FFFF
+        after = 32 * (self.width - 1 - field)  # bits of the later texts' lengths
+        for key in keys:
+            packed = get(key)
+            if packed is None:
+                yield None
+                continue
+            at = packed >> (32 * self.width)
+            for i in range(field):  # the lengths of the earlier texts
+                at += (packed >> (32 * (self.width - 1 - i))) & mask
+            yield pread(fileno, (packed >> after) & mask, at)
 
     def raw(self, key: str, field: int) -> bytes:
         """Text number ``field`` of ``key`` as the UTF-8 bytes it was kept in (KeyError for an

@@ -421,24 +421,28 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
     """Splits (messages only), lineage, rejected, then the manifest last. ``made`` holds, by
     example id, the output line (``example_to_line``) and lineage head (``lineage_head``) of
     the examples whose lines were made earlier; the others' are made here."""
-    def line(e: Example) -> str | bytes:
-        return made.raw(e.id, 0) if made is not None and e.id in made else example_to_line(e)
+    def spooled(examples: list[Example], field: int) -> Iterator[bytes | None]:
+        return made.raws((e.id for e in examples), field) if made is not None else \
+            iter([None] * len(examples))
+
+    def lines(examples: list[Example]) -> Iterator[str | bytes]:
+        for e, text in zip(examples, spooled(examples, 0), strict=True):
+            yield example_to_line(e) if text is None else text
 
     closing = {split: lineage_line("", split).encode() for split in SPLITS}
 
-    def lineage(e: Example) -> str | bytes:
-        split = built.split_of[e.seed_id]
-        if made is not None and e.id in made:
-            return made.raw(e.id, 1) + closing[split]
-        return lineage_line(lineage_head(e), split)
+    def lineage(examples: list[Example]) -> Iterator[str | bytes]:
+        for e, head in zip(examples, spooled(examples, 1), strict=True):
+            split = built.split_of[e.seed_id]
+            yield lineage_line(lineage_head(e), split) if head is None else head + closing[split]
 
     out_dir, counts, by_split = result.out_dir, result.counts, built.by_split
     begin_output(out_dir)
     for name in SPLITS:
         counts[f"written_{name}"] = len(by_split[name])
-        result.files[f"{name}.jsonl"] = write_atomic(out_dir / f"{name}.jsonl", map(line, by_split[name]))
+        result.files[f"{name}.jsonl"] = write_atomic(out_dir / f"{name}.jsonl", lines(by_split[name]))
     written = sorted((e for name in SPLITS for e in by_split[name]), key=lambda e: e.id)
-    result.files["lineage.jsonl"] = write_atomic(out_dir / "lineage.jsonl", map(lineage, written))
+    result.files["lineage.jsonl"] = write_atomic(out_dir / "lineage.jsonl", lineage(written))
     # Read rejects in input order first, then by id: the same set of seeds in another line
     # order gives the same records in the same order.
     ordered = sorted(rejected, key=Rejected.key)
