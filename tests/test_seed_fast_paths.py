@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from augment import checks, codec, facts, prompt_scan, reprompt
+from augment import prompt as prompt_module
 from augment.checks import (
     check_largest_leap,
     check_rhythm_grid,
@@ -49,6 +50,7 @@ from augment.prompt import MODE_ONLY, parse_claims, stated_key
 from augment.prompt_words import (
     CHURCH_MODES,
     METER_NAMES,
+    MODE_EQUIVALENT,
     TEMPO_MARKS,
     TEMPO_PREFIXES,
     TEMPO_SUFFIXES,
@@ -762,3 +764,30 @@ def test_transpose_shift_and_mode_change_draws_remembered_equal_the_draws_worked
                 assert got == plain_mode_change(mode_change, example)
                 drawn["mode", got is None] += 1
     assert len(drawn) == 6 and min(drawn.values()) > 20  # drawn and refused, every rule
+
+
+def test_single_claim_values_remembered_equal_their_definitions_and_are_not_part_of_the_value() -> None:
+    def one(values: list[object]) -> object:
+        return values[0] if len(set(values)) == 1 else None
+
+    prompts = [p for p in prompts_for_the_scanners() if p.isascii()]
+    prompts += ["In C major, then in D minor.", "Eb major or E-flat major, 8 bars",
+                "a waltz of 16 notes, no more than 20 notes, slow then fast"]
+    seen = set()
+    for prompt in prompts:
+        claims = parse_claims(prompt)
+        fresh = prompt_module.parse_claims.__wrapped__(prompt)
+        assert fresh == claims and hash(fresh) == hash(claims) and repr(fresh) == repr(claims)
+        for _ in range(2):  # made, then remembered
+            values = {
+                "key": one([c.key for c in claims.keys if c.key is not None]),
+                "tonic": one([c.tonic for c in claims.keys if c.tonic is not None]),
+                "mode": one([MODE_EQUIVALENT.get(c.mode, c.mode) for c in claims.keys if c.mode]),
+                "bars": one([c.count for c in claims.lengths if c.unit == "bars" and c.relation == "=="]),
+                "notes": one([c.count for c in claims.lengths if c.unit == "notes" and c.relation == "=="]),
+                "tempo": one([c.tempo for c in claims.tempos if c.tempo]),
+            }
+            assert values == {name: getattr(claims, name) for name in values}
+            seen.update((name, value is None) for name, value in values.items())
+        assert fresh == claims and hash(fresh) == hash(claims) and repr(fresh) == repr(claims)
+    assert len(seen) == 12  # every value both found and not

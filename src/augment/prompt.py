@@ -10,8 +10,10 @@ recorded in ``PromptClaims.ambiguous`` rather than decided.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from .prompt_scan import (
     Ambiguity,
@@ -124,20 +126,31 @@ class PromptClaims:
     tempos: tuple[TempoClaim, ...] = ()
     lengths: tuple[LengthClaim, ...] = ()
     ambiguous: tuple[Ambiguity, ...] = ()
+    # The single values below (key, tonic, mode, bars, notes, tempo), each made on first use:
+    # ``parse_claims`` shares one PromptClaims among all the variants of a seed, and
+    # re-prompting and the checks ask it for them again and again. Not part of the value.
+    _single_values: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+
+    def _remembered(self, name: str, make: Callable[[], Any]) -> Any:
+        known = self._single_values
+        if name not in known:
+            known[name] = make()
+        return known[name]
 
     @property
     def key(self) -> Key | None:
         """The one major/minor key the prompt names (repeats allowed), else None."""
-        return _single(c.key for c in self.keys if c.key is not None)
+        return self._remembered("key", lambda: _single(c.key for c in self.keys if c.key is not None))
 
     @property
     def tonic(self) -> int | None:
-        return _single(c.tonic for c in self.keys if c.tonic is not None)
+        return self._remembered("tonic", lambda: _single(c.tonic for c in self.keys if c.tonic is not None))
 
     @property
     def mode(self) -> str | None:
         """The one mode claimed ('major', 'minor', 'dorian', ...), else None."""
-        return _single(MODE_EQUIVALENT.get(c.mode, c.mode) for c in self.keys if c.mode)
+        return self._remembered(
+            "mode", lambda: _single(MODE_EQUIVALENT.get(c.mode, c.mode) for c in self.keys if c.mode))
 
     @property
     def meter_options(self) -> frozenset[str] | None:
@@ -151,15 +164,17 @@ class PromptClaims:
 
     @property
     def bars(self) -> int | None:
-        return _single(c.count for c in self.lengths if c.unit == "bars" and c.relation == "==")
+        return self._remembered("bars", lambda: _single(
+            c.count for c in self.lengths if c.unit == "bars" and c.relation == "=="))
 
     @property
     def notes(self) -> int | None:
-        return _single(c.count for c in self.lengths if c.unit == "notes" and c.relation == "==")
+        return self._remembered("notes", lambda: _single(
+            c.count for c in self.lengths if c.unit == "notes" and c.relation == "=="))
 
     @property
     def tempo(self) -> str | None:
-        return _single(c.tempo for c in self.tempos if c.tempo)
+        return self._remembered("tempo", lambda: _single(c.tempo for c in self.tempos if c.tempo))
 
     def all(self) -> list[KeyClaim | MeterClaim | TempoClaim | LengthClaim]:
         """Every claim, in prompt order."""
