@@ -766,7 +766,7 @@ def test_transpose_shift_and_mode_change_draws_remembered_equal_the_draws_worked
     assert len(drawn) == 6 and min(drawn.values()) > 20  # drawn and refused, every rule
 
 
-def test_single_claim_values_remembered_equal_their_definitions_and_are_not_part_of_the_value() -> None:
+def test_claim_values_remembered_equal_their_definitions_and_are_not_part_of_the_value() -> None:
     def one(values: list[object]) -> object:
         return values[0] if len(set(values)) == 1 else None
 
@@ -786,8 +786,10 @@ def test_single_claim_values_remembered_equal_their_definitions_and_are_not_part
                 "bars": one([c.count for c in claims.lengths if c.unit == "bars" and c.relation == "=="]),
                 "notes": one([c.count for c in claims.lengths if c.unit == "notes" and c.relation == "=="]),
                 "tempo": one([c.tempo for c in claims.tempos if c.tempo]),
+                "meter_options": frozenset.intersection(*(frozenset(c.meters) for c in claims.meters))
+                if claims.meters else None,
             }
             assert values == {name: getattr(claims, name) for name in values}
             seen.update((name, value is None) for name, value in values.items())
         assert fresh == claims and hash(fresh) == hash(claims) and repr(fresh) == repr(claims)
-    assert len(seen) == 12  # every value both found and not
+    assert len(seen) == 14  # every value both found and not

@@ -126,7 +126,7 @@ class PromptClaims:
     tempos: tuple[TempoClaim, ...] = ()
     lengths: tuple[LengthClaim, ...] = ()
     ambiguous: tuple[Ambiguity, ...] = ()
-    # The single values below (key, tonic, mode, bars, notes, tempo), each made on first use:
+    # The values below (key, tonic, mode, meter options, bars, notes, tempo), made on first use:
     # ``parse_claims`` shares one PromptClaims among all the variants of a seed, and
     # re-prompting and the checks ask it for them again and again. Not part of the value.
     _single_values: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
@@ -155,6 +155,9 @@ class PromptClaims:
     @property
     def meter_options(self) -> frozenset[str] | None:
         """Time signatures every meter claim allows; None when no meter is claimed."""
+        return self._remembered("meter_options", self._meter_options)
+
+    def _meter_options(self) -> frozenset[str] | None:
         if not self.meters:
             return None
         options = frozenset(self.meters[0].meters)
