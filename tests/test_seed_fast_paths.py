@@ -47,6 +47,7 @@ from augment.melody import (
 from augment.near import invariant_key, melody_tokens
 from augment.pipeline import draw_variants
 from augment.prompt import MODE_ONLY, parse_claims, stated_key
+from augment.prompt_rewrite import RewriteError, rewrite_claims
 from augment.prompt_words import (
     CHURCH_MODES,
     METER_NAMES,
@@ -793,3 +794,28 @@ def test_claim_values_remembered_equal_their_definitions_and_are_not_part_of_the
             seen.update((name, value is None) for name, value in values.items())
         assert fresh == claims and hash(fresh) == hash(claims) and repr(fresh) == repr(claims)
     assert len(seen) == 14  # every value both found and not
+
+
+def test_words_spelled_with_letters_case_insensitive_matching_folds_are_read_as_their_ascii_words() -> None:
+    """Python's case-insensitive patterns match the dotted and dotless i, the long s and the
+    Kelvin sign for i, s and k: a word the scanners find so is read as its ASCII spelling
+    (it had raised KeyError), and re-prompting such a prompt raises nothing but RewriteError."""
+    cases = {"a ſlow tune": ("tempo", "slow"), "Allegro vivaciſſimo": ("tempo", "fast"),
+             "Quıckly now": ("tempo", "fast"), "a \u212aind of Lento": ("tempo", "slow"),
+             "in D dorıan": ("mode", "dorian"), "in F ſharp minor": ("key", Key(6, "minor")),
+             "ſix-eight time": ("meter_options", frozenset({"6/8"})), "ſix bars": ("bars", 6),
+             "an İonian tune": ("mode", "major")}
+    for prompt, (name, value) in cases.items():
+        assert getattr(parse_claims(prompt), name) == value, prompt
+    sizes = parse_claims("a ſhort tune of at leaſt 8 bars").lengths
+    assert [(c.size, c.relation) for c in sizes] == [("short", "=="), (None, ">=")]
+    for prompt in prompts_for_the_scanners():
+        if prompt.isascii():
+            continue
+        claims = parse_claims(prompt)
+        for key, meter, bars in ((Key(2, "major"), "3/4", 4), (Key(9, "minor"), "6/8", None)):
+            try:
+                rewrite_claims(prompt, key=key, meter=meter if claims.meters else None, bars=bars,
+                               notes=12, tempo="fast")
+            except RewriteError:
+                pass

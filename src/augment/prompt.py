@@ -33,6 +33,7 @@ from .prompt_words import (
     LETTER_PC,
     MODE_EQUIVALENT,
     SECTION_NOUNS,
+    fold,
     initials,
     spell_tonic,
 )
@@ -192,7 +193,7 @@ def _single(values):
 
 
 def _tonic_pc(letter: str, acc: str | None) -> int:
-    name = (acc or "").strip(" -").lower()
+    name = fold((acc or "").strip(" -"))
     return (LETTER_PC[letter.lower()] + ACCIDENTAL_SHIFT[name]) % 12
 
 
@@ -201,7 +202,7 @@ def _is_article(prompt: str, m: re.Match[str]) -> bool | None:
     letter = m.group("letter")
     if letter not in "aA" or m.group("acc") or m.group("sep") == "-":
         return False
-    if m.group("mode")[0].lower() in "aeiou":  # "a aeolian" would be "an aeolian"
+    if fold(m.group("mode")[0]) in "aeiou":  # "a aeolian" would be "an aeolian"
         return False
     if letter == "A" and not _SENTENCE_START.search(prompt[:m.start()]):
         return False
@@ -229,7 +230,7 @@ def _key_claims(prompt: str) -> tuple[list[KeyClaim], list[Ambiguity]]:
         article = _is_article(prompt, m)
         if _instrument_near(prompt, m.start(), m.end()):
             continue
-        mode = m.group("mode").lower()
+        mode = fold(m.group("mode"))
         claim = KeyClaim(m.start(), m.end(), m.group(0), _tonic_pc(m.group("letter"), m.group("acc")),
                          MODE_EQUIVALENT.get(mode, mode) if mode in ("maj", "min") else mode)
         if article is None:
@@ -251,7 +252,7 @@ def _key_claims(prompt: str) -> tuple[list[KeyClaim], list[Ambiguity]]:
         name = m.lastgroup or "mode"
         start, end = m.span(name)
         if not overlaps(claims, start, end):
-            claims.append(KeyClaim(start, end, m.group(name), None, m.group(name).lower()))
+            claims.append(KeyClaim(start, end, m.group(name), None, fold(m.group(name))))
     claims.sort(key=lambda c: c.start)
     return claims, ambiguous
 

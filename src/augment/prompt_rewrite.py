@@ -30,7 +30,7 @@ from .theory import Key
 TEMPO_CLASSES = ("slow", "moderate", "fast")
 _METER = re.compile(r"(\d{1,2})/(\d{1,2})")
 _KEY_STYLE = re.compile(
-    r"(?P<letter>[A-Ga-g])(?P<acc>[ -](?i:flat|sharp)|b|[#♭♯])?(?P<sep>[ -]?)(?P<mode>[A-Za-z]+)?")
+    r"(?P<letter>[A-Ga-g])(?P<acc>[ -](?i:flat|sharp)|b|[#♭♯])?(?P<sep>[ -]?)(?P<mode>[^\W\d_]+)?")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“(\[\n])\s*$")
 
 Edit = tuple[int, int, str]
@@ -152,7 +152,7 @@ def _count_edit(claim: LengthClaim, value: int) -> Edit | None:
     if holds:
         return None
     write = value + 1 if claim.relation == "<" else value - 1 if claim.relation == ">" else value
-    m = re.fullmatch(r"(?P<num>\S+?)(?P<sep>\s*-\s*|\s+|)(?P<noun>[A-Za-z]+)", claim.text)
+    m = re.fullmatch(r"(?P<num>\S+?)(?P<sep>\s*-\s*|\s+|)(?P<noun>[^\W\d_]+)", claim.text)
     assert m is not None
     num = str(write) if m.group("num").isdigit() else match_case(number_words(write), m.group("num"))
     noun = m.group("noun")

@@ -21,6 +21,7 @@ from .prompt_words import (
     TEMPO_PREFIXES,
     TEMPO_SUFFIXES,
     TEMPO_WORDS,
+    fold,
     initials,
     parse_number,
 )
@@ -146,7 +147,7 @@ def meter_claims(prompt: str) -> list[MeterClaim]:
         beats = parse_number(m.group("num")) or 0
         claims.append(MeterClaim(m.start("num"), m.end(), m.group("num"), BEAT_METERS[beats], "beats"))
     for m in _NAME.finditer(prompt):
-        name = " ".join(m.group("name").lower().split())
+        name = " ".join(fold(m.group("name")).split())
         meters = METER_NAMES.get(name) or METER_NAMES.get(f"{name} meter")
         bare_grouping = name.endswith(_GROUPINGS) and not m.group("tail").strip("esS")
         if meters is None or bare_grouping or overlaps(claims, m.start(), m.end()):
@@ -170,13 +171,13 @@ def tempo_claims(prompt: str) -> list[TempoClaim]:
     """Italian tempo marks (with molto / ma non troppo ...) and plain tempo/character words."""
     claims: list[TempoClaim] = []
     for m in _MARK.finditer(prompt):
-        suffix = (m.group("suf") or "").lower()
-        tempo = "moderate" if suffix == "moderato" else TEMPO_MARKS[m.group("mark").lower()]
+        suffix = fold(m.group("suf") or "")
+        tempo = "moderate" if suffix == "moderato" else TEMPO_MARKS[fold(m.group("mark"))]
         claims.append(TempoClaim(m.start(), m.end(), m.group(0), tempo, "italian"))
     for m in _PLAIN.finditer(prompt):
         if overlaps(claims, m.start(), m.end()):
             continue
-        word = m.group("word").lower()
+        word = fold(m.group("word"))
         form = "adverb" if word in TEMPO_ADVERBS else "adjective"
         claims.append(TempoClaim(m.start(), m.end(), m.group(0), TEMPO_WORDS[word], form))
     return sorted(claims, key=lambda c: c.start)
@@ -215,7 +216,7 @@ def length_claims(prompt: str) -> tuple[list[LengthClaim], list[Ambiguity]]:
         if parsed is None or _NOT_TOTAL_BEFORE.search(before) or _NOT_TOTAL_AFTER.match(after):
             continue
         count = parsed
-        unit = "notes" if m.group("noun").lower().startswith("note") else "bars"
+        unit = "notes" if fold(m.group("noun")).startswith("note") else "bars"
         multiplier = _MULTIPLIER_BEFORE.search(before)
         if multiplier:
             times = parse_number(multiplier.group(0).strip()) or 1
@@ -225,11 +226,11 @@ def length_claims(prompt: str) -> tuple[list[LengthClaim], list[Ambiguity]]:
             continue
         rel = _RELATION_BEFORE.search(before)
         claims.append(LengthClaim(m.start(), m.end(), m.group(0), unit, count,
-                                  relation=_RELATIONS[rel.group("rel").lower()] if rel else "=="))
+                                  relation=_RELATIONS[fold(rel.group("rel"))] if rel else "=="))
     for m in _SIZE.finditer(prompt):
         before = prompt[:m.start()]
         if _SIZE_NOT.match(prompt, m.end()) or re.search(r"(?:\bas|bars?|measures?|notes?)\s+$", before):
             continue
         claims.append(LengthClaim(m.start(), m.end(), m.group(0), None, None,
-                                  size=_SIZES[m.group("size").lower()]))
+                                  size=_SIZES[fold(m.group("size"))]))
     return sorted(claims, key=lambda c: c.start), ambiguous

@@ -101,11 +101,22 @@ def initials(words: Iterable[str], also: str = "") -> str:
 NUMBER_INITIALS = initials([*_UNITS, *_TENS], also=r"\d")  # of a NUMBER_PATTERN
 
 
+# Letters Python's case-insensitive patterns match for ASCII ones: the dotted and dotless
+# i, the long s and the Kelvin sign ("ſlow" is found as "slow"). ``fold`` maps them back, so
+# that a word a pattern found is found in the word lists too.
+_ASCII_FOLDS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+
+
+def fold(text: str) -> str:
+    """``text`` lower-cased as the scanners' case-insensitive patterns compare it."""
+    return text.lower() if text.isascii() else text.translate(_ASCII_FOLDS).lower()
+
+
 def parse_number(text: str) -> int | None:
     """'8' -> 8, 'Eight' -> 8, 'twenty-four' -> 24; anything else -> None."""
     if text.isdigit():
         return int(text)
-    word = text.lower()
+    word = fold(text)
     if word in _UNITS:
         return _UNITS.index(word)
     tens, _, unit = word.partition("-")
