@@ -288,3 +288,37 @@ def test_spool_gives_back_each_keys_texts_exactly() -> None:
         fd = spool._file.fileno()
     with pytest.raises(OSError):
         os.fstat(fd)  # closed with the block: nothing left behind
+
+
+def test_a_run_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """During a run the collector runs less often and, from the dataset stages on, skips the
+    candidates (frozen); afterwards thresholds and the frozen set are as before, also when
+    the run fails."""
+    import gc
+
+    import augment.pipeline as pipeline
+    from augment.config import load_config
+    from augment.errors import AugmentError
+
+    before = gc.get_threshold()
+    seen = []
+    real = pipeline.build_splits
+
+    def spying(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append((gc.get_threshold()[0], gc.get_freeze_count()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "build_splits", spying)
+    config = load_config(DEFAULT_RULES)
+    pipeline.expand([SEEDS], config, tmp_path / "a")
+    assert seen[0][0] == 100_000 and seen[0][1] > 1000  # the candidates (and more) frozen
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AugmentError("stop")
+
+    monkeypatch.setattr(pipeline, "build_splits", failing)
+    with pytest.raises(AugmentError):
+        pipeline.expand([SEEDS], config, tmp_path / "b")
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
