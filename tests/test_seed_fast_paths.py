@@ -48,6 +48,7 @@ from augment.near import invariant_key, melody_tokens
 from augment.pipeline import draw_variants
 from augment.prompt import MODE_ONLY, parse_claims, stated_key
 from augment.prompt_rewrite import RewriteError, rewrite_claims
+from augment.prompt_template import render_template, template_facts, template_fields
 from augment.prompt_words import (
     CHURCH_MODES,
     METER_NAMES,
@@ -57,7 +58,7 @@ from augment.prompt_words import (
     TEMPO_SUFFIXES,
     TEMPO_WORDS,
 )
-from augment.reprompt import seed_facts
+from augment.reprompt import RepromptConfig, seed_facts
 from augment.rules import ornament, rhythm
 from augment.rules.diatonic import (
     bar_cuts,
@@ -819,3 +820,25 @@ def test_words_spelled_with_letters_case_insensitive_matching_folds_are_read_as_
                                notes=12, tempo="fast")
             except RewriteError:
                 pass
+
+
+def test_template_prompts_from_the_remembered_usable_templates_equal_the_definition() -> None:
+    def plain(example: Example, config: RepromptConfig, meter: str | None) -> str | None:
+        facts = template_facts(key=example.key, meter=meter, bars=reprompt.whole_bars(example, meter),
+                               notes=len(example.melody.notes))
+        usable = [t for t in config.pool if template_fields(t) <= set(facts)]
+        if not usable:
+            return None
+        return render_template(reprompt._pick(usable, example, "user"), facts)
+
+    configs = [RepromptConfig(), RepromptConfig(user_templates=("A {bars}-bar tune.", "In {meter}: {key}.")),
+               RepromptConfig(user_templates=["{notes} notes in {tonic} {mode}.", "A {bars}-bar tune."])]  # type: ignore[arg-type]
+    found = set()
+    for _ in range(2):  # worked out, then remembered
+        for example in variants()[::5]:
+            for config in configs:
+                for meter in (None, "4/4", "3/4"):
+                    got = reprompt._template_prompt(example, config, meter)
+                    assert got == plain(example, config, meter)
+                    found.add(got is None)
+    assert found == {True, False}

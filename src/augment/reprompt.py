@@ -123,10 +123,17 @@ def needs_template(prompt: str, example: Example, seed_key_mode: str | None) -> 
 def _template_prompt(example: Example, config: RepromptConfig, meter: str | None) -> str | None:
     facts = template_facts(key=example.key, meter=meter, bars=whole_bars(example, meter),
                            notes=len(example.melody.notes))
-    usable = [t for t in config.pool if template_fields(t) <= set(facts)]
+    usable = _usable(tuple(config.pool), frozenset(facts))
     if not usable:
         return None
     return render_template(_pick(usable, example, "user"), facts)
+
+
+@lru_cache(maxsize=256)
+def _usable(pool: tuple[str, ...], fields: frozenset[str]) -> tuple[str, ...]:
+    """The templates of ``pool`` whose placeholders are all among ``fields``, in pool order
+    (remembered: a pool meets few sets of facts)."""
+    return tuple(t for t in pool if template_fields(t) <= fields)
 
 
 def _tonality(seed_prompt: str, example: Example) -> Tonality | object | None:
