@@ -21,6 +21,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from operator import attrgetter
 from typing import overload
 
@@ -99,10 +100,12 @@ class PrintBlock(Sequence[Fingerprint]):
         at = slice(i * DIGEST, (i + 1) * DIGEST)
         return Fingerprint(self.exact[at], self.invariant[at], int(self.length[i]))
 
-    def take(self, rows: Sequence[int]) -> PrintBlock:
+    def take(self, rows: Sequence[int] | np.ndarray) -> PrintBlock:
+        index = np.asarray(rows, dtype=np.intp)
+
         def digests(blob: bytes) -> bytes:
-            return np.frombuffer(blob, dtype=np.uint8).reshape(-1, DIGEST)[list(rows)].tobytes()
-        return PrintBlock(digests(self.exact), digests(self.invariant), self.length[list(rows)])
+            return np.frombuffer(blob, dtype=np.uint8).reshape(-1, DIGEST)[index].tobytes()
+        return PrintBlock(digests(self.exact), digests(self.invariant), self.length[index])
 
     def exact_keys(self) -> list[bytes]:
         return [self.exact[i:i + DIGEST] for i in range(0, len(self.exact), DIGEST)]
@@ -163,21 +166,28 @@ class Signatures:
         stages read the rows they need through it instead of copying them."""
         if self.signed != (params.shingle_size, params.num_perm):
             return None
-        try:
-            return np.array([self.row_of[e.id] for e in examples], dtype=np.int64)
-        except KeyError:
-            return None
+        return _rows(self.row_of, examples)
 
 
 Prints = Mapping[str, Fingerprint]  # example id -> its fingerprint (ids are content hashes)
 
 
+_ID = attrgetter("id")
+
+
+def _rows(row_of: Mapping[str, int], examples: Sequence[Example]) -> np.ndarray | None:
+    """``row_of[e.id]`` of each example, or None when one is missing (C-level loops: at a
+    million candidates these lookups are a good part of dedup's time)."""
+    rows = np.fromiter(map(row_of.get, map(_ID, examples), repeat(-1)), dtype=np.int64,
+                       count=len(examples))
+    return rows if not len(rows) or rows.min() >= 0 else None
+
+
 def _prints_of(examples: Sequence[Example], prints: Prints | None) -> PrintBlock:
     """The fingerprints of ``examples``, row by row: from ``prints`` when there, else made now."""
     if isinstance(prints, PrintTable):
-        row_of = prints.row_of
-        rows = [row_of.get(ex.id, -1) for ex in examples]
-        if -1 not in rows:
+        rows = _rows(prints.row_of, examples)
+        if rows is not None:
             return prints.block.take(rows)
     get = (prints or {}).get
     return PrintBlock.of([fp if (fp := get(ex.id)) is not None else fingerprint(ex) for ex in examples])
@@ -205,10 +215,9 @@ def dedup_exact(examples: Iterable[Example], prints: Prints | None = None
     """(kept, [(dropped, reason)]); kept in (seed first, id) order."""
     kept: dict[bytes, Example] = {}
     dropped: list[tuple[Example, str]] = []
-    by_id = attrgetter("id")
     examples = list(examples)
-    ordered = [*sorted((e for e in examples if e.is_seed), key=by_id),
-               *sorted((e for e in examples if not e.is_seed), key=by_id)]
+    ordered = [*sorted([e for e in examples if not e.steps], key=_ID),  # seeds, then variants
+               *sorted([e for e in examples if e.steps], key=_ID)]
     for ex, k in zip(ordered, _prints_of(ordered, prints).exact_keys(), strict=True):
         if k in kept:
             dropped.append((ex, f"exact_duplicate: same melody and prompt as {kept[k].id}"))
@@ -226,10 +235,12 @@ class MelodyRelations:
 
     @classmethod
     def of(cls, examples: Sequence[Example], params: NearParams,
-           across: Callable[[Example], str] | None = None, *, prints: Prints | None = None,
+           across: Callable[[Example], str] | Sequence[str] | None = None, *,
+           prints: Prints | None = None,
            signatures: Signatures | None = None, mapper: Mapper | None = None,
            melody_of: MelodyOf = MELODY) -> MelodyRelations:
-        """Classes and near pairs of ``examples``. With ``across`` (e.g. the seed family),
+        """Classes and near pairs of ``examples``. With ``across`` (e.g. the seed family; a
+        function of the example, or the label of each example in order),
         near pairs are only looked for between classes that could join different labels:
         two classes whose examples all carry one and the same label are not compared.
         ``prints`` and ``signatures`` hold fingerprints and MinHash signatures already
@@ -242,10 +253,11 @@ class MelodyRelations:
         first = np.unique(np.asarray(class_of, dtype=np.int64), return_index=True)[1].tolist()
         reps = [examples[i] for i in first]  # the first example of each class
         lengths = fps.length[first].tolist()
-        rep_of = dict(zip([ex.id for ex in examples], class_of, strict=True))
+        rep_of = dict(zip(map(_ID, examples), class_of, strict=True))
         groups = None
         if across is not None:
-            groups = _class_groups(class_of, [across(ex) for ex in examples], len(classes))
+            labels = [across(ex) for ex in examples] if callable(across) else across
+            groups = _class_groups(class_of, labels, len(classes))
         near: dict[int, list[tuple[int, float]]] = defaultdict(list)
         index = None if signatures is None else signatures.index(reps, params)
         sigs = None if index is None or signatures is None else signatures.rows
@@ -328,7 +340,7 @@ def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
     # Near pairs inside one family matter only when the family policy removes them.
     same_family_near = _allowed("near", config.within_family)
     relations = MelodyRelations.of(kept_exact, params,
-                                   None if same_family_near else (lambda e: e.seed_id),
+                                   None if same_family_near else [e.seed_id for e in kept_exact],
                                    prints=prints, signatures=signatures, mapper=mapper,
                                    melody_of=melody_of)
     # invariant class -> family -> id of the first kept example of that family in the class
