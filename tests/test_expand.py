@@ -322,3 +322,23 @@ def test_a_run_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path,
     with pytest.raises(AugmentError):
         pipeline.expand([SEEDS], config, tmp_path / "b")
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_rejections_set_aside_keep_their_line_on_disk_and_their_reasons_in_memory() -> None:
+    """A big run moves each rejection's line to a spool (``Rejected.set_aside``) and keeps the
+    stage, reasons and sort key for the counts and the order of rejected.jsonl."""
+    from augment.output import Spool
+    from augment.pipeline import Rejected
+    from dataset_util import example, seeds_from_corpus
+
+    made = [Rejected("checks", [f"range: reason {i} ♪"], example=example(s.melody)).compact()
+            for i, s in enumerate(seeds_from_corpus(30))]
+    made.append(Rejected("read", ["invalid_json: x"], source="seeds.jsonl:3", text="{oops"))
+    with Spool() as spool:
+        aside = [r.set_aside(spool) for r in made]
+        assert len(spool) == len(made)
+        for r, a in zip(made, aside, strict=True):
+            assert a.line is None and a.spooled is not None and a.example is None
+            assert (a.stage, a.reasons, a.key()) == (r.stage, r.reasons, r.key())
+            assert spool.raw(a.spooled, 0).decode("utf-8") == r.as_line()
+        assert json.loads(made[-1].as_line())["text"] == "{oops" and aside[-1].key() == ""

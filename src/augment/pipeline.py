@@ -42,10 +42,11 @@ from .theory import MelodyArrays, PackedMelodies, detect_key, detect_keys
 OnError = Literal["fail", "skip"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Rejected:
     """A line or example set aside, with why. ``compact()`` keeps only what the rejects
-    file and the counts need (the JSON line), not the example: a big run holds many."""
+    file and the counts need (the JSON line), not the example: a big run holds many, and
+    moves their lines to disk (``_set_aside``: ``spooled`` is then the line's key there)."""
 
     stage: str
     reasons: list[str]
@@ -54,6 +55,7 @@ class Rejected:
     text: str | None = None
     sort_key: str = ""  # the example id; "" for a line that never parsed (kept in input order)
     line: str | None = None  # the record as written, once compacted
+    spooled: str | None = None
 
     def record(self, example_line: str | None = None) -> dict[str, Any]:
         """The record; ``example_line``: the example's output line when made earlier (a slim
@@ -66,6 +68,13 @@ class Rejected:
         else:
             rec.update(source=self.source, text=self.text)
         return rec
+
+    def set_aside(self, spool: Spool) -> Rejected:
+        """This rejection with its line kept in ``spool`` (a width-1 spool of the run's
+        rejects) instead of in memory."""
+        key = str(len(spool))
+        spool.add(key, self.as_line())
+        return Rejected(self.stage, self.reasons, sort_key=self.key(), spooled=key)
 
     def compact(self, example_line: str | None = None) -> Rejected:
         return Rejected(self.stage, self.reasons, sort_key=self.key(),
@@ -336,14 +345,14 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
     observes, so the files written do not depend on it.
     """
     pool = nullcontext(mapper) if mapper is not None else local_pool(workers)
-    with collecting_less(), pool as run, Spool(width=2) as spool:
+    with collecting_less(), pool as run, Spool(width=2) as spool, Spool() as rejects:
         return _expand(seed_paths, config, out_dir, run_seed, on_error, target=target,
-                       progress=progress, mapper=run, spool=spool)
+                       progress=progress, mapper=run, spool=spool, rejects=rejects)
 
 
 def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed: int | None,
             on_error: OnError, *, target: int | None, progress: Progress, mapper: Mapper,
-            spool: Spool) -> RunResult:
+            spool: Spool, rejects: Spool) -> RunResult:
     run_seed = config.expand.seed if run_seed is None else run_seed
     seed_paths = [Path(p) for p in seed_paths]
     _check_out_dir(out_dir, seed_paths)
@@ -396,7 +405,7 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
         signatures.append(done.signatures)
         arrays.append(done.arrays)
         spool.add_block([e.id for e in done.passed], done.texts, done.text_sizes)  # on disk until written
-        rejected.extend(done.rejected)
+        rejected.extend(r.set_aside(rejects) for r in done.rejected)  # lines on disk until written
         counts.update(done.counts)
         _settled()
     counts["variants_passing_checks"] = len(candidates) - len(passing_seeds)
@@ -413,10 +422,10 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
                          arrays=melodies, melody_of=partial(_melody_of, melodies, row_of))
     counts.update(built.counts)
     rejected.extend(Rejected(stage, [reason], example=ex).compact(
-        spool.raw(ex.id, 0).decode("utf-8") if ex.id in spool else None)
+        spool.raw(ex.id, 0).decode("utf-8") if ex.id in spool else None).set_aside(rejects)
         for stage, ex, reason in built.dropped)
     with progress.stage("write"):
-        write_outputs(result, built, rejected, config, run_seed, seed_paths, spool)
+        write_outputs(result, built, rejected, config, run_seed, seed_paths, spool, rejects)
     return result
 
 
@@ -429,10 +438,12 @@ def _stacked(blocks: list[np.ndarray | None]) -> np.ndarray | None:
 
 
 def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], config: Config,
-                  run_seed: int, seed_paths: Sequence[Path], made: Spool | None = None) -> None:
+                  run_seed: int, seed_paths: Sequence[Path], made: Spool | None = None,
+                  rejects: Spool | None = None) -> None:
     """Splits (messages only), lineage, rejected, then the manifest last. ``made`` holds, by
     example id, the output line (``example_to_line``) and lineage head (``lineage_head``) of
-    the examples whose lines were made earlier; the others' are made here."""
+    the examples whose lines were made earlier; the others' are made here. ``rejects``
+    holds the lines of the rejections set aside (``Rejected.set_aside``)."""
     def spooled(examples: list[Example], field: int) -> Iterator[bytes | None]:
         return made.raws((e.id for e in examples), field) if made is not None else \
             iter([None] * len(examples))
@@ -458,8 +469,14 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
     # Read rejects in input order first, then by id: the same set of seeds in another line
     # order gives the same records in the same order.
     ordered = sorted(rejected, key=Rejected.key)
-    result.files["rejected.jsonl"] = write_atomic(
-        out_dir / "rejected.jsonl", (r.as_line() for r in ordered))
+    def reject_line(r: Rejected) -> str | bytes:
+        if r.spooled is None:
+            return r.as_line()
+        if rejects is None:
+            raise ValueError(f"rejection {r.key()} was set aside in a spool that was not given")
+        return rejects.raw(r.spooled, 0)
+
+    result.files["rejected.jsonl"] = write_atomic(out_dir / "rejected.jsonl", map(reject_line, ordered))
     counts["rejected_total"] = len(rejected)
     per_rule = Counter(s.rule for e in written for s in e.steps)
     per_check = Counter(reason.split(":")[0] for r in rejected if r.stage in ("checks", "dedup", "split")
