@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +37,7 @@ from .parallel import Mapper, local_mapper
 from .progress import SILENT, Progress
 from .select import select
 from .split import SPLITS, Group, assign_groups, group_of, key_from_name, stratum_of
-from .theory import MelodyArrays, PackedMelodies
+from .theory import Key, MelodyArrays, PackedMelodies
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,16 @@ def tune_groups(examples: Sequence[Example], relations: MelodyRelations) -> dict
 
 
 def _held_out_key(e: Example, config: Config) -> bool:
-    keys = {key_from_name(k) for k in config.split.holdout_keys}
-    return e.key is not None and e.key in keys
+    return e.key is not None and e.key in _held_out_keys(config.split.holdout_keys)
+
+
+@lru_cache(maxsize=16)
+def _held_out_keys(names: tuple[str, ...]) -> frozenset[Key]:
+    return frozenset(k for k in map(key_from_name, names) if k is not None)
+
+
+def _held_out_rule(e: Example, rules: set[str]) -> bool:
+    return bool(rules) and any(s.rule in rules for s in e.steps)
 
 
 def assign_sides(examples: Sequence[Example], group: dict[str, str], config: Config,
@@ -126,7 +136,7 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     if plan.fixed:
         wanted = [e for e in kept if plan.seed_split.get(e.seed_id, "train") == "train"
                   or e.is_seed or config.split.augment_holdout
-                  or holdout_rules & {s.rule for s in e.steps}]
+                  or _held_out_rule(e, holdout_rules)]
         counts["holdout_variants_unused"] = len(kept) - len(wanted)
         kept = wanted
     if target is not None:
@@ -148,9 +158,9 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     else:
         split_of = assign_sides(kept, group, config, run_seed)
     by_split: dict[str, list[Example]] = {name: [] for name in SPLITS}
-    for e in sorted(kept, key=lambda e: e.id):
+    for e in sorted(kept, key=attrgetter("id")):
         side_ = split_of[e.seed_id]
-        if side_ == "train" and holdout_rules & {s.rule for s in e.steps}:
+        if side_ == "train" and _held_out_rule(e, holdout_rules):
             dropped.append(("split", e, "holdout_rule: made by a rule held out of training"))
         elif side_ == "train" and _held_out_key(e, config):
             dropped.append(("split", e, f"holdout_key: {e.key.name if e.key else '?'} is held out "
