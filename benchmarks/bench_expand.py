@@ -3,7 +3,8 @@
 The bundled seeds (``seeds/beethoven.jsonl``) with ``rules/wide.toml`` are scaled to about
 N written examples by raising ``variants_per_seed`` (everything else as in the file).
 Each size runs in a fresh child process so that its peak RSS (``resource.getrusage``) is
-its own. Stage times come from timing wrappers around the stage functions that
+its own; the peak of all its processes together (PSS summed, sampled 4 times a second) is
+reported too. Stage times come from timing wrappers around the stage functions that
 ``augment.pipeline`` and ``augment.dataset`` call (nested stages are listed under their
 parent; with ``--workers`` > 1 the per-seed stages run in the pool and show as one line).
 
@@ -147,6 +148,58 @@ def instrument() -> dict[str, float]:
     return totals
 
 
+class TreeMemory:
+    """Peak memory of this process and its children together, sampled every ``every``
+    seconds in a thread: the sum of their PSS (proportional set size: a page shared by
+    forked processes counts once, split among them; file pages mapped count too). Linux
+    only (/proc); None elsewhere."""
+
+    def __init__(self, every: float = 0.25) -> None:
+        import threading
+
+        self.every, self.peak_kb = every, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _pids(self) -> list[int]:
+        me = os.getpid()
+        pids = [me]
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == me:
+                    pids.append(int(entry))
+        return pids
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            total = 0
+            for pid in self._pids():
+                try:
+                    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                        if line.startswith("Pss:"):
+                            total += int(line.split()[1])
+                except OSError:
+                    continue
+            self.peak_kb = max(self.peak_kb, total)
+            self._stop.wait(self.every)
+
+    @property
+    def peak_mb(self) -> float | None:
+        return round(self.peak_kb / 1024, 1) if self.peak_kb else None
+
+
 def run_one(size: int, workers: int, out: Path, profile: bool, seeds: str = "beethoven"
             ) -> dict[str, Any]:
     """One expand run in this process; the figures as a dict."""
@@ -158,13 +211,14 @@ def run_one(size: int, workers: int, out: Path, profile: bool, seeds: str = "bee
     totals = instrument()
     kwargs = {"workers": workers} if workers != 1 else {}
     prof = cProfile.Profile() if profile else None
-    t = time.perf_counter()
-    if prof:
-        prof.enable()
-    result = expand([seed_file], config, out, **kwargs)
-    if prof:
-        prof.disable()
-    seconds = time.perf_counter() - t
+    with TreeMemory() as memory:
+        t = time.perf_counter()
+        if prof:
+            prof.enable()
+        result = expand([seed_file], config, out, **kwargs)
+        if prof:
+            prof.disable()
+        seconds = time.perf_counter() - t
     written = sum(result.counts[f"written_{s}"] for s in ("train", "validation", "test"))
     rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -174,6 +228,7 @@ def run_one(size: int, workers: int, out: Path, profile: bool, seeds: str = "bee
         "examples_per_s": round(written / seconds, 1),
         "us_per_example": round(1e6 * seconds / written, 1),
         "peak_rss_mb": round(rss_self, 1), "peak_rss_worker_mb": round(rss_children, 1),
+        "peak_pss_all_mb": memory.peak_mb,
         "load_average_1min": round(os.getloadavg()[0], 2),
         "stages": {k: round(v, 2) for k, v in totals.items()},
         "manifest_sha256": __import__("hashlib").sha256(
@@ -218,12 +273,12 @@ def main() -> None:
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     print("\n| N asked | workers | written | seconds | examples/s | us/example | peak RSS MB "
-          "(workers) | manifest |")
-    print("|---|---|---|---|---|---|---|---|")
+          "(workers) | peak PSS MB, all processes | manifest |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['size']:,} | {r['workers']} | {r['written']:,} | {r['seconds']} | "
               f"{r['examples_per_s']:,} | {r['us_per_example']} | {r['peak_rss_mb']} "
-              f"({r['peak_rss_worker_mb']}) | {r['manifest_sha256']} |")
+              f"({r['peak_rss_worker_mb']}) | {r.get('peak_pss_all_mb')} | {r['manifest_sha256']} |")
     base = {r["size"]: r for r in rows if r["workers"] == 1}
     for r in rows:
         if r["workers"] != 1 and r["size"] in base:
