@@ -87,3 +87,49 @@ def test_leak_the_grouping_would_prevent_fails_the_whole_expand(
                             "with training data; nothing was written")
     assert "transposed/tempo-scaled copy of train" in r.stderr
     assert not out.exists()
+
+
+def _signed(examples: list, params: NearParams):  # type: ignore[no-untyped-def]
+    from augment.dedup import PrintTable, Signatures, fingerprints
+
+    block, made = fingerprints(examples, params)
+    row_of = {e.id: i for i, e in enumerate(examples)}
+    return PrintTable(block, row_of), Signatures((params.shingle_size, params.num_perm), made, row_of)
+
+
+@pytest.mark.parametrize("kind", ["clean", "exact", "transposed", "near", "near_twice"])
+def test_audit_with_signatures_finds_what_the_full_audit_finds(
+        kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With signatures made earlier the audit first looks only at the training melodies that
+    share a band bucket with a held-out one; when that finds nothing it stops (no full
+    relation of train), else the full audit names the leaks: the same lines either way."""
+    from augment import audit
+
+    seeds = list(seeds_from_corpus(80, start=100, step=2))
+    train, held = seeds[:70], seeds[70:]
+    m = train[5].melody
+    copy = {"clean": None, "exact": m, "transposed": transpose(m, 5),
+            "near": ornament(m, np.random.default_rng(4)),
+            "near_twice": ornament(train[9].melody, np.random.default_rng(1))}[kind]
+    if copy is not None:
+        held = [*held, example(copy, "Another prompt.")]
+    if kind == "near_twice":  # its class has two training members
+        train = [*train, example(transpose(train[9].melody, 2), "A third prompt.")]
+    by_split = {"train": train, "test": held[:4], "validation": held[4:]}
+    prints, signatures = _signed([*train, *held], PARAMS)
+    full = find_leaks(by_split, PARAMS)
+    calls = []
+    real = audit.MelodyRelations.of
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(len(args[0]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(audit.MelodyRelations, "of", counted)
+    fast = find_leaks(by_split, PARAMS, prints=prints, signatures=signatures)
+    assert fast == full
+    if kind == "clean":
+        assert full == [] and calls == []  # decided without relating the whole train side
+    else:
+        assert len(full) == 1 and calls == [len(train) + len(held)]
+        assert kind.split("_")[0] in full[0]  # exact / transposed / near duplicate

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 from .codec import format_melody
-from .dedup import MELODY, MelodyOf, MelodyRelations, Prints, Signatures
+from .dedup import MELODY, MelodyOf, MelodyRelations, Prints, Signatures, _prints_of, _Tokens
 from .errors import AugmentError
 from .example import Example
-from .near import NearParams
+from .near import NearParams, band_hash, near_pairs
 from .parallel import Mapper
 
 HELD_OUT = ("validation", "test")
@@ -29,6 +31,9 @@ def find_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
     train = list(by_split.get("train", ()))
     held = [(name, e) for name in HELD_OUT for e in by_split.get(name, ())]
     if not train or not held:
+        return []
+    if signatures is not None and not _may_leak(train, [e for _, e in held], params, prints,
+                                                signatures, mapper, melody_of):
         return []
     relations = MelodyRelations.of([*train, *(e for _, e in held)], params,
                                    ["train"] * len(train) + ["held out"] * len(held),
@@ -57,6 +62,44 @@ def find_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
                                     f"{train_of_rep[other][0].id}")
                     break
     return problems
+
+
+def _may_leak(train: Sequence[Example], held: Sequence[Example], params: NearParams,
+              prints: Prints | None, signatures: Signatures, mapper: Mapper | None,
+              melody_of: MelodyOf) -> bool:
+    """False only when ``find_leaks`` would find nothing, decided without relating every
+    training melody to every other (a big run holds a million in train, a few dozen held
+    out): no invariant class holds both sides, and no held-out melody has a verified near
+    pair with a training melody that shares one of its LSH band buckets. These are the pairs
+    the full audit verifies (across its train / held-out classes; the members of a class
+    have the same tokens, hence the same buckets and distances), so when this is True the
+    full audit runs and names the leaks."""
+    train_prints, held_prints = _prints_of(train, prints), _prints_of(held, prints)
+    if not set(held_prints.invariant_keys()).isdisjoint(train_prints.invariant_keys()):
+        return True
+    train_index, held_index = signatures.index(train, params), signatures.index(held, params)
+    if train_index is None or held_index is None:
+        return True
+    train_usable = np.flatnonzero(train_prints.length >= params.min_tokens)
+    held_usable = np.flatnonzero(held_prints.length >= params.min_tokens)
+    if not len(train_usable) or not len(held_usable):
+        return False  # near_pairs leaves shorter melodies out
+    train_rows, held_rows = train_index[train_usable], held_index[held_usable]
+    bands, rows = params.bands()
+    shares = np.zeros(len(train_rows), dtype=bool)
+    for band in range(bands):
+        columns = signatures.rows[:, band * rows:(band + 1) * rows]
+        shares |= np.isin(band_hash(columns[train_rows]), band_hash(columns[held_rows]))
+    if not shares.any():
+        return False
+    near = train_usable[shares]
+    examples = [*(held[i] for i in held_usable.tolist()), *(train[i] for i in near.tolist())]
+    lengths = [*held_prints.length[held_usable].tolist(), *train_prints.length[near].tolist()]
+    groups = [0] * len(held_usable) + [1] * len(near)
+    pairs = near_pairs(_Tokens(examples, melody_of), params, groups, mapper=mapper,
+                       signatures=signatures.rows, lengths=lengths,
+                       signature_rows=np.concatenate([held_rows, train_rows[shares]]))
+    return bool(pairs)
 
 
 def assert_no_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,

@@ -280,7 +280,7 @@ def _large_bucket_pairs(members: np.ndarray, group: np.ndarray, n: int) -> np.nd
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
-def _band_hash(block: np.ndarray) -> np.ndarray:
+def band_hash(block: np.ndarray) -> np.ndarray:
     """One 64-bit hash per row of a band (rows equal -> hashes equal). Two different rows
     share a hash with probability ~2^-64: at worst a pair is proposed that the edit
     similarity then checks, as it checks every candidate."""
@@ -334,7 +334,7 @@ def band_pairs(job: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     (``job``: the band's columns of every signature, and each row's group)."""
     block, group = job
     n = len(block)
-    bucket = _band_hash(block)
+    bucket = band_hash(block)
     order = np.argsort(bucket, kind="stable")  # by bucket, then by index
     ranked = bucket[order]
     starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
