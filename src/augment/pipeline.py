@@ -46,7 +46,7 @@ OnError = Literal["fail", "skip"]
 class Rejected:
     """A line or example set aside, with why. ``compact()`` keeps only what the rejects
     file and the counts need (the JSON line), not the example: a big run holds many, and
-    moves their lines to disk (``_set_aside``: ``spooled`` is then the line's key there)."""
+    moves their lines to disk (``set_aside``: ``spooled`` is then the line's key there)."""
 
     stage: str
     reasons: list[str]
@@ -305,7 +305,9 @@ def _check_out_dir(out_dir: Path, seed_paths: Sequence[Path]) -> None:
 
 @contextmanager
 def collecting_less(first_generation: int = 100_000) -> Iterator[None]:
-    """Run the cyclic garbage collector less often while a large run builds its data.
+    """Run the cyclic garbage collector less often while a large run builds its data (and
+    unfreeze, at the end, what the run froze: ``_settled``; objects a caller froze before
+    the run are unfrozen too).
 
     A run holds millions of small, acyclic objects (examples, tuples, strings). With the
     default threshold (a collection every 700 new containers) the main process spent about
@@ -469,6 +471,7 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
     # Read rejects in input order first, then by id: the same set of seeds in another line
     # order gives the same records in the same order.
     ordered = sorted(rejected, key=Rejected.key)
+
     def reject_line(r: Rejected) -> str | bytes:
         if r.spooled is None:
             return r.as_line()
