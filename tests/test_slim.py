@@ -53,6 +53,20 @@ def test_slim_variants_are_the_variants_without_melody_and_melody_text(
             at += sum(sizes)
 
 
+def test_a_slim_example_is_never_fingerprinted_again() -> None:
+    """Its melody and melody text are gone: fingerprinting it would give wrong keys, so it
+    is refused (the run takes the fingerprints made before slimming)."""
+    from augment.dedup import MelodyRelations, fingerprints
+    from augment.near import NearParams
+
+    config, seeds = _seeds(2)
+    done = expand_seed(seeds[0], config, 5)
+    with pytest.raises(ValueError, match="slim example"):
+        fingerprints(done.passed[:3])
+    with pytest.raises(ValueError, match="slim example"):
+        MelodyRelations.of([seeds[1], *done.passed[:3]], NearParams())  # no fingerprints given
+
+
 def test_row_melodies_equal_the_melodies_they_were_made_of() -> None:
     config, seeds = _seeds(20)
     melodies = [s.melody for s in seeds]

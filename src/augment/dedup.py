@@ -139,6 +139,9 @@ def fingerprints(examples: Sequence[Example], params: NearParams | None = None
                  ) -> tuple[PrintBlock, np.ndarray | None]:
     """Each example's fingerprint and, with ``params``, the MinHash signatures of their
     tokens (``near.signatures_of``, row by row; one batch)."""
+    if any(e.messages[e.melody_index].content is None for e in examples):
+        raise ValueError("a slim example (pipeline.slim: no melody, no melody text) has its "
+                         "fingerprint made where it was made, before slimming")
     tokens = [melody_tokens(e.melody) for e in examples]
     block = PrintBlock(b"".join(bytes.fromhex(exact_key(e)) for e in examples),
                        b"".join(bytes.fromhex(invariant_key(e.melody, t))
