@@ -400,6 +400,10 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     seed_arrays = MelodyArrays.of([e.melody for e in passing_seeds])
     arrays: list[MelodyArrays | PackedMelodies] = [seed_arrays.pack() or seed_arrays]
     todo = [s for s in passing_seeds if split_of[s.seed_id] == "train" or config.split.holdout_rules]
+    # Longest melodies first (their seeds cost most): the pool's processes then finish
+    # together. Nothing downstream depends on the order of the candidates (dedup, splits and
+    # files order by id), as for the order of the seed lines.
+    todo.sort(key=lambda s: (-len(s.melody), s.id))
     per_seed = partial(expand_seed, config=config, run_seed=run_seed, near=plan.params)
     for done in progress.track(mapper(per_seed, todo), "variants", len(todo)):
         candidates.extend(done.passed)
