@@ -179,3 +179,27 @@ def test_packed_melodies_subset_rows_and_join_equal_the_unpacked_ones() -> None:
     mixed = PackedMelodies.join([parts[0], off_grid])  # one part not packable: joined unpacked
     assert isinstance(mixed, MelodyArrays) and len(mixed) == 16
     assert np.array_equal(mixed.quarters[-1:], [0.2])
+
+
+def test_report_on_rows_of_a_batch_equals_the_report_on_their_copy() -> None:
+    """The written melodies go to the report as rows of the run's batch (``MelodyRows``,
+    not copied out); every metric equals the one on the copied subset, sent to another
+    process or not, in batches or whole."""
+    import pickle
+
+    from augment.theory import MelodyArrays, MelodyRows
+
+    seeds = seeds_from_corpus(120)
+    examples = [example(s.melody) for s in seeds[:60]] + list(seeds[60:])
+    batch = MelodyArrays.of([e.melody for e in examples])
+    rows = np.array([5, 0, 77, 3, 119, 42, *range(80, 100)], dtype=np.int64)
+    chosen = [examples[i] for i in rows.tolist()]
+    for packed in (batch, batch.pack()):
+        assert packed is not None
+        view = diversity.Columns.of(chosen, MelodyRows(packed, rows))
+        copy = diversity.Columns.of(chosen, packed.subset(rows))
+        want = diversity.report(copy)
+        assert want == diversity.diversity_report(chosen)
+        assert diversity.report(view) == want and diversity.report(view, 4) == want
+        assert diversity.report(pickle.loads(pickle.dumps(view))) == want
+        assert len(view.arrays) == len(rows)

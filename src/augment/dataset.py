@@ -37,7 +37,7 @@ from .parallel import Mapper, local_mapper
 from .progress import SILENT, Progress
 from .select import select
 from .split import SPLITS, Group, assign_groups, group_of, key_from_name, stratum_of
-from .theory import Key, MelodyArrays, PackedMelodies
+from .theory import Key, MelodyArrays, MelodyRows, PackedMelodies
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,8 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
             by_split[side_].append(e)
     counts["rejected_holdout"] = sum(1 for s, _, _ in dropped if s == "split")
     written = [e for name in SPLITS for e in by_split[name]]
-    after = before.subset([row[e.id] for e in written])  # written ones are candidates
+    # written ones are candidates: their rows of ``before``, read as the report goes
+    after = MelodyRows(before, np.array([row[e.id] for e in written], dtype=np.int64))
     report_after = run(report, [Columns.of(written, after)])
     with progress.stage("leakage audit"):
         assert_no_leaks(by_split, result.params, prints=prints, signatures=table, mapper=mapper,

@@ -19,7 +19,7 @@ import numpy as np
 from . import ragged
 from .example import Example
 from .melody import MAX_PITCH
-from .theory import MelodyArrays, PackedMelodies
+from .theory import MelodyArrays, MelodyRows, PackedMelodies
 
 INTERVAL_BINS = 25  # -12..+12 semitones; larger leaps fold into the outer bins
 DURATION_BINS = 9  # log2 of quarter notes, -4 (64th) .. +4 (breve)
@@ -34,11 +34,11 @@ class Columns:
     modes: list[str]  # mode, "?" when the key is unknown
     prompts: list[str]  # the user prompt ("" for none)
     families: list[str]  # seed family (seed id)
-    arrays: MelodyArrays | PackedMelodies  # the melodies
+    arrays: MelodyArrays | PackedMelodies | MelodyRows  # the melodies
 
     @classmethod
-    def of(cls, examples: Sequence[Example], arrays: MelodyArrays | PackedMelodies | None = None
-           ) -> Columns:
+    def of(cls, examples: Sequence[Example],
+           arrays: MelodyArrays | PackedMelodies | MelodyRows | None = None) -> Columns:
         """``arrays``, when given, must be ``MelodyArrays.of`` the examples' melodies."""
         keys = [e.key for e in examples]
         return cls([e.id for e in examples], [k.name if k else "?" for k in keys],
@@ -282,7 +282,7 @@ class _DistinctRuns:
         return len(np.unique(np.concatenate(self.found), axis=0 if self.wide else None))
 
 
-def _melody_metrics(arrays: MelodyArrays | PackedMelodies, rows: int) -> dict[str, float]:
+def _melody_metrics(arrays: MelodyArrays | PackedMelodies | MelodyRows, rows: int) -> dict[str, float]:
     """pitch_class_entropy, distinct_interval_3grams, contour_variety and rhythm_variety of
     the melodies, ``rows`` melodies unpacked at a time (the same values as the functions)."""
     batches = [(lo, min(lo + rows, len(arrays))) for lo in range(0, len(arrays), rows)]

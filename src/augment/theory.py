@@ -354,6 +354,28 @@ class MelodyArrays:
         return first, last
 
 
+@dataclass(frozen=True, slots=True)
+class MelodyRows:
+    """Melodies ``index`` of ``batch``, in that order, not copied out of it (each read is
+    ``batch.subset``): how a run hands the written melodies to the diversity report
+    without holding a second copy of nearly all of them."""
+
+    batch: MelodyArrays | PackedMelodies
+    index: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def subset(self, rows: Sequence[int] | np.ndarray) -> MelodyArrays | PackedMelodies:
+        return self.batch.subset(self.index[np.asarray(rows, dtype=np.intp)])
+
+    def rows(self, lo: int, hi: int) -> MelodyArrays:
+        return self.batch.subset(self.index[lo:hi]).unpack()
+
+    def unpack(self) -> MelodyArrays:
+        return self.batch.subset(self.index).unpack()
+
+
 def _melody(pitches: np.ndarray, ticks: np.ndarray) -> Melody:
     return Melody.from_ticks(tuple(None if p < 0 else p for p in pitches.tolist()), tuple(ticks.tolist()))
 
