@@ -18,7 +18,7 @@ import numpy as np
 
 from . import ragged
 from .example import Example
-from .melody import MAX_PITCH
+from .melody import MAX_PITCH, TICKS_PER_QUARTER
 from .theory import MelodyArrays, MelodyRows, PackedMelodies
 
 INTERVAL_BINS = 25  # -12..+12 semitones; larger leaps fold into the outer bins
@@ -282,13 +282,27 @@ class _DistinctRuns:
         return len(np.unique(np.concatenate(self.found), axis=0 if self.wide else None))
 
 
+def _durations(arrays: MelodyArrays | PackedMelodies | MelodyRows,
+               batches: list[tuple[int, int]]) -> np.ndarray:
+    """The distinct durations (quarters) of the melodies, or of the packed batch that holds
+    them (``MelodyRows``): ranks among more durations number the rhythm runs just as well,
+    one to one, so the count of distinct runs is the same."""
+    whole = arrays.batch if isinstance(arrays, MelodyRows) else arrays
+    if isinstance(whole, PackedMelodies):  # integer ticks: counted, not sorted
+        ticks = whole.ticks
+        if not len(ticks) or ticks.min() < 0 or ticks.max() >= 1 << 24:
+            return np.unique(ticks) / TICKS_PER_QUARTER
+        return np.flatnonzero(np.bincount(ticks)) / TICKS_PER_QUARTER
+    return np.unique(np.concatenate([np.unique(arrays.rows(lo, hi).quarters) for lo, hi in batches]
+                                    or [np.zeros(0)]))
+
+
 def _melody_metrics(arrays: MelodyArrays | PackedMelodies | MelodyRows, rows: int) -> dict[str, float]:
     """pitch_class_entropy, distinct_interval_3grams, contour_variety and rhythm_variety of
     the melodies, ``rows`` melodies unpacked at a time (the same values as the functions)."""
     batches = [(lo, min(lo + rows, len(arrays))) for lo in range(0, len(arrays), rows)]
     # rhythm_variety ranks the durations among all distinct ones: find them first.
-    durations = np.unique(np.concatenate([np.unique(arrays.rows(lo, hi).quarters) for lo, hi in batches]
-                                         or [np.zeros(0)]))
+    durations = _durations(arrays, batches)
     total = np.zeros(12)
     intervals = _DistinctRuns(3, 2 * MAX_PITCH + 1)
     contours = _DistinctRuns(5, 3)
