@@ -203,3 +203,17 @@ def test_report_on_rows_of_a_batch_equals_the_report_on_their_copy() -> None:
         assert diversity.report(view) == want and diversity.report(view, 4) == want
         assert diversity.report(pickle.loads(pickle.dumps(view))) == want
         assert len(view.arrays) == len(rows)
+
+
+def test_distinct_durations_counted_from_ticks_equal_the_sorted_ones() -> None:
+    from augment.diversity import _durations
+    from augment.theory import MelodyRows, PackedMelodies
+
+    for ticks in ([48, 12, 48, 7, 96], [1 << 25, 48, 1 << 25, 3]):  # small ticks, then huge
+        packed = PackedMelodies(np.array([60, -1, 62, 64, 65], dtype=np.int8),
+                                np.array(ticks, dtype=np.int32), np.array([0, 2, 5]))
+        want = np.unique(packed.unpack().quarters)
+        assert np.array_equal(_durations(packed, [(0, 2)]), want)
+        # rows of the batch: the batch's durations, a superset of the rows' own
+        assert np.array_equal(_durations(MelodyRows(packed, np.array([1])), [(0, 1)]), want)
+        assert np.array_equal(_durations(packed.unpack(), [(0, 1), (1, 2)]), want)
