@@ -94,7 +94,11 @@ def _arrays(examples: Examples | MelodyArrays) -> MelodyArrays:
 
 def pitch_class_entropy(examples: Examples | MelodyArrays) -> float:
     """Entropy of the pooled duration-weighted pitch-class histogram (max log2 12 = 3.585)."""
-    total = _arrays(examples).histograms().sum(axis=0)
+    return _weighted_entropy(_arrays(examples).histograms().sum(axis=0))
+
+
+def _weighted_entropy(total: np.ndarray) -> float:
+    """Entropy in bits of the distribution in proportion to ``total`` (0 for all zeros)."""
     if total.sum() == 0:
         return 0.0
     p = total[total > 0] / total.sum()
@@ -106,22 +110,9 @@ def _distinct_ngrams(values: np.ndarray, owner: np.ndarray, n: int) -> int:
 
     ``values`` are small non-negative integers, back to back for all melodies; ``owner``
     gives each value's melody (ascending, so a run inside one melody has equal ends)."""
-    if len(values) < n:
-        return 0
-    last = len(values) - n + 1
-    inside = owner[:last] == owner[n - 1:]
-    base = int(values.max(initial=0)) + 1
-    if base ** n >= 2 ** 62:  # too many to number: compare the runs themselves
-        return len(np.unique(np.stack([values[j:last + j][inside] for j in range(n)], axis=1),
-                             axis=0))
-    code = values[:last].astype(np.int64)  # one integer per run, in base ``base``
-    for j in range(1, n):
-        code *= base
-        code += values[j:last + j]
-    code = code[inside]
-    if base ** n <= 1 << 24:  # a small space: count the numbers that occur
-        return int(np.count_nonzero(np.bincount(code, minlength=base ** n)))
-    return len(np.unique(code))
+    runs = _DistinctRuns(n, int(values.max(initial=0)) + 1)
+    runs.add(values, owner)
+    return runs.count()
 
 
 def _intervals(arrays: MelodyArrays) -> tuple[np.ndarray, np.ndarray]:
@@ -244,8 +235,10 @@ REPORT_ROWS = 50_000  # melodies ``report`` unpacks at once (bounds its memory o
 
 
 class _DistinctRuns:
-    """``_distinct_ngrams`` over batches of melodies given one after another (a run of ``n``
-    values lies inside one melody, so inside one batch): values below ``base``."""
+    """Distinct runs of ``n`` consecutive values inside one melody, over batches of melodies
+    given one after another (a run lies inside one melody, so inside one batch); values are
+    non-negative integers below ``base`` (``add``: values back to back, with each one's
+    melody, ascending)."""
 
     def __init__(self, n: int, base: int) -> None:
         self.n, self.base = n, base
@@ -315,11 +308,7 @@ def _melody_metrics(arrays: MelodyArrays | PackedMelodies | MelodyRows, rows: in
         contours.add(np.sign(step) + 1, owner)
         duration = np.searchsorted(durations, batch.quarters)
         rhythms.add(duration * 2 + (batch.pitches < 0), ragged.owners(batch.starts))
-    entropy = 0.0
-    if total.sum() != 0:  # as pitch_class_entropy computes it
-        p = total[total > 0] / total.sum()
-        entropy = float(-(p * np.log2(p)).sum())
-    return {"pitch_class_entropy": entropy,
+    return {"pitch_class_entropy": _weighted_entropy(total),
             "distinct_interval_3grams": float(intervals.count()),
             "contour_variety": float(contours.count()),
             "rhythm_variety": float(rhythms.count())}

@@ -144,16 +144,10 @@ class Spool:
     def raw(self, key: str, field: int) -> bytes:
         """Text number ``field`` of ``key`` as the UTF-8 bytes it was kept in (KeyError for an
         unknown key)."""
-        packed = self._at[key]
-        if self._dirty:
-            self._file.flush()
-            self._dirty = False
-        lengths = []
-        for _ in range(self.width):
-            lengths.append(packed & 0xFFFF_FFFF)
-            packed >>= 32
-        lengths.reverse()
-        return os.pread(self._file.fileno(), lengths[field], packed + sum(lengths[:field]))
+        text = next(self.raws([key], field))
+        if text is None:
+            raise KeyError(key)
+        return text
 
 
 def pack_texts(rows: Iterable[Sequence[str]]) -> tuple[bytes, list[list[int]]]:

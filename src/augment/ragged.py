@@ -26,3 +26,19 @@ def take(starts: np.ndarray, rows: Sequence[int] | np.ndarray) -> tuple[np.ndarr
     new = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(lengths, out=new[1:])
     return np.repeat(starts[rows] - new[:-1], lengths) + np.arange(new[-1]), new
+
+
+def span(starts: np.ndarray, lo: int, hi: int) -> tuple[slice, np.ndarray]:
+    """(flat slice, starts) of the consecutive sequences ``lo`` to ``hi`` (excluded)."""
+    a, b = int(starts[lo]), int(starts[hi])
+    return slice(a, b), starts[lo:hi + 1] - a
+
+
+def joined(all_starts: Sequence[np.ndarray]) -> np.ndarray:
+    """The starts of several batches' sequences laid one batch after another."""
+    out = [np.zeros(1, dtype=np.int64)]
+    at = 0
+    for starts in all_starts:
+        out.append(starts[1:] + at)
+        at += int(starts[-1])
+    return np.concatenate(out)

@@ -288,15 +288,13 @@ class MelodyArrays:
         sizes = [int(p.starts[-1]) for p in parts]
         pitches = np.empty(sum(sizes), dtype=np.int64)
         quarters = np.empty(sum(sizes), dtype=float)
-        starts = [np.zeros(1, dtype=np.int64)]
         at = 0
         for part, size in zip(parts, sizes, strict=True):
             pitches[at:at + size] = part.pitches
             quarters[at:at + size] = part.quarters if isinstance(part, MelodyArrays) else \
                 part.ticks / TICKS_PER_QUARTER
-            starts.append(part.starts[1:] + at)
             at += size
-        return cls(pitches, quarters, np.concatenate(starts))
+        return cls(pitches, quarters, ragged.joined([p.starts for p in parts]))
 
     def pack(self) -> PackedMelodies | None:
         """These arrays in 5 bytes an event instead of 16, when exact: every duration on the
@@ -322,14 +320,14 @@ class MelodyArrays:
     def melody(self, i: int) -> Melody:
         """Melody ``i`` again, for a melody whose durations are on the tick grid (exact then;
         a duration off the grid comes back rounded to it)."""
-        a, b = int(self.starts[i]), int(self.starts[i + 1])
-        ticks = np.rint(self.quarters[a:b] * TICKS_PER_QUARTER).astype(np.int64)
-        return _melody(self.pitches[a:b], ticks)
+        at, _ = ragged.span(self.starts, i, i + 1)
+        ticks = np.rint(self.quarters[at] * TICKS_PER_QUARTER).astype(np.int64)
+        return _melody(self.pitches[at], ticks)
 
     def rows(self, lo: int, hi: int) -> MelodyArrays:
         """Melodies ``lo`` to ``hi`` (excluded), sharing this batch's memory."""
-        a, b = int(self.starts[lo]), int(self.starts[hi])
-        return MelodyArrays(self.pitches[a:b], self.quarters[a:b], self.starts[lo:hi + 1] - a)
+        at, starts = ragged.span(self.starts, lo, hi)
+        return MelodyArrays(self.pitches[at], self.quarters[at], starts)
 
     def unpack(self) -> MelodyArrays:
         return self
@@ -397,8 +395,8 @@ class PackedMelodies:
 
     def melody(self, i: int) -> Melody:
         """Melody ``i`` again (exact: packed melodies are on the tick grid)."""
-        a, b = int(self.starts[i]), int(self.starts[i + 1])
-        return _melody(self.pitches[a:b], self.ticks[a:b])
+        at, _ = ragged.span(self.starts, i, i + 1)
+        return _melody(self.pitches[at], self.ticks[at])
 
     def subset(self, rows: Sequence[int] | np.ndarray) -> PackedMelodies:
         """The given melodies, in the given order, still packed."""
@@ -407,8 +405,8 @@ class PackedMelodies:
 
     def rows(self, lo: int, hi: int) -> MelodyArrays:
         """Melodies ``lo`` to ``hi`` (excluded), unpacked."""
-        a, b = int(self.starts[lo]), int(self.starts[hi])
-        return PackedMelodies(self.pitches[a:b], self.ticks[a:b], self.starts[lo:hi + 1] - a).unpack()
+        at, starts = ragged.span(self.starts, lo, hi)
+        return PackedMelodies(self.pitches[at], self.ticks[at], starts).unpack()
 
     @staticmethod
     def join(parts: Sequence[MelodyArrays | PackedMelodies]) -> PackedMelodies | MelodyArrays:
@@ -417,14 +415,9 @@ class PackedMelodies:
         packed = [p for p in parts if isinstance(p, PackedMelodies)]
         if len(packed) < len(parts):
             return MelodyArrays.concat(parts)
-        starts = [np.zeros(1, dtype=np.int64)]
-        at = 0
-        for part in packed:
-            starts.append(part.starts[1:] + at)
-            at += int(part.starts[-1])
         return PackedMelodies(np.concatenate([p.pitches for p in packed] or [np.zeros(0, np.int8)]),
                               np.concatenate([p.ticks for p in packed] or [np.zeros(0, np.int32)]),
-                              np.concatenate(starts))
+                              ragged.joined([p.starts for p in packed]))
 
 
 def histograms(melodies: Sequence[Melody]) -> np.ndarray:
