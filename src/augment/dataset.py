@@ -8,7 +8,7 @@ splits. Both are pure: they return values and counts and write nothing.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import attrgetter
@@ -107,7 +107,7 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
                  mapper: Mapper | None = None, prints: Prints | None = None,
                  signatures: np.ndarray | None = None,
                  arrays: MelodyArrays | PackedMelodies | None = None,
-                 melody_of: MelodyOf = MELODY) -> Built:
+                 melody_of: MelodyOf = MELODY, rows: Mapping[str, int] | None = None) -> Built:
     """Dedup, holdout filters, selection, final sides and the leakage audit.
 
     ``mapper`` (default: this process) runs the parallel parts (LSH bands, near-duplicate
@@ -116,16 +116,19 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     ``prints`` (fingerprints by id, ``dedup.fingerprints``), ``signatures``
     (``near.signatures_of`` the candidates' tokens under ``plan.params``, row by row) and
     ``arrays`` (``MelodyArrays.of`` the candidates' melodies, or those packed). None changes
-    the result. ``melody_of`` gives a candidate's melody (``dedup.MELODY``: its own)."""
+    the result. ``melody_of`` gives a candidate's melody (``dedup.MELODY``: its own);
+    ``rows``, when the caller has it, each candidate id's first position in ``candidates``."""
     counts: Counter[str] = Counter()
     run = mapper or local_mapper(1)
-    row: dict[str, int] = {}
-    for i, e in enumerate(candidates):
-        row.setdefault(e.id, i)
+    if rows is None:
+        first: dict[str, int] = {}
+        for i, e in enumerate(candidates):
+            first.setdefault(e.id, i)
+        rows = first
     before = MelodyArrays.of([melody_of(e) for e in candidates]) if arrays is None else arrays
     report_before = run(report, [Columns.of(candidates, before)])  # a pool starts it now
     table = None if signatures is None else \
-        Signatures((plan.params.shingle_size, plan.params.num_perm), signatures, row)
+        Signatures((plan.params.shingle_size, plan.params.num_perm), signatures, rows)
     with progress.stage("dedup"):
         result = dedup(candidates, config.dedup, run_seed, calibration=plan.calibration,
                        prints=prints, signatures=table, mapper=mapper, melody_of=melody_of)
@@ -170,7 +173,7 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     counts["rejected_holdout"] = sum(1 for s, _, _ in dropped if s == "split")
     written = [e for name in SPLITS for e in by_split[name]]
     # written ones are candidates: their rows of ``before``, read as the report goes
-    after = MelodyRows(before, np.array([row[e.id] for e in written], dtype=np.int64))
+    after = MelodyRows(before, np.array([rows[e.id] for e in written], dtype=np.int64))
     report_after = run(report, [Columns.of(written, after)])
     with progress.stage("leakage audit"):
         assert_no_leaks(by_split, result.params, prints=prints, signatures=table, mapper=mapper,

@@ -425,7 +425,7 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     print_blocks.clear()
     built = build_splits(candidates, plan, config, run_seed, target, progress=progress,
                          mapper=mapper, prints=prints, signatures=_stacked(signatures),
-                         arrays=melodies, melody_of=partial(_melody_of, melodies, row_of))
+                         arrays=melodies, melody_of=partial(_melody_of, melodies, row_of), rows=row_of)
     counts.update(built.counts)
     rejected.extend(Rejected(stage, [reason], example=ex).compact(
         spool.raw(ex.id, 0).decode("utf-8") if ex.id in spool else None).set_aside(rejects)
