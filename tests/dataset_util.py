@@ -42,3 +42,18 @@ def transposed_family(seed: Example, semitones: list[int]) -> list[Example]:
                         None if seed.key is None else seed.key.transposed(k))
         out.append(v.with_content(v.melody_index, format_melody(v.melody)))
     return out
+
+
+def tokens_by_definition(melody: Melody) -> tuple[str, ...]:
+    """``near.melody_tokens`` by its definition: per event after the first, the interval from
+    the previous sounding note (R for a rest, S when no note sounded yet) and
+    ``str(duration / previous duration)`` as exact quarter-note fractions."""
+    from fractions import Fraction
+
+    out, last = [], None
+    for i, (p, d) in enumerate(melody.pairs()):
+        if i:
+            step = "R" if p is None else "S" if last is None else f"{p - last:+d}"
+            out.append(f"{step}:{Fraction(d) / Fraction(melody.durations[i - 1])}")
+        last = p if p is not None else last
+    return tuple(out)

@@ -78,22 +78,12 @@ def test_estimates_agree_with_datasketch_on_real_melodies() -> None:
 def test_melody_tokens_equal_their_fraction_definition() -> None:
     """Tokens read from ticks: the interval (or R / S) and ``str(duration / previous)`` as
     exact quarter-note fractions, on corpus melodies and off-grid durations with rests."""
-    from fractions import Fraction
-
     from augment.melody import Melody
-
-    def by_definition(m: Melody) -> tuple[str, ...]:
-        out, last = [], None
-        for i, (p, d) in enumerate(m.pairs()):
-            if i:
-                step = "R" if p is None else "S" if last is None else f"{p - last:+d}"
-                out.append(f"{step}:{Fraction(d) / Fraction(m.durations[i - 1])}")
-            last = p if p is not None else last
-        return tuple(out)
+    from dataset_util import tokens_by_definition
 
     melodies = [m for _, m in corpus()]
     melodies.append(Melody.from_pairs([[None, "1/5"], [60, "3/10"], [None, 1], [62, "2/3"], [61, "0.3"]]))
-    assert all(melody_tokens(m) == by_definition(m) for m in melodies)
+    assert all(melody_tokens(m) == tokens_by_definition(m) for m in melodies)
 
 
 def test_near_pairs_from_signatures_made_earlier_equal_near_pairs_from_tokens() -> None:

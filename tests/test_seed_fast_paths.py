@@ -590,15 +590,7 @@ def test_claimed_bar_lengths_remembered_equal_the_parse() -> None:
 
 
 def test_melody_tokens_and_invariant_keys_equal_their_definitions() -> None:
-    def tokens_by_definition(melody: Melody) -> tuple[str, ...]:
-        out: list[str] = []
-        last = None
-        for i, (p, d) in enumerate(melody.pairs()):
-            if i:
-                step = "R" if p is None else "S" if last is None else f"{p - last:+d}"
-                out.append(f"{step}:{d / melody.durations[i - 1]}")
-            last = p if p is not None else last
-        return tuple(out)
+    from dataset_util import tokens_by_definition
 
     def key_by_definition(melody: Melody) -> str:
         first = "R" if melody.pitches and melody.pitches[0] is None else "N"
