@@ -193,3 +193,25 @@ def test_fingerprint_columns_equal_the_definitions_and_dedup_reads_them() -> Non
     assert drops[0] == drops[1] == drops[2]
     assert sum(reason.startswith("exact") for _, reason in drops[0]) == 5
     assert any(reason.startswith("invariant") for _, reason in drops[0])
+
+
+def test_first_equal_and_shares_digest_match_their_definitions_with_lead_collisions() -> None:
+    """The numpy grouping of digests equals a dict of them, also when two digests share
+    their first 8 bytes and differ later (then the dict decides)."""
+    import hashlib
+    import random
+
+    from augment.dedup import DIGEST, first_equal, shares_digest
+
+    rng = random.Random(5)
+    distinct = [hashlib.sha256(str(i).encode()).digest() for i in range(40)]
+    twin = distinct[3][:8] + bytes(DIGEST - 8)  # same first 8 bytes as digest 3, not equal to it
+    for pool in (distinct, [*distinct, twin]):
+        rows = [rng.choice(pool) for _ in range(300)]
+        seen: dict[bytes, int] = {}
+        want = [seen.setdefault(d, i) for i, d in enumerate(rows)]
+        assert first_equal(b"".join(rows)).tolist() == want
+        few = [rng.choice(pool) for _ in range(3)]
+        assert shares_digest(b"".join(few), b"".join(rows)) == bool(set(few) & set(rows))
+    assert shares_digest(twin, b"".join(distinct)) is False  # leads match, digests do not
+    assert first_equal(b"").tolist() == [] and shares_digest(b"", b"".join(distinct)) is False

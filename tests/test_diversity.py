@@ -179,6 +179,27 @@ def test_packed_melodies_subset_rows_and_join_equal_the_unpacked_ones() -> None:
     mixed = PackedMelodies.join([parts[0], off_grid])  # one part not packable: joined unpacked
     assert isinstance(mixed, MelodyArrays) and len(mixed) == 16
     assert np.array_equal(mixed.quarters[-1:], [0.2])
+    drained = list(parts)
+    once = PackedMelodies.drain(drained)  # join that empties its list (a run holds each block once)
+    assert drained == [] and isinstance(once, PackedMelodies)
+    for a, b in ((once.pitches, joined.pitches), (once.ticks, joined.ticks), (once.starts, joined.starts)):
+        assert np.array_equal(a, b) and a.dtype == b.dtype
+
+
+def test_drained_concatenates_and_lets_go_of_each_part() -> None:
+    import weakref
+
+    from augment import ragged
+
+    class Rows(np.ndarray):  # a plain ndarray cannot be weakly referenced
+        pass
+
+    parts = [np.arange(6, dtype=np.uint32).reshape(3, 2).view(Rows), np.full((2, 2), 7, np.uint32).view(Rows)]
+    want = np.concatenate(parts)
+    gone = [weakref.ref(p) for p in parts]
+    got = ragged.drained(parts)
+    assert parts == [] and all(ref() is None for ref in gone)
+    assert np.array_equal(got, want) and got.dtype == np.uint32 and got.shape == (5, 2)
 
 
 def test_report_on_rows_of_a_batch_equals_the_report_on_their_copy() -> None:

@@ -4,6 +4,7 @@ the rejects file takes the spooled output line. Nothing written may change."""
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -37,7 +38,7 @@ def test_slim_variants_are_the_variants_without_melody_and_melody_text(
         monkeypatch: pytest.MonkeyPatch) -> None:
     config, seeds = _seeds(8)
     slimmed = [expand_seed(seed, config, 11) for seed in seeds]
-    monkeypatch.setattr(pipeline, "slim", lambda e: e)
+    monkeypatch.setattr(pipeline, "slim", lambda e, shared=None: e)
     whole = [expand_seed(seed, config, 11) for seed in seeds]
     for done, full in zip(slimmed, whole, strict=True):
         assert isinstance(done.arrays, PackedMelodies) and len(done.passed) > 5
@@ -51,6 +52,20 @@ def test_slim_variants_are_the_variants_without_melody_and_melody_text(
             assert e.prompt == f.prompt and e.messages[e.melody_index].role == "assistant"
             assert done.texts[at:at + sizes[0]].decode("utf-8") == example_to_line(f)
             at += sum(sizes)
+
+
+def test_a_seeds_slim_variants_share_their_equal_steps_messages_and_keys_across_processes() -> None:
+    """Equal parts of one seed's slim variants are one object, still after the trip from a
+    worker (pickle keeps one copy of an object met twice): the main process holds each once."""
+    config, seeds = _seeds(3)
+    for seed in seeds:
+        done = pickle.loads(pickle.dumps(expand_seed(seed, config, 11)))
+        steps = [s for e in done.passed for s in e.steps]
+        messages = [m for e in done.passed for m in e.messages]
+        keys = [e.key for e in done.passed if e.key is not None]
+        for parts in (steps, messages, keys):
+            distinct = {id(x) for x in parts}
+            assert len(distinct) == len(set(parts)) < len(parts)  # one object per value
 
 
 def test_a_slim_example_is_never_fingerprinted_again() -> None:
@@ -102,7 +117,7 @@ def test_a_run_with_slim_examples_writes_what_a_run_with_whole_ones_writes(
     config = load_config(WIDE)
     config = replace(config, expand=replace(config.expand, variants_per_seed=130))
     slim = expand([SEEDS], config, tmp_path / "slim", workers=1, target=target)
-    monkeypatch.setattr(pipeline, "slim", lambda e: e)
+    monkeypatch.setattr(pipeline, "slim", lambda e, shared=None: e)
     whole = expand([SEEDS], config, tmp_path / "whole", workers=1, target=target)
     assert _files(tmp_path / "slim") == _files(tmp_path / "whole")
     assert slim.counts == whole.counts

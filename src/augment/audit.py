@@ -12,7 +12,16 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .codec import format_melody
-from .dedup import MELODY, MelodyOf, MelodyRelations, Prints, Signatures, _prints_of, _Tokens
+from .dedup import (
+    MELODY,
+    MelodyOf,
+    MelodyRelations,
+    Prints,
+    Signatures,
+    _prints_of,
+    _Tokens,
+    shares_digest,
+)
 from .errors import AugmentError
 from .example import Example
 from .near import NearParams, band_hash, near_pairs
@@ -75,7 +84,7 @@ def _may_leak(train: Sequence[Example], held: Sequence[Example], params: NearPar
     have the same tokens, hence the same buckets and distances), so when this is True the
     full audit runs and names the leaks."""
     train_prints, held_prints = _prints_of(train, prints), _prints_of(held, prints)
-    if not set(held_prints.invariant_keys()).isdisjoint(train_prints.invariant_keys()):
+    if shares_digest(held_prints.invariant, train_prints.invariant):
         return True
     train_index, held_index = signatures.index(train, params), signatures.index(held, params)
     if train_index is None or held_index is None:

@@ -107,12 +107,6 @@ class PrintBlock(Sequence[Fingerprint]):
             return np.frombuffer(blob, dtype=np.uint8).reshape(-1, DIGEST)[index].tobytes()
         return PrintBlock(digests(self.exact), digests(self.invariant), self.length[index])
 
-    def exact_keys(self) -> list[bytes]:
-        return [self.exact[i:i + DIGEST] for i in range(0, len(self.exact), DIGEST)]
-
-    def invariant_keys(self) -> list[bytes]:
-        return [self.invariant[i:i + DIGEST] for i in range(0, len(self.invariant), DIGEST)]
-
 
 @dataclass(frozen=True)
 class PrintTable(Mapping[str, Fingerprint]):
@@ -213,20 +207,45 @@ def _class_groups(class_of: Sequence[int], labels: Sequence[str], n_classes: int
     return np.where(lo == hi, number_of_code[lo], own).tolist()
 
 
+def first_equal(digests: bytes) -> np.ndarray:
+    """For each ``DIGEST``-byte digest laid back to back, the number of the first digest
+    equal to it (its own number when it is the first). Grouped by the first 8 bytes in
+    numpy and then compared whole, so a million digests need no bytes object and no dict
+    (a dict of them when two differ only past their first 8 bytes, which chance makes
+    all but impossible)."""
+    rows = np.frombuffer(digests, dtype=np.uint8).reshape(-1, DIGEST)
+    words = rows.view(np.uint64)
+    _, first, inverse = np.unique(words[:, 0], return_index=True, return_inverse=True)
+    out = first[inverse.reshape(-1)]
+    if np.array_equal(rows, rows[out]):
+        return out
+    seen: dict[bytes, int] = {}
+    return np.array([seen.setdefault(digests[i:i + DIGEST], i // DIGEST)
+                     for i in range(0, len(digests), DIGEST)], dtype=np.int64)
+
+
+def shares_digest(few: bytes, many: bytes) -> bool:
+    """Whether a digest of ``few`` is also one of ``many`` (both laid back to back), found
+    by the first 8 bytes in numpy, then confirmed whole for the few that match there."""
+    def lead(digests: bytes) -> np.ndarray:
+        return np.frombuffer(digests, dtype=np.uint8).reshape(-1, DIGEST).view(np.uint64)[:, 0]
+    wanted = {few[i:i + DIGEST] for i in range(0, len(few), DIGEST)}
+    return any(many[i * DIGEST:(i + 1) * DIGEST] in wanted
+               for i in np.flatnonzero(np.isin(lead(many), lead(few))).tolist())
+
+
 def dedup_exact(examples: Iterable[Example], prints: Prints | None = None
                 ) -> tuple[list[Example], list[tuple[Example, str]]]:
     """(kept, [(dropped, reason)]); kept in (seed first, id) order."""
-    kept: dict[bytes, Example] = {}
-    dropped: list[tuple[Example, str]] = []
     examples = list(examples)
     ordered = [*sorted([e for e in examples if not e.steps], key=_ID),  # seeds, then variants
                *sorted([e for e in examples if e.steps], key=_ID)]
-    for ex, k in zip(ordered, _prints_of(ordered, prints).exact_keys(), strict=True):
-        if k in kept:
-            dropped.append((ex, f"exact_duplicate: same melody and prompt as {kept[k].id}"))
-        else:
-            kept[k] = ex
-    return list(kept.values()), dropped
+    first = first_equal(_prints_of(ordered, prints).exact)
+    copies = np.flatnonzero(first != np.arange(len(first))).tolist()
+    dropped = [(ordered[i], f"exact_duplicate: same melody and prompt as {ordered[first[i]].id}")
+               for i in copies]
+    kept = [ordered[i] for i in np.flatnonzero(first == np.arange(len(first))).tolist()]
+    return kept, dropped
 
 
 @dataclass(frozen=True)
@@ -251,16 +270,18 @@ class MelodyRelations:
         verification of candidate pairs (``near.near_pairs``); ``melody_of`` gives each
         example's melody."""
         fps = _prints_of(examples, prints)
-        classes: dict[bytes, int] = {}  # invariant key -> class, numbered as first met
-        class_of = [classes.setdefault(key, len(classes)) for key in fps.invariant_keys()]
-        first = np.unique(np.asarray(class_of, dtype=np.int64), return_index=True)[1].tolist()
-        reps = [examples[i] for i in first]  # the first example of each class
+        # Classes of equal invariant keys, numbered as first met; each is represented by its
+        # first example.
+        first_of = first_equal(fps.invariant)
+        first = np.flatnonzero(first_of == np.arange(len(first_of)))
+        class_of = np.searchsorted(first, first_of).tolist()
+        reps = [examples[i] for i in first.tolist()]
         lengths = fps.length[first].tolist()
         rep_of = dict(zip(map(_ID, examples), class_of, strict=True))
         groups = None
         if across is not None:
             labels = [across(ex) for ex in examples] if callable(across) else across
-            groups = _class_groups(class_of, labels, len(classes))
+            groups = _class_groups(class_of, labels, len(first))
         near: dict[int, list[tuple[int, float]]] = defaultdict(list)
         index = None if signatures is None else signatures.index(reps, params)
         sigs = None if index is None or signatures is None else signatures.rows

@@ -42,3 +42,18 @@ def joined(all_starts: Sequence[np.ndarray]) -> np.ndarray:
         out.append(starts[1:] + at)
         at += int(starts[-1])
     return np.concatenate(out)
+
+
+def drained(parts: list[np.ndarray]) -> np.ndarray:
+    """``np.concatenate(parts)`` (along the first axis; at least one part) that empties
+    ``parts`` while it copies: a part nothing else holds is freed as soon as it is copied,
+    so a big join needs about the memory of its result, not twice that."""
+    total = sum(len(p) for p in parts)
+    out = np.empty((total, *parts[0].shape[1:]), dtype=np.result_type(*parts))
+    at = 0
+    parts.reverse()
+    while parts:
+        part = parts.pop()
+        out[at:at + len(part)] = part
+        at += len(part)
+    return out

@@ -412,12 +412,23 @@ class PackedMelodies:
     def join(parts: Sequence[MelodyArrays | PackedMelodies]) -> PackedMelodies | MelodyArrays:
         """The melodies of ``parts``, one after another: packed when every part is (a big
         run's melodies wait packed, 5 bytes an event), else ``MelodyArrays.concat``."""
+        return PackedMelodies.drain(list(parts))
+
+    @staticmethod
+    def drain(parts: list[MelodyArrays | PackedMelodies]) -> PackedMelodies | MelodyArrays:
+        """``join(parts)``, emptying ``parts`` while it copies them (``ragged.drained``): a
+        big run's melodies are held once while they are joined, not twice."""
+        if not all(isinstance(p, PackedMelodies) for p in parts):
+            joined = MelodyArrays.concat(parts)
+            parts.clear()
+            return joined
         packed = [p for p in parts if isinstance(p, PackedMelodies)]
-        if len(packed) < len(parts):
-            return MelodyArrays.concat(parts)
-        return PackedMelodies(np.concatenate([p.pitches for p in packed] or [np.zeros(0, np.int8)]),
-                              np.concatenate([p.ticks for p in packed] or [np.zeros(0, np.int32)]),
-                              ragged.joined([p.starts for p in packed]))
+        starts = ragged.joined([p.starts for p in packed])
+        pitches, ticks = [p.pitches for p in packed], [p.ticks for p in packed]
+        parts.clear()
+        del packed  # each part's arrays are held only by the two lists from here
+        return PackedMelodies(ragged.drained(pitches or [np.zeros(0, np.int8)]),
+                              ragged.drained(ticks or [np.zeros(0, np.int32)]), starts)
 
 
 def histograms(melodies: Sequence[Melody]) -> np.ndarray:
