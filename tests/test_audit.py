@@ -90,17 +90,17 @@ def test_leak_the_grouping_would_prevent_fails_the_whole_expand(
 
 
 def _signed(examples: list, params: NearParams):  # type: ignore[no-untyped-def]
-    from augment.dedup import PrintTable, Signatures, fingerprints
+    from augment.dedup import Buckets, PrintTable, fingerprints
 
     block, made = fingerprints(examples, params)
     row_of = {e.id: i for i, e in enumerate(examples)}
-    return PrintTable(block, row_of), Signatures((params.shingle_size, params.num_perm), made, row_of)
+    return PrintTable(block, row_of), Buckets(Buckets.signed_by(params), made, row_of)
 
 
 @pytest.mark.parametrize("kind", ["clean", "exact", "transposed", "near", "near_twice"])
-def test_audit_with_signatures_finds_what_the_full_audit_finds(
+def test_audit_with_buckets_finds_what_the_full_audit_finds(
         kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With signatures made earlier the audit first looks only at the training melodies that
+    """With LSH buckets made earlier the audit first looks only at the training melodies that
     share a band bucket with a held-out one; when that finds nothing it stops (no full
     relation of train), else the full audit names the leaks: the same lines either way."""
     from augment import audit
@@ -116,7 +116,7 @@ def test_audit_with_signatures_finds_what_the_full_audit_finds(
     if kind == "near_twice":  # its class has two training members
         train = [*train, example(transpose(train[9].melody, 2), "A third prompt.")]
     by_split = {"train": train, "test": held[:4], "validation": held[4:]}
-    prints, signatures = _signed([*train, *held], PARAMS)
+    prints, buckets = _signed([*train, *held], PARAMS)
     full = find_leaks(by_split, PARAMS)
     calls = []
     real = audit.MelodyRelations.of
@@ -126,7 +126,7 @@ def test_audit_with_signatures_finds_what_the_full_audit_finds(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(audit.MelodyRelations, "of", counted)
-    fast = find_leaks(by_split, PARAMS, prints=prints, signatures=signatures)
+    fast = find_leaks(by_split, PARAMS, prints=prints, buckets=buckets)
     assert fast == full
     if kind == "clean":
         assert full == [] and calls == []  # decided without relating the whole train side

@@ -86,12 +86,20 @@ def test_melody_tokens_equal_their_fraction_definition() -> None:
     assert all(melody_tokens(m) == tokens_by_definition(m) for m in melodies)
 
 
-def test_near_pairs_from_signatures_made_earlier_equal_near_pairs_from_tokens() -> None:
-    """The per-seed stage makes each variant's signature (``dedup.fingerprints``); dedup then
+def test_near_pairs_from_buckets_made_earlier_equal_near_pairs_from_tokens() -> None:
+    """The per-seed stage makes each variant's LSH buckets (``dedup.fingerprints``); dedup then
     reads tokens only for the melodies a candidate pair holds. Same pairs as from scratch."""
-    from augment.dedup import Signatures, fingerprints
+    from augment.dedup import Buckets, fingerprints
     from augment.melody import transpose
-    from augment.near import NearParams, near_pairs, signatures_of
+    from augment.near import (
+        NearParams,
+        band_buckets,
+        band_hash,
+        bucket_pairs,
+        candidate_pairs,
+        near_pairs,
+        signatures_of,
+    )
     from augment.theory import MelodyArrays
     from dataset_util import example
 
@@ -103,7 +111,14 @@ def test_near_pairs_from_signatures_made_earlier_equal_near_pairs_from_tokens() 
     params = NearParams(shingle_size=3, lsh_threshold=0.3, similarity=0.75)
     examples = [example(m) for m in melodies]
     prints, made = fingerprints(examples, params)
-    assert made is not None and (made == signatures_of(seqs, params)).all()
+    signatures = signatures_of(seqs, params)
+    assert made is not None and (made == band_buckets(signatures, params)).all()
+    bands, rows = params.bands()  # a bucket is the band's hash (all bands at once, the same)
+    assert made.shape == (len(seqs), bands) and all(
+        (made[:, b] == band_hash(signatures[:, b * rows:(b + 1) * rows])).all() for b in range(bands))
+    # Pairs from the buckets are the pairs from the signatures.
+    assert bucket_pairs(made, [i % 3 for i in range(len(seqs))]) == \
+        candidate_pairs(signatures, bands, rows, [i % 3 for i in range(len(seqs))])
     assert [p.length for p in prints] == [len(t) for t in seqs]
     assert fingerprints(examples)[1] is None
 
@@ -117,14 +132,14 @@ def test_near_pairs_from_signatures_made_earlier_equal_near_pairs_from_tokens() 
     whole = near_pairs(seqs, params)
     assert len(whole) >= 40  # the moved-note copies are found
     lengths = [p.length for p in prints]
-    assert near_pairs(Counting(seqs), params, signatures=made, lengths=lengths) == whole
+    assert near_pairs(Counting(seqs), params, buckets=made, lengths=lengths) == whole
     usable = [i for i, t in enumerate(seqs) if len(t) >= params.min_tokens]
     held = {i for i, j, _ in whole} | {j for i, j, _ in whole}
     # Only the melodies of candidate pairs were read (verified pairs hold some of them).
     assert len(held) <= Counting.reads < len(usable) * 0.6
 
     # A table of them finds each example's row, and refuses other params or unknown ids.
-    table = Signatures((3, 128), made, {e.id: i for i, e in enumerate(examples)})
+    table = Buckets(Buckets.signed_by(params), made, {e.id: i for i, e in enumerate(examples)})
     rows = table.of(examples[::-7], params)
     assert rows is not None and (rows == made[::-7]).all()
     assert table.of(examples[:3], NearParams(shingle_size=4)) is None
@@ -133,8 +148,8 @@ def test_near_pairs_from_signatures_made_earlier_equal_near_pairs_from_tokens() 
     order = np.random.default_rng(3).permutation(len(made))
     shuffled = np.empty_like(made)
     shuffled[order] = made  # sequence k's row is now shuffled[order[k]]
-    assert near_pairs(seqs, params, signatures=shuffled, signature_rows=order, lengths=lengths) == whole
-    assert near_pairs(seqs, params, signatures=shuffled, signature_rows=order, lengths=lengths,
+    assert near_pairs(seqs, params, buckets=shuffled, bucket_rows=order, lengths=lengths) == whole
+    assert near_pairs(seqs, params, buckets=shuffled, bucket_rows=order, lengths=lengths,
                       groups=[i % 5 for i in range(len(seqs))]) == \
         near_pairs(seqs, params, groups=[i % 5 for i in range(len(seqs))])
     index = table.index(examples[::-7], params)

@@ -14,39 +14,39 @@ import numpy as np
 from .codec import format_melody
 from .dedup import (
     MELODY,
+    Buckets,
     MelodyOf,
     MelodyRelations,
     Prints,
-    Signatures,
     _prints_of,
     _Tokens,
     shares_digest,
 )
 from .errors import AugmentError
 from .example import Example
-from .near import NearParams, band_hash, near_pairs
+from .near import NearParams, near_pairs
 from .parallel import Mapper
 
 HELD_OUT = ("validation", "test")
 
 
 def find_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
-               prints: Prints | None = None, signatures: Signatures | None = None,
+               prints: Prints | None = None, buckets: Buckets | None = None,
                mapper: Mapper | None = None, melody_of: MelodyOf = MELODY) -> list[str]:
     """One line per held-out example that shares its tune with a training example.
 
-    ``prints`` and ``signatures`` (made earlier) and ``mapper`` only save time; ``melody_of``
+    ``prints`` and ``buckets`` (made earlier) and ``mapper`` only save time; ``melody_of``
     gives each example's melody (``dedup.MELODY``: its own)."""
     train = list(by_split.get("train", ()))
     held = [(name, e) for name in HELD_OUT for e in by_split.get(name, ())]
     if not train or not held:
         return []
-    if signatures is not None and not _may_leak(train, [e for _, e in held], params, prints,
-                                                signatures, mapper, melody_of):
+    if buckets is not None and not _may_leak(train, [e for _, e in held], params, prints,
+                                             buckets, mapper, melody_of):
         return []
     relations = MelodyRelations.of([*train, *(e for _, e in held)], params,
                                    ["train"] * len(train) + ["held out"] * len(held),
-                                   prints=prints, signatures=signatures, mapper=mapper,
+                                   prints=prints, buckets=buckets, mapper=mapper,
                                    melody_of=melody_of)
     # An exact copy is also in the same invariant class, so melodies are compared as text
     # only inside the classes that train and held out share.
@@ -74,7 +74,7 @@ def find_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
 
 
 def _may_leak(train: Sequence[Example], held: Sequence[Example], params: NearParams,
-              prints: Prints | None, signatures: Signatures, mapper: Mapper | None,
+              prints: Prints | None, buckets: Buckets, mapper: Mapper | None,
               melody_of: MelodyOf) -> bool:
     """False only when ``find_leaks`` would find nothing, decided without relating every
     training melody to every other (a big run holds a million in train, a few dozen held
@@ -86,7 +86,7 @@ def _may_leak(train: Sequence[Example], held: Sequence[Example], params: NearPar
     train_prints, held_prints = _prints_of(train, prints), _prints_of(held, prints)
     if shares_digest(held_prints.invariant, train_prints.invariant):
         return True
-    train_index, held_index = signatures.index(train, params), signatures.index(held, params)
+    train_index, held_index = buckets.index(train, params), buckets.index(held, params)
     if train_index is None or held_index is None:
         return True
     train_usable = np.flatnonzero(train_prints.length >= params.min_tokens)
@@ -94,11 +94,10 @@ def _may_leak(train: Sequence[Example], held: Sequence[Example], params: NearPar
     if not len(train_usable) or not len(held_usable):
         return False  # near_pairs leaves shorter melodies out
     train_rows, held_rows = train_index[train_usable], held_index[held_usable]
-    bands, rows = params.bands()
     shares = np.zeros(len(train_rows), dtype=bool)
-    for band in range(bands):
-        columns = signatures.rows[:, band * rows:(band + 1) * rows]
-        shares |= np.isin(band_hash(columns[train_rows]), band_hash(columns[held_rows]))
+    for band in range(buckets.rows.shape[1]):
+        column = buckets.rows[:, band]
+        shares |= np.isin(column[train_rows], column[held_rows])
     if not shares.any():
         return False
     near = train_usable[shares]
@@ -106,16 +105,16 @@ def _may_leak(train: Sequence[Example], held: Sequence[Example], params: NearPar
     lengths = [*held_prints.length[held_usable].tolist(), *train_prints.length[near].tolist()]
     groups = [0] * len(held_usable) + [1] * len(near)
     pairs = near_pairs(_Tokens(examples, melody_of), params, groups, mapper=mapper,
-                       signatures=signatures.rows, lengths=lengths,
-                       signature_rows=np.concatenate([held_rows, train_rows[shares]]))
+                       buckets=buckets.rows, lengths=lengths,
+                       bucket_rows=np.concatenate([held_rows, train_rows[shares]]))
     return bool(pairs)
 
 
 def assert_no_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
-                    prints: Prints | None = None, signatures: Signatures | None = None,
+                    prints: Prints | None = None, buckets: Buckets | None = None,
                     mapper: Mapper | None = None, melody_of: MelodyOf = MELODY) -> None:
     """Raise AugmentError naming the leaking examples; nothing is written then."""
-    problems = find_leaks(by_split, params, prints=prints, signatures=signatures, mapper=mapper,
+    problems = find_leaks(by_split, params, prints=prints, buckets=buckets, mapper=mapper,
                           melody_of=melody_of)
     if problems:
         shown = "\n".join(problems[:10])

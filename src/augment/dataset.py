@@ -21,10 +21,10 @@ from .calibrate import Calibration
 from .config import Config
 from .dedup import (
     MELODY,
+    Buckets,
     MelodyOf,
     MelodyRelations,
     Prints,
-    Signatures,
     calibrate_for,
     dedup,
     family_links,
@@ -105,7 +105,7 @@ class Built:
 def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config, run_seed: int,
                  target: int | None = None, *, progress: Progress = SILENT,
                  mapper: Mapper | None = None, prints: Prints | None = None,
-                 signatures: np.ndarray | None = None,
+                 buckets: np.ndarray | None = None,
                  arrays: MelodyArrays | PackedMelodies | None = None,
                  melody_of: MelodyOf = MELODY, rows: Mapping[str, int] | None = None) -> Built:
     """Dedup, holdout filters, selection, final sides and the leakage audit.
@@ -113,8 +113,8 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     ``mapper`` (default: this process) runs the parallel parts (LSH bands, near-duplicate
     verification; the diversity reports, which a pool computes while this process goes on
     with dedup and the audit). What was made earlier, in parallel, saves its work here:
-    ``prints`` (fingerprints by id, ``dedup.fingerprints``), ``signatures``
-    (``near.signatures_of`` the candidates' tokens under ``plan.params``, row by row) and
+    ``prints`` (fingerprints by id, ``dedup.fingerprints``), ``buckets``
+    (the candidates' LSH buckets under ``plan.params``, row by row: ``dedup.fingerprints``) and
     ``arrays`` (``MelodyArrays.of`` the candidates' melodies, or those packed). None changes
     the result. ``melody_of`` gives a candidate's melody (``dedup.MELODY``: its own);
     ``rows``, when the caller has it, each candidate id's first position in ``candidates``."""
@@ -127,11 +127,10 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
         rows = first
     before = MelodyArrays.of([melody_of(e) for e in candidates]) if arrays is None else arrays
     report_before = run(report, [Columns.of(candidates, before)])  # a pool starts it now
-    table = None if signatures is None else \
-        Signatures((plan.params.shingle_size, plan.params.num_perm), signatures, rows)
+    table = None if buckets is None else Buckets(Buckets.signed_by(plan.params), buckets, rows)
     with progress.stage("dedup"):
         result = dedup(candidates, config.dedup, run_seed, calibration=plan.calibration,
-                       prints=prints, signatures=table, mapper=mapper, melody_of=melody_of)
+                       prints=prints, buckets=table, mapper=mapper, melody_of=melody_of)
     counts.update(result.counts)
     dropped = [("dedup", e, r) for e, r in result.dropped]
     kept = result.kept
@@ -176,7 +175,7 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     after = MelodyRows(before, np.array([rows[e.id] for e in written], dtype=np.int64))
     report_after = run(report, [Columns.of(written, after)])
     with progress.stage("leakage audit"):
-        assert_no_leaks(by_split, result.params, prints=prints, signatures=table, mapper=mapper,
+        assert_no_leaks(by_split, result.params, prints=prints, buckets=table, mapper=mapper,
                         melody_of=melody_of)
     with progress.stage("diversity"):
         diversity = {"before": next(iter(report_before)), "after": next(iter(report_after))}

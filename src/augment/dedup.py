@@ -32,7 +32,15 @@ from .codec import format_melody
 from .config import DEDUP_LEVELS, DedupConfig
 from .example import Example
 from .melody import Melody
-from .near import NearParams, Tokens, invariant_key, melody_tokens, near_pairs, signatures_of
+from .near import (
+    NearParams,
+    Tokens,
+    band_buckets,
+    invariant_key,
+    melody_tokens,
+    near_pairs,
+    signatures_of,
+)
 from .parallel import Mapper
 
 MelodyOf = Callable[[Example], Melody]
@@ -131,8 +139,9 @@ def fingerprint(example: Example) -> Fingerprint:
 
 def fingerprints(examples: Sequence[Example], params: NearParams | None = None
                  ) -> tuple[PrintBlock, np.ndarray | None]:
-    """Each example's fingerprint and, with ``params``, the MinHash signatures of their
-    tokens (``near.signatures_of``, row by row; one batch)."""
+    """Each example's fingerprint and, with ``params``, the LSH buckets of their tokens'
+    MinHash signatures (``near.band_buckets`` of ``near.signatures_of``, row by row; one
+    batch)."""
     if any(e.messages[e.melody_index].content is None for e in examples):
         raise ValueError("a slim example (pipeline.slim: no melody, no melody text) has its "
                          "fingerprint made where it was made, before slimming")
@@ -141,17 +150,22 @@ def fingerprints(examples: Sequence[Example], params: NearParams | None = None
                        b"".join(bytes.fromhex(invariant_key(e.melody, t))
                                 for e, t in zip(examples, tokens, strict=True)),
                        np.array([len(t) for t in tokens], dtype=np.int64))
-    return block, None if params is None else signatures_of(tokens, params)
+    return block, None if params is None else band_buckets(signatures_of(tokens, params), params)
 
 
 @dataclass(frozen=True)
-class Signatures:
-    """MinHash signatures made earlier: ``rows[row_of[id]]`` is ``near.signatures_of`` the
-    tokens of example ``id`` under NearParams with (shingle_size, num_perm) = ``signed``."""
+class Buckets:
+    """LSH buckets made earlier: ``rows[row_of[id]]`` is ``near.band_buckets`` of the MinHash
+    signature of example ``id``'s tokens under NearParams with (shingle_size, num_perm,
+    bands, rows a band) = ``signed`` (``Buckets.signed_by``)."""
 
-    signed: tuple[int, int]
+    signed: tuple[int, int, int, int]
     rows: np.ndarray
     row_of: Mapping[str, int]
+
+    @staticmethod
+    def signed_by(params: NearParams) -> tuple[int, int, int, int]:
+        return (params.shingle_size, params.num_perm, *params.bands())
 
     def of(self, examples: Sequence[Example], params: NearParams) -> np.ndarray | None:
         """The examples' rows, or None when made under other params or some are not here."""
@@ -161,7 +175,7 @@ class Signatures:
     def index(self, examples: Sequence[Example], params: NearParams) -> np.ndarray | None:
         """The number of each example's row in ``rows`` (None as for ``of``): a big run's
         stages read the rows they need through it instead of copying them."""
-        if self.signed != (params.shingle_size, params.num_perm):
+        if self.signed != self.signed_by(params):
             return None
         return _rows(self.row_of, examples)
 
@@ -259,14 +273,14 @@ class MelodyRelations:
     def of(cls, examples: Sequence[Example], params: NearParams,
            across: Callable[[Example], str] | Sequence[str] | None = None, *,
            prints: Prints | None = None,
-           signatures: Signatures | None = None, mapper: Mapper | None = None,
+           buckets: Buckets | None = None, mapper: Mapper | None = None,
            melody_of: MelodyOf = MELODY) -> MelodyRelations:
         """Classes and near pairs of ``examples``. With ``across`` (e.g. the seed family; a
         function of the example, or the label of each example in order),
         near pairs are only looked for between classes that could join different labels:
         two classes whose examples all carry one and the same label are not compared.
-        ``prints`` and ``signatures`` hold fingerprints and MinHash signatures already
-        computed (the rest are computed here); ``mapper`` runs the LSH bands and the
+        ``prints`` and ``buckets`` hold fingerprints and LSH buckets (of MinHash signatures)
+        already computed (the rest are computed here); ``mapper`` runs the LSH bands and the
         verification of candidate pairs (``near.near_pairs``); ``melody_of`` gives each
         example's melody."""
         fps = _prints_of(examples, prints)
@@ -283,10 +297,10 @@ class MelodyRelations:
             labels = [across(ex) for ex in examples] if callable(across) else across
             groups = _class_groups(class_of, labels, len(first))
         near: dict[int, list[tuple[int, float]]] = defaultdict(list)
-        index = None if signatures is None else signatures.index(reps, params)
-        sigs = None if index is None or signatures is None else signatures.rows
-        for i, j, sim in near_pairs(_Tokens(reps, melody_of), params, groups, mapper=mapper, signatures=sigs,
-                                    signature_rows=index, lengths=lengths):
+        index = None if buckets is None else buckets.index(reps, params)
+        rows = None if index is None or buckets is None else buckets.rows
+        for i, j, sim in near_pairs(_Tokens(reps, melody_of), params, groups, mapper=mapper, buckets=rows,
+                                    bucket_rows=index, lengths=lengths):
             near[i].append((j, sim))
             near[j].append((i, sim))
         return cls(rep_of, {k: tuple(sorted(v, key=lambda t: (-t[1], t[0]))) for k, v in near.items()})
@@ -345,13 +359,13 @@ def _allowed(level: str, policy: str) -> bool:
 def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
           calibration_melodies: Sequence[Melody] | None = None,
           calibration: Calibration | None = None, *, prints: Prints | None = None,
-          signatures: Signatures | None = None, mapper: Mapper | None = None,
+          buckets: Buckets | None = None, mapper: Mapper | None = None,
           melody_of: MelodyOf = MELODY) -> DedupResult:
     """Remove exact, invariant and near duplicates according to the family policies.
 
     Calibration (when ``config.calibrate`` and none is given) runs on
     ``calibration_melodies``, by default the seeds among ``examples``. ``prints``,
-    ``signatures`` and ``mapper`` only save time (see ``MelodyRelations.of``); the result is
+    ``buckets`` and ``mapper`` only save time (see ``MelodyRelations.of``); the result is
     the same. ``melody_of`` gives each example's melody.
     """
     kept_exact, dropped = dedup_exact(examples, prints)
@@ -365,7 +379,7 @@ def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
     same_family_near = _allowed("near", config.within_family)
     relations = MelodyRelations.of(kept_exact, params,
                                    None if same_family_near else [e.seed_id for e in kept_exact],
-                                   prints=prints, signatures=signatures, mapper=mapper,
+                                   prints=prints, buckets=buckets, mapper=mapper,
                                    melody_of=melody_of)
     # invariant class -> family -> id of the first kept example of that family in the class
     keepers: dict[int, dict[str, str]] = defaultdict(dict)

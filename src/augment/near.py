@@ -284,12 +284,26 @@ def band_hash(block: np.ndarray) -> np.ndarray:
     """One 64-bit hash per row of a band (rows equal -> hashes equal). Two different rows
     share a hash with probability ~2^-64: at worst a pair is proposed that the edit
     similarity then checks, as it checks every candidate."""
-    h = np.zeros(len(block), dtype=np.uint64)
-    for column in block.T:
-        h ^= column.astype(np.uint64)
+    return _band_keys(block[:, None, :])[:, 0]
+
+
+def _band_keys(blocks: np.ndarray) -> np.ndarray:
+    """``band_hash`` of every band at once: ``blocks`` is (signatures, bands, rows a band)."""
+    h = np.zeros(blocks.shape[:2], dtype=np.uint64)
+    for row in range(blocks.shape[2]):
+        h ^= blocks[:, :, row].astype(np.uint64)
         h *= np.uint64(0x9E3779B97F4A7C15)
         h ^= h >> np.uint64(29)
     return h
+
+
+def band_buckets(signatures: np.ndarray, params: NearParams) -> np.ndarray:
+    """Each signature's LSH bucket in every band of ``params.bands()``: ``band_hash`` of the
+    band's columns, shape (signatures, bands), uint64. All that the LSH reads of a signature:
+    a big run makes these where it makes the signatures and keeps them instead (42 bands:
+    336 bytes a melody, where a 128-value signature takes 512)."""
+    bands, rows = params.bands()
+    return _band_keys(signatures[:, :bands * rows].reshape(len(signatures), bands, rows))
 
 
 def candidate_pairs(signatures: np.ndarray, bands: int, rows: int,
@@ -303,18 +317,36 @@ def candidate_pairs(signatures: np.ndarray, bands: int, rows: int,
     grouped stage by band; the union of the bands' pairs is the same). With ``index``,
     row i is ``signatures[index[i]]`` (read band by band, never copied whole).
     """
+    def bucket_column(band: int) -> np.ndarray:
+        columns = signatures[:, band * rows:(band + 1) * rows]
+        return band_hash(columns if index is None else columns[index])
+
     n = len(signatures) if index is None else len(index)
+    return _pairs_by_band(bucket_column, bands, n, groups, mapper)
+
+
+def bucket_pairs(buckets: np.ndarray, groups: Sequence[int] | np.ndarray | None = None, *,
+                 mapper: Mapper | None = None, index: np.ndarray | None = None
+                 ) -> list[tuple[int, int]]:
+    """``candidate_pairs`` of the signatures whose ``band_buckets`` are ``buckets`` (row i is
+    ``buckets[index[i]]`` with ``index``)."""
+    def bucket_column(band: int) -> np.ndarray:
+        column = buckets[:, band]
+        return np.ascontiguousarray(column if index is None else column[index])
+
+    n = len(buckets) if index is None else len(index)
+    return _pairs_by_band(bucket_column, buckets.shape[1], n, groups, mapper)
+
+
+def _pairs_by_band(bucket_column: Callable[[int], np.ndarray], bands: int, n: int,
+                   groups: Sequence[int] | np.ndarray | None, mapper: Mapper | None
+                   ) -> list[tuple[int, int]]:
+    """The candidate pairs of ``n`` rows whose bucket in band b is ``bucket_column(b)``."""
     if n < 2:
         return []
     group = np.arange(n) if groups is None else np.asarray(groups, dtype=np.int64)
-
-    def band_columns(band: int) -> np.ndarray:
-        columns = signatures[:, band * rows:(band + 1) * rows]
-        return np.ascontiguousarray(columns if index is None else columns[index])
-
-    # One band's columns at a time in this process; a few bands' at a time through the
-    # mapper (a copy of them all, and the form it is sent in, would triple the signatures' memory).
-    jobs = ((band_columns(band), group) for band in range(bands))
+    # One band's buckets at a time in this process; a few bands' at a time through the mapper.
+    jobs = ((bucket_column(band), group) for band in range(bands))
     if mapper is None or n < BAND_JOB_ROWS:
         found = [band_pairs(job) for job in jobs]
     else:
@@ -325,16 +357,15 @@ def candidate_pairs(signatures: np.ndarray, bands: int, rows: int,
     return list(zip((codes // n).tolist(), (codes % n).tolist(), strict=True))
 
 
-BAND_JOB_ROWS = 50_000  # signatures from which the bands are grouped through the mapper
-BANDS_PER_CALL = 4  # band jobs given to the mapper at once (each holds a copy of its columns)
+BAND_JOB_ROWS = 50_000  # rows from which the bands are grouped through the mapper
+BANDS_PER_CALL = 4  # band jobs given to the mapper at once
 
 
 def band_pairs(job: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """Codes ``i * n + j`` of the cross-group pairs sharing a bucket of one band
-    (``job``: the band's columns of every signature, and each row's group)."""
-    block, group = job
-    n = len(block)
-    bucket = band_hash(block)
+    (``job``: every row's bucket in the band, and each row's group)."""
+    bucket, group = job
+    n = len(bucket)
     order = np.argsort(bucket, kind="stable")  # by bucket, then by index
     ranked = bucket[order]
     starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
@@ -359,7 +390,7 @@ def signatures_of(token_seqs: Sequence[Tokens], params: NearParams) -> np.ndarra
 
 def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
                groups: Sequence[int] | None = None, *, mapper: Mapper | None = None,
-               signatures: np.ndarray | None = None, signature_rows: np.ndarray | None = None,
+               buckets: np.ndarray | None = None, bucket_rows: np.ndarray | None = None,
                lengths: Sequence[int] | None = None) -> list[tuple[int, int, float]]:
     """Verified near-duplicate pairs (i < j, similarity >= params.similarity), sorted.
 
@@ -370,8 +401,8 @@ def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
     ``mapper`` (``parallel.Mapper``) runs the LSH bands as one job each and verifies the
     candidates in chunks, when there are many (``BAND_JOB_ROWS``, ``VERIFY_CHUNK``).
 
-    ``signatures`` (``signatures_of`` the sequences under ``params``, row by row; with
-    ``signature_rows``, sequence k's row is ``signatures[signature_rows[k]]``) and
+    ``buckets`` (``band_buckets`` of the sequences' signatures under ``params``, row by
+    row; with ``bucket_rows``, sequence k's row is ``buckets[bucket_rows[k]]``) and
     ``lengths`` (of the sequences), when the caller made them earlier, save their work here;
     ``token_seqs`` is then only read for the sequences a candidate pair holds (it may be a
     sequence that makes them on demand).
@@ -381,15 +412,14 @@ def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
     if len(usable) < 2:
         return []
     index = None
-    if signatures is None:
-        signatures = signatures_of([token_seqs[i] for i in usable], params)
+    if buckets is None:
+        buckets = band_buckets(signatures_of([token_seqs[i] for i in usable], params), params)
     else:  # the usable rows, read band by band
         index = np.asarray(usable, dtype=np.int64)
-        if signature_rows is not None:
-            index = np.asarray(signature_rows, dtype=np.int64)[index]
-    bands, rows = params.bands()
+        if bucket_rows is not None:
+            index = np.asarray(bucket_rows, dtype=np.int64)[index]
     group = None if groups is None else [groups[i] for i in usable]
-    pairs = np.array(candidate_pairs(signatures, bands, rows, group, mapper=mapper, index=index),
+    pairs = np.array(bucket_pairs(buckets, group, mapper=mapper, index=index),
                      dtype=np.int64).reshape(-1, 2)
     length = np.array([lengths[i] for i in usable], dtype=np.int64)
     x, y = pairs[:, 0], pairs[:, 1]

@@ -212,7 +212,7 @@ class SeedResult:
     rejected: list[Rejected]
     counts: Counter[str]
     prints: PrintBlock  # the dedup fingerprint of each passed variant
-    signatures: np.ndarray | None  # their MinHash signatures (near.signatures_of), row by row
+    buckets: np.ndarray | None  # their LSH buckets (near.band_buckets), row by row
     arrays: MelodyArrays | PackedMelodies  # their melodies as flat arrays (packed if exact)
     # The output line and lineage_head of each passed variant, packed for the spool
     # (output.pack_texts: one UTF-8 blob, and each text's size).
@@ -223,8 +223,8 @@ class SeedResult:
 def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams | None = None
                 ) -> SeedResult:
     """One seed's variants after re-prompting and checks, with what the later stages need
-    of each (fingerprint; MinHash signature under ``near``; melody arrays; output line;
-    lineage head) made here, so that it runs in parallel too.
+    of each (fingerprint; LSH buckets of its MinHash signature under ``near``; melody
+    arrays; output line; lineage head) made here, so that it runs in parallel too.
 
     Pure and picklable, so a process pool or Ray can run it (``parallel.Mapper``).
     """
@@ -243,14 +243,14 @@ def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams |
             counts["rejected_checks"] += 1
             continue
         passed.append(prompted)
-    prints, signatures = fingerprints(passed, near)
+    prints, buckets = fingerprints(passed, near)
     arrays = MelodyArrays.of([e.melody for e in passed])
     texts = pack_texts((example_to_line(e), lineage_head(e)) for e in passed)
     packed = arrays.pack()
     if packed is None:  # a duration off the tick grid: the melodies stay with the examples
-        return SeedResult(passed, rejected, counts, prints, signatures, arrays, *texts)
+        return SeedResult(passed, rejected, counts, prints, buckets, arrays, *texts)
     shared: dict[Any, Any] = {}
-    return SeedResult([slim(e, shared) for e in passed], rejected, counts, prints, signatures, packed,
+    return SeedResult([slim(e, shared) for e in passed], rejected, counts, prints, buckets, packed,
                       *texts)
 
 
@@ -259,7 +259,7 @@ NO_MELODY = Melody.from_ticks((), ())  # a slim example's melody: see its row of
 
 def slim(e: Example, shared: dict[Any, Any] | None = None) -> Example:
     """``e`` without the melody and its text: what the main process of a run keeps of a
-    variant while the output line (spool), the fingerprint, the signature and the melody
+    variant while the output line (spool), the fingerprint, the LSH buckets and the melody
     arrays hold the rest (~1.4 KB less an example). Its melody is ``NO_MELODY``; the stages
     read the melody from the arrays (``_melody_of``); its output line is the spooled one.
 
@@ -401,11 +401,11 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     split_of = plan.seed_split
 
     candidates: list[Example] = list(passing_seeds)
-    seed_prints, seed_signatures = fingerprints(passing_seeds, plan.params)
-    # Row blocks in the order of the candidates: fingerprints, signatures and melody arrays.
+    seed_prints, seed_buckets = fingerprints(passing_seeds, plan.params)
+    # Row blocks in the order of the candidates: fingerprints, LSH buckets and melody arrays.
     print_blocks = [seed_prints]
     row_of: dict[str, int] = {}
-    signatures = [seed_signatures]
+    buckets = [seed_buckets]
     seed_arrays = MelodyArrays.of([e.melody for e in passing_seeds])
     arrays: list[MelodyArrays | PackedMelodies] = [seed_arrays.pack() or seed_arrays]
     todo = [s for s in passing_seeds if split_of[s.seed_id] == "train" or config.split.holdout_rules]
@@ -417,7 +417,7 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     for done in progress.track(mapper(per_seed, todo), "variants", len(todo)):
         candidates.extend(done.passed)
         print_blocks.append(done.prints)
-        signatures.append(done.signatures)
+        buckets.append(done.buckets)
         arrays.append(done.arrays)
         spool.add_block([e.id for e in done.passed], done.texts, done.text_sizes)  # on disk until written
         rejected.extend(r.set_aside(rejects) for r in done.rejected)  # lines on disk until written
@@ -432,7 +432,7 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     prints = PrintTable(PrintBlock.join(print_blocks), row_of)
     print_blocks.clear()
     built = build_splits(candidates, plan, config, run_seed, target, progress=progress,
-                         mapper=mapper, prints=prints, signatures=_stacked(signatures),
+                         mapper=mapper, prints=prints, buckets=_stacked(buckets),
                          arrays=melodies, melody_of=partial(_melody_of, melodies, row_of), rows=row_of)
     counts.update(built.counts)
     rejected.extend(Rejected(stage, [reason], example=ex).compact(
