@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 from hypothesis import given, settings
@@ -184,6 +185,30 @@ def test_packed_melodies_subset_rows_and_join_equal_the_unpacked_ones() -> None:
     assert drained == [] and isinstance(once, PackedMelodies)
     for a, b in ((once.pitches, joined.pitches), (once.ticks, joined.ticks), (once.starts, joined.starts)):
         assert np.array_equal(a, b) and a.dtype == b.dtype
+
+
+def test_stored_melodies_are_mapped_from_files_and_travel_as_their_folder(tmp_path: Path) -> None:
+    """A run with a local pool keeps its joined melodies in files its processes map: the same
+    melodies, pickled as the folder's name (a report job carries no copy of them)."""
+    import pickle
+
+    from augment.diversity import Columns, report
+    from augment.theory import MappedMelodies, MelodyArrays, MelodyRows
+
+    melodies = [s.melody for s in seeds_from_corpus(60)]
+    packed = MelodyArrays.of(melodies).pack()
+    assert packed is not None
+    mapped = packed.store(tmp_path / "melodies")
+    assert isinstance(mapped, MappedMelodies) and isinstance(mapped.ticks, np.memmap)
+    assert [mapped.melody(i) for i in range(len(melodies))] == melodies
+    rows = MelodyRows(mapped, np.arange(0, 60, 3))
+    sent = pickle.dumps(rows)
+    assert len(sent) < 2_000 < len(pickle.dumps(MelodyRows(packed, rows.index)))
+    back = pickle.loads(sent)
+    assert isinstance(back.batch, MappedMelodies) and back.batch.folder == mapped.folder
+    examples = seeds_from_corpus(60)
+    assert report(Columns.of(examples, pickle.loads(pickle.dumps(mapped)))) == \
+        report(Columns.of(examples, packed))
 
 
 def test_drained_concatenates_and_lets_go_of_each_part() -> None:

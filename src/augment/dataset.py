@@ -32,6 +32,7 @@ from .dedup import (
 )
 from .diversity import Columns, report
 from .example import Example
+from .heap import release_free_memory
 from .near import NearParams
 from .parallel import Mapper, local_mapper
 from .progress import SILENT, Progress
@@ -131,6 +132,7 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     with progress.stage("dedup"):
         result = dedup(candidates, config.dedup, run_seed, calibration=plan.calibration,
                        prints=prints, buckets=table, mapper=mapper, melody_of=melody_of)
+    release_free_memory()  # what dedup built and let go of
     counts.update(result.counts)
     dropped = [("dedup", e, r) for e, r in result.dropped]
     kept = result.kept

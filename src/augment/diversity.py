@@ -41,7 +41,8 @@ class Columns:
            arrays: MelodyArrays | PackedMelodies | MelodyRows | None = None) -> Columns:
         """``arrays``, when given, must be ``MelodyArrays.of`` the examples' melodies."""
         keys = [e.key for e in examples]
-        return cls([e.id for e in examples], [k.name if k else "?" for k in keys],
+        names = {k: k.name for k in set(keys) if k is not None}  # one string a key, not one an example
+        return cls([e.id for e in examples], [names[k] if k else "?" for k in keys],
                    [k.mode if k else "?" for k in keys], [e.prompt or "" for e in examples],
                    [e.seed_id for e in examples],
                    MelodyArrays.of([e.melody for e in examples]) if arrays is None else arrays)

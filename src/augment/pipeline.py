@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import platform
+import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -28,11 +29,12 @@ from .dataset import build_splits, plan_splits
 from .dedup import PrintBlock, PrintTable, fingerprints
 from .errors import AugmentError, Finding
 from .example import Example, Message, Step
+from .heap import release_free_memory
 from .limits import DEFAULT_LIMITS, Limits
 from .melody import Melody
 from .near import NearParams
 from .output import Spool, begin_output, dumps, pack_texts, write_atomic, write_manifest
-from .parallel import Mapper, local_pool
+from .parallel import Mapper, check_workers, local_pool
 from .progress import SILENT, Progress
 from .prompt import stated_key
 from .reprompt import reprompt, seed_facts
@@ -356,14 +358,19 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
     observes, so the files written do not depend on it.
     """
     pool = nullcontext(mapper) if mapper is not None else local_pool(workers)
-    with collecting_less(), pool as run, Spool(width=2) as spool, Spool() as rejects:
+    # With a pool of this machine, the joined melodies wait in files that its processes map
+    # (``PackedMelodies.store``): the diversity reports read them there, not from a copy.
+    local = mapper is None and check_workers(workers) > 1
+    scratch = tempfile.TemporaryDirectory(prefix="augment-") if local else nullcontext(None)
+    with collecting_less(), pool as run, Spool(width=2) as spool, Spool() as rejects, scratch as folder:
         return _expand(seed_paths, config, out_dir, run_seed, on_error, target=target,
-                       progress=progress, mapper=run, spool=spool, rejects=rejects)
+                       progress=progress, mapper=run, spool=spool, rejects=rejects,
+                       melody_folder=None if folder is None else Path(folder) / "melodies")
 
 
 def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed: int | None,
             on_error: OnError, *, target: int | None, progress: Progress, mapper: Mapper,
-            spool: Spool, rejects: Spool) -> RunResult:
+            spool: Spool, rejects: Spool, melody_folder: Path | None = None) -> RunResult:
     run_seed = config.expand.seed if run_seed is None else run_seed
     seed_paths = [Path(p) for p in seed_paths]
     _check_out_dir(out_dir, seed_paths)
@@ -427,12 +434,16 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     _settled()
 
     melodies = PackedMelodies.drain(arrays)  # packed (5 bytes an event) when every block is
+    if melody_folder is not None and isinstance(melodies, PackedMelodies):
+        melodies = melodies.store(melody_folder)
     for i, e in enumerate(candidates):
         row_of.setdefault(e.id, i)
     prints = PrintTable(PrintBlock.join(print_blocks), row_of)
     print_blocks.clear()
+    joined_buckets = _stacked(buckets)
+    release_free_memory()  # the per-seed blocks just joined and freed
     built = build_splits(candidates, plan, config, run_seed, target, progress=progress,
-                         mapper=mapper, prints=prints, buckets=_stacked(buckets),
+                         mapper=mapper, prints=prints, buckets=joined_buckets,
                          arrays=melodies, melody_of=partial(_melody_of, melodies, row_of), rows=row_of)
     counts.update(built.counts)
     rejected.extend(Rejected(stage, [reason], example=ex).compact(

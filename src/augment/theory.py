@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
 from operator import attrgetter
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -408,6 +409,14 @@ class PackedMelodies:
         at, starts = ragged.span(self.starts, lo, hi)
         return PackedMelodies(self.pitches[at], self.ticks[at], starts).unpack()
 
+    def store(self, folder: Path) -> MappedMelodies:
+        """These melodies written to ``folder`` (made if needed; one ``.npy`` file an array)
+        and mapped back from there (``MappedMelodies``)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("pitches", "ticks", "starts"):
+            np.save(folder / f"{name}.npy", getattr(self, name))
+        return MappedMelodies.load(str(folder))
+
     @staticmethod
     def join(parts: Sequence[MelodyArrays | PackedMelodies]) -> PackedMelodies | MelodyArrays:
         """The melodies of ``parts``, one after another: packed when every part is (a big
@@ -429,6 +438,25 @@ class PackedMelodies:
         del packed  # each part's arrays are held only by the two lists from here
         return PackedMelodies(ragged.drained(pitches or [np.zeros(0, np.int8)]),
                               ragged.drained(ticks or [np.zeros(0, np.int32)]), starts)
+
+
+@dataclass(frozen=True, slots=True)
+class MappedMelodies(PackedMelodies):
+    """Packed melodies whose arrays are files mapped into memory (``PackedMelodies.store``).
+    Pickled as the name of their folder, so another process of this machine (the pool
+    computing a run's diversity report) maps the same files instead of receiving a copy,
+    and their pages sit in the page cache, not in any process's own memory."""
+
+    folder: str
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (MappedMelodies.load, (self.folder,))
+
+    @staticmethod
+    def load(folder: str) -> MappedMelodies:
+        def mapped(name: str) -> np.ndarray:
+            return np.load(Path(folder) / f"{name}.npy", mmap_mode="r")
+        return MappedMelodies(mapped("pitches"), mapped("ticks"), mapped("starts"), folder)
 
 
 def histograms(melodies: Sequence[Melody]) -> np.ndarray:
