@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from augment import checks, codec, facts, prompt_scan, reprompt
+from augment import example as example_module
 from augment import prompt as prompt_module
 from augment.checks import (
     check_largest_leap,
@@ -146,6 +147,34 @@ def test_the_step_memo_is_not_part_of_the_value() -> None:
     assert step == other and hash(step) == hash(other) and repr(step) == repr(other)
     assert pickle.loads(pickle.dumps(step)) == step
     assert Step.of("transpose", {"semitones": 3.0}).json_text() != step.json_text()
+
+
+def test_shared_steps_equal_fresh_steps_and_write_their_own_params() -> None:
+    def plain(step: Step) -> str:
+        return json.dumps(step.as_dict(), sort_keys=True, default=str)
+
+    shared = 0
+    for v in variants():
+        for s in v.steps:
+            step = Step.of(s.rule, dict(s.params))
+            assert step == Step(s.rule, s.params) and step.json_text() == plain(Step(s.rule, s.params))
+            shared += step is Step.of(s.rule, dict(s.params))
+    assert shared == sum(len(v.steps) for v in variants())
+    # Values that are equal but written differently are never one step, in either order.
+    for values in ((1, True, 1.0, "1", Fraction(1)), ("1", 1.0, True, 1), (0, False, -0.0, 0.0)):
+        steps = [Step.of("x", {"a": value, "b": 2}) for value in values]
+        assert [s.json_text() for s in steps] == [plain(Step("x", (("a", v), ("b", 2)))) for v in values]
+        assert [type(dict(s.params)["a"]) for s in steps] == [type(v) for v in values]
+
+
+def test_the_shared_steps_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(example_module, "_STEPS", {})
+    monkeypatch.setattr(example_module, "_MAX_STEPS", 3)
+    steps = [Step.of("transpose", {"semitones": k}) for k in range(6)]
+    assert len(example_module._STEPS) == 3
+    assert [Step.of("transpose", {"semitones": k}) is steps[k] for k in range(6)] == [True] * 3 + [False] * 3
+    assert [s.json_text() for s in steps] == [f'{{"params": {{"semitones": {k}}}, "rule": "transpose"}}'
+                                              for k in range(6)]
 
 
 def test_melody_text_equals_the_note_by_note_definition() -> None:

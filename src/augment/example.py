@@ -42,7 +42,20 @@ class Step:
 
     @classmethod
     def of(cls, rule: str, params: dict[str, Any]) -> Step:
-        return cls(rule, tuple(sorted(params.items())))
+        """The step of ``rule`` with ``params``. A step whose JSON text depends on its value
+        alone (a str rule, str keys, int or str values: the built-in rules' steps) is made
+        once and shared (``_STEPS``), with its text: a seed's draws take the same few
+        hundred steps again and again, and each draw asks for the text of each step."""
+        items = tuple(sorted(params.items()))
+        if type(rule) is not str or not set(map(type, params)) <= _STR \
+                or not set(map(type, params.values())) <= _INT_OR_STR:
+            return cls(rule, items)  # (True == 1 == 1.0, but each writes its own text)
+        step = _STEPS.get((rule, items))
+        if step is None:
+            step = cls(rule, items)
+            if len(_STEPS) < _MAX_STEPS:
+                _STEPS[rule, items] = step
+        return step
 
     def as_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "params": dict(self.params)}
@@ -54,6 +67,12 @@ class Step:
             text = _step_json(self)
             object.__setattr__(self, "_json", text)
         return text
+
+
+_STR, _INT_OR_STR = frozenset({str}), frozenset({int, str})
+# The shared steps of ``Step.of``. Bounded: steps beyond the limit are made each time.
+_MAX_STEPS = 100_000
+_STEPS: dict[tuple[str, tuple[tuple[str, Any], ...]], Step] = {}
 
 
 def _digest(*parts: str) -> str:
