@@ -468,6 +468,33 @@ def test_notes_range_and_intervals_made_once_equal_their_definitions_and_are_not
         assert pickle.loads(pickle.dumps(melody)).notes == notes
 
 
+def test_pitch_class_sums_and_histograms_made_once_equal_the_note_by_note_sums() -> None:
+    def plain(melody: Melody) -> tuple[tuple[int, ...] | None, list[float]]:
+        sums: list[object] = [0] * 12
+        hist = [0.0] * 12
+        for p, t in zip(melody.pitches, melody.ticks, strict=True):
+            if p is not None:
+                sums[p % 12] += t  # type: ignore[operator]
+                hist[p % 12] += float(Fraction(t) / 48)  # the correctly rounded quarters
+        on_grid = all(type(t) is int for t in melody.ticks)
+        return (tuple(sums) if on_grid else None), hist  # type: ignore[arg-type]
+
+    triplets = [Melody.from_ticks(m.pitches, tuple(16 if t == 12 else t for t in m.ticks))
+                for _, m in corpus()[::10]]  # eighth triplets (16 ticks): not a multiple of 3
+    paths: Counter[bool] = Counter()
+    for melody in with_off_grid() + triplets + [Melody([], []), Melody([None], [1]), Melody([61], [1])]:
+        sums, hist = plain(melody)
+        paths[sums is not None and all(t % 3 == 0 for t in melody.ticks)] += 1
+        copy = Melody.from_ticks(melody.pitches, melody.ticks)
+        for _ in range(2):  # made, then remembered
+            assert melody.pitch_class_ticks() == sums
+            got = melody.pitch_class_histogram()
+            assert got.dtype == np.float64 and got.tolist() == hist
+        assert melody == copy and hash(melody) == hash(copy) and repr(melody) == repr(copy)
+        assert pickle.loads(pickle.dumps(melody)).pitch_class_ticks() == sums
+    assert paths[True] > 1000 and paths[False] > 100  # the histogram from the sums, and note by note
+
+
 def test_rhythm_and_ornament_draws_equal_drawing_from_the_option_dicts() -> None:
     def draw(options: list[dict[str, object]], field: str, rng: np.random.Generator) -> object:
         if not options:

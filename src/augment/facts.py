@@ -53,6 +53,10 @@ def in_scale_rate(melody: Melody, key: Key, minor_alterations: bool = False) -> 
     (any mode). With ``minor_alterations`` a minor key's raised 6th and 7th (melodic and
     harmonic minor) count as in the scale. 1.0 for a melody without notes."""
     scale = _scale(key, minor_alterations)
+    sums = melody.pitch_class_ticks()
+    if sums is not None:  # on the grid: the same int sums, taken per pitch class
+        sounding = sum(sums)
+        return sum([sums[pc] for pc in scale]) / sounding if sounding else 1.0
     pitches, ticks = melody.pitches, melody.ticks
     # The same sums, note by note in order, taken by sum() over the notes that count (a
     # rest is no key of the table, so get gives None and compress skips it).

@@ -94,6 +94,11 @@ class Melody:
     # in: re-prompting writes it into the variant and the exact-duplicate key writes it
     # again. Not part of the value either.
     _text: tuple[object, str] | None = field(default=None, init=False, compare=False, repr=False)
+    # ``pitch_class_ticks``, and whether every duration is a whole multiple of 3 ticks (see
+    # ``pitch_class_histogram``), made on first use: a variant's key is found and checked
+    # from the histogram, and its in-scale share counted from the sums. Not part of the value.
+    _classes: tuple[tuple[int, ...] | None, bool] | None = field(
+        default=None, init=False, compare=False, repr=False)
 
     def __init__(self, pitches: Iterable[int | None],
                  durations: Iterable[Fraction | int | str | float]) -> None:
@@ -179,8 +184,32 @@ class Melody:
     def is_on_grid(self) -> bool:
         return set(map(type, self.ticks)) <= {int}  # (map and set in C: ~10x a generator)
 
+    def pitch_class_ticks(self) -> tuple[int, ...] | None:
+        """Sounding ticks on each pitch class (12 ints), rests ignored; None for a melody
+        off the tick grid."""
+        return self._pitch_classes()[0]
+
+    def _pitch_classes(self) -> tuple[tuple[int, ...] | None, bool]:
+        classes = self._classes
+        if classes is None:
+            sums: list[int] | None = None
+            if self.is_on_grid():
+                sums = [0] * 12
+                for p, t in zip(self.pitches, self.ticks, strict=True):
+                    if p is not None:
+                        sums[p % 12] += cast(int, t)
+            thirds = sums is not None and not any(t % 3 for t in set(self.ticks))
+            classes = (None if sums is None else tuple(sums), thirds)
+            object.__setattr__(self, "_classes", classes)
+        return classes
+
     def pitch_class_histogram(self) -> np.ndarray:
         """Duration-weighted pitch-class histogram (12 floats), rests ignored."""
+        sums, thirds = self._pitch_classes()
+        if sums is not None and thirds:
+            # Each duration (t / 48 quarter) is then a whole number of 1/16 quarters, exact in
+            # a float, and so is every sum of them: the sums below, each divided once.
+            return np.array([s / TICKS_PER_QUARTER for s in sums])
         # Summed note by note in floats, each the correctly rounded quarter value.
         hist = [0.0] * 12
         for p, t in zip(self.pitches, self.ticks, strict=True):
@@ -198,6 +227,7 @@ def _init(melody: Melody, pitches: tuple[int | None, ...], ticks: tuple[Ticks, .
     object.__setattr__(melody, "_range", None)
     object.__setattr__(melody, "_intervals", None)
     object.__setattr__(melody, "_text", None)
+    object.__setattr__(melody, "_classes", None)
 
 
 def transpose(melody: Melody, semitones: int) -> Melody:
