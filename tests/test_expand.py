@@ -342,3 +342,40 @@ def test_rejections_set_aside_keep_their_line_on_disk_and_their_reasons_in_memor
             assert (a.stage, a.reasons, a.key()) == (r.stage, r.reasons, r.key())
             assert spool.raw(a.spooled, 0).decode("utf-8") == r.as_line()
         assert json.loads(made[-1].as_line())["text"] == "{oops" and aside[-1].key() == ""
+
+
+def test_write_atomic_writes_every_chunk_in_order_and_leaves_nothing_when_it_fails(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lines are joined a chunk at a time and a thread writes and hashes each chunk while the
+    next is made: the file and its sha256 are those of the lines in order; an error from the
+    lines or from a write leaves neither the file nor a temporary one."""
+    import hashlib
+
+    import augment.output as output
+
+    monkeypatch.setattr(output, "WRITE_CHUNK", 1000)  # many chunks, many waiting for the thread
+    lines = [f"line {i} ♪ " + "x" * (i % 97) for i in range(20_000)]
+    whole = "".join(line + "\n" for line in lines).encode("utf-8")
+    target = tmp_path / "out.jsonl"
+    mixed = (line.encode("utf-8") if i % 2 else line for i, line in enumerate(lines))
+    assert output.write_atomic(target, mixed) == hashlib.sha256(whole).hexdigest()
+    assert target.read_bytes() == whole
+
+    def failing_lines():  # type: ignore[no-untyped-def]
+        yield from lines[:5_000]
+        raise RuntimeError("bad line")
+
+    with pytest.raises(RuntimeError, match="bad line"):
+        output.write_atomic(tmp_path / "a.jsonl", failing_lines())
+    real, calls = output._write, []
+
+    def failing_write(handle, digest, data):  # type: ignore[no-untyped-def]
+        calls.append(len(data))
+        if len(calls) == 30:
+            raise OSError(28, "No space left on device")
+        real(handle, digest, data)
+
+    monkeypatch.setattr(output, "_write", failing_write)
+    with pytest.raises(OSError, match="No space"):
+        output.write_atomic(tmp_path / "b.jsonl", lines)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
