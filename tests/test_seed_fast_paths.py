@@ -699,6 +699,30 @@ def test_scanner_patterns_find_what_they_find_without_their_initials_filter() ->
     assert prompt_scan._PLAIN.search("a ſlow tune") and prompt_scan._NAME.search("a polka tune")
 
 
+def test_scanners_skip_a_pattern_only_where_it_finds_nothing() -> None:
+    prompts = prompts_for_the_scanners()
+    for word in ("waltzes", "marches", "8bars", "3-measure", "mid-tempo", "up-tempo", "più allegro",
+                 "bourrée", "vivacissimo", "Lento", "time", "metre"):
+        for form in (word, word.upper(), word.replace("i", "\u0130"), word.replace("i", "\u0131")):
+            prompts += [form, f"a {form}-ish tune in three-four {form}", f"x{form} {form}_ {form}2 é{form}"]
+    skipped, found = Counter(), Counter()
+    for prompt in prompts:
+        runs = prompt_scan.letter_runs(prompt)
+        for pattern, needs in prompt_scan.NEEDS.items():
+            if runs.isdisjoint(needs):
+                assert pattern.search(prompt) is None
+                skipped[pattern.pattern] += 1
+            else:
+                found[pattern.pattern] += pattern.search(prompt) is not None
+            got = [(m.span(), m.groupdict()) for m in prompt_scan.find(pattern, prompt, runs)]
+            assert got == [(m.span(), m.groupdict()) for m in pattern.finditer(prompt)]
+        assert prompt_scan.meter_claims(prompt, runs) == prompt_scan.meter_claims(prompt)
+        assert prompt_scan.tempo_claims(prompt, runs) == prompt_scan.tempo_claims(prompt)
+        assert prompt_scan.length_claims(prompt, runs) == prompt_scan.length_claims(prompt)
+    assert len(skipped) == len(found) == len(prompt_scan.NEEDS) == 6  # every pattern both skipped and run
+    assert min(skipped.values()) > 500 and min(found.values()) > 30
+
+
 def test_scale_step_moves_from_the_table_equal_the_step_arithmetic() -> None:
     for tonic in range(12):
         for mode in ("major", "minor", "dorian"):

@@ -21,6 +21,7 @@ from .prompt_scan import (
     MeterClaim,
     TempoClaim,
     length_claims,
+    letter_runs,
     meter_claims,
     overlaps,
     tempo_claims,
@@ -261,11 +262,12 @@ def _key_claims(prompt: str) -> tuple[list[KeyClaim], list[Ambiguity]]:
 def parse_claims(prompt: str) -> PromptClaims:
     """Every key, meter, tempo and length claim in ``prompt``, with spans."""
     keys, ambiguous = _key_claims(prompt)
-    lengths, more = length_claims(prompt)
+    runs = letter_runs(prompt)
+    lengths, more = length_claims(prompt, runs)
     return PromptClaims(
         keys=tuple(keys),
-        meters=tuple(meter_claims(prompt)),
-        tempos=tuple(tempo_claims(prompt)),
+        meters=tuple(meter_claims(prompt, runs)),
+        tempos=tuple(tempo_claims(prompt, runs)),
         lengths=tuple(lengths),
         ambiguous=tuple(sorted(ambiguous + more, key=lambda a: a.start)),
     )

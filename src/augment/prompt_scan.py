@@ -7,7 +7,7 @@ not be a claim is returned as an ``Ambiguity`` instead of being guessed.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -133,20 +133,59 @@ _NAME = re.compile(
     r"(?P<tail>(?i:es|s)?(?:[ -](?i:meter|metre|time))?)\b")
 
 
-def meter_claims(prompt: str) -> list[MeterClaim]:
-    """'3/4', 'six-eight time', 'in three', 'waltz', 'common time', 'triple meter'..."""
+# Each pattern below finds each of its words whole: no letter stands right before or after
+# it (a \b or a look-around), and ``fold`` maps every letter that case-insensitive matching
+# takes for one of the words' letters back to it. So the words a pattern finds are, folded,
+# runs of letters of the folded prompt, and a pattern finds nothing in a prompt none of
+# whose runs is the first run of one of its words (``NEEDS``): ``find`` then does not look.
+_LETTER_RUNS = re.compile(r"[^\W\d_]+")
+
+
+def letter_runs(prompt: str) -> frozenset[str]:
+    """The runs of letters of ``fold(prompt)``: what ``find`` asks of a prompt."""
+    return frozenset(_LETTER_RUNS.findall(fold(prompt)))
+
+
+def _first_runs(words: Sequence[str], tails: tuple[str, ...] = ("",)) -> frozenset[str]:
+    """The first run of letters of each word; a word of one run also with each of ``tails``."""
+    runs: set[str] = set()
+    for word in words:
+        first, *more = _LETTER_RUNS.findall(word)
+        runs.update(first + tail for tail in (tails if not more else ("",)))
+    return frozenset(runs)
+
+
+# A pattern's words: the name of a meter may take a plural ending ("waltzes"), a length's
+# noun is one of its words ("bars?").
+NEEDS: dict[re.Pattern[str], frozenset[str]] = {
+    WORD_METER: _first_runs(["time", "meter", "metre"]),
+    _NAME: _first_runs([n.removesuffix(" meter") for n in METER_NAMES], ("", "s", "es")),
+}
+
+
+def find(pattern: re.Pattern[str], prompt: str, runs: frozenset[str] | None) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(prompt)``, or nothing without looking when ``runs`` (the prompt's
+    ``letter_runs``; None: not known) holds none of the pattern's ``NEEDS``."""
+    if runs is not None and runs.isdisjoint(NEEDS[pattern]):
+        return iter(())
+    return pattern.finditer(prompt)
+
+
+def meter_claims(prompt: str, runs: frozenset[str] | None = None) -> list[MeterClaim]:
+    """'3/4', 'six-eight time', 'in three', 'waltz', 'common time', 'triple meter'...
+    (``runs``: the prompt's ``letter_runs`` when known.)"""
     claims: list[MeterClaim] = []
     for m in NUMERIC_METER.finditer(prompt):
         num, den = int(m.group("num")), int(m.group("den"))
         if num > 1 and den in _DENOMINATORS:
             claims.append(MeterClaim(m.start(), m.end(), m.group(0), (f"{num}/{den}",), "numeric"))
-    for m in WORD_METER.finditer(prompt):
+    for m in find(WORD_METER, prompt, runs):
         text = f"{parse_number(m.group('num'))}/{parse_number(m.group('den'))}"
         claims.append(MeterClaim(m.start(), m.end(), m.group(0), (text,), "words"))
     for m in BEAT_METER.finditer(prompt):
         beats = parse_number(m.group("num")) or 0
         claims.append(MeterClaim(m.start("num"), m.end(), m.group("num"), BEAT_METERS[beats], "beats"))
-    for m in _NAME.finditer(prompt):
+    for m in find(_NAME, prompt, runs):
         name = " ".join(fold(m.group("name")).split())
         meters = METER_NAMES.get(name) or METER_NAMES.get(f"{name} meter")
         bare_grouping = name.endswith(_GROUPINGS) and not m.group("tail").strip("esS")
@@ -167,14 +206,19 @@ _PLAIN = re.compile(
     initials(TEMPO_WORDS) + r"(?<![\w-])(?P<word>(?i:" + _alt(list(TEMPO_WORDS)) + r"))(?![\w]|-\w)")
 
 
-def tempo_claims(prompt: str) -> list[TempoClaim]:
-    """Italian tempo marks (with molto / ma non troppo ...) and plain tempo/character words."""
+NEEDS[_MARK] = _first_runs(list(TEMPO_MARKS))
+NEEDS[_PLAIN] = _first_runs(list(TEMPO_WORDS))
+
+
+def tempo_claims(prompt: str, runs: frozenset[str] | None = None) -> list[TempoClaim]:
+    """Italian tempo marks (with molto / ma non troppo ...) and plain tempo/character words
+    (``runs``: the prompt's ``letter_runs`` when known)."""
     claims: list[TempoClaim] = []
-    for m in _MARK.finditer(prompt):
+    for m in find(_MARK, prompt, runs):
         suffix = fold(m.group("suf") or "")
         tempo = "moderate" if suffix == "moderato" else TEMPO_MARKS[fold(m.group("mark"))]
         claims.append(TempoClaim(m.start(), m.end(), m.group(0), tempo, "italian"))
-    for m in _PLAIN.finditer(prompt):
+    for m in find(_PLAIN, prompt, runs):
         if overlaps(claims, m.start(), m.end()):
             continue
         word = fold(m.group("word"))
@@ -206,11 +250,17 @@ _SIZE = re.compile(initials(_SIZES) + r"(?<![\w-])(?P<size>(?i:short|brief|long|
 _SIZE_NOT = re.compile(r"\s+(?i:notes?|rests?|values?|durations?|staccato|tones?|time)\b")
 
 
-def length_claims(prompt: str) -> tuple[list[LengthClaim], list[Ambiguity]]:
-    """'8 bars', 'eight-bar', 'a 4-measure phrase', '16 notes', 'at most 20 notes', 'short'."""
+NEEDS[_COUNT] = _first_runs(["bar", "bars", "measure", "measures", "note", "notes"])
+NEEDS[_SIZE] = _first_runs(list(_SIZES))
+
+
+def length_claims(prompt: str, runs: frozenset[str] | None = None
+                  ) -> tuple[list[LengthClaim], list[Ambiguity]]:
+    """'8 bars', 'eight-bar', 'a 4-measure phrase', '16 notes', 'at most 20 notes', 'short'
+    (``runs``: the prompt's ``letter_runs`` when known)."""
     claims: list[LengthClaim] = []
     ambiguous: list[Ambiguity] = []
-    for m in _COUNT.finditer(prompt):
+    for m in find(_COUNT, prompt, runs):
         before, after = prompt[:m.start()], prompt[m.end():]
         parsed = parse_number(m.group("num"))
         if parsed is None or _NOT_TOTAL_BEFORE.search(before) or _NOT_TOTAL_AFTER.match(after):
@@ -227,7 +277,7 @@ def length_claims(prompt: str) -> tuple[list[LengthClaim], list[Ambiguity]]:
         rel = _RELATION_BEFORE.search(before)
         claims.append(LengthClaim(m.start(), m.end(), m.group(0), unit, count,
                                   relation=_RELATIONS[fold(rel.group("rel"))] if rel else "=="))
-    for m in _SIZE.finditer(prompt):
+    for m in find(_SIZE, prompt, runs):
         before = prompt[:m.start()]
         if _SIZE_NOT.match(prompt, m.end()) or re.search(r"(?:\bas|bars?|measures?|notes?)\s+$", before):
             continue
