@@ -193,6 +193,19 @@ def test_fingerprint_columns_equal_the_definitions_and_dedup_reads_them() -> Non
     assert drops[0] == drops[1] == drops[2]
     assert sum(reason.startswith("exact") for _, reason in drops[0]) == 5
     assert any(reason.startswith("invariant") for _, reason in drops[0])
+    # With LSH buckets too: the run's two tables share their rows (each looked up once for
+    # both); tables over separate row dicts, or none, give the same result.
+    from augment.dedup import Buckets, near_params
+
+    params = near_params(config, None)
+    made = fingerprints(examples, params)[1]
+    assert made is not None
+    signed = Buckets.signed_by(params)
+    runs = [dedup(examples, config, prints=p, buckets=b) for p, b in (
+        (table, Buckets(signed, made, row_of)), (table, Buckets(signed, made, dict(row_of))),
+        (dict(table), Buckets(signed, made, row_of)), (None, None))]
+    assert all([(e.id, r) for e, r in run.dropped] == drops[0] for run in runs)
+    assert all(run.relations == runs[-1].relations for run in runs)
 
 
 def test_first_equal_and_shares_digest_match_their_definitions_with_lead_collisions() -> None:

@@ -18,7 +18,7 @@ from .dedup import (
     MelodyOf,
     MelodyRelations,
     Prints,
-    _prints_of,
+    _tables_of,
     _Tokens,
     shares_digest,
 )
@@ -83,10 +83,10 @@ def _may_leak(train: Sequence[Example], held: Sequence[Example], params: NearPar
     the full audit verifies (across its train / held-out classes; the members of a class
     have the same tokens, hence the same buckets and distances), so when this is True the
     full audit runs and names the leaks."""
-    train_prints, held_prints = _prints_of(train, prints), _prints_of(held, prints)
+    (train_prints, train_index), (held_prints, held_index) = (
+        _tables_of(train, prints, buckets, params), _tables_of(held, prints, buckets, params))
     if shares_digest(held_prints.invariant, train_prints.invariant):
         return True
-    train_index, held_index = buckets.index(train, params), buckets.index(held, params)
     if train_index is None or held_index is None:
         return True
     train_usable = np.flatnonzero(train_prints.length >= params.min_tokens)

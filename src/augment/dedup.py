@@ -194,6 +194,18 @@ def _rows(row_of: Mapping[str, int], examples: Sequence[Example]) -> np.ndarray 
     return rows if not len(rows) or rows.min() >= 0 else None
 
 
+def _tables_of(examples: Sequence[Example], prints: Prints | None, buckets: Buckets | None,
+               params: NearParams) -> tuple[PrintBlock, np.ndarray | None]:
+    """``_prints_of`` the examples and ``buckets.index`` of them, each example's row looked up
+    once for both when the two tables share their rows (the run's tables do)."""
+    if isinstance(prints, PrintTable) and buckets is not None and buckets.row_of is prints.row_of:
+        rows = _rows(prints.row_of, examples)
+        if rows is not None:
+            signed = buckets.signed == Buckets.signed_by(params)
+            return prints.block.take(rows), rows if signed else None
+    return _prints_of(examples, prints), None if buckets is None else buckets.index(examples, params)
+
+
 def _prints_of(examples: Sequence[Example], prints: Prints | None) -> PrintBlock:
     """The fingerprints of ``examples``, row by row: from ``prints`` when there, else made now."""
     if isinstance(prints, PrintTable):
@@ -283,7 +295,7 @@ class MelodyRelations:
         already computed (the rest are computed here); ``mapper`` runs the LSH bands and the
         verification of candidate pairs (``near.near_pairs``); ``melody_of`` gives each
         example's melody."""
-        fps = _prints_of(examples, prints)
+        fps, rows = _tables_of(examples, prints, buckets, params)
         # Classes of equal invariant keys, numbered as first met; each is represented by its
         # first example.
         first_of = first_equal(fps.invariant)
@@ -297,9 +309,9 @@ class MelodyRelations:
             labels = [across(ex) for ex in examples] if callable(across) else across
             groups = _class_groups(class_of, labels, len(first))
         near: dict[int, list[tuple[int, float]]] = defaultdict(list)
-        index = None if buckets is None else buckets.index(reps, params)
-        rows = None if index is None or buckets is None else buckets.rows
-        for i, j, sim in near_pairs(_Tokens(reps, melody_of), params, groups, mapper=mapper, buckets=rows,
+        index = None if rows is None or buckets is None else rows[first]
+        for i, j, sim in near_pairs(_Tokens(reps, melody_of), params, groups, mapper=mapper,
+                                    buckets=None if index is None or buckets is None else buckets.rows,
                                     bucket_rows=index, lengths=lengths):
             near[i].append((j, sim))
             near[j].append((i, sim))
