@@ -195,9 +195,9 @@ class Melody:
             sums: list[int] | None = None
             if self.is_on_grid():
                 sums = [0] * 12
-                for p, t in zip(self.pitches, self.ticks, strict=True):
+                for p, t in zip(self.pitches, cast(tuple[int, ...], self.ticks), strict=True):
                     if p is not None:
-                        sums[p % 12] += cast(int, t)
+                        sums[p % 12] += t
             thirds = sums is not None and not any(t % 3 for t in set(self.ticks))
             classes = (None if sums is None else tuple(sums), thirds)
             object.__setattr__(self, "_classes", classes)
