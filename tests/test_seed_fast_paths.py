@@ -45,6 +45,7 @@ from augment.melody import (
     scale_durations,
     transposition_range,
 )
+from augment.melody import transpose as transpose_melody
 from augment.near import invariant_key, melody_tokens
 from augment.pipeline import draw_variants
 from augment.prompt import MODE_ONLY, parse_claims, stated_key
@@ -363,6 +364,35 @@ def test_rhythm_options_equal_the_note_by_note_definition() -> None:
                 assert got == rhythm_options_by_definition(melody, bar_t, least, operations)
                 found.update(o["op"] for o in got)
     assert found == ops
+
+
+def test_rhythm_options_remembered_by_shape_equal_each_melodys_own() -> None:
+    """Copies of a melody with other pitches but the same rests and repeated notes share the
+    remembered options; any other change of rests or repeats gets its own."""
+    rhythm._shape_options.cache_clear()
+    rule = Rhythm()
+    for n, (_, melody) in enumerate(corpus()[::15]):
+        p = melody.pitches
+        family = [melody, transpose_melody(melody, 5), invert(melody, 62),
+                  change_mode(melody, Key(n % 12, "major")),
+                  Melody.from_ticks(tuple(None if x is None else 60 for x in p), melody.ticks),  # all repeats
+                  Melody.from_ticks(tuple(None if i % 5 == 2 else x for i, x in enumerate(p)), melody.ticks)]
+        for m in family:
+            for bar_t, least in ((192, 12), (144, 6)):
+                assert rhythm._options(m, bar_t, least, OPERATIONS) == \
+                    rhythm_options_by_definition(m, bar_t, least, OPERATIONS)
+            example = replace(seeds_from_corpus(1)[0], melody=m, facts=())
+            for seed in (n, n + 1):
+                options = rhythm_options_by_definition(m, 192, 12, OPERATIONS)
+                rng = np.random.default_rng(seed)
+                if options:
+                    ops = sorted({str(o["op"]) for o in options})
+                    op = ops[int(rng.integers(len(ops)))]
+                    chosen = [o for o in options if o["op"] == op]
+                    expected = chosen[int(rng.integers(len(chosen)))]
+                assert rule.sample(example, np.random.default_rng(seed)) == (expected if options else None)
+    info = rhythm._shape_options.cache_info()
+    assert info.hits > 100 and info.misses > 100
 
 
 def test_tonal_inversion_and_diatonic_shift_equal_the_note_by_note_definitions() -> None:

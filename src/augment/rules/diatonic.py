@@ -136,11 +136,16 @@ def quarters_to_ticks(quarters: Fraction) -> Ticks:
 
 def onset_ticks(melody: Melody) -> list[Ticks]:
     """Start of every note (ticks from the beginning), plus the end as a last entry."""
-    if melody.is_on_grid():  # int sums: the running total in C
-        return list(accumulate(melody.ticks, initial=0))
+    return running_ticks(melody.ticks, melody.is_on_grid())
+
+
+def running_ticks(ticks: tuple[Ticks, ...], on_grid: bool) -> list[Ticks]:
+    """``onset_ticks`` of a melody of these ``ticks`` (``on_grid``: every one an int)."""
+    if on_grid:  # int sums: the running total in C
+        return list(accumulate(ticks, initial=0))
     out: list[Ticks] = [0]
     now: Ticks = 0
-    for t in melody.ticks:
+    for t in ticks:
         now = now + t
         if type(now) is not int:
             now = exact_ticks(now)

@@ -20,8 +20,11 @@ known, else ``meter``; durations never fall below ``min_duration_quarters``.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -35,9 +38,9 @@ from .diatonic import (
     choice_list,
     least_ticks,
     meter_of,
-    onset_ticks,
     parse_meter,
     quarters_to_ticks,
+    running_ticks,
 )
 
 OPERATIONS = ("split", "merge", "dot", "syncopate")
@@ -79,20 +82,50 @@ def _options(melody: Melody, bar_t: Ticks, least: int, operations: tuple[str, ..
 
 def _option_tuples(melody: Melody, bar_t: Ticks, least: int, operations: tuple[str, ...]
                    ) -> list[Option]:
-    """``_options`` as (op, index, parts) tuples (parts 0 but for a split)."""
-    times = onset_ticks(melody)
+    """``_options`` as (op, index, parts) tuples (parts 0 but for a split), in note order:
+    at one note a split in 2, in 3, a merge, a dot, a syncopation."""
+    order = {op: n for n, op in enumerate(OPERATIONS)}
+    found = chain.from_iterable(options for _, options in _drawable(melody, bar_t, least, operations))
+    return sorted(found, key=lambda o: (o[1], order[o[0]], o[2]))
+
+
+# The options as ``sample`` draws them: (op, its options in note order) for each op that
+# has any, ops sorted.
+Drawable = tuple[tuple[str, tuple[Option, ...]], ...]
+
+
+def _drawable(melody: Melody, bar_t: Ticks, least: int, operations: tuple[str, ...]) -> Drawable:
+    """The options of ``melody`` grouped as ``sample`` draws them. They depend on the pitches
+    only through which events are rests and which notes repeat the note before, so they
+    are remembered by that shape (``_shape_options``): a seed's variants put the rule to
+    many copies of one melody transposed, inverted or moved to another mode."""
+    p = melody.pitches
+    rests = tuple(map(operator.is_, p, repeat(None))) if None in p else None
+    return _shape_options(melody.ticks, rests, tuple(map(operator.eq, p[1:], p)), bar_t, least,
+                          operations)
+
+
+@lru_cache(maxsize=32)
+def _shape_options(ticks: tuple[Ticks, ...], rests: tuple[bool, ...] | None,
+                   repeats: tuple[bool, ...], bar_t: Ticks, least: int, operations: tuple[str, ...]
+                   ) -> Drawable:
+    """``_drawable`` of a melody with these ``ticks``, ``rests`` (whether each event is a
+    rest; None: no rest) and ``repeats`` (whether each next event is the same pitch)."""
+    on_grid = set(map(type, ticks)) <= {int}  # Melody.is_on_grid
+    times = running_ticks(ticks, on_grid)
+    whole = type(bar_t) is int and on_grid  # _same_bar's int case, inlined below
     split, merge = "split" in operations, "merge" in operations
-    dot, syncopate = "dot" in operations, "syncopate" in operations
-    p, d = melody.pitches, melody.ticks
-    n = len(melody)
-    whole = type(bar_t) is int and melody.is_on_grid()  # _same_bar's int case, inlined below
-    out: list[Option] = []
+    d, n = ticks, len(ticks)
+    splits: list[Option] = []
+    merges: list[Option] = []
+    evens: list[int] = []  # notes i that make an even pair with note i + 1 (dot, syncopate)
     for i in range(n):
         t = d[i]
-        if split and p[i] is not None:
+        sounding = rests is None or not rests[i]
+        if split and sounding:
             for parts in (2, 3):
                 if t % parts == 0 and t // parts >= least:
-                    out.append(("split", i, parts))
+                    splits.append(("split", i, parts))
         if i + 1 >= n:
             continue
         if whole:
@@ -100,14 +133,15 @@ def _option_tuples(melody: Melody, bar_t: Ticks, least: int, operations: tuple[s
                 continue
         elif not _same_bar(times[i], times[i + 2], bar_t):
             continue
-        if merge and p[i] is not None and p[i] == p[i + 1]:
-            out.append(("merge", i, 0))
+        if merge and sounding and repeats[i]:
+            merges.append(("merge", i, 0))
         if t == d[i + 1] and t % 2 == 0 and t // 2 >= least:
-            if dot:
-                out.append(("dot", i, 0))
-            if syncopate:
-                out.append(("syncopate", i, 0))
-    return out
+            evens.append(i)
+    found = {"split": splits, "merge": merges}
+    for op in ("dot", "syncopate"):
+        if op in operations:
+            found[op] = [(op, i, 0) for i in evens]
+    return tuple((op, tuple(found[op])) for op in sorted(found) if found[op])
 
 
 def apply_rhythm(melody: Melody, op: str, index: int, parts: int = 2) -> Melody:
@@ -153,14 +187,12 @@ class Rhythm(Rule):
         return choice_list(self.operations, OPERATIONS, "operations")
 
     def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
-        options = _option_tuples(example.melody, bar_ticks(meter_of(example, self.meter)),
-                                 least_ticks(self.min_duration_quarters), self.operation_list())
-        if not options:
+        drawable = _drawable(example.melody, bar_ticks(meter_of(example, self.meter)),
+                             least_ticks(self.min_duration_quarters), self.operation_list())
+        if not drawable:
             return None
         # Draw the operation first so rare ones (merge) are not swamped by common ones.
-        ops = sorted({o[0] for o in options})
-        op = ops[int(rng.integers(len(ops)))]
-        chosen = [o for o in options if o[0] == op]
+        _, chosen = drawable[int(rng.integers(len(drawable)))]
         return _params(chosen[int(rng.integers(len(chosen)))])
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
