@@ -232,7 +232,8 @@ def diversity_report(examples: Examples, arrays: MelodyArrays | None = None) -> 
     return report(examples if isinstance(examples, Columns) else Columns.of(examples, arrays))
 
 
-REPORT_ROWS = 50_000  # melodies ``report`` unpacks at once (bounds its memory on a big run)
+REPORT_ROWS = 10_000  # melodies ``report`` unpacks at once (bounds its memory: 300k corpus melodies
+# peak +387 MB at 50,000 a batch, +128 MB at 10,000, and 1.3x faster)
 
 
 class _DistinctRuns:
