@@ -228,3 +228,44 @@ def test_first_equal_and_shares_digest_match_their_definitions_with_lead_collisi
         assert shares_digest(b"".join(few), b"".join(rows)) == bool(set(few) & set(rows))
     assert shares_digest(twin, b"".join(distinct)) is False  # leads match, digests do not
     assert first_equal(b"").tolist() == [] and shares_digest(b"", b"".join(distinct)) is False
+
+
+def test_family_links_equal_the_set_definition_on_random_relations() -> None:
+    """``family_links`` (numpy, a dict of sets only for tunes with near neighbours) equals the
+    plain definition: per tune held by the examples, its families and those of its near
+    neighbours' tunes held by the examples, the first by name linked with each other."""
+    import random
+    from collections import defaultdict
+    from types import SimpleNamespace
+
+    from augment.dedup import MelodyRelations, family_links
+
+    def by_definition(examples, relations):  # type: ignore[no-untyped-def]
+        families_of = defaultdict(set)
+        for ex in examples:
+            families_of[relations.rep_of[ex.id]].add(ex.seed_id)
+        links = set()
+        for rep, fams in families_of.items():
+            linked = set(fams)
+            for other, _ in relations.near.get(rep, ()):
+                linked |= families_of.get(other, set())
+            ordered = sorted(linked)
+            links.update((ordered[0], f) for f in ordered[1:])
+        return sorted(links)
+
+    rng = random.Random(0)
+    for _ in range(300):
+        families = [f"s{i}" for i in range(rng.randint(1, 8))]
+        tunes = rng.randint(1, 20)
+        examples = [SimpleNamespace(id=f"e{i}", seed_id=rng.choice(families))
+                    for i in range(rng.randint(0, 60))]
+        near = defaultdict(list)
+        for _ in range(rng.randint(0, 6)):  # neighbours may be tunes no example given holds
+            a, b = rng.randrange(tunes + 3), rng.randrange(tunes + 3)
+            if a != b:
+                near[a].append((b, 0.9))
+                near[b].append((a, 0.9))
+        relations = MelodyRelations({e.id: rng.randrange(tunes) for e in examples},
+                                    {k: tuple(v) for k, v in near.items()})
+        given = [e for e in examples if rng.random() < 0.7]
+        assert family_links(given, relations) == by_definition(given, relations)  # type: ignore[arg-type]

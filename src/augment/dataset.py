@@ -25,6 +25,7 @@ from .dedup import (
     MelodyOf,
     MelodyRelations,
     Prints,
+    _rows,
     calibrate_for,
     dedup,
     family_links,
@@ -162,11 +163,12 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     else:
         split_of = assign_sides(kept, group, config, run_seed)
     by_split: dict[str, list[Example]] = {name: [] for name in SPLITS}
+    held_keys = _held_out_keys(config.split.holdout_keys)
     for e in sorted(kept, key=attrgetter("id")):
         side_ = split_of[e.seed_id]
         if side_ == "train" and _held_out_rule(e, holdout_rules):
             dropped.append(("split", e, "holdout_rule: made by a rule held out of training"))
-        elif side_ == "train" and _held_out_key(e, config):
+        elif side_ == "train" and held_keys and e.key is not None and e.key in held_keys:
             dropped.append(("split", e, f"holdout_key: {e.key.name if e.key else '?'} is held out "
                                         "of training"))
         else:
@@ -174,7 +176,10 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     counts["rejected_holdout"] = sum(1 for s, _, _ in dropped if s == "split")
     written = [e for name in SPLITS for e in by_split[name]]
     # written ones are candidates: their rows of ``before``, read as the report goes
-    after = MelodyRows(before, np.array([rows[e.id] for e in written], dtype=np.int64))
+    written_rows = _rows(rows, written)
+    if written_rows is None:
+        raise ValueError("a written example is not among the candidates")
+    after = MelodyRows(before, written_rows)
     report_after = run(report, [Columns.of(written, after)])
     with progress.stage("leakage audit"):
         assert_no_leaks(by_split, result.params, prints=prints, buckets=table, mapper=mapper,

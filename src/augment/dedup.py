@@ -416,6 +416,8 @@ def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
 def _duplicate_of(family: str, keepers: dict[str, str], level: str, config: DedupConfig,
                   sim: float | None = None) -> str | None:
     """The drop reason when a kept example of a policy-covered family shares the tune."""
+    if not keepers:  # most examples: the first of their tune
+        return None
     what = ("invariant_duplicate: same intervals and rhythm ratios as" if level == "invariant"
             else f"near_duplicate: edit similarity {sim:.3f} to")
     if family in keepers and _allowed(level, config.within_family):
@@ -428,15 +430,34 @@ def _duplicate_of(family: str, keepers: dict[str, str], level: str, config: Dedu
 
 
 def family_links(examples: Sequence[Example], relations: MelodyRelations) -> list[tuple[str, str]]:
-    """Pairs of seed families that share a tune (invariant or near), sorted."""
-    families_of: dict[int, set[str]] = defaultdict(set)
-    for ex in examples:
-        families_of[relations.rep_of[ex.id]].add(ex.seed_id)
-    links: set[tuple[str, str]] = set()
-    for rep, fams in families_of.items():
-        linked = set(fams)
-        for other, _ in relations.near.get(rep, ()):
+    """Pairs of seed families that share a tune (invariant or near), sorted: for each tune,
+    the first of the families it joins (by name) with each of the others."""
+    if not examples:
+        return []
+    names = sorted({e.seed_id for e in examples})
+    number = {name: i for i, name in enumerate(names)}  # in name order
+    n = len(names)
+    tune = np.fromiter(map(relations.rep_of.__getitem__, map(_ID, examples)), dtype=np.int64,
+                       count=len(examples))
+    family = np.fromiter((number[e.seed_id] for e in examples), dtype=np.int64, count=len(examples))
+    # Each (tune, family) once, by tune and then family: a tune's families in name order.
+    code = np.unique(tune * n + family)
+    tunes, families = code // n, code % n
+    first = np.r_[True, tunes[1:] != tunes[:-1]]
+    lead = families[np.flatnonzero(first)[np.cumsum(first) - 1]]  # each row's tune's first family
+    near = {rep for rep, others in relations.near.items() if others}
+    plain = ~first & ~np.isin(tunes, list(near))
+    links = set(zip(lead[plain].tolist(), families[plain].tolist(), strict=True))
+    # Tunes with near neighbours also join their neighbours' families (few: a dict of sets).
+    involved = near | {other for rep in near for other, _ in relations.near[rep]}
+    families_of: dict[int, set[int]] = defaultdict(set)
+    keep = np.isin(tunes, list(involved))
+    for rep, f in zip(tunes[keep].tolist(), families[keep].tolist(), strict=True):
+        families_of[rep].add(f)
+    for rep in near & families_of.keys():  # the near tunes these examples hold
+        linked = set(families_of[rep])
+        for other, _ in relations.near[rep]:
             linked |= families_of.get(other, set())
         ordered = sorted(linked)
         links.update((ordered[0], f) for f in ordered[1:])
-    return sorted(links)
+    return sorted((names[a], names[b]) for a, b in links)
