@@ -18,8 +18,9 @@ from augment.progress import SILENT
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds" / "beethoven.jsonl"
 RULES = ROOT / "rules" / "default.toml"
+# The diversity reports are waited for last, while writing: a pool makes them meanwhile.
 EXPAND_STAGES = ["read seeds", "seed keys", "seed checks", "near-duplicate calibration and split plan",
-                 "variants", "dedup", "select", "leakage audit", "diversity", "write"]
+                 "variants", "dedup", "select", "leakage audit", "write", "diversity"]
 
 
 def _files(d: Path) -> dict[str, bytes]:
@@ -42,8 +43,8 @@ class Recorder:
 
     @contextmanager
     def stage(self, label: str) -> Iterator[None]:
+        self.events.append((label, None))  # as it starts (one stage may run inside another)
         yield
-        self.events.append((label, None))
 
 
 def test_expand_output_is_the_same_with_and_without_progress(tmp_path: Path) -> None:

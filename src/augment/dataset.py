@@ -8,9 +8,9 @@ splits. Both are pure: they return values and counts and write nothing.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from operator import attrgetter
 from pathlib import Path
 
@@ -101,7 +101,9 @@ class Built:
     params: NearParams
     calibration: Calibration | None
     counts: Counter[str] = field(default_factory=Counter)
-    diversity: dict[str, dict[str, float]] = field(default_factory=dict)
+    # The diversity reports before and after ({"before": ..., "after": ...}), waited for when
+    # called: a pool computes them while the run goes on (the run writes its files first).
+    diversity: Callable[[], dict[str, dict[str, float]]] = dict
 
 
 def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config, run_seed: int,
@@ -114,7 +116,7 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
 
     ``mapper`` (default: this process) runs the parallel parts (LSH bands, near-duplicate
     verification; the diversity reports, which a pool computes while this process goes on
-    with dedup and the audit). What was made earlier, in parallel, saves its work here:
+    with dedup, the audit and, in ``expand``, writing: ``Built.diversity`` waits for them). What was made earlier, in parallel, saves its work here:
     ``prints`` (fingerprints by id, ``dedup.fingerprints``), ``buckets``
     (the candidates' LSH buckets under ``plan.params``, row by row: ``dedup.fingerprints``) and
     ``arrays`` (``MelodyArrays.of`` the candidates' melodies, or those packed). None changes
@@ -184,8 +186,11 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     with progress.stage("leakage audit"):
         assert_no_leaks(by_split, result.params, prints=prints, buckets=table, mapper=mapper,
                         melody_of=melody_of)
-    with progress.stage("diversity"):
-        diversity = {"before": next(iter(report_before)), "after": next(iter(report_after))}
+
+    @cache
+    def diversity() -> dict[str, dict[str, float]]:
+        with progress.stage("diversity"):
+            return {"before": next(iter(report_before)), "after": next(iter(report_after))}
     return Built(by_split, split_of, dropped, result.params, plan.calibration, counts, diversity)
 
 

@@ -519,7 +519,7 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
         "counts_per_rule": dict(sorted(per_rule.items())),
         "rejected_per_reason": dict(sorted(per_check.items())),
         "counts_per_split": {name: len(by_split[name]) for name in SPLITS},
-        "diversity": built.diversity,
+        "diversity": built.diversity(),  # waited for last: the pool made it while files were written
         "dedup_calibration": None if built.calibration is None else built.calibration.as_dict(),
         "near_params": asdict(built.params),
         "files": {name: {"sha256": digest} for name, digest in sorted(result.files.items())},
