@@ -68,6 +68,23 @@ def test_a_seeds_slim_variants_share_their_equal_steps_messages_and_keys_across_
             assert len(distinct) == len(set(parts)) < len(parts)  # one object per value
 
 
+def test_slim_keeps_unhashable_parts_unshared() -> None:
+    """A message may carry any JSON among its extra fields (a list, an object): it cannot be
+    a key of the table of shared parts, and is kept as it is."""
+    from augment.example import Message
+
+    config, seeds = _seeds(1)
+    variant = expand_seed(seeds[0], config, 11).passed[0]
+    user = variant.messages[variant.user_index or 0]
+    odd = replace(variant, messages=(*variant.messages[:-2],
+                                     Message(user.role, user.content, (("tags", ["a", {"b": 1}]),)),
+                                     variant.messages[-1]))
+    shared: dict[object, object] = {}
+    first, second = pipeline.slim(odd, shared), pipeline.slim(odd, shared)
+    assert first == second and first.messages[-2].extra == (("tags", ["a", {"b": 1}]),)
+    assert first.steps[0] is second.steps[0]  # the hashable parts are still shared
+
+
 def test_a_slim_example_is_never_fingerprinted_again() -> None:
     """Its melody and melody text are gone: fingerprinting it would give wrong keys, so it
     is refused (the run takes the fingerprints made before slimming)."""

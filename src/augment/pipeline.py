@@ -269,7 +269,13 @@ def slim(e: Example, shared: dict[Any, Any] | None = None) -> Example:
     (one seed's variants repeat the same few hundred), message and key. Pickling keeps one
     copy of an object met twice, so the main process holds each once (~400 bytes less a
     variant)."""
-    one = (lambda x: x) if shared is None else (lambda x: shared.setdefault(x, x))
+    def one(x: Any) -> Any:
+        if shared is None:
+            return x
+        try:
+            return shared.setdefault(x, x)
+        except TypeError:  # a message carrying a list or an object among its extra fields
+            return x
     messages = list(e.messages)
     old = messages[e.melody_index]
     messages[e.melody_index] = Message(old.role, None, old.extra)
