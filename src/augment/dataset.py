@@ -116,12 +116,13 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
 
     ``mapper`` (default: this process) runs the parallel parts (LSH bands, near-duplicate
     verification; the diversity reports, which a pool computes while this process goes on
-    with dedup, the audit and, in ``expand``, writing: ``Built.diversity`` waits for them). What was made earlier, in parallel, saves its work here:
-    ``prints`` (fingerprints by id, ``dedup.fingerprints``), ``buckets``
-    (the candidates' LSH buckets under ``plan.params``, row by row: ``dedup.fingerprints``) and
-    ``arrays`` (``MelodyArrays.of`` the candidates' melodies, or those packed). None changes
-    the result. ``melody_of`` gives a candidate's melody (``dedup.MELODY``: its own);
-    ``rows``, when the caller has it, each candidate id's first position in ``candidates``."""
+    with dedup, the audit and, in ``expand``, writing: ``Built.diversity`` waits for them).
+    What was made earlier, in parallel, saves its work here: ``prints`` (fingerprints by id,
+    ``dedup.fingerprints``), ``buckets`` (the candidates' LSH buckets under ``plan.params``,
+    row by row: ``dedup.fingerprints``) and ``arrays`` (``MelodyArrays.of`` the candidates'
+    melodies, or those packed). None changes the result. ``melody_of`` gives a candidate's
+    melody (``dedup.MELODY``: its own); ``rows``, when the caller has it, each candidate id's
+    first position in ``candidates``."""
     counts: Counter[str] = Counter()
     run = mapper or local_mapper(1)
     if rows is None:
