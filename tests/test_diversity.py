@@ -263,3 +263,26 @@ def test_distinct_durations_counted_from_ticks_equal_the_sorted_ones() -> None:
         # rows of the batch: the batch's durations, a superset of the rows' own
         assert np.array_equal(_durations(MelodyRows(packed, np.array([1])), [(0, 1)]), want)
         assert np.array_equal(_durations(packed.unpack(), [(0, 1), (1, 2)]), want)
+
+
+def test_report_columns_hold_each_examples_key_name_mode_and_prompt() -> None:
+    """``Columns.of`` takes names by key object and prompts from the message before the
+    answer when it is the user's: the same as ``key.name`` and ``prompt`` of each example,
+    also for unknown keys, no prompt, and a note between the prompt and the answer."""
+    from dataclasses import replace
+
+    from augment.diversity import Columns
+    from augment.example import Message
+    from augment.theory import Key
+
+    examples = list(seeds_from_corpus(30))
+    first = examples[0]
+    examples += [replace(first, key=None), replace(first, key=Key(first.key.tonic, first.key.mode)),
+                 replace(first, messages=(Message("assistant", "x"),), melody_index=0),
+                 replace(first, messages=(Message("user", "the prompt"), Message("system", "a note"),
+                                          first.messages[1]), melody_index=2)]
+    columns = Columns.of(examples)
+    assert columns.keys == [e.key.name if e.key else "?" for e in examples]
+    assert columns.modes == [e.key.mode if e.key else "?" for e in examples]
+    assert columns.prompts == [e.prompt or "" for e in examples]
+    assert columns.prompts[-2:] == ["", "the prompt"] and columns.keys[-4] == "?"

@@ -41,14 +41,25 @@ class Columns:
            arrays: MelodyArrays | PackedMelodies | MelodyRows | None = None) -> Columns:
         """``arrays``, when given, must be ``MelodyArrays.of`` the examples' melodies."""
         keys = [e.key for e in examples]
-        names = {k: k.name for k in set(keys) if k is not None}  # one string a key, not one an example
-        return cls([e.id for e in examples], [names[k] if k else "?" for k in keys],
-                   [k.mode if k else "?" for k in keys], [e.prompt or "" for e in examples],
+        # One name string a key object (a run's equal keys are mostly one object: pipeline.slim),
+        # found by identity: hashing a key is a Python call, a million of them a second.
+        name_of: dict[int, str] = {}
+        names = ["?" if k is None else name_of.get(id(k)) or name_of.setdefault(id(k), k.name)
+                 for k in keys]
+        return cls([e.id for e in examples], names,
+                   [k.mode if k else "?" for k in keys], [_prompt(e) or "" for e in examples],
                    [e.seed_id for e in examples],
                    MelodyArrays.of([e.melody for e in examples]) if arrays is None else arrays)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+def _prompt(e: Example) -> str | None:
+    """``e.prompt``, looked up directly when the message before the answer is the user's
+    (the usual chat: system, user, assistant)."""
+    before = e.messages[e.melody_index - 1] if e.melody_index else None
+    return before.content if before is not None and before.role == "user" else e.prompt
 
 
 Examples = Sequence[Example] | Columns
