@@ -416,11 +416,12 @@ def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
 def _duplicate_of(family: str, keepers: dict[str, str], level: str, config: DedupConfig,
                   sim: float | None = None) -> str | None:
     """The drop reason when a kept example of a policy-covered family shares the tune."""
-    if not keepers:  # most examples: the first of their tune
-        return None
+    own = family in keepers
+    if len(keepers) == own and not (own and _allowed(level, config.within_family)):
+        return None  # most examples: the first of their tune, or of their family's own tune
     what = ("invariant_duplicate: same intervals and rhythm ratios as" if level == "invariant"
             else f"near_duplicate: edit similarity {sim:.3f} to")
-    if family in keepers and _allowed(level, config.within_family):
+    if own and _allowed(level, config.within_family):
         return f"{what} {keepers[family]} (same seed family)"
     if _allowed(level, config.across_families):
         others = sorted(f for f in keepers if f != family)
