@@ -11,7 +11,6 @@ does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import platform
 from functools import lru_cache
 from typing import Any
@@ -21,8 +20,8 @@ from typing import Any
 def _libc() -> Any:
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    try:  # the C library this process already runs with (no search for it)
+        libc = ctypes.CDLL(None)
         return libc if hasattr(libc, "malloc_trim") else None
     except OSError:
         return None
