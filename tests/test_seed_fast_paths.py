@@ -328,7 +328,12 @@ def test_ornament_options_equal_the_note_by_note_definition() -> None:
                 got = ornament._options(melody, key, least, kinds, 50, 80)
                 assert got == ornament_options_by_definition(melody, key, least, kinds, 50, 80)
                 found += len(got)
-    assert found > 10_000
+                # Remembered by value: an equal melody (another object) and an equal key get
+                # the same options again, as a tuple nobody can change.
+                again = ornament._option_tuples(Melody.from_ticks(melody.pitches, melody.ticks),
+                                                Key(key.tonic, key.mode), least, kinds, 50, 80)
+                assert isinstance(again, tuple) and [ornament._params(o) for o in again] == got
+    assert found > 10_000 and ornament._option_tuples.cache_info().hits > 1_000
 
 
 def rhythm_options_by_definition(melody: Melody, bar_t: int, least: int, operations: tuple[str, ...]

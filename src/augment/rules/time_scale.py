@@ -59,6 +59,12 @@ def scaled_meter(meter: Meter, factor: Fraction) -> Meter | None:
     return None
 
 
+@lru_cache(maxsize=256)
+def _most_ticks(quarters: float) -> int:
+    """The most whole ticks within ``quarters`` (read as its decimal text)."""
+    return math.floor(Fraction(str(quarters)) * TICKS_PER_QUARTER)
+
+
 @dataclass(frozen=True)
 class TimeScale(Rule):
     """Augment or diminish every duration by one factor (x2, x1/2, x3/2)."""
@@ -78,7 +84,7 @@ class TimeScale(Rule):
     def allowed(self, melody: Melody) -> list[Fraction]:
         # A scaled duration is only kept on the grid (whole ticks), so int bounds are exact.
         low = least_ticks(self.min_duration_quarters)
-        high = math.floor(Fraction(str(self.max_duration_quarters)) * TICKS_PER_QUARTER)
+        high = _most_ticks(self.max_duration_quarters)
         distinct = set(melody.ticks)  # a melody has few distinct durations
         out = []
         for f in _factors(self.factors):
