@@ -16,6 +16,8 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
+from itertools import chain
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -502,16 +504,21 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
     # order gives the same records in the same order.
     ordered = sorted(rejected, key=Rejected.key)
 
-    def reject_line(r: Rejected) -> str | bytes:
-        if r.spooled is None:
-            return r.as_line()
-        if rejects is None:
-            raise ValueError(f"rejection {r.key()} was set aside in a spool that was not given")
-        return rejects.raw(r.spooled, 0)
+    aside = [r.spooled for r in ordered if r.spooled is not None]
+    if aside and rejects is None:
+        raise ValueError("rejections were set aside in a spool that was not given")
+    aside_lines = rejects.raws(aside, 0) if rejects is not None else iter(())
 
-    result.files["rejected.jsonl"] = write_atomic(out_dir / "rejected.jsonl", map(reject_line, ordered))
+    def reject_lines() -> Iterator[str | bytes]:
+        for r in ordered:
+            line = r.as_line() if r.spooled is None else next(aside_lines)
+            if line is None:
+                raise ValueError(f"rejection {r.key()} is not in its spool")
+            yield line
+
+    result.files["rejected.jsonl"] = write_atomic(out_dir / "rejected.jsonl", reject_lines())
     counts["rejected_total"] = len(rejected)
-    per_rule = Counter(s.rule for e in written for s in e.steps)
+    per_rule = Counter(map(attrgetter("rule"), chain.from_iterable(map(attrgetter("steps"), written))))
     per_check = Counter(reason.split(":")[0] for r in rejected if r.stage in ("checks", "dedup", "split")
                         for reason in r.reasons)
     result.manifest = {
