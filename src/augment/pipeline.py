@@ -251,6 +251,7 @@ def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams |
     arrays = MelodyArrays.of([e.melody for e in passed])
     texts = pack_texts((example_to_line(e), lineage_head(e)) for e in passed)
     packed = arrays.pack()
+    release_free_memory()  # a worker's heap after a seed's variants (it runs hundreds of seeds)
     if packed is None:  # a duration off the tick grid: the melodies stay with the examples
         return SeedResult(passed, rejected, counts, prints, buckets, arrays, *texts)
     shared: dict[Any, Any] = {}
