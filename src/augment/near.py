@@ -217,6 +217,7 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return len(np.intersect1d(a, b)) / union if union else 1.0
 
 
+@lru_cache(maxsize=64)
 def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows) whose collision curve 1-(1-s^r)^b best separates at ``threshold``.
 
