@@ -6,6 +6,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -251,18 +252,26 @@ def test_report_on_rows_of_a_batch_equals_the_report_on_their_copy() -> None:
         assert len(view.arrays) == len(rows)
 
 
-def test_distinct_durations_counted_from_ticks_equal_the_sorted_ones() -> None:
+def test_distinct_durations_counted_from_ticks_equal_the_sorted_ones(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from augment.diversity import _durations
-    from augment.theory import MelodyRows, PackedMelodies
+    from augment.theory import MelodyArrays, MelodyRows, PackedMelodies
 
-    for ticks in ([48, 12, 48, 7, 96], [1 << 25, 48, 1 << 25, 3]):  # small ticks, then huge
-        packed = PackedMelodies(np.array([60, -1, 62, 64, 65], dtype=np.int8),
-                                np.array(ticks, dtype=np.int32), np.array([0, 2, 5]))
-        want = np.unique(packed.unpack().quarters)
-        assert np.array_equal(_durations(packed, [(0, 2)]), want)
-        # rows of the batch: the batch's durations, a superset of the rows' own
-        assert np.array_equal(_durations(MelodyRows(packed, np.array([1])), [(0, 1)]), want)
-        assert np.array_equal(_durations(packed.unpack(), [(0, 1), (1, 2)]), want)
+    for chunk in (1 << 20, 2):  # ticks marked all at once, or two at a time
+        monkeypatch.setattr(diversity, "MARK_CHUNK", chunk)
+        for ticks in ([48, 12, 48, 7, 96], [1 << 25, 48, 1 << 25, 3]):  # small ticks, then huge
+            packed = PackedMelodies(np.array([60, -1, 62, 64, 65], dtype=np.int8),
+                                    np.array(ticks, dtype=np.int32), np.array([0, 2, 5]))
+            want = np.unique(packed.unpack().quarters)
+            assert np.array_equal(_durations(packed, [(0, 2)]), want)
+            # rows of the batch: the batch's durations, a superset of the rows' own
+            assert np.array_equal(_durations(MelodyRows(packed, np.array([1])), [(0, 1)]), want)
+            assert np.array_equal(_durations(packed.unpack(), [(0, 1), (1, 2)]), want)
+    corpus = MelodyArrays.of([s.melody for s in seeds_from_corpus(200)])
+    real = corpus.pack()
+    assert real is not None
+    monkeypatch.setattr(diversity, "MARK_CHUNK", 1000)  # many chunks over real durations
+    assert np.array_equal(_durations(real, [(0, len(real))]), np.unique(corpus.quarters))
 
 
 def test_report_columns_hold_each_examples_key_name_mode_and_prompt() -> None:
