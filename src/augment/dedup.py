@@ -112,7 +112,7 @@ class PrintBlock(Sequence[Fingerprint]):
         index = np.asarray(rows, dtype=np.intp)
 
         def digests(blob: bytes) -> bytes:
-            return np.frombuffer(blob, dtype=np.uint8).reshape(-1, DIGEST)[index].tobytes()
+            return _digest_rows(blob)[index].tobytes()
         return PrintBlock(digests(self.exact), digests(self.invariant), self.length[index])
 
 
@@ -239,9 +239,8 @@ def first_equal(digests: bytes) -> np.ndarray:
     numpy and then compared whole, so a million digests need no bytes object and no dict
     (a dict of them when two differ only past their first 8 bytes, which chance makes
     all but impossible)."""
-    rows = np.frombuffer(digests, dtype=np.uint8).reshape(-1, DIGEST)
-    words = rows.view(np.uint64)
-    _, first, inverse = np.unique(words[:, 0], return_index=True, return_inverse=True)
+    rows = _digest_rows(digests)
+    _, first, inverse = np.unique(rows.view(np.uint64)[:, 0], return_index=True, return_inverse=True)
     out = first[inverse.reshape(-1)]
     if np.array_equal(rows, rows[out]):
         return out
@@ -254,10 +253,15 @@ def shares_digest(few: bytes, many: bytes) -> bool:
     """Whether a digest of ``few`` is also one of ``many`` (both laid back to back), found
     by the first 8 bytes in numpy, then confirmed whole for the few that match there."""
     def lead(digests: bytes) -> np.ndarray:
-        return np.frombuffer(digests, dtype=np.uint8).reshape(-1, DIGEST).view(np.uint64)[:, 0]
+        return _digest_rows(digests).view(np.uint64)[:, 0]
     wanted = {few[i:i + DIGEST] for i in range(0, len(few), DIGEST)}
     return any(many[i * DIGEST:(i + 1) * DIGEST] in wanted
                for i in np.flatnonzero(np.isin(lead(many), lead(few))).tolist())
+
+
+def _digest_rows(digests: bytes) -> np.ndarray:
+    """Digests laid back to back as a (digests, ``DIGEST``) byte array (no copy)."""
+    return np.frombuffer(digests, dtype=np.uint8).reshape(-1, DIGEST)
 
 
 def dedup_exact(examples: Iterable[Example], prints: Prints | None = None

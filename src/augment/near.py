@@ -303,51 +303,43 @@ def band_buckets(signatures: np.ndarray, params: NearParams) -> np.ndarray:
     band's columns, shape (signatures, bands), uint64. All that the LSH reads of a signature:
     a big run makes these where it makes the signatures and keeps them instead (42 bands:
     336 bytes a melody, where a 128-value signature takes 512)."""
-    bands, rows = params.bands()
+    return _buckets(signatures, *params.bands())
+
+
+def _buckets(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return _band_keys(signatures[:, :bands * rows].reshape(len(signatures), bands, rows))
 
 
 def candidate_pairs(signatures: np.ndarray, bands: int, rows: int,
                     groups: Sequence[int] | np.ndarray | None = None, *,
-                    mapper: Mapper | None = None, index: np.ndarray | None = None
-                    ) -> list[tuple[int, int]]:
-    """Index pairs (i < j) that share at least one LSH band bucket, sorted.
-
-    With ``groups`` (one integer per row), pairs of rows in the same group are left out.
-    With ``mapper`` and many rows, each band is grouped into buckets as its own job (a
-    grouped stage by band; the union of the bands' pairs is the same). With ``index``,
-    row i is ``signatures[index[i]]`` (read band by band, never copied whole).
-    """
-    def bucket_column(band: int) -> np.ndarray:
-        columns = signatures[:, band * rows:(band + 1) * rows]
-        return band_hash(columns if index is None else columns[index])
-
-    n = len(signatures) if index is None else len(index)
-    return _pairs_by_band(bucket_column, bands, n, groups, mapper)
+                    mapper: Mapper | None = None) -> list[tuple[int, int]]:
+    """Index pairs (i < j) whose signatures share at least one LSH band bucket, sorted:
+    ``bucket_pairs`` of their buckets."""
+    return bucket_pairs(_buckets(signatures, bands, rows), groups, mapper=mapper)
 
 
 def bucket_pairs(buckets: np.ndarray, groups: Sequence[int] | np.ndarray | None = None, *,
                  mapper: Mapper | None = None, index: np.ndarray | None = None
                  ) -> list[tuple[int, int]]:
-    """``candidate_pairs`` of the signatures whose ``band_buckets`` are ``buckets`` (row i is
-    ``buckets[index[i]]`` with ``index``)."""
+    """Index pairs (i < j) of rows that share a bucket in at least one band, sorted (row i
+    is ``buckets[i]``, or ``buckets[index[i]]`` with ``index``: read band by band, never
+    copied whole).
+
+    With ``groups`` (one integer per row), pairs of rows in the same group are left out.
+    With ``mapper`` and many rows, each band is grouped into buckets as its own job (a
+    grouped stage by band; the union of the bands' pairs is the same).
+    """
+    n = len(buckets) if index is None else len(index)
+    if n < 2:
+        return []
+    group = np.arange(n) if groups is None else np.asarray(groups, dtype=np.int64)
+
     def bucket_column(band: int) -> np.ndarray:
         column = buckets[:, band]
         return np.ascontiguousarray(column if index is None else column[index])
 
-    n = len(buckets) if index is None else len(index)
-    return _pairs_by_band(bucket_column, buckets.shape[1], n, groups, mapper)
-
-
-def _pairs_by_band(bucket_column: Callable[[int], np.ndarray], bands: int, n: int,
-                   groups: Sequence[int] | np.ndarray | None, mapper: Mapper | None
-                   ) -> list[tuple[int, int]]:
-    """The candidate pairs of ``n`` rows whose bucket in band b is ``bucket_column(b)``."""
-    if n < 2:
-        return []
-    group = np.arange(n) if groups is None else np.asarray(groups, dtype=np.int64)
     # One band's buckets at a time in this process; a few bands' at a time through the mapper.
-    jobs = ((bucket_column(band), group) for band in range(bands))
+    jobs = ((bucket_column(band), group) for band in range(buckets.shape[1]))
     if mapper is None or n < BAND_JOB_ROWS:
         found = [band_pairs(job) for job in jobs]
     else:
