@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from hypothesis import strategies as st
 from augment import diversity
 from augment.melody import Melody
 from dataset_util import example, seeds_from_corpus
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _ngrams(seq: list, n: int) -> set:
@@ -123,7 +126,7 @@ def test_report_on_columns_equals_the_report_on_examples_and_survives_a_copy() -
     assert diversity.report(copied) == diversity.diversity_report(examples)
     for name, metric in diversity.METRICS.items():
         assert metric(columns) == metric(examples), name
-    assert len({*columns.keys}) > 3 and len({*columns.prompts}) > 3  # the columns carry real variety
+    assert len(columns.key_counts) > 3 and len(columns.prompts) > 3  # the columns carry real variety
 
 
 def test_report_in_batches_equals_the_metrics_on_the_whole_set() -> None:
@@ -212,6 +215,48 @@ def test_stored_melodies_are_mapped_from_files_and_travel_as_their_folder(tmp_pa
         report(Columns.of(examples, packed))
 
 
+def _resident_kb(path: Path) -> int:
+    """Resident kilobytes of this process's mappings of ``path`` (Linux /proc/self/smaps)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if "-" in fields[0] and len(fields) >= 5:  # a mapping's header line
+            inside = fields[-1] == str(path)
+        elif inside and fields[0] == "Rss:":
+            total += int(fields[1])
+    return total
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads Linux /proc/self/smaps")
+def test_mapped_melodies_give_back_the_pages_read(tmp_path: Path) -> None:
+    """``MappedMelodies.release`` unmaps what a pass read (a million melodies' report kept
+    ~250 MB resident in its worker); the melodies read the same afterwards."""
+    from augment import theory
+    from augment.theory import MelodyArrays
+
+    melodies = [s.melody for s in seeds_from_corpus(40)] * 250  # ~10,000 melodies
+    packed = MelodyArrays.of(melodies).pack()
+    assert packed is not None
+    mapped = packed.store(tmp_path / "melodies")
+    ticks = (tmp_path / "melodies" / "ticks.npy").resolve()
+    assert int(mapped.ticks.sum()) == int(packed.ticks.sum())  # a pass over every tick
+    assert _resident_kb(ticks) > mapped.ticks.nbytes // 2048
+    mapped.release()
+    assert _resident_kb(ticks) == 0
+    assert [mapped.melody(i) for i in (0, 5_000, len(melodies) - 1)] == \
+        [melodies[0], melodies[5_000], melodies[-1]]
+    # reads by row give back what they touched; single melodies every RELEASE_EVERY reads
+    rows = np.arange(0, len(melodies), 97)
+    assert mapped.subset(rows).unpack().melody(3) == melodies[3 * 97]
+    assert _resident_kb(ticks) == 0
+    assert mapped.rows(100, 9_000).melody(0) == melodies[100] and _resident_kb(ticks) == 0
+    mapped.release()
+    for i in range(theory.RELEASE_EVERY - mapped.reads[0] % theory.RELEASE_EVERY - 1):
+        assert mapped.melody(i * 300) == melodies[i * 300]
+    assert _resident_kb(ticks) > 0
+    assert mapped.melody(7) == melodies[7] and _resident_kb(ticks) == 0
+
+
 def test_drained_concatenates_and_lets_go_of_each_part() -> None:
     import weakref
 
@@ -259,7 +304,8 @@ def test_distinct_durations_counted_from_ticks_equal_the_sorted_ones(
 
     for chunk in (1 << 20, 2):  # ticks marked all at once, or two at a time
         monkeypatch.setattr(diversity, "MARK_CHUNK", chunk)
-        for ticks in ([48, 12, 48, 7, 96], [1 << 25, 48, 1 << 25, 3]):  # small ticks, then huge
+        # small ticks; huge ones first; a huge one after small ones were marked
+        for ticks in ([48, 12, 48, 7, 96], [1 << 25, 48, 1 << 25, 3], [48, 12, 48, 7, 1 << 25]):
             packed = PackedMelodies(np.array([60, -1, 62, 64, 65], dtype=np.int8),
                                     np.array(ticks, dtype=np.int32), np.array([0, 2, 5]))
             want = np.unique(packed.unpack().quarters)
@@ -291,7 +337,34 @@ def test_report_columns_hold_each_examples_key_name_mode_and_prompt() -> None:
                  replace(first, messages=(Message("user", "the prompt"), Message("system", "a note"),
                                           first.messages[1]), melody_index=2)]
     columns = Columns.of(examples)
-    assert columns.keys == [e.key.name if e.key else "?" for e in examples]
-    assert columns.modes == [e.key.mode if e.key else "?" for e in examples]
-    assert columns.prompts == [e.prompt or "" for e in examples]
-    assert columns.prompts[-2:] == ["", "the prompt"] and columns.keys[-4] == "?"
+    assert columns.key_counts == Counter(e.key.name if e.key else "?" for e in examples)
+    assert list(columns.key_counts) == list(dict.fromkeys(e.key.name if e.key else "?" for e in examples))
+    assert columns.mode_counts == Counter(e.key.mode if e.key else "?" for e in examples)
+    assert columns.prompts == tuple(dict.fromkeys(e.prompt or "" for e in examples))
+    assert columns.prompts[-2:] == ("", "the prompt") and columns.key_counts["?"] == 1
+    assert columns.family_counts == Counter(e.seed_id for e in examples)
+    assert columns.id_list() == [e.id for e in examples] and len(columns) == len(examples)
+    assert Columns.of([]).id_list() == [] and len(Columns.of([])) == 0
+
+
+def test_report_columns_stay_small_for_many_variants_of_few_seeds() -> None:
+    """What a pool is sent for the report grows by an example's id (~17 bytes), not by
+    a list entry per column: 20 seeds' variants pickle (melodies aside) in less than their
+    ids plus their distinct prompts and a few kilobytes, and report as the examples do."""
+    import pickle
+    from dataclasses import replace
+
+    from augment.config import load_config
+    from augment.diversity import Columns
+    from augment.pipeline import draw_variants
+    from augment.theory import MelodyArrays
+
+    config = load_config(ROOT / "rules" / "wide.toml")
+    config = replace(config, expand=replace(config.expand, variants_per_seed=150))
+    examples = [v for s in seeds_from_corpus(20) for v in draw_variants(s, config, 0, Counter())]
+    assert len(examples) > 2000
+    columns = Columns.of(examples)
+    distinct = sum(len(x) for x in columns.prompts)
+    size = len(pickle.dumps(replace(columns, arrays=MelodyArrays.of([]))))
+    assert size < 18 * len(examples) + distinct + 5_000
+    assert diversity.report(columns) == diversity.diversity_report(examples)

@@ -2,9 +2,9 @@
 
 Every metric takes a sequence of examples and returns a float where larger means more
 diverse (except ``largest_family_share``, where smaller is better). Entropies are in bits.
-Each also takes the examples as ``Columns`` (what the metrics read of them, as plain lists
-and flat arrays): the form ``report`` works on, cheap to build once and to send to another
-process.
+Each also takes the examples as ``Columns`` (what the metrics read of them: counts, the
+distinct prompts, the ids and the melodies as flat arrays): the form ``report`` works on,
+cheap to build once and to send to another process.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import re
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from . import ragged
 from .example import Example
 from .melody import MAX_PITCH, TICKS_PER_QUARTER
-from .theory import MelodyArrays, MelodyRows, PackedMelodies
+from .theory import MappedMelodies, MelodyArrays, MelodyRows, PackedMelodies
 
 INTERVAL_BINS = 25  # -12..+12 semitones; larger leaps fold into the outer bins
 DURATION_BINS = 9  # log2 of quarter notes, -4 (64th) .. +4 (breve)
@@ -27,13 +28,17 @@ DURATION_BINS = 9  # log2 of quarter notes, -4 (64th) .. +4 (breve)
 
 @dataclass(frozen=True)
 class Columns:
-    """What the metrics read of a set of examples, one entry per example."""
+    """What the metrics read of a set of examples, in a small form to send to another
+    process: counts and distinct values rather than one entry per example (a million
+    examples' lists cost the run ~250 MB to send and the report's worker ~350 MB to hold).
+    Counts are in first-seen order, as ``Counter`` of the entries would hold them."""
 
-    ids: list[str]
-    keys: list[str]  # key name, "?" when unknown
-    modes: list[str]  # mode, "?" when the key is unknown
-    prompts: list[str]  # the user prompt ("" for none)
-    families: list[str]  # seed family (seed id)
+    size: int  # number of examples
+    ids: str  # every example's id in order, "\n"-joined (``vendi_score`` picks by id order)
+    key_counts: dict[str, int]  # examples by key name ("?" when unknown)
+    mode_counts: dict[str, int]  # examples by mode ("?" when the key is unknown)
+    prompts: tuple[str, ...]  # the distinct user prompts ("" for none), first-seen order
+    family_counts: dict[str, int]  # examples by seed family (seed id)
     arrays: MelodyArrays | PackedMelodies | MelodyRows  # the melodies
 
     @classmethod
@@ -46,13 +51,21 @@ class Columns:
         name_of: dict[int, str] = {}
         names = ["?" if k is None else name_of.get(id(k)) or name_of.setdefault(id(k), k.name)
                  for k in keys]
-        return cls([e.id for e in examples], names,
-                   [k.mode if k else "?" for k in keys], [_prompt(e) or "" for e in examples],
-                   [e.seed_id for e in examples],
+        ids = [e.id for e in examples]
+        if any("\n" in i for i in ids):
+            raise ValueError("an example id holds a line break")
+        return cls(len(examples), "\n".join(ids), dict(Counter(names)),
+                   dict(Counter([k.mode if k else "?" for k in keys])),
+                   tuple(dict.fromkeys([_prompt(e) or "" for e in examples])),
+                   dict(Counter([e.seed_id for e in examples])),
                    MelodyArrays.of([e.melody for e in examples]) if arrays is None else arrays)
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return self.size
+
+    def id_list(self) -> list[str]:
+        """Every example's id, in order."""
+        return self.ids.split("\n") if self.size else []
 
 
 def _prompt(e: Example) -> str | None:
@@ -70,7 +83,12 @@ def _columns(examples: Examples) -> Columns:
 
 
 def _entropy(items: Iterable[Hashable]) -> float:
-    counts = np.array(list(Counter(items).values()), dtype=float)
+    return _count_entropy(Counter(items))
+
+
+def _count_entropy(by_value: dict[Any, int]) -> float:
+    """Entropy of the distribution given by counts (in their order, as ``_entropy`` sums)."""
+    counts = np.array(list(by_value.values()), dtype=float)
     if counts.sum() == 0:
         return 0.0
     p = counts / counts.sum()
@@ -80,14 +98,14 @@ def _entropy(items: Iterable[Hashable]) -> float:
 def key_entropy(examples: Examples) -> float:
     """Entropy of the key names (24+ keys; max log2(#keys)); unknown keys count as one."""
     if isinstance(examples, Columns):
-        return _entropy(examples.keys)
+        return _count_entropy(examples.key_counts)
     return _entropy(e.key.name if e.key else "?" for e in examples)
 
 
 def mode_entropy(examples: Examples) -> float:
     """Entropy of the modes (major, minor, church modes)."""
     if isinstance(examples, Columns):
-        return _entropy(examples.modes)
+        return _count_entropy(examples.mode_counts)
     return _entropy(e.key.mode if e.key else "?" for e in examples)
 
 
@@ -174,8 +192,9 @@ def largest_family_share(examples: Examples) -> float:
     """Share of the examples held by the biggest seed family (smaller is more diverse)."""
     if not examples:
         return 0.0
-    families = examples.families if isinstance(examples, Columns) else [e.seed_id for e in examples]
-    return max(Counter(families).values()) / len(families)
+    if isinstance(examples, Columns):
+        return max(examples.family_counts.values()) / examples.size
+    return max(Counter(e.seed_id for e in examples).values()) / len(examples)
 
 
 def features(examples: Examples | MelodyArrays) -> np.ndarray:
@@ -213,7 +232,7 @@ def vendi_score(examples: Examples, max_examples: int = 400) -> float:
     if not examples:
         return 0.0
     columns = _columns(examples)
-    ordered = sorted(range(len(columns)), key=columns.ids.__getitem__)
+    ordered = sorted(range(len(columns)), key=columns.id_list().__getitem__)
     if len(ordered) > max_examples:
         ordered = [ordered[i] for i in np.linspace(0, len(ordered) - 1, max_examples).astype(int)]
     x = features(columns.arrays.subset(ordered).unpack())
@@ -244,6 +263,7 @@ def diversity_report(examples: Examples, arrays: MelodyArrays | None = None) -> 
 
 
 MARK_CHUNK = 1 << 20  # notes whose durations are marked at once (``_durations``)
+MARKED_TICKS = 1 << 24  # durations (ticks) below this are marked in a table, others sorted
 REPORT_ROWS = 10_000  # melodies ``report`` unpacks at once (bounds its memory: 300k corpus melodies
 # peak +387 MB at 50,000 a batch, +128 MB at 10,000, and 1.3x faster)
 
@@ -296,17 +316,27 @@ def _durations(arrays: MelodyArrays | PackedMelodies | MelodyRows,
     one to one, so the count of distinct runs is the same."""
     whole = arrays.batch if isinstance(arrays, MelodyRows) else arrays
     if isinstance(whole, PackedMelodies):  # integer ticks: marked in a table, not sorted
-        ticks = whole.ticks
-        if not len(ticks) or ticks.min() < 0 or ticks.max() >= 1 << 24:
-            return np.unique(ticks) / TICKS_PER_QUARTER
         # A chunk at a time: indexing (as np.bincount) makes 64-bit integers of what it is
-        # given, 420 MB for the 52 million notes of a million melodies at once.
-        seen = np.zeros(int(ticks.max()) + 1, dtype=bool)
+        # given, 420 MB for the 52 million notes of a million melodies at once; and mapped
+        # ticks are given back chunk by chunk (``_release``).
+        ticks, seen = whole.ticks, np.zeros(MARKED_TICKS, dtype=bool)
         for at in range(0, len(ticks), MARK_CHUNK):
-            seen[ticks[at:at + MARK_CHUNK]] = True
+            chunk = ticks[at:at + MARK_CHUNK]
+            if chunk.min() < 0 or chunk.max() >= MARKED_TICKS:
+                return np.unique(ticks) / TICKS_PER_QUARTER
+            seen[chunk] = True
+            _release(whole)
         return np.flatnonzero(seen) / TICKS_PER_QUARTER
     return np.unique(np.concatenate([np.unique(arrays.rows(lo, hi).quarters) for lo, hi in batches]
                                     or [np.zeros(0)]))
+
+
+def _release(arrays: MelodyArrays | PackedMelodies) -> None:
+    """Melodies in mapped files (``MappedMelodies``) give the pages read so far back: a pass
+    over a million melodies' ticks would otherwise keep ~200 MB resident in the report's
+    worker (their reads by row give them back themselves)."""
+    if isinstance(arrays, MappedMelodies):
+        arrays.release()
 
 
 def _melody_metrics(arrays: MelodyArrays | PackedMelodies | MelodyRows, rows: int) -> dict[str, float]:

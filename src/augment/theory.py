@@ -14,8 +14,9 @@ sopranos this lifts agreement with the full-score key from ~80% to ~90%
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
 from operator import attrgetter
@@ -440,6 +441,9 @@ class PackedMelodies:
                               ragged.drained(ticks or [np.zeros(0, np.int32)]), starts)
 
 
+RELEASE_EVERY = 32  # single melodies read from mapped files between two releases
+
+
 @dataclass(frozen=True, slots=True)
 class MappedMelodies(PackedMelodies):
     """Packed melodies whose arrays are files mapped into memory (``PackedMelodies.store``).
@@ -448,15 +452,47 @@ class MappedMelodies(PackedMelodies):
     and their pages sit in the page cache, not in any process's own memory."""
 
     folder: str
+    # melody() calls so far (one counter, shared by copies): every RELEASE_EVERY-th gives
+    # the pages back
+    reads: list[int] = field(default_factory=lambda: [0], compare=False, repr=False)
 
     def __reduce__(self) -> tuple[object, ...]:
         return (MappedMelodies.load, (self.folder,))
+
+    # Reads copy out of the mapping and then unmap what they touched (``release``): a read
+    # maps a whole large folio of the file (here ~1 MB), so 100 scattered melodies made 134
+    # MB resident, and a million melodies' dedup 174 MB in the main process.
+    def melody(self, i: int) -> Melody:
+        melody = PackedMelodies.melody(self, i)
+        self.reads[0] += 1
+        if self.reads[0] % RELEASE_EVERY == 0:
+            self.release()
+        return melody
+
+    def subset(self, rows: Sequence[int] | np.ndarray) -> PackedMelodies:
+        out = PackedMelodies.subset(self, rows)
+        self.release()
+        return out
+
+    def rows(self, lo: int, hi: int) -> MelodyArrays:
+        out = PackedMelodies.rows(self, lo, hi)
+        self.release()
+        return out
 
     @staticmethod
     def load(folder: str) -> MappedMelodies:
         def mapped(name: str) -> np.ndarray:
             return np.load(Path(folder) / f"{name}.npy", mmap_mode="r")
         return MappedMelodies(mapped("pitches"), mapped("ticks"), mapped("starts"), folder)
+
+    def release(self) -> None:
+        """Unmap the pages read so far from this process (the files stay in the page cache;
+        a later read maps them again). A pass over every melody would otherwise leave the
+        whole files counted in the process's resident memory: ~250 MB at a million
+        melodies. Where the system cannot (not Linux), nothing is done."""
+        for array in (self.pitches, self.ticks, self.starts):
+            if isinstance(array.base, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+                array.base.madvise(mmap.MADV_DONTNEED)
 
 
 def histograms(melodies: Sequence[Melody]) -> np.ndarray:
