@@ -376,6 +376,7 @@ def test_write_atomic_writes_every_chunk_in_order_and_leaves_nothing_when_it_fai
         real(handle, digest, data)
 
     monkeypatch.setattr(output, "_write", failing_write)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(OSError, match="No space") as failed:
         output.write_atomic(tmp_path / "b.jsonl", lines)
+    assert failed.value.filename == str(tmp_path / "b.jsonl")  # named for the user
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]

@@ -273,6 +273,27 @@ def test_rules_files_are_data_never_code(tmp_path: Path, monkeypatch: pytest.Mon
     assert not (tmp_path / "PWNED").exists() and not (tmp_path / "out").exists()
 
 
+def test_a_full_disk_ends_in_one_line_naming_the_file_and_leaves_no_output(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write the system refuses (here: no space left while writing the first split) is an
+    error that stops the command: one line naming the file, exit 2, no traceback, and no
+    manifest (the directory is marked unfinished) nor temporary file left behind."""
+    import augment.output as output
+
+    def no_space(handle, digest, data):  # type: ignore[no-untyped-def]
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(output, "_write", no_space)
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text(GOOD + "\n")
+    result = run("expand", seeds, "--rules", ROOT / "rules" / "default.toml", "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and len(result.output.strip().splitlines()) == 1
+    assert "No space left on device" in result.output and str(tmp_path / "out") in result.output
+    assert not any(p.name == "manifest.json" or p.name.endswith(".tmp")
+                   for p in (tmp_path / "out").rglob("*"))
+
+
 def test_no_eval_exec_or_shell_in_the_package() -> None:
     for path in (ROOT / "src" / "augment").rglob("*.py"):
         source = path.read_text()

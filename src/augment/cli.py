@@ -1,7 +1,8 @@
 """Thin click commands: parse options, call one library function, print a summary.
 
-Expected problems arrive as AugmentError and leave as a one-line message (exit 2 for
-usage/config problems, 1 for findings); never a traceback.
+Expected problems arrive as AugmentError (or OSError: a full disk, a file that may not be
+written) and leave as a one-line message (exit 2 for problems that stop a command, 1 for
+findings); never a traceback.
 """
 
 from __future__ import annotations
@@ -30,13 +31,18 @@ DEFAULT_RULES = "rules/default.toml"
 
 
 class _Group(click.Group):
-    """Every command's expected problems (AugmentError) end as one line and exit 2."""
+    """Every command's expected problems (AugmentError, and a read or write the system
+    refuses: OSError) end as one line and exit 2."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except AugmentError as exc:
             click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+        except OSError as exc:  # the system refused a read or a write: a full disk, permissions
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"error: {where}{exc.strerror or exc}", err=True)
             ctx.exit(2)
 
 
