@@ -324,6 +324,7 @@ def test_report_columns_hold_each_examples_key_name_mode_and_prompt() -> None:
     """``Columns.of`` takes names by key object and prompts from the message before the
     answer when it is the user's: the same as ``key.name`` and ``prompt`` of each example,
     also for unknown keys, no prompt, and a note between the prompt and the answer."""
+    import pickle
     from dataclasses import replace
 
     from augment.diversity import Columns
@@ -343,8 +344,12 @@ def test_report_columns_hold_each_examples_key_name_mode_and_prompt() -> None:
     assert columns.prompts == tuple(dict.fromkeys(e.prompt or "" for e in examples))
     assert columns.prompts[-2:] == ("", "the prompt") and columns.key_counts["?"] == 1
     assert columns.family_counts == Counter(e.seed_id for e in examples)
-    assert columns.id_list() == [e.id for e in examples] and len(columns) == len(examples)
-    assert Columns.of([]).id_list() == [] and len(Columns.of([])) == 0
+    assert columns.ids == [e.id for e in examples] and len(columns) == len(examples)
+    for sent in (columns, Columns.of([])):  # ids travel as one string, and come back a list
+        back = pickle.loads(pickle.dumps(sent))
+        assert back.ids == sent.ids and back.key_counts == sent.key_counts
+    with pytest.raises(ValueError, match="line break"):
+        pickle.dumps(replace(columns, ids=["a\nb"] * len(columns)))
 
 
 def test_report_columns_stay_small_for_many_variants_of_few_seeds() -> None:

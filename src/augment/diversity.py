@@ -33,8 +33,7 @@ class Columns:
     examples' lists cost the run ~250 MB to send and the report's worker ~350 MB to hold).
     Counts are in first-seen order, as ``Counter`` of the entries would hold them."""
 
-    size: int  # number of examples
-    ids: str  # every example's id in order, "\n"-joined (``vendi_score`` picks by id order)
+    ids: list[str]  # every example's id, in order (``vendi_score`` picks by id order)
     key_counts: dict[str, int]  # examples by key name ("?" when unknown)
     mode_counts: dict[str, int]  # examples by mode ("?" when the key is unknown)
     prompts: tuple[str, ...]  # the distinct user prompts ("" for none), first-seen order
@@ -51,21 +50,27 @@ class Columns:
         name_of: dict[int, str] = {}
         names = ["?" if k is None else name_of.get(id(k)) or name_of.setdefault(id(k), k.name)
                  for k in keys]
-        ids = [e.id for e in examples]
-        if any("\n" in i for i in ids):
-            raise ValueError("an example id holds a line break")
-        return cls(len(examples), "\n".join(ids), dict(Counter(names)),
+        return cls([e.id for e in examples], dict(Counter(names)),
                    dict(Counter([k.mode if k else "?" for k in keys])),
                    tuple(dict.fromkeys([_prompt(e) or "" for e in examples])),
                    dict(Counter([e.seed_id for e in examples])),
                    MelodyArrays.of([e.melody for e in examples]) if arrays is None else arrays)
 
     def __len__(self) -> int:
-        return self.size
+        return len(self.ids)
 
-    def id_list(self) -> list[str]:
-        """Every example's id, in order."""
-        return self.ids.split("\n") if self.size else []
+    def __reduce__(self) -> tuple[object, ...]:
+        # The ids travel as one string: a list of a million strings costs the sender ~100 MB
+        # of bookkeeping while it is sent (one entry an object); the receiver splits it again.
+        if any("\n" in i for i in self.ids):
+            raise ValueError("an example id holds a line break")
+        return (_columns_from, ("\n".join(self.ids), self.key_counts, self.mode_counts,
+                                self.prompts, self.family_counts, self.arrays))
+
+
+def _columns_from(ids: str, *rest: Any) -> Columns:
+    """``Columns`` with its ids sent as one string (``Columns.__reduce__``)."""
+    return Columns(ids.split("\n") if ids else [], *rest)
 
 
 def _prompt(e: Example) -> str | None:
@@ -193,7 +198,7 @@ def largest_family_share(examples: Examples) -> float:
     if not examples:
         return 0.0
     if isinstance(examples, Columns):
-        return max(examples.family_counts.values()) / examples.size
+        return max(examples.family_counts.values()) / len(examples)
     return max(Counter(e.seed_id for e in examples).values()) / len(examples)
 
 
@@ -232,7 +237,7 @@ def vendi_score(examples: Examples, max_examples: int = 400) -> float:
     if not examples:
         return 0.0
     columns = _columns(examples)
-    ordered = sorted(range(len(columns)), key=columns.id_list().__getitem__)
+    ordered = sorted(range(len(columns)), key=columns.ids.__getitem__)
     if len(ordered) > max_examples:
         ordered = [ordered[i] for i in np.linspace(0, len(ordered) - 1, max_examples).astype(int)]
     x = features(columns.arrays.subset(ordered).unpack())
