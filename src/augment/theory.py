@@ -448,8 +448,9 @@ RELEASE_EVERY = 32  # single melodies read from mapped files between two release
 class MappedMelodies(PackedMelodies):
     """Packed melodies whose arrays are files mapped into memory (``PackedMelodies.store``).
     Pickled as the name of their folder, so another process of this machine (the pool
-    computing a run's diversity report) maps the same files instead of receiving a copy,
-    and their pages sit in the page cache, not in any process's own memory."""
+    computing a run's diversity report) maps the same files instead of receiving a copy.
+    Their pages sit in the page cache; a process counts as its own only what it has read
+    and not yet given back (``release``, which its reads call)."""
 
     folder: str
     # melody() calls so far (one counter, shared by copies): every RELEASE_EVERY-th gives
@@ -460,8 +461,9 @@ class MappedMelodies(PackedMelodies):
         return (MappedMelodies.load, (self.folder,))
 
     # Reads copy out of the mapping and then unmap what they touched (``release``): a read
-    # maps a whole large folio of the file (here ~1 MB), so 100 scattered melodies made 134
-    # MB resident, and a million melodies' dedup 174 MB in the main process.
+    # maps the pages around what it touches as well (fault-around; whole readahead folios
+    # when the page cache is cold), so 100 scattered melodies made 20-134 MB resident, and
+    # a million melodies' dedup 174 MB in the main process.
     def melody(self, i: int) -> Melody:
         melody = PackedMelodies.melody(self, i)
         self.reads[0] += 1
