@@ -56,8 +56,9 @@ def tune_groups(examples: Sequence[Example], relations: MelodyRelations) -> dict
     return group_of(sorted({e.seed_id for e in examples}), family_links(examples, relations))
 
 
-def _held_out_key(e: Example, config: Config) -> bool:
-    return e.key is not None and e.key in _held_out_keys(config.split.holdout_keys)
+def _held_out_key(e: Example, held_keys: frozenset[Key]) -> bool:
+    """Whether ``e``'s key is one of ``held_keys`` (``_held_out_keys`` of the config)."""
+    return bool(held_keys) and e.key is not None and e.key in held_keys
 
 
 @lru_cache(maxsize=16)
@@ -75,7 +76,8 @@ def assign_sides(examples: Sequence[Example], group: dict[str, str], config: Con
     rows: Counter[str] = Counter(group[e.seed_id] for e in examples)
     seed_key = {e.seed_id: e.key for e in examples if e.is_seed}
     stratum = {group[f]: stratum_of(k, config.split.stratify) for f, k in sorted(seed_key.items())}
-    forced = {group[e.seed_id]: "test" for e in examples if e.is_seed and _held_out_key(e, config)}
+    held_keys = _held_out_keys(config.split.holdout_keys)
+    forced = {group[e.seed_id]: "test" for e in examples if e.is_seed and _held_out_key(e, held_keys)}
     groups = [Group(g, rows[g], stratum.get(g, "")) for g in sorted(rows)]
     by_group = assign_groups(groups, config.split.test, config.split.validation, run_seed, forced)
     return {f: by_group[g] for f, g in group.items()}
@@ -171,7 +173,7 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
         side_ = split_of[e.seed_id]
         if side_ == "train" and _held_out_rule(e, holdout_rules):
             dropped.append(("split", e, "holdout_rule: made by a rule held out of training"))
-        elif side_ == "train" and held_keys and e.key is not None and e.key in held_keys:
+        elif side_ == "train" and _held_out_key(e, held_keys):
             dropped.append(("split", e, f"holdout_key: {e.key.name if e.key else '?'} is held out "
                                         "of training"))
         else:

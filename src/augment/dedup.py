@@ -271,10 +271,10 @@ def dedup_exact(examples: Iterable[Example], prints: Prints | None = None
     ordered = [*sorted([e for e in examples if not e.steps], key=_ID),  # seeds, then variants
                *sorted([e for e in examples if e.steps], key=_ID)]
     first = first_equal(_prints_of(ordered, prints).exact)
-    copies = np.flatnonzero(first != np.arange(len(first))).tolist()
+    is_first = first == np.arange(len(first))
     dropped = [(ordered[i], f"exact_duplicate: same melody and prompt as {ordered[first[i]].id}")
-               for i in copies]
-    kept = [ordered[i] for i in np.flatnonzero(first == np.arange(len(first))).tolist()]
+               for i in np.flatnonzero(~is_first).tolist()]
+    kept = [ordered[i] for i in np.flatnonzero(is_first).tolist()]
     return kept, dropped
 
 

@@ -54,13 +54,11 @@ def write_atomic(path: Path, lines: Iterable[str | bytes]) -> str:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except OSError as exc:  # a full disk, a lost mount: named by the file being written
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
-        if exc.filename is None:
+        # A full disk or a lost mount is named by the file being written.
+        if isinstance(exc, OSError) and exc.filename is None:
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
-        raise
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
         raise
     return digest.hexdigest()
 
