@@ -25,6 +25,7 @@ import numpy as np
 
 from . import ragged
 from .checks import run_checks
+from .checks_batch import run_checks_batch
 from .codec import FormatConfig, example_to_line, read_examples
 from .config import Config, RuleSpec
 from .dataset import build_splits, plan_splits
@@ -235,18 +236,24 @@ def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams |
     counts: Counter[str] = Counter()
     passed: list[Example] = []
     rejected: list[Rejected] = []
-    for variant in draw_variants(seed, config, run_seed, counts):
-        prompted = reprompt(variant, seed, config.format, config.reprompt)
-        if isinstance(prompted, str):
-            rejected.append(Rejected("reprompt", [prompted], example=variant).compact())
+    # Re-prompt every variant, then check those re-prompted all at once (one compiled pass,
+    # checks_batch); the rejections keep the order of the draws.
+    prompted = [(variant, reprompt(variant, seed, config.format, config.reprompt))
+                for variant in draw_variants(seed, config, run_seed, counts)]
+    to_check = [p for _, p in prompted if not isinstance(p, str)]
+    verdicts = iter(run_checks_batch(to_check, config.checks))
+    for variant, p in prompted:
+        if isinstance(p, str):
+            rejected.append(Rejected("reprompt", [p], example=variant).compact())
             counts["rejected_reprompt"] += 1
             continue
-        reasons = run_checks(prompted, config.checks)
+        reasons = next(verdicts)
         if reasons:
-            rejected.append(Rejected("checks", reasons, example=prompted).compact())
+            rejected.append(Rejected("checks", reasons, example=p).compact())
             counts["rejected_checks"] += 1
             continue
-        passed.append(prompted)
+        passed.append(p)
+    del prompted, to_check
     prints, buckets = fingerprints(passed, near)
     arrays = MelodyArrays.of([e.melody for e in passed])
     texts = pack_texts((example_to_line(e), lineage_head(e)) for e in passed)

@@ -1,0 +1,268 @@
+"""The theory checks of a whole batch of examples at once: ``run_checks_batch``.
+
+A seed's thousands of variants are judged by one compiled loop (numba) over their melodies
+as flat arrays, instead of ~30 us of Python each. The loop only answers "surely passes";
+every example it cannot vouch for goes through ``checks.run_checks``, which gives the
+exact reasons. So the result is ``[run_checks(e, config) for e in examples]`` exactly, by
+construction:
+
+- the integer checks (range, span, note count, in-scale share, leaps, leap recovery,
+  repeated notes, rhythm grid, cadence) are the same integer arithmetic as the Python
+  checks, and the in-scale share the same correctly rounded int / int division;
+- key agreement is float arithmetic in another order than numpy's, so the loop vouches
+  for it only with a margin (``KEY_MARGIN``, ~10^6 times any rounding difference) and
+  an unambiguous best key; anything closer goes to the exact check;
+- the prompt's claims (meter, bars, notes) are checked by the Python check itself;
+- a melody off the tick grid, or a check registry changed at run time, is checked the
+  Python way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from itertools import chain
+
+import numpy as np
+
+from . import checks
+from .config import ChecksConfig
+from .example import Example
+from .facts import _scale
+from .melody import TICKS_PER_QUARTER
+from .prompt import parse_claims, stated_key
+from .theory import DEFAULT_PROFILE, Key, _matrix
+
+# How far inside the key-agreement threshold (and ahead of the runner-up key) the loop's
+# float arithmetic must land to vouch for a pass; the exact check decides the rest.
+KEY_MARGIN = 1e-9
+
+# The built-in checks, as the loop knows them: another function under one of these names
+# (or another name) in ``checks.CHECKS`` sends every example through the Python checks.
+_KNOWN = ("pitch_range", "span", "note_count", "in_scale", "key_agreement", "largest_leap",
+          "leap_recovery", "repeated_notes", "rhythm_grid", "cadence", "claims")
+_BUILT_IN = {name: checks.CHECKS[name] for name in _KNOWN}
+
+
+def run_checks_batch(examples: Sequence[Example], config: ChecksConfig) -> list[list[str]]:
+    """``[checks.run_checks(e, config) for e in examples]``, the same lists, most of them
+    decided by one compiled pass."""
+    if dict(checks.CHECKS) != _BUILT_IN:
+        return [checks.run_checks(e, config) for e in examples]
+    sure = surely_passing(examples, config)
+    claims = "claims" not in config.skip
+    out: list[list[str]] = []
+    for e, ok in zip(examples, sure.tolist(), strict=True):
+        if ok and not (claims and _claims_something(e.prompt) and checks.check_claims(e, config) is not None):
+            out.append([])
+        else:
+            out.append(checks.run_checks(e, config))
+    return out
+
+
+def surely_passing(examples: Sequence[Example], config: ChecksConfig) -> np.ndarray:
+    """Per example: True when the compiled loop shows it passes every check but ``claims``
+    (skipped checks count as passed); False when it fails one or the loop cannot tell."""
+    n = len(examples)
+    melodies = [e.melody for e in examples]
+    on_grid = np.ones(n, dtype=bool)
+    ticks = list(chain.from_iterable(m.ticks for m in melodies))
+    if not set(map(type, ticks)) <= {int}:  # a duration off the grid: those go the Python way
+        on_grid = np.fromiter((m.is_on_grid() for m in melodies), bool, n)
+        ticks = [t if type(t) is int else 0 for t in ticks]
+    flat = list(chain.from_iterable(m.pitches for m in melodies))
+    if None in flat:
+        flat = [-1 if p is None else p for p in flat]
+    pitches = np.fromiter(flat, np.int64, len(flat))
+    starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, melodies), np.int64, n), out=starts[1:])
+    keys = np.array([_key_masks(e.key, config.cadence_tonic_only) for e in examples],
+                    dtype=np.int64).reshape(n, 2)
+    claimed = np.array([_claimed(e.prompt) for e in examples], dtype=np.int64).reshape(n, 2)
+    on_grid_mod, lowest, highest = _grid(tuple(config.rhythm_grid_per_quarter),
+                                         config.min_duration_quarter, config.max_duration_quarter)
+    skip = set(config.skip)
+    enabled = np.array([name not in skip for name in _KNOWN], dtype=np.bool_)
+    sure = np.zeros(n, dtype=np.bool_)
+    _compiled()(pitches, np.fromiter(ticks, np.int64, len(ticks)), starts, keys, claimed,
+                _matrix(DEFAULT_PROFILE, ("major", "minor")), on_grid_mod, enabled,
+                np.array([config.min_pitch, config.max_pitch, config.max_span_semitones,
+                          config.min_notes, config.max_notes, config.max_leap_semitones,
+                          config.leap_semitones, config.max_unrecovered_leaps,
+                          config.max_repeated_notes, lowest, highest,
+                          int(config.allow_relative_key)], dtype=np.int64),
+                np.array([config.min_in_scale_rate, config.key_tolerance, KEY_MARGIN]), sure)
+    return sure & on_grid
+
+
+@lru_cache(maxsize=256)
+def _key_masks(key: Key | None, tonic_only: bool) -> tuple[int, int]:
+    """(in-scale pitch classes, cadence pitch classes) of ``key`` as 12-bit masks; (-1, -1)
+    without a key (both checks then pass)."""
+    if key is None:
+        return -1, -1
+    scale = _scale(key, True)  # as checks.check_in_scale reads a key (facts.in_scale_rate)
+    third = 4 if key.mode == "major" else 3  # as checks.check_cadence reads a key
+    triad = {key.tonic} if tonic_only else {key.tonic, (key.tonic + third) % 12, (key.tonic + 7) % 12}
+    return sum(1 << pc for pc in scale), sum(1 << pc for pc in triad)
+
+
+@lru_cache(maxsize=4096)
+def _claimed(prompt: str | None) -> tuple[int, int]:
+    """(index in the 24 key correlations of the key the prompt states, index of that key's
+    relative), as ``checks.key_gap`` reads them; (-1, -1) when the prompt states no key."""
+    key = stated_key(prompt)
+    if key is None:
+        return -1, -1
+    relative = key.relative
+    return (key.tonic + (0 if key.mode == "major" else 12),
+            relative.tonic + (0 if relative.mode == "major" else 12) if relative.mode in ("major", "minor")
+            else -1)
+
+
+@lru_cache(maxsize=4096)
+def _claims_something(prompt: str | None) -> bool:
+    """Whether the prompt claims a meter, a bar count or a note count (else ``check_claims``
+    has nothing to check)."""
+    c = parse_claims(prompt or "")
+    return bool(c.meter_options) or c.bars is not None or c.notes is not None
+
+
+@lru_cache(maxsize=64)
+def _grid(grid_per_quarter: tuple[int, ...], low: float, high: float) -> tuple[np.ndarray, int, int]:
+    """``checks._rhythm_grid`` as arrays: on-grid flag per tick count mod 48, and the lowest
+    and highest whole tick counts allowed."""
+    on_grid, lowest, highest, _, _ = checks._rhythm_grid(grid_per_quarter, low, high)
+    return np.array(on_grid, dtype=np.bool_), lowest, highest
+
+
+def _loop(pitches: np.ndarray, ticks: np.ndarray, starts: np.ndarray, keys: np.ndarray,
+          claimed: np.ndarray, matrix: np.ndarray, on_grid: np.ndarray, enabled: np.ndarray,
+          ints: np.ndarray, floats: np.ndarray, sure: np.ndarray) -> None:
+    """``sure[i]`` = example i passes every enabled check but claims (see the module doc).
+    ``enabled`` follows ``_KNOWN``; ``ints`` and ``floats`` hold the thresholds in the order
+    ``surely_passing`` writes them. Compiled by numba."""
+    min_pitch, max_pitch, max_span, min_notes, max_notes = ints[0], ints[1], ints[2], ints[3], ints[4]
+    max_leap, leap, max_unrecovered, max_repeats = ints[5], ints[6], ints[7], ints[8]
+    lowest, highest, allow_relative = ints[9], ints[10], ints[11]
+    min_rate, tolerance, margin = floats[0], floats[1], floats[2]
+    notes = np.empty(pitches.shape[0] + 1, dtype=np.int64)
+    pc_ticks = np.zeros(12, dtype=np.int64)
+    hist = np.zeros(12, dtype=np.float64)
+    for i in range(starts.shape[0] - 1):
+        ok = True
+        count = 0
+        pc_ticks[:] = 0
+        for j in range(starts[i], starts[i + 1]):
+            t = ticks[j]
+            if enabled[8] and not (on_grid[t % 48] and lowest <= t <= highest):
+                ok = False
+            p = pitches[j]
+            if p >= 0:
+                notes[count] = p
+                count += 1
+                pc_ticks[p % 12] += t
+        if not ok:
+            continue
+        if count == 0:  # no sounding note: rare, and left to the Python checks
+            continue
+        low = high = notes[0]
+        longest = 1
+        run = 1
+        largest = 0
+        for j in range(count):
+            v = notes[j]
+            low = min(low, v)
+            high = max(high, v)
+            if j > 0:
+                step = abs(v - notes[j - 1])
+                largest = max(largest, step)
+                if v == notes[j - 1]:
+                    run += 1
+                    longest = max(longest, run)
+                else:
+                    run = 1
+        if enabled[0] and (low < min_pitch or high > max_pitch):
+            continue
+        if enabled[1] and high - low > max_span:
+            continue
+        if enabled[2] and not (min_notes <= count <= max_notes):
+            continue
+        if enabled[5] and count > 1 and largest > max_leap:
+            continue
+        if enabled[7] and longest > max_repeats:
+            continue
+        if enabled[6]:
+            unrecovered = 0
+            following = 0  # the next interval that is not a repeat, after the one at j
+            for j in range(count - 1, 0, -1):
+                step = notes[j] - notes[j - 1]
+                if abs(step) > leap and following * step > 0:
+                    unrecovered += 1
+                if step != 0:
+                    following = step
+            if unrecovered > max_unrecovered:
+                continue
+        scale, triad = keys[i, 0], keys[i, 1]
+        if enabled[3] and scale >= 0:
+            sounding = 0
+            on = 0
+            for pc in range(12):
+                sounding += pc_ticks[pc]
+                if (scale >> pc) & 1:
+                    on += pc_ticks[pc]
+            rate = on / sounding if sounding else 1.0
+            if rate < min_rate:
+                continue
+        if enabled[9] and triad >= 0 and not (triad >> (notes[count - 1] % 12)) & 1:
+            continue
+        stated, relative = claimed[i, 0], claimed[i, 1]
+        if enabled[4] and stated >= 0:
+            mean = 0.0
+            for pc in range(12):
+                hist[pc] = pc_ticks[pc] / 48.0
+                mean += hist[pc]
+            mean /= 12.0
+            norm = 0.0
+            for pc in range(12):
+                hist[pc] -= mean
+                norm += hist[pc] * hist[pc]
+            norm = math.sqrt(norm)
+            if norm == 0.0:
+                norm = 1.0
+            best = 0
+            best_value = -math.inf
+            second = -math.inf
+            claimed_value = 0.0
+            for k in range(24):
+                value = 0.0
+                for pc in range(12):
+                    value += hist[pc] / norm * matrix[k, pc]
+                if k == stated:
+                    claimed_value = value
+                if value > best_value:
+                    second = best_value
+                    best_value = value
+                    best = k
+                elif value > second:
+                    second = value
+            fits = best_value - claimed_value <= tolerance - margin
+            rescued = allow_relative and best == relative and best_value - second > margin
+            if not (fits or rescued):
+                continue
+        sure[i] = True
+
+
+@lru_cache(maxsize=1)
+def _compiled() -> Callable[..., None]:
+    """``_loop`` compiled for this machine (cached on disk by numba, as ``near`` does)."""
+    import numba
+
+    try:
+        return numba.njit(cache=True, nogil=True)(_loop)
+    except RuntimeError:  # no writable cache directory anywhere: compile in memory each process
+        return numba.njit(nogil=True)(_loop)
+
+
+assert TICKS_PER_QUARTER == 48  # the loop's ``t % 48`` and ``/ 48.0``
