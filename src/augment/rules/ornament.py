@@ -61,31 +61,52 @@ def _option_tuples(melody: Melody, key: Key, least: int, kinds: tuple[str, ...],
     meet a melody and key met before)."""
     p, d = melody.pitches, melody.ticks
     passing, neighbour = "passing" in kinds, "neighbour" in kinds
-    # in_key depends on the pitch class only; a pitch's scale neighbours are found once
-    # per distinct pitch (a melody repeats its few pitches).
-    scale = frozenset(pc for pc in range(12) if in_key(pc, key))
-    neighbours: dict[int, tuple[int, int]] = {}
+    fills, neighbours = _key_moves(key)
     out: list[Option] = []
-    last = len(p) - 1
-    for i, pitch in enumerate(p):
+    for i, (pitch, nxt) in enumerate(zip(p, (*p[1:], None), strict=True)):
         if pitch is None:
             continue
         t = d[i]
-        nxt = p[i + 1] if i < last else None
-        if passing and nxt is not None and abs(nxt - pitch) in (3, 4) \
-                and t % 2 == 0 and t // 2 >= least:
-            between = [x for x in range(min(pitch, nxt) + 1, max(pitch, nxt)) if x % 12 in scale]
-            if len(between) == 1:
-                out.append(("passing", i, between[0]))
-        if neighbour and t % 4 == 0 and t // 4 >= least and pitch % 12 in scale:
-            pair = neighbours.get(pitch)
-            if pair is None:
-                step, _ = to_step(pitch, key)
-                pair = neighbours[pitch] = (from_step(step + 1, 0, key), from_step(step - 1, 0, key))
-            for pitch_ in pair:
-                if low_pitch <= pitch_ <= high_pitch:
-                    out.append(("neighbour", i, pitch_))
+        pc = (pitch - key.tonic) % 12
+        if passing and nxt is not None and t % 2 == 0 and t // 2 >= least:
+            fill = fills.get((pc, nxt - pitch))
+            if fill is not None:
+                out.append(("passing", i, pitch + fill))
+        if neighbour and t % 4 == 0 and t // 4 >= least:
+            moves = neighbours[pc]
+            if moves is not None:
+                for move in moves:
+                    if low_pitch <= pitch + move <= high_pitch:
+                        out.append(("neighbour", i, pitch + move))
     return tuple(out)
+
+
+@lru_cache(maxsize=64)
+def _key_moves(key: Key) -> tuple[dict[tuple[int, int], int], tuple[tuple[int, int] | None, ...]]:
+    """What ``_option_tuples`` reads of ``key``, by pitch class above the tonic (the octave
+    and the tonic add to both ends, as in ``shift_pitch``):
+
+    - passing: (pitch class, interval to the next note of 3 or 4 semitones either way) ->
+      the move to the one scale note strictly between them, when there is exactly one;
+    - neighbour: per pitch class, the moves to its upper and lower scale neighbours
+      (``from_step`` of its step +- 1), or None off the scale.
+    """
+    fills: dict[tuple[int, int], int] = {}
+    for pc in range(12):
+        for gap in (-4, -3, 3, 4):
+            lo, hi = min(pc, pc + gap), max(pc, pc + gap)
+            between = [x - pc for x in range(lo + 1, hi) if in_key(key.tonic + x, key)]
+            if len(between) == 1:
+                fills[pc, gap] = between[0]
+    neighbours: list[tuple[int, int] | None] = []
+    for pc in range(12):
+        pitch = key.tonic + pc
+        if not in_key(pitch, key):
+            neighbours.append(None)
+            continue
+        step, _ = to_step(pitch, key)
+        neighbours.append((from_step(step + 1, 0, key) - pitch, from_step(step - 1, 0, key) - pitch))
+    return fills, tuple(neighbours)
 
 
 def apply_ornament(melody: Melody, kind: str, index: int, pitch: int) -> Melody:
