@@ -1,0 +1,273 @@
+"""Per-variant random generators, bit for bit those of ``pipeline.variant_rng``, made cheaply.
+
+``variant_rng(run_seed, seed_id, index)`` is ``np.random.default_rng(int.from_bytes(sha256(
+f"{run_seed}:{seed_id}:{index}")[:16], "little"))``. Building a Generator that way costs ~6 us,
+most of it numpy's ``SeedSequence`` and ``PCG64`` seeding. ``VariantStreams`` does the same
+arithmetic for a block of consecutive indices at once with numpy arrays and then only sets the
+state of one reused ``Generator(PCG64)`` per call.
+
+The arithmetic follows numpy (checked against numpy 2.4.6; the tests compare with
+``variant_rng`` itself):
+
+* ``SeedSequence(entropy)``: the entropy int becomes little-endian uint32 words
+  (``_int_to_uint32_array``); a 128-bit int gives at most 4 words, the pool size, so
+  ``mix_entropy`` fills missing high words with ``hashmix(0)``: the same as a zero word, and
+  the result depends only on the 4 little-endian words of the 16 digest bytes. Then every pool
+  word is mixed into every other one (``mix(mixer[dst], hashmix(mixer[src]))``). ``hashmix``
+  multiplies its running constant by MULT_A on each call, in call order, whatever the data, so
+  the constants of all 16 calls are fixed numbers.
+* ``PCG64.__init__``: ``val = seed_seq.generate_state(4, np.uint64)`` (8 uint32 words from
+  the pool cycled, hashed with INIT_B/MULT_B, paired little-endian), then
+  ``pcg64_set_seed(initstate = val[0] << 64 | val[1], initseq = val[2] << 64 | val[3])``,
+  which is PCG's ``srandom_r``: ``inc = initseq << 1 | 1``, ``state = 0``, step,
+  ``state += initstate``, step; a step is ``state = state * MULT + inc`` (mod 2**128). So
+  ``state = (inc + initstate) * MULT + inc``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import sys
+from typing import Any
+
+import numpy as np
+
+__all__ = ["VariantStreams"]
+
+_M32 = 0xFFFFFFFF
+_M64 = (1 << 64) - 1
+
+# numpy/random/bit_generator.pyx
+_INIT_A = 0x43B0D7E5
+_MULT_A = 0x931E8875
+_INIT_B = 0x8B51F9DD
+_MULT_B = 0x58F38DED
+_MIX_MULT_L = 0xCA01F9DD
+_MIX_MULT_R = 0x4973F715
+_XSHIFT = 16
+_POOL = 4
+
+# numpy/random/src/pcg64/pcg64.h: PCG_DEFAULT_MULTIPLIER_128
+_PCG_MULT = (2549297995355413924 << 64) + 4865540595714422341
+_PCG_MULT_LO = _PCG_MULT & _M64
+_PCG_MULT_HI = _PCG_MULT >> 64
+
+
+def _hash_constants(init: int, mult: int, calls: int) -> tuple[np.ndarray, np.ndarray]:
+    """(xor, multiplier) of each call of a hash whose constant is multiplied by ``mult`` per call."""
+    xors, mults = [], []
+    const = init
+    for _ in range(calls):
+        xors.append(const)
+        const = const * mult & _M32
+        mults.append(const)
+    return np.array(xors, dtype=np.uint32), np.array(mults, dtype=np.uint32)
+
+
+# mix_entropy: 4 hashmix calls filling the pool, then 3 per source word (12): 16 in all.
+_A_XOR, _A_MULT = _hash_constants(_INIT_A, _MULT_A, _POOL + _POOL * (_POOL - 1))
+# generate_state(4, uint64): 8 uint32 words.
+_B_XOR, _B_MULT = _hash_constants(_INIT_B, _MULT_B, 8)
+_OTHERS = [[d for d in range(_POOL) if d != s] for s in range(_POOL)]
+
+
+def _mulhi64(x: np.ndarray, y: int) -> np.ndarray:
+    """High 64 bits of the 128-bit products x * y (uint64 array times a 64-bit constant)."""
+    x0, x1 = x & _M32, x >> np.uint64(32)
+    y0, y1 = np.uint64(y & _M32), np.uint64(y >> 32)
+    p00, p01, p10, p11 = x0 * y0, x0 * y1, x1 * y0, x1 * y1
+    mid = (p00 >> np.uint64(32)) + (p01 & _M32) + (p10 & _M32)
+    return p11 + (p01 >> np.uint64(32)) + (p10 >> np.uint64(32)) + (mid >> np.uint64(32))
+
+
+def pcg64_states(entropy: np.ndarray) -> np.ndarray:
+    """PCG64 states of ``PCG64(int)`` for rows of 4 little-endian uint32 entropy words.
+
+    ``entropy`` is (n, 4) uint32; returns (n, 4) uint64 ``[state_lo, state_hi, inc_lo, inc_hi]``.
+    """
+    n = entropy.shape[0]
+    # mix_entropy: pool[i] = hashmix(entropy[i]) ...
+    pool = np.array(entropy.T, dtype=np.uint32, order="C")  # a copy: updated in place
+    pool ^= _A_XOR[:_POOL, None]
+    pool *= _A_MULT[:_POOL, None]
+    pool ^= pool >> _XSHIFT
+    # ... then mixer[dst] = mix(mixer[dst], hashmix(mixer[src])) for each src, dst != src. The
+    # three updates of one src read only mixer[src], which they do not change: one array step.
+    call = _POOL
+    for src in range(_POOL):
+        others = _OTHERS[src]
+        h = pool[src] ^ _A_XOR[call:call + 3, None]
+        h *= _A_MULT[call:call + 3, None]
+        h ^= h >> _XSHIFT
+        call += 3
+        mixed = pool[others] * np.uint32(_MIX_MULT_L) - h * np.uint32(_MIX_MULT_R)
+        mixed ^= mixed >> _XSHIFT
+        pool[others] = mixed
+    # generate_state(4, np.uint64): 8 words from the pool cycled, paired little-endian.
+    words = pool[[0, 1, 2, 3, 0, 1, 2, 3]]
+    words ^= _B_XOR[:, None]
+    words *= _B_MULT[:, None]
+    words ^= words >> _XSHIFT
+    w64 = words.astype(np.uint64)
+    val = w64[0::2] | (w64[1::2] << np.uint64(32))
+    seed_hi, seed_lo, seq_hi, seq_lo = val[0], val[1], val[2], val[3]
+    # srandom_r: inc = initseq << 1 | 1; state = (inc + initstate) * MULT + inc (mod 2**128).
+    inc_hi = (seq_hi << np.uint64(1)) | (seq_lo >> np.uint64(63))
+    inc_lo = (seq_lo << np.uint64(1)) | np.uint64(1)
+    a_lo = inc_lo + seed_lo
+    a_hi = inc_hi + seed_hi + (a_lo < inc_lo)
+    p_lo = a_lo * np.uint64(_PCG_MULT_LO)
+    p_hi = _mulhi64(a_lo, _PCG_MULT_LO) + a_lo * np.uint64(_PCG_MULT_HI) + a_hi * np.uint64(_PCG_MULT_LO)
+    out = np.empty((n, 4), dtype="<u8")
+    out[:, 0] = p_lo + inc_lo
+    out[:, 1] = p_hi + inc_hi + (out[:, 0] < p_lo)
+    out[:, 2] = inc_lo
+    out[:, 3] = inc_hi
+    return out
+
+
+def _state_dict(state: int, inc: int, has_uint32: int = 0, uinteger: int = 0) -> Any:
+    """The ``PCG64.state`` dict (typed Any: numpy's stubs name its TypedDict privately)."""
+    return {"bit_generator": "PCG64", "state": {"state": state, "inc": inc},
+            "has_uint32": has_uint32, "uinteger": uinteger}
+
+
+def _direct_views(bitgen: np.random.PCG64) -> tuple[memoryview, memoryview] | None:
+    """Writable views of ``bitgen``'s 128-bit state/inc and of its cached-uint32 fields, or None.
+
+    PCG64 keeps ``pcg64_state {pcg64_random_t *pcg_state; int has_uint32; uint32_t uinteger}``
+    at ``ctypes.state_address``, and ``pcg_state`` points at ``{pcg128_t state, inc}``; with a
+    native 128-bit integer on a little-endian machine that is 32 bytes: state then inc, low
+    word first. Both structs are fields of the PCG64 object. The views are given only when both
+    addresses lie inside the object (so reading them is safe), the bytes there are what the
+    public state setter wrote, and a state written through the views reads back exactly and
+    draws the same numbers as one set through the setter. Otherwise None: use the setter.
+    """
+    if sys.byteorder != "little" or sys.implementation.name != "cpython":
+        return None
+    try:
+        base, size = id(bitgen), sys.getsizeof(bitgen)
+        ptr = ctypes.sizeof(ctypes.c_void_p)
+        outer_addr = int(bitgen.ctypes.state_address)
+        if not base <= outer_addr <= base + size - (ptr + 8):
+            return None
+        inner_addr = ctypes.c_void_p.from_address(outer_addr).value
+        if inner_addr is None or not base <= inner_addr <= base + size - 32:
+            return None
+        outer = memoryview((ctypes.c_uint8 * (ptr + 8)).from_address(outer_addr)).cast("B")[ptr:]
+        inner = memoryview((ctypes.c_uint8 * 32).from_address(inner_addr)).cast("B")
+        state, inc = 0x0123456789ABCDEF_FEDCBA9876543210, 0x1F2E3D4C5B6A7988_99AABBCCDDEEFF01
+        cached = 0x5A5A1234
+        bitgen.state = _state_dict(state, inc, 1, cached)
+        if bytes(inner) != state.to_bytes(16, "little") + inc.to_bytes(16, "little"):
+            return None
+        if bytes(outer) != (1).to_bytes(4, "little") + cached.to_bytes(4, "little"):
+            return None
+        state, inc = 0x00C0FFEE_0BADF00D_DEADBEEF_12345678, 0x0F0F0F0F_00000001_87654321_ABCDEF01
+        inner[:] = state.to_bytes(16, "little") + inc.to_bytes(16, "little")
+        outer[:] = bytes(8)
+        if bitgen.state != _state_dict(state, inc):
+            return None
+        reference = np.random.PCG64(0)
+        reference.state = _state_dict(state, inc)
+        if bitgen.random_raw(3).tolist() != reference.random_raw(3).tolist():
+            return None
+        return inner, outer
+    except (AttributeError, TypeError, ValueError, OverflowError):
+        return None
+
+
+class VariantStreams:
+    """The generators ``variant_rng(run_seed, seed_id, index)`` of one seed, cheaply.
+
+    ``rng(index)`` returns a Generator whose stream (every ``random()``, ``integers()``,
+    ``choice()``, ... and ``bit_generator.state``) equals that of a fresh
+    ``pipeline.variant_rng(run_seed, seed_id, index)``.
+
+    The returned Generator is ONE object reused by every call on this instance: it is valid only
+    until the next ``rng()`` call, which overwrites its state (use it within one variant; do not
+    keep it, do not use it from two threads). Its ``bit_generator.seed_seq`` is not the
+    variant's, so ``spawn()`` on it differs from ``variant_rng``'s.
+
+    Indices may be asked in any order. Consecutive ones (``index`` equal to the end of the last
+    computed block, e.g. 0, 1, 2, ...) are computed in blocks growing from ``min_block`` to
+    ``max_block``; any other index is seeded one at a time through ``np.random.PCG64`` (about
+    the cost of ``variant_rng``) and starts a new run of blocks after it.
+
+    ``direct`` writes the state straight into the PCG64 object's memory when a check at
+    construction shows that layout (see ``_direct_views``); otherwise, or with
+    ``direct=False``, the public ``bit_generator.state`` setter is used (slower, same streams).
+    """
+
+    def __init__(self, run_seed: int, seed_id: str, *, min_block: int = 64, max_block: int = 1024,
+                 direct: bool = True) -> None:
+        if not 1 <= min_block <= max_block:
+            raise ValueError("need 1 <= min_block <= max_block")
+        self.run_seed = run_seed
+        self.seed_id = seed_id
+        self._prefix = f"{run_seed}:{seed_id}:"
+        self._hasher = hashlib.sha256(self._prefix.encode())
+        self._min_block, self._max_block = min_block, max_block
+        self._bitgen = np.random.PCG64(0)
+        self._gen = np.random.Generator(self._bitgen)
+        views = _direct_views(self._bitgen) if direct else None
+        self._inner: memoryview | None = views[0] if views is not None else None
+        self._outer: memoryview | None = views[1] if views is not None else None
+        self._zeros = bytes(8)
+        self._lo = self._hi = 0          # the block covers indices [lo, hi)
+        self._next = min_block           # size of the next consecutive block
+        self._states = memoryview(b"")  # direct: 32 bytes per index, state then inc, little-endian
+        self._ints: list[tuple[int, int]] = []  # not direct: (state, inc) per index
+
+    @property
+    def direct(self) -> bool:
+        """True when states are written into the generator's memory, False when set via ``.state``."""
+        return self._inner is not None
+
+    def rng(self, index: int) -> np.random.Generator:
+        """The shared Generator, set to variant ``index``'s stream; valid until the next call."""
+        if type(index) is int and self._lo <= index < self._hi:
+            at = (index - self._lo) * 32
+        elif type(index) is int and index == self._hi:
+            self._fill(index)
+            at = 0
+        else:
+            return self._single(index)
+        if self._inner is not None and self._outer is not None:
+            self._inner[:] = self._states[at:at + 32]
+            self._outer[:] = self._zeros
+        else:
+            self._bitgen.state = _state_dict(*self._ints[at >> 5])
+        return self._gen
+
+    def _fill(self, start: int) -> None:
+        """Compute the states of the block [start, start + next size)."""
+        size = self._next
+        self._next = min(2 * size, self._max_block)
+        copy = self._hasher.copy
+
+        def digest(i: int) -> bytes:
+            h = copy()
+            h.update(b"%d" % i)
+            return h.digest()
+
+        raw = b"".join(map(digest, range(start, start + size)))
+        entropy = np.frombuffer(raw, dtype="<u4").reshape(size, 8)[:, :_POOL]
+        states = pcg64_states(entropy)
+        if self._inner is not None:
+            self._states = memoryview(states.tobytes())
+        else:
+            self._ints = [(s_hi << 64 | s_lo, i_hi << 64 | i_lo)
+                          for s_lo, s_hi, i_lo, i_hi in states.tolist()]
+        self._lo, self._hi = start, start + size
+
+    def _single(self, index: Any) -> np.random.Generator:
+        """Out-of-run index: seed exactly as ``variant_rng`` does, then continue with blocks after it."""
+        digest = hashlib.sha256(f"{self._prefix}{index}".encode()).digest()
+        self._bitgen.state = np.random.PCG64(int.from_bytes(digest[:16], "little")).state
+        if type(index) is int:
+            self._lo = self._hi = index + 1
+            self._states, self._ints = memoryview(b""), []
+            self._next = self._min_block
+        return self._gen
