@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import sys
 
 import numpy as np
 import pytest
@@ -28,21 +27,19 @@ def assert_same(streams: VariantStreams, run_seed: int, seed_id: str, index: int
     assert draws(got) == draws(want), (run_seed, seed_id, index)
 
 
-@pytest.mark.parametrize("direct", [True, False])
 @pytest.mark.parametrize("seed_id", SEED_IDS, ids=["one-char", "plain", "unicode", "long"])
 @pytest.mark.parametrize("run_seed", RUN_SEEDS)
-def test_consecutive_indices_match_variant_rng(run_seed, seed_id, direct):
-    streams = VariantStreams(run_seed, seed_id, direct=direct)
+def test_consecutive_indices_match_variant_rng(run_seed, seed_id):
+    streams = VariantStreams(run_seed, seed_id)
     for index in range(3001):
         assert_same(streams, run_seed, seed_id, index)
 
 
-@pytest.mark.parametrize("direct", [True, False])
 @pytest.mark.parametrize("run_seed", RUN_SEEDS)
-def test_any_order_matches_variant_rng(run_seed, direct):
+def test_any_order_matches_variant_rng(run_seed):
     rnd = random.Random(run_seed)
     for seed_id in SEED_IDS:
-        streams = VariantStreams(run_seed, seed_id, direct=direct)
+        streams = VariantStreams(run_seed, seed_id)
         large = [rnd.randrange(3001, 10**15) for _ in range(40)]
         # Jumps back into and past the computed block, large indices, runs starting after them.
         order = [0, 1, 2, 70, 69, 0, 500, 3, 2000, 2001, 2002, 1999, 64, 63, 65, 191, 192, 193]
@@ -80,13 +77,6 @@ def test_reused_generator_is_reset_each_call():
     assert_same(streams, 2**40 + 3, "reuse", 5)
 
 
-def test_direct_state_writes_are_used_on_cpython():
-    if sys.implementation.name != "cpython" or sys.byteorder != "little":
-        pytest.skip("direct writes are only attempted on little-endian CPython")
-    assert VariantStreams(0, "a").direct
-    assert not VariantStreams(0, "a", direct=False).direct
-
-
 def test_bad_block_sizes_are_refused():
     with pytest.raises(ValueError):
         VariantStreams(0, "a", min_block=0)
@@ -121,10 +111,9 @@ def test_pcg64_states_property(values):
 @settings(max_examples=150, deadline=None)
 @given(run_seed=st.integers(0, 2**64),
        seed_id=st.text(alphabet=st.characters(codec="utf-8"), max_size=80),
-       index=st.integers(0, 10**12),
-       direct=st.booleans())
-def test_variant_streams_property(run_seed, seed_id, index, direct):
-    streams = VariantStreams(run_seed, seed_id, min_block=2, max_block=8, direct=direct)
+       index=st.integers(0, 10**12))
+def test_variant_streams_property(run_seed, seed_id, index):
+    streams = VariantStreams(run_seed, seed_id, min_block=2, max_block=8)
     for k in [0, 1, 2, 3, 1, 9, 4, 5]:  # first one seeded alone, then blocks after it, a jump back
         assert_same(streams, run_seed, seed_id, index + k)
     assert_same(streams, run_seed, seed_id, 0)

@@ -42,6 +42,7 @@ from .progress import SILENT, Progress
 from .prompt import stated_key
 from .reprompt import reprompt, seed_facts
 from .rules import Rule
+from .seeding import VariantStreams
 from .split import SPLITS
 from .theory import MelodyArrays, PackedMelodies, detect_key, detect_keys
 
@@ -195,10 +196,11 @@ def draw_variants(seed: Example, config: Config, run_seed: int, counts: Counter[
     wanted = config.expand.variants_per_seed
     seen: dict[str, Example] = {}
     made: dict[tuple[str, str], Example] = {}
+    streams = VariantStreams(run_seed, seed.seed_id)  # variant_rng's generators, made in blocks
     for index in range(wanted * config.expand.attempts_per_variant):
         if len(seen) == wanted:
             break
-        variant = make_variant(seed, config.rules, variant_rng(run_seed, seed.seed_id, index), made)
+        variant = make_variant(seed, config.rules, streams.rng(index), made)
         counts["variants_drawn"] += 1
         if variant is None:
             counts["variants_no_rule_applied"] += 1
