@@ -72,7 +72,7 @@ STAGES = [
     ("pipeline", "plan_splits", "plan splits (calibration)"),
     ("pipeline", "draw_variants", "rules (draw variants)"),
     ("pipeline", "reprompt", "re-prompt"),
-    ("pipeline", "run_checks", "checks"),
+    ("pipeline", "run_checks_batch", "checks"),
     # The mapper (map_ordered in this process, _pool_map in the pool) runs the per-seed
     # stages, the diversity reports and, in chunks, parts of the dataset stages: one wrapper,
     # labelled by the mapped function. Pool work is timed as this process waits for it.

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from augment.checks import CHECKS, run_checks
+from augment.checks import CHECKS, cadence_pitch_classes, key_index, run_checks
 from augment.cli import cli
 from augment.config import ChecksConfig
 from augment.example import Example, Message
@@ -112,3 +112,27 @@ def test_calibrate_prints_a_loadable_checks_table(tmp_path: Path, seeds_path: Pa
     data = json.loads(CliRunner().invoke(cli, ["calibrate", "--json", str(seeds_path)]).output)
     span = next(d for d in data if d["name"] == "span_semitones")
     assert span["minimum"] <= span["median"] <= span["maximum"] and span["param"] == "max_span_semitones"
+
+
+def test_cadence_reads_a_church_modes_own_triad() -> None:
+    # C mixolydian (C D E F G A Bb): its tonic triad is C E G, with the major third.
+    mixolydian = [(60, 1), (62, 1), (64, 1), (65, 1), (67, 1), (69, 1), (70, 1), (67, 1)]
+    c_mixolydian = Key(0, "mixolydian")
+    assert check("cadence", ex(mixolydian + [(64, 2)], key=c_mixolydian)) is None
+    assert check("cadence", ex(mixolydian + [(63, 2)], key=c_mixolydian)) is not None
+    # B locrian (B C D E F G A): B D F, with the diminished fifth.
+    locrian = [(71, 1), (72, 1), (74, 1), (76, 1), (77, 1), (79, 1), (81, 1)]
+    b_locrian = Key(11, "locrian")
+    assert check("cadence", ex(locrian + [(77, 2)], key=b_locrian)) is None
+    assert check("cadence", ex(locrian + [(78, 2)], key=b_locrian)) is not None
+    # major and minor as before: C E G, A C E
+    assert cadence_pitch_classes(Key(0, "major")) == {0, 4, 7}
+    assert cadence_pitch_classes(Key(9, "minor")) == {9, 0, 4}
+    assert cadence_pitch_classes(Key(9, "minor"), tonic_only=True) == {9}
+
+
+def test_key_index_reads_a_mode_by_its_third() -> None:
+    # Stated keys are major or minor (prompt.Tonality.key); a church-mode Key, which the checks
+    # also accept, is read as the major or minor key with its third.
+    assert [key_index(Key(7, m)) for m in ("major", "lydian", "mixolydian")] == [7, 7, 7]
+    assert [key_index(Key(2, m)) for m in ("minor", "dorian", "phrygian", "locrian")] == [14] * 4

@@ -78,8 +78,14 @@ def key_gap(example: Example) -> tuple[float, Key, Key] | None:
         return None
     corr = key_correlation_row(example.melody.pitch_class_histogram())[0]
     best_index = int(corr.argmax())
-    claimed_index = claimed.tonic + (0 if claimed.mode == "major" else 12)
-    return float(corr[best_index] - corr[claimed_index]), claimed, key_of_index(best_index)
+    return float(corr[best_index] - corr[key_index(claimed)]), claimed, key_of_index(best_index)
+
+
+def key_index(key: Key) -> int:
+    """The column of ``key`` among the 24 key correlations (``theory.key_of_index``): a mode
+    with a major third (major, lydian, mixolydian) is read as its tonic's major key, one
+    with a minor third (minor, dorian, phrygian, locrian) as its minor key."""
+    return key.tonic + (0 if key.triad_pitch_classes()[1] == (key.tonic + 4) % 12 else 12)
 
 
 def check_key_agreement(example: Example, config: ChecksConfig) -> str | None:
@@ -197,14 +203,17 @@ def check_cadence(example: Example, config: ChecksConfig) -> str | None:
     if example.key is None or not example.melody.notes:
         return None
     key = example.key
-    third = 4 if key.mode == "major" else 3
-    triad = {key.tonic, (key.tonic + third) % 12, (key.tonic + 7) % 12}
     last = example.melody.notes[-1]
-    if config.cadence_tonic_only:
-        triad = {key.tonic}
-    if last % 12 not in triad:
+    if last % 12 not in cadence_pitch_classes(key, config.cadence_tonic_only):
         return f"cadence: ends on pitch class {last % 12}, not on the tonic triad of {key.name}"
     return None
+
+
+def cadence_pitch_classes(key: Key, tonic_only: bool = False) -> frozenset[int]:
+    """The pitch classes a melody in ``key`` may end on: its tonic triad, built from the
+    mode's own 1st, 3rd and 5th degrees (C mixolydian: C E G; B locrian: B D F), or the
+    tonic alone."""
+    return frozenset({key.tonic} if tonic_only else key.triad_pitch_classes())
 
 
 def check_claims(example: Example, config: ChecksConfig) -> str | None:

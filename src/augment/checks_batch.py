@@ -103,8 +103,7 @@ def _key_masks(key: Key | None, tonic_only: bool) -> tuple[int, int]:
     if key is None:
         return -1, -1
     scale = _scale(key, True)  # as checks.check_in_scale reads a key (facts.in_scale_rate)
-    third = 4 if key.mode == "major" else 3  # as checks.check_cadence reads a key
-    triad = {key.tonic} if tonic_only else {key.tonic, (key.tonic + third) % 12, (key.tonic + 7) % 12}
+    triad = checks.cadence_pitch_classes(key, tonic_only)
     return sum(1 << pc for pc in scale), sum(1 << pc for pc in triad)
 
 
@@ -115,10 +114,8 @@ def _claimed(prompt: str | None) -> tuple[int, int]:
     key = stated_key(prompt)
     if key is None:
         return -1, -1
-    relative = key.relative
-    return (key.tonic + (0 if key.mode == "major" else 12),
-            relative.tonic + (0 if relative.mode == "major" else 12) if relative.mode in ("major", "minor")
-            else -1)
+    relative = key.relative  # a major or minor key (a church mode's: its parent major)
+    return checks.key_index(key), checks.key_index(relative)
 
 
 @lru_cache(maxsize=4096)
