@@ -36,6 +36,8 @@ from .near import (
     NearParams,
     Tokens,
     band_buckets,
+    batch_tokens,
+    invariant_digests,
     invariant_key,
     melody_tokens,
     near_pairs,
@@ -54,6 +56,39 @@ def exact_key(example: Example) -> str:
     canonical = json.dumps([texts, format_melody(example.melody)], ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
+
+def exact_digests(examples: Sequence[Example]) -> bytes:
+    """The sha256 digests of ``exact_key`` of every example, back to back. The JSON text of
+    the messages besides the melody is made once for all the examples that share them (a
+    seed's variants share the system message and a few dozen prompts), then each example's
+    melody text is added: the same text ``json.dumps`` writes (``ensure_ascii=False``, the
+    default separators), for messages whose contents are all strings."""
+    prefixes: dict[tuple[tuple[str, object], ...], str | None] = {}
+    out = []
+    sha = hashlib.sha256
+    for e in examples:
+        texts = tuple((m.role, m.content) for i, m in enumerate(e.messages) if i != e.melody_index)
+        try:
+            prefix = prefixes[texts] if texts in prefixes else prefixes.setdefault(texts, _messages_json(texts))
+        except TypeError:  # a content that is no string (a list of parts): unhashable
+            prefix = None
+        if prefix is None:
+            out.append(bytes.fromhex(exact_key(e)))
+        else:
+            out.append(sha(f"{prefix}{_json_text(format_melody(e.melody))}]".encode()).digest())
+    return b"".join(out)
+
+
+def _messages_json(texts: tuple[tuple[str, object], ...]) -> str | None:
+    """The start of ``exact_key``'s JSON text up to the melody text, when every role and
+    content is a string (else None: the example takes ``exact_key`` itself)."""
+    if not all(type(role) is str and type(content) is str for role, content in texts):
+        return None
+    return "[[" + ", ".join(f"[{_json_text(role)}, {_json_text(str(content))}]"
+                            for role, content in texts) + "], "
+
+
+_json_text = json.encoder.encode_basestring  # a str as json.dumps(ensure_ascii=False) writes it
 
 DIGEST = 32  # bytes of a sha256 digest
 
@@ -145,10 +180,15 @@ def fingerprints(examples: Sequence[Example], params: NearParams | None = None
     if any(e.messages[e.melody_index].content is None for e in examples):
         raise ValueError("a slim example (pipeline.slim: no melody, no melody text) has its "
                          "fingerprint made where it was made, before slimming")
-    tokens = [melody_tokens(e.melody) for e in examples]
-    block = PrintBlock(b"".join(bytes.fromhex(exact_key(e)) for e in examples),
-                       b"".join(bytes.fromhex(invariant_key(e.melody, t))
-                                for e, t in zip(examples, tokens, strict=True)),
+    exact = exact_digests(examples)
+    melodies = [e.melody for e in examples]
+    tok = batch_tokens(melodies)  # all at once (None: one by one)
+    if tok is not None:
+        block = PrintBlock(exact, b"".join(invariant_digests(melodies, tok)), tok.lengths)
+        return block, None if params is None else band_buckets(signatures_of(tok, params), params)
+    tokens = [melody_tokens(m) for m in melodies]
+    block = PrintBlock(exact, b"".join(bytes.fromhex(invariant_key(m, t))
+                                       for m, t in zip(melodies, tokens, strict=True)),
                        np.array([len(t) for t in tokens], dtype=np.int64))
     return block, None if params is None else band_buckets(signatures_of(tokens, params), params)
 

@@ -26,7 +26,7 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice
+from itertools import chain, islice
 from math import gcd
 
 import numpy as np
@@ -61,6 +61,95 @@ def melody_tokens(melody: Melody) -> Tokens:
             step = _STEP_TEXT[pitch - last_pitch]
         tokens.append(step + ratio)
     return tuple(tokens)
+
+
+def batch_tokens(melodies: Sequence[Melody]) -> Tokenized | None:
+    """The tokens of every melody (``melody_tokens``), numbered, made with numpy over all
+    the melodies at once (a seed's variants). The same sequences of token texts as
+    ``token_ids([melody_tokens(m) for m in melodies])`` gives, but numbered in the order
+    of their codes rather than first seen (one number a text). None
+    when a duration is off the tick grid, a pitch or tick count is out of the codes'
+    range, or there is no token: the caller then tokenizes melody by melody.
+
+    A token's code is (step kind, duration pair): the step kind is the interval from the
+    previous sounding note (+128), a rest, or a note with no sounding note before it in its
+    melody; the pair is (this duration, the previous one) as indices of the distinct tick
+    counts, whose reduced ratio is the token's second part.
+    """
+    ticks = list(chain.from_iterable(m.ticks for m in melodies))
+    if not ticks or not set(map(type, ticks)) <= {int}:
+        return None
+    pitches: list[int | None] = list(chain.from_iterable(m.pitches for m in melodies))
+    if None in pitches:
+        pitches = [-1 if x is None else x for x in pitches]
+    p = np.fromiter(pitches, np.int64, len(pitches))
+    t = np.fromiter(ticks, np.int64, len(ticks))
+    if t.min() < 1 or t.max() > _MAX_TICKS or p.min() < -1 or p.max() > 127:
+        return None
+    lengths = np.fromiter(map(len, melodies), np.int64, len(melodies))
+    starts = np.zeros(len(melodies) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    first = np.zeros(len(t), dtype=bool)
+    first[starts[:-1][lengths > 0]] = True
+    at = np.flatnonzero(~first)  # every event after the first of its melody: one token each
+    if not len(at):
+        return None
+    values, tick_index = _factorize(t)  # the distinct tick counts, and each event's
+    k = len(values)
+    # The last sounding event at or before each event (-1: none yet), over all melodies.
+    last = np.maximum.accumulate(np.where(p >= 0, np.arange(len(p)), -1))
+    before = last[at - 1]
+    owner_start = np.repeat(starts[:-1], lengths)[at]
+    kind = np.where(p[at] < 0, _REST, np.where(before >= owner_start,
+                                                p[at] - p[np.maximum(before, 0)] + 128, _START))
+    codes = kind * (k * k) + tick_index[at] * k + tick_index[at - 1]
+    distinct, number = _factorize(codes)
+    g = np.gcd(values[:, None], values[None, :])
+    nums, dens = (values[:, None] // g).reshape(-1), (values[None, :] // g).reshape(-1)
+    pair = distinct % (k * k)
+    texts = list(map(_token_text, (distinct // (k * k)).tolist(), nums[pair].tolist(), dens[pair].tolist()))
+    # Codes whose ratios reduce alike (12/24 and 24/48 ticks: "1/2") are one token.
+    vocab = dict.fromkeys(texts, 0)
+    for n, text in enumerate(vocab):
+        vocab[text] = n
+    renumber = np.fromiter(map(vocab.__getitem__, texts), np.int32, len(texts))
+    token_starts = np.zeros(len(melodies) + 1, dtype=np.int64)
+    np.cumsum(np.maximum(lengths - 1, 0), out=token_starts[1:])
+    return Tokenized(renumber[number], token_starts, tuple(vocab))
+
+
+_MAX_TICKS = 1 << 20  # (a whole note is 192 ticks)
+_REST, _START = 256, 257  # step kinds besides an interval + 128 (0-255)
+_DENSE = 1 << 22  # values below this are factorized with a table, larger ones by sorting
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct values, sorted; each value's index among them) of non-negative ints."""
+    if values.max() < _DENSE:  # a table as long as the largest value: no sort
+        present = np.zeros(int(values.max()) + 1, dtype=bool)
+        present[values] = True
+        return np.flatnonzero(present), (np.cumsum(present) - 1)[values]
+    distinct, index = np.unique(values, return_inverse=True)
+    return distinct, index.reshape(-1)
+
+
+def _token_text(kind: int, num: int, den: int) -> str:
+    step = "R:" if kind == _REST else "S:" if kind == _START else _STEP_TEXT[kind - 128]
+    return step + (f"{num}" if den == 1 else f"{num}/{den}")
+
+
+def invariant_digests(melodies: Sequence[Melody], tok: Tokenized) -> list[bytes]:
+    """The sha256 digest of ``invariant_key`` of each melody, ``tok`` being their tokens
+    (``batch_tokens`` or ``token_ids`` of them)."""
+    texts = np.array(tok.vocab, dtype=object)[tok.flat].tolist() if len(tok.flat) else []
+    bounds = tok.starts.tolist()
+    out = []
+    sha = hashlib.sha256
+    for m, lo, hi in zip(melodies, bounds, bounds[1:], strict=False):
+        first = "R" if m.pitches and m.pitches[0] is None else "N"
+        listed = '["' + '", "'.join(texts[lo:hi]) + '"]' if hi > lo else "[]"
+        out.append(sha(f'["{first}", {listed}]'.encode()).digest())
+    return out
 
 
 class _StepTexts(dict[int, str]):
@@ -373,11 +462,12 @@ def band_pairs(job: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     return np.concatenate(found)
 
 
-def signatures_of(token_seqs: Sequence[Tokens], params: NearParams) -> np.ndarray:
-    """The MinHash signature (one uint32 row each) of every sequence's shingles."""
-    if not token_seqs:
+def signatures_of(token_seqs: Sequence[Tokens] | Tokenized, params: NearParams) -> np.ndarray:
+    """The MinHash signature (one uint32 row each) of every sequence's shingles (the
+    sequences as tuples of tokens, or numbered: ``token_ids``, ``batch_tokens``)."""
+    if not len(token_seqs):
         return np.zeros((0, params.num_perm), dtype=np.uint32)
-    tok = token_ids(token_seqs)
+    tok = token_seqs if isinstance(token_seqs, Tokenized) else token_ids(token_seqs)
     return MinHasher(params.num_perm).signatures(shingle_sets(tok, params.shingle_size))
 
 

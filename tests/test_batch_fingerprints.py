@@ -1,0 +1,158 @@
+"""Fingerprints made for a whole batch (``dedup.fingerprints``) equal their definitions.
+
+The per-seed stage fingerprints a seed's variants together: the invariant tokens of all
+their melodies in numpy (``near.batch_tokens``), the invariant and exact digests with the
+shared parts of their JSON texts made once (``near.invariant_digests``,
+``dedup.exact_digests``). Each is compared here with the one-at-a-time definition it
+replaces, on real melodies (corpus seeds and the variants ``rules/wide.toml`` draws from
+them), on random ones, and where the batch path must step aside.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from fractions import Fraction
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from augment.config import load_config
+from augment.dedup import PrintBlock, exact_digests, exact_key, fingerprints
+from augment.editdist import Tokenized, token_ids
+from augment.example import Example, Message
+from augment.melody import Melody, scale_durations
+from augment.near import (
+    NearParams,
+    band_buckets,
+    batch_tokens,
+    invariant_digests,
+    invariant_key,
+    melody_tokens,
+    signatures_of,
+)
+from augment.pipeline import draw_variants
+from augment.reprompt import reprompt, seed_facts
+from dataset_util import corpus, seeds_from_corpus, tokens_by_definition
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@cache
+def variants() -> tuple[Example, ...]:
+    """Corpus seeds and wide.toml variants of them, re-prompted as the pipeline does."""
+    config = load_config(ROOT / "rules" / "wide.toml")
+    config = replace(config, expand=replace(config.expand, variants_per_seed=25))
+    out: list[Example] = []
+    for seed in map(seed_facts, seeds_from_corpus(40, step=9)):
+        out.append(seed)
+        for v in draw_variants(seed, config, 0, Counter()):
+            p = reprompt(v, seed, config.format, config.reprompt)
+            if not isinstance(p, str):
+                out.append(p)
+    return tuple(out)
+
+
+def texts_of(tok: Tokenized) -> list[tuple[str, ...]]:
+    return [tuple(str(tok.vocab[k]) for k in tok.row(i)) for i in range(len(tok))]
+
+
+def assert_batch_tokens_are_the_tokens(melodies: list[Melody]) -> None:
+    tok = batch_tokens(melodies)
+    assert tok is not None
+    expected = [melody_tokens(m) for m in melodies]
+    assert texts_of(tok) == expected
+    assert np.array_equal(tok.starts, token_ids(expected).starts)
+    assert len(set(tok.vocab)) == len(tok.vocab) and tok.flat.dtype == np.int32
+
+
+def test_batch_tokens_of_real_melodies_and_variants_are_their_tokens() -> None:
+    melodies = [m for _, m in corpus()] + [v.melody for v in variants()]
+    assert any(None in m.pitches for m in melodies)  # rests, and rests first, are met
+    assert any(m.pitches[0] is None for m in melodies if m.pitches)
+    assert_batch_tokens_are_the_tokens(melodies)
+    for lo in range(0, len(melodies), 997):  # seed-sized batches too
+        assert_batch_tokens_are_the_tokens(melodies[lo:lo + 997])
+    assert [tokens_by_definition(m) for m in melodies[:300]] == \
+        texts_of(batch_tokens(melodies[:300]))  # type: ignore[arg-type]
+
+
+def test_the_signatures_and_buckets_of_batch_tokens_equal_those_of_the_token_tuples() -> None:
+    melodies = [v.melody for v in variants()]
+    params = NearParams()
+    tok = batch_tokens(melodies)
+    assert tok is not None
+    tuples = [melody_tokens(m) for m in melodies]
+    assert np.array_equal(signatures_of(tok, params), signatures_of(tuples, params))
+    assert np.array_equal(band_buckets(signatures_of(tok, params), params),
+                          band_buckets(signatures_of(tuples, params), params))
+
+
+pairs = st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 127)),
+                           st.sampled_from([1, 2, 3, 6, 12, 16, 24, 36, 48, 72, 96, 144, 192, 5000])),
+                 max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(pairs, min_size=1, max_size=10))
+def test_batch_tokens_of_random_melodies(melodies_pairs: list[list[tuple[int | None, int]]]) -> None:
+    melodies = [Melody.from_ticks(tuple(p for p, _ in ps), tuple(t for _, t in ps)) for ps in melodies_pairs]
+    tok = batch_tokens(melodies)
+    expected = [melody_tokens(m) for m in melodies]
+    if tok is None:  # only when there is no token at all
+        assert not any(expected)
+        return
+    assert texts_of(tok) == expected
+    assert invariant_digests(melodies, tok) == [bytes.fromhex(invariant_key(m)) for m in melodies]
+
+
+def test_batch_tokens_step_aside_off_the_grid_and_out_of_range() -> None:
+    melodies = [m for _, m in corpus()[:50]]
+    odd = scale_durations(melodies[0], Fraction(4, 5))
+    assert not odd.is_on_grid()
+    assert batch_tokens(melodies + [odd]) is None
+    assert batch_tokens([Melody.from_ticks((60, 62), (12, 1 << 21))]) is None  # a tick count too big
+    assert batch_tokens([Melody.from_ticks((60,), (12,))]) is None  # no token
+    assert batch_tokens([]) is None
+
+
+def test_invariant_digests_equal_the_invariant_keys() -> None:
+    melodies = [m for _, m in corpus()] + [v.melody for v in variants()] + [Melody.from_ticks((), ())]
+    tok = batch_tokens(melodies)
+    assert tok is not None
+    expected = [bytes.fromhex(invariant_key(m)) for m in melodies]
+    assert invariant_digests(melodies, tok) == expected
+    assert invariant_digests(melodies, token_ids([melody_tokens(m) for m in melodies])) == expected
+
+
+def test_exact_digests_equal_the_exact_keys() -> None:
+    examples = list(variants())
+    melody = examples[0].melody
+    odd_texts = ['Say "hi"\\n\ttabs, é, 旋律, \x00\x1f, \u2028', "plain"]
+    for text in odd_texts:
+        messages = (Message("system", text), Message("user", text + " in C major"),
+                    Message("assistant", "melody_pitch_duration_data: []"))
+        examples.append(Example.seed(messages, melody, 2, "odd"))
+    # a content that is not a string (a list of parts) takes exact_key itself
+    parts = (Message("user", [{"type": "text", "text": "hi"}]),  # type: ignore[arg-type]
+             Message("assistant", "melody_pitch_duration_data: []"))
+    examples.append(Example.seed(parts, melody, 1, "parts"))
+    assert exact_digests(examples) == b"".join(bytes.fromhex(exact_key(e)) for e in examples)
+
+
+def test_fingerprints_equal_their_definition() -> None:
+    examples = list(variants())
+    odd = replace(examples[1], melody=scale_durations(examples[1].melody, Fraction(4, 5)))
+    params = NearParams()
+    for batch in (examples, examples[:1], examples[5:9] + [odd]):
+        tokens = [melody_tokens(e.melody) for e in batch]
+        expected = PrintBlock(b"".join(bytes.fromhex(exact_key(e)) for e in batch),
+                              b"".join(bytes.fromhex(invariant_key(e.melody)) for e in batch),
+                              np.array([len(t) for t in tokens], dtype=np.int64))
+        block, buckets = fingerprints(batch, params)
+        assert list(block) == list(expected)
+        assert buckets is not None
+        assert np.array_equal(buckets, band_buckets(signatures_of(tokens, params), params))
