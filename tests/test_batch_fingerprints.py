@@ -20,11 +20,12 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from augment.codec import FormatConfig, format_melodies, format_melody
 from augment.config import load_config
 from augment.dedup import PrintBlock, exact_digests, exact_key, fingerprints
 from augment.editdist import Tokenized, token_ids
 from augment.example import Example, Message
-from augment.melody import Melody, scale_durations
+from augment.melody import GridArrays, Melody, scale_durations
 from augment.near import (
     NearParams,
     band_buckets,
@@ -156,3 +157,38 @@ def test_fingerprints_equal_their_definition() -> None:
         assert list(block) == list(expected)
         assert buckets is not None
         assert np.array_equal(buckets, band_buckets(signatures_of(tokens, params), params))
+
+
+def test_grid_arrays_lay_the_melodies_out_and_take_rows() -> None:
+    melodies = [m for _, m in corpus()[:200]] + [Melody.from_ticks((), ())]
+    grid = GridArrays.of(melodies)
+    assert grid is not None and len(grid) == len(melodies)
+    for i in (0, 7, 199, 200):
+        lo, hi = grid.starts[i], grid.starts[i + 1]
+        assert grid.pitches[lo:hi].tolist() == [-1 if p is None else p for p in melodies[i].pitches]
+        assert grid.ticks[lo:hi].tolist() == list(melodies[i].ticks)
+    rows = [200, 3, 3, 150, 0]
+    sub = grid.subset(rows)
+    again = GridArrays.of([melodies[r] for r in rows])
+    assert again is not None
+    for a, b in ((sub.pitches, again.pitches), (sub.ticks, again.ticks), (sub.starts, again.starts)):
+        assert np.array_equal(a, b)
+    assert GridArrays.of(melodies + [scale_durations(melodies[0], Fraction(4, 5))]) is None
+
+
+def test_melody_texts_made_together_equal_the_texts_made_one_by_one() -> None:
+    def fresh(m: Melody) -> Melody:  # an equal melody that has written no text yet
+        return Melody.from_ticks(m.pitches, m.ticks)
+
+    melodies = [m for _, m in corpus()] + [v.melody for v in variants()] + [Melody.from_ticks((), ())]
+    melodies.append(Melody.from_ticks((60, None, 127, 0), (1, 2, 3 * 192, 48 * 64 * 4)))
+    for fmt in (FormatConfig(), FormatConfig("whole", "null"), FormatConfig("quarter", "null")):
+        batch = [fresh(m) for m in melodies]
+        format_melodies(batch, fmt)
+        assert all(m._text is not None and m._text[0] == fmt for m in batch)
+        assert [m._text[1] for m in batch] == [format_melody(fresh(m), fmt) for m in melodies]
+        assert [format_melody(m, fmt) for m in batch] == [m._text[1] for m in batch]
+    # off the grid: nothing is written ahead, format_melody writes each text as before
+    odd = [fresh(m) for m in melodies[:20]] + [scale_durations(melodies[0], Fraction(4, 5))]
+    format_melodies(odd, FormatConfig())
+    assert all(m._text is None for m in odd)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from itertools import chain
 
 import numpy as np
 
@@ -30,7 +29,7 @@ from . import checks
 from .config import ChecksConfig
 from .example import Example
 from .facts import _scale
-from .melody import TICKS_PER_QUARTER
+from .melody import TICKS_PER_QUARTER, GridArrays, Melody
 from .prompt import parse_claims, stated_key
 from .theory import DEFAULT_PROFILE, Key, _matrix
 
@@ -45,12 +44,13 @@ _KNOWN = ("pitch_range", "span", "note_count", "in_scale", "key_agreement", "lar
 _BUILT_IN = {name: checks.CHECKS[name] for name in _KNOWN}
 
 
-def run_checks_batch(examples: Sequence[Example], config: ChecksConfig) -> list[list[str]]:
+def run_checks_batch(examples: Sequence[Example], config: ChecksConfig,
+                     grid: GridArrays | None = None) -> list[list[str]]:
     """``[checks.run_checks(e, config) for e in examples]``, the same lists, most of them
-    decided by one compiled pass."""
+    decided by one compiled pass. ``grid``: the examples' melodies laid out already."""
     if dict(checks.CHECKS) != _BUILT_IN:
         return [checks.run_checks(e, config) for e in examples]
-    sure = surely_passing(examples, config)
+    sure = surely_passing(examples, config, grid)
     claims = "claims" not in config.skip
     out: list[list[str]] = []
     for e, ok in zip(examples, sure.tolist(), strict=True):
@@ -61,22 +61,21 @@ def run_checks_batch(examples: Sequence[Example], config: ChecksConfig) -> list[
     return out
 
 
-def surely_passing(examples: Sequence[Example], config: ChecksConfig) -> np.ndarray:
+def surely_passing(examples: Sequence[Example], config: ChecksConfig,
+                   grid: GridArrays | None = None) -> np.ndarray:
     """Per example: True when the compiled loop shows it passes every check but ``claims``
-    (skipped checks count as passed); False when it fails one or the loop cannot tell."""
+    (skipped checks count as passed); False when it fails one or the loop cannot tell.
+    ``grid``: the examples' melodies laid out already (``GridArrays.of``)."""
     n = len(examples)
-    melodies = [e.melody for e in examples]
     on_grid = np.ones(n, dtype=bool)
-    ticks = list(chain.from_iterable(m.ticks for m in melodies))
-    if not set(map(type, ticks)) <= {int}:  # a duration off the grid: those go the Python way
+    if grid is None:
+        grid = GridArrays.of([e.melody for e in examples])
+    if grid is None:  # a duration off the grid: those melodies go the Python way
+        melodies = [e.melody for e in examples]
         on_grid = np.fromiter((m.is_on_grid() for m in melodies), bool, n)
-        ticks = [t if type(t) is int else 0 for t in ticks]
-    flat = list(chain.from_iterable(m.pitches for m in melodies))
-    if None in flat:
-        flat = [-1 if p is None else p for p in flat]
-    pitches = np.fromiter(flat, np.int64, len(flat))
-    starts = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, melodies), np.int64, n), out=starts[1:])
+        grid = GridArrays.of([m if ok else _SILENT for m, ok in zip(melodies, on_grid.tolist(), strict=True)])
+        assert grid is not None
+    pitches, ticks, starts = grid.pitches, grid.ticks, grid.starts
     keys = np.array([_key_masks(e.key, config.cadence_tonic_only) for e in examples],
                     dtype=np.int64).reshape(n, 2)
     claimed = np.array([_claimed(e.prompt) for e in examples], dtype=np.int64).reshape(n, 2)
@@ -85,7 +84,7 @@ def surely_passing(examples: Sequence[Example], config: ChecksConfig) -> np.ndar
     skip = set(config.skip)
     enabled = np.array([name not in skip for name in _KNOWN], dtype=np.bool_)
     sure = np.zeros(n, dtype=np.bool_)
-    _compiled()(pitches, np.fromiter(ticks, np.int64, len(ticks)), starts, keys, claimed,
+    _compiled()(pitches, ticks, starts, keys, claimed,
                 _matrix(DEFAULT_PROFILE, ("major", "minor")), on_grid_mod, enabled,
                 np.array([config.min_pitch, config.max_pitch, config.max_span_semitones,
                           config.min_notes, config.max_notes, config.max_leap_semitones,
@@ -94,6 +93,9 @@ def surely_passing(examples: Sequence[Example], config: ChecksConfig) -> np.ndar
                           int(config.allow_relative_key)], dtype=np.int64),
                 np.array([config.min_in_scale_rate, config.key_tolerance, KEY_MARGIN]), sure)
     return sure & on_grid
+
+
+_SILENT = Melody.from_ticks((), ())  # stands in for a melody off the grid (not judged here)
 
 
 @lru_cache(maxsize=256)

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Literal, cast
+
+import numpy as np
 
 from .errors import Finding, MelodyFormatError
 from .example import Example, Message, seed_id_for
@@ -37,7 +39,16 @@ from .limits import (
     shown,
     too_deep,
 )
-from .melody import MAX_PITCH, MIN_PITCH, TICKS_PER_QUARTER, Melody, Ticks, exact_ticks, quarters_of
+from .melody import (
+    MAX_PITCH,
+    MIN_PITCH,
+    TICKS_PER_QUARTER,
+    GridArrays,
+    Melody,
+    Ticks,
+    exact_ticks,
+    quarters_of,
+)
 
 PREFIX = "melody_pitch_duration_data:"
 DurationUnit = Literal["quarter", "whole"]
@@ -233,6 +244,34 @@ def format_melody(melody: Melody, fmt: FormatConfig = FormatConfig()) -> str:
     text = _melody_text(melody, fmt)
     object.__setattr__(melody, "_text", (fmt, text))
     return text
+
+
+def format_melodies(melodies: Sequence[Melody], fmt: FormatConfig = FormatConfig(),
+                    grid: GridArrays | None = None) -> None:
+    """Write the text of every melody at once and remember it on the melody, as
+    ``format_melody`` does (which then only reads it): the same texts, made from the
+    distinct (pitch, ticks) pairs of all the melodies (a seed's variants share a few
+    hundred) instead of note by note. ``grid``: the melodies laid out already; melodies
+    off the tick grid are left to ``format_melody``."""
+    if grid is None:
+        grid = GridArrays.of(melodies)
+    if grid is None or not len(grid.ticks) or grid.ticks.min() < 0 or grid.pitches.min() < -1:
+        return
+    # Each event's pair as one int: (ticks, pitch + 1), then numbered by a table of them.
+    code = grid.ticks * 256 + (grid.pitches + 1)
+    if code.max() >= 1 << 24:  # a long duration or a pitch beyond MIDI: note by note
+        return
+    present = np.zeros(int(code.max()) + 1, dtype=bool)
+    present[code] = True
+    distinct = np.flatnonzero(present)
+    number = (np.cumsum(present) - 1)[code]
+    table = _PAIR_TEXT.setdefault((fmt.duration_unit, fmt.rest), {})
+    pairs = [(None if c % 256 == 0 else c % 256 - 1, c // 256) for c in distinct.tolist()]
+    texts = np.array([table.get(pair) or _pair_text(pair, fmt) for pair in pairs], dtype=object)
+    flat = texts[number].tolist()
+    bounds = grid.starts.tolist()
+    for melody, lo, hi in zip(melodies, bounds, bounds[1:], strict=False):
+        object.__setattr__(melody, "_text", (fmt, f"{PREFIX} [{', '.join(flat[lo:hi])}]"))
 
 
 def _melody_text(melody: Melody, fmt: FormatConfig) -> str:

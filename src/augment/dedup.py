@@ -31,7 +31,7 @@ from .calibrate import Calibration, calibrate
 from .codec import format_melody
 from .config import DEDUP_LEVELS, DedupConfig
 from .example import Example
-from .melody import Melody
+from .melody import GridArrays, Melody
 from .near import (
     NearParams,
     Tokens,
@@ -69,7 +69,9 @@ def exact_digests(examples: Sequence[Example]) -> bytes:
     for e in examples:
         texts = tuple((m.role, m.content) for i, m in enumerate(e.messages) if i != e.melody_index)
         try:
-            prefix = prefixes[texts] if texts in prefixes else prefixes.setdefault(texts, _messages_json(texts))
+            if texts not in prefixes:
+                prefixes[texts] = _messages_json(texts)
+            prefix = prefixes[texts]
         except TypeError:  # a content that is no string (a list of parts): unhashable
             prefix = None
         if prefix is None:
@@ -172,17 +174,17 @@ def fingerprint(example: Example) -> Fingerprint:
     return fingerprints([example])[0][0]
 
 
-def fingerprints(examples: Sequence[Example], params: NearParams | None = None
-                 ) -> tuple[PrintBlock, np.ndarray | None]:
+def fingerprints(examples: Sequence[Example], params: NearParams | None = None,
+                 grid: GridArrays | None = None) -> tuple[PrintBlock, np.ndarray | None]:
     """Each example's fingerprint and, with ``params``, the LSH buckets of their tokens'
     MinHash signatures (``near.band_buckets`` of ``near.signatures_of``, row by row; one
-    batch)."""
+    batch). ``grid``: the examples' melodies laid out already (``GridArrays.of``)."""
     if any(e.messages[e.melody_index].content is None for e in examples):
         raise ValueError("a slim example (pipeline.slim: no melody, no melody text) has its "
                          "fingerprint made where it was made, before slimming")
     exact = exact_digests(examples)
     melodies = [e.melody for e in examples]
-    tok = batch_tokens(melodies)  # all at once (None: one by one)
+    tok = batch_tokens(melodies, grid)  # all at once (None: one by one)
     if tok is not None:
         block = PrintBlock(exact, b"".join(invariant_digests(melodies, tok)), tok.lengths)
         return block, None if params is None else band_buckets(signatures_of(tok, params), params)

@@ -18,6 +18,7 @@ import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import chain
 from typing import cast
 
 import numpy as np
@@ -228,6 +229,44 @@ def _init(melody: Melody, pitches: tuple[int | None, ...], ticks: tuple[Ticks, .
     object.__setattr__(melody, "_intervals", None)
     object.__setattr__(melody, "_text", None)
     object.__setattr__(melody, "_classes", None)
+
+
+@dataclass(frozen=True)
+class GridArrays:
+    """Melodies on the tick grid as flat int arrays: the pitch (-1 for a rest) and the ticks
+    of every event back to back, melody i owning ``starts[i]:starts[i + 1]``. The per-seed
+    stage lays a seed's variants out once and its batch steps (melody texts, checks,
+    tokens) read them here."""
+
+    pitches: np.ndarray  # int64
+    ticks: np.ndarray  # int64
+    starts: np.ndarray  # int64, one more than there are melodies
+
+    @staticmethod
+    def of(melodies: Sequence[Melody]) -> GridArrays | None:
+        """The melodies laid out; None when a duration is off the tick grid."""
+        ticks = list(chain.from_iterable(m.ticks for m in melodies))
+        if not set(map(type, ticks)) <= {int}:
+            return None
+        pitches: list[int | None] = list(chain.from_iterable(m.pitches for m in melodies))
+        if None in pitches:
+            pitches = [-1 if p is None else p for p in pitches]
+        starts = np.zeros(len(melodies) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, melodies), np.int64, len(melodies)), out=starts[1:])
+        return GridArrays(np.fromiter(pitches, np.int64, len(pitches)),
+                          np.fromiter(ticks, np.int64, len(ticks)), starts)
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def subset(self, rows: Sequence[int] | np.ndarray) -> GridArrays:
+        """The melodies ``rows``, in that order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        lengths = np.diff(self.starts)[rows]
+        starts = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=starts[1:])
+        index = np.repeat(self.starts[rows] - starts[:-1], lengths) + np.arange(starts[-1])
+        return GridArrays(self.pitches[index], self.ticks[index], starts)
 
 
 def transpose(melody: Melody, semitones: int) -> Melody:

@@ -26,14 +26,14 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, islice
+from itertools import islice
 from math import gcd
 
 import numpy as np
 
 from . import ragged
 from .editdist import Tokenized, distances_job, edit_distance, edit_distances, token_ids
-from .melody import Melody, Ticks
+from .melody import GridArrays, Melody, Ticks
 from .parallel import Mapper
 
 # The signature value of an empty set (every function's minimum over no shingle).
@@ -63,32 +63,28 @@ def melody_tokens(melody: Melody) -> Tokens:
     return tuple(tokens)
 
 
-def batch_tokens(melodies: Sequence[Melody]) -> Tokenized | None:
+def batch_tokens(melodies: Sequence[Melody], grid: GridArrays | None = None) -> Tokenized | None:
     """The tokens of every melody (``melody_tokens``), numbered, made with numpy over all
     the melodies at once (a seed's variants). The same sequences of token texts as
     ``token_ids([melody_tokens(m) for m in melodies])`` gives, but numbered in the order
     of their codes rather than first seen (one number a text). None
     when a duration is off the tick grid, a pitch or tick count is out of the codes'
-    range, or there is no token: the caller then tokenizes melody by melody.
+    range, or there is no token: the caller then tokenizes melody by melody. ``grid``: the
+    melodies laid out already (``GridArrays.of``).
 
     A token's code is (step kind, duration pair): the step kind is the interval from the
     previous sounding note (+128), a rest, or a note with no sounding note before it in its
     melody; the pair is (this duration, the previous one) as indices of the distinct tick
     counts, whose reduced ratio is the token's second part.
     """
-    ticks = list(chain.from_iterable(m.ticks for m in melodies))
-    if not ticks or not set(map(type, ticks)) <= {int}:
+    if grid is None:
+        grid = GridArrays.of(melodies)
+    if grid is None or not len(grid.ticks):
         return None
-    pitches: list[int | None] = list(chain.from_iterable(m.pitches for m in melodies))
-    if None in pitches:
-        pitches = [-1 if x is None else x for x in pitches]
-    p = np.fromiter(pitches, np.int64, len(pitches))
-    t = np.fromiter(ticks, np.int64, len(ticks))
+    p, t, starts = grid.pitches, grid.ticks, grid.starts
     if t.min() < 1 or t.max() > _MAX_TICKS or p.min() < -1 or p.max() > 127:
         return None
-    lengths = np.fromiter(map(len, melodies), np.int64, len(melodies))
-    starts = np.zeros(len(melodies) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=starts[1:])
+    lengths = np.diff(starts)
     first = np.zeros(len(t), dtype=bool)
     first[starts[:-1][lengths > 0]] = True
     at = np.flatnonzero(~first)  # every event after the first of its melody: one token each

@@ -19,14 +19,14 @@ from importlib.metadata import PackageNotFoundError, version
 from itertools import chain
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
 from . import ragged
 from .checks import run_checks
 from .checks_batch import run_checks_batch
-from .codec import FormatConfig, example_to_line, read_examples
+from .codec import FormatConfig, example_to_line, format_melodies, read_examples
 from .config import Config, RuleSpec
 from .dataset import build_splits, plan_splits
 from .dedup import PrintBlock, PrintTable, fingerprints
@@ -34,7 +34,7 @@ from .errors import AugmentError, Finding
 from .example import Example, Message, Step
 from .heap import release_free_memory
 from .limits import DEFAULT_LIMITS, Limits
-from .melody import Melody
+from .melody import GridArrays, Melody
 from .near import NearParams
 from .output import Spool, begin_output, dumps, pack_texts, write_atomic, write_manifest
 from .parallel import Mapper, check_workers, local_pool
@@ -238,13 +238,18 @@ def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams |
     counts: Counter[str] = Counter()
     passed: list[Example] = []
     rejected: list[Rejected] = []
-    # Re-prompt every variant, then check those re-prompted all at once (one compiled pass,
-    # checks_batch); the rejections keep the order of the draws.
-    prompted = [(variant, reprompt(variant, seed, config.format, config.reprompt))
-                for variant in draw_variants(seed, config, run_seed, counts)]
-    to_check = [p for _, p in prompted if not isinstance(p, str)]
-    verdicts = iter(run_checks_batch(to_check, config.checks))
-    for variant, p in prompted:
+    # The variants' melodies are laid out once (None off the tick grid) for the batch steps:
+    # their texts (format_melodies, which re-prompting then reads), their checks (one compiled
+    # pass, checks_batch) and their fingerprints. The rejections keep the order of the draws.
+    variants = draw_variants(seed, config, run_seed, counts)
+    grid = GridArrays.of([v.melody for v in variants])
+    format_melodies([v.melody for v in variants], config.format, grid)
+    prompted = [reprompt(variant, seed, config.format, config.reprompt) for variant in variants]
+    rows = [i for i, p in enumerate(prompted) if not isinstance(p, str)]
+    verdicts = iter(run_checks_batch([cast(Example, prompted[i]) for i in rows], config.checks,
+                                     None if grid is None else grid.subset(rows)))
+    kept = []
+    for i, (variant, p) in enumerate(zip(variants, prompted, strict=True)):
         if isinstance(p, str):
             rejected.append(Rejected("reprompt", [p], example=variant).compact())
             counts["rejected_reprompt"] += 1
@@ -255,8 +260,9 @@ def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams |
             counts["rejected_checks"] += 1
             continue
         passed.append(p)
-    del prompted, to_check
-    prints, buckets = fingerprints(passed, near)
+        kept.append(i)
+    del variants, prompted
+    prints, buckets = fingerprints(passed, near, None if grid is None else grid.subset(kept))
     arrays = MelodyArrays.of([e.melody for e in passed])
     texts = pack_texts((example_to_line(e), lineage_head(e)) for e in passed)
     packed = arrays.pack()
