@@ -11,6 +11,7 @@ parent; with ``--workers`` > 1 the per-seed stages run in the pool and show as o
     python benchmarks/bench_expand.py                       # N = 10k and 100k, 1 worker
     python benchmarks/bench_expand.py --sizes 10000 --workers 1 2   # speed-up of the pool
     python benchmarks/bench_expand.py --sizes 10000 --profile       # cProfile top functions
+    python benchmarks/bench_expand.py --sizes 10000 --plain   # the run alone: no timers, no sampling
 """
 
 from __future__ import annotations
@@ -200,18 +201,32 @@ class TreeMemory:
         return round(self.peak_kb / 1024, 1) if self.peak_kb else None
 
 
-def run_one(size: int, workers: int, out: Path, profile: bool, seeds: str = "beethoven"
-            ) -> dict[str, Any]:
-    """One expand run in this process; the figures as a dict."""
+class NoMemory:
+    """``TreeMemory``'s place in a plain run: nothing sampled."""
+
+    peak_mb = None
+
+    def __enter__(self) -> NoMemory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def run_one(size: int, workers: int, out: Path, profile: bool, seeds: str = "beethoven",
+            plain: bool = False) -> dict[str, Any]:
+    """One expand run in this process; the figures as a dict. ``plain``: no stage timers
+    and no memory sampling (the sampler reads every process's smaps_rollup 4 times a second,
+    which slows a million-example run by a few seconds): the time of the run alone."""
     from augment.pipeline import expand
 
     seed_file = SEEDS if seeds == "beethoven" else corpus_seeds(out.parent / "corpus_seeds.jsonl")
     vps = math.ceil(size / WRITTEN_PER_VARIANT[seeds])
     config = wide_config(vps)
-    totals = instrument()
+    totals = {} if plain else instrument()
     kwargs = {"workers": workers} if workers != 1 else {}
     prof = cProfile.Profile() if profile else None
-    with TreeMemory() as memory:
+    with NoMemory() if plain else TreeMemory() as memory:
         t = time.perf_counter()
         if prof:
             prof.enable()
@@ -249,11 +264,14 @@ def main() -> None:
                         help="the 84 bundled seeds, or 519 corpus melodies (for runs past 100k)")
     parser.add_argument("--out", type=Path, default=None,
                         help="keep outputs under this directory (default: a temporary one)")
+    parser.add_argument("--plain", action="store_true",
+                        help="time the runs alone: no stage timers, no memory sampling")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         out = args.out or Path(tempfile.mkdtemp(prefix="bench_expand_"))
-        print(json.dumps(run_one(args.sizes[0], args.workers[0], out, args.profile, args.seeds)))
+        print(json.dumps(run_one(args.sizes[0], args.workers[0], out, args.profile, args.seeds,
+                                 args.plain)))
         return
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_expand_") as tmp:
@@ -262,8 +280,7 @@ def main() -> None:
                 out = (args.out or Path(tmp)) / f"n{size}_w{workers}"
                 cmd = [sys.executable, __file__, "--one", "--sizes", str(size),
                        "--workers", str(workers), "--out", str(out), "--seeds", args.seeds]
-                if args.profile:
-                    cmd.append("--profile")
+                cmd += ["--profile"] * args.profile + ["--plain"] * args.plain
                 done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
                 row = json.loads(done.stdout.strip().splitlines()[-1])
                 rows.append(row)
