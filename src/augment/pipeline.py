@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import platform
 import tempfile
 from collections import Counter
@@ -314,10 +315,35 @@ def _melody_of(melodies: MelodyArrays | PackedMelodies, row_of: dict[str, int], 
 
 def lineage_head(e: Example) -> str:
     """``e``'s lineage record as ``dumps`` writes it, all but the split (known only after
-    dedup), which sorts last: ``lineage_line`` closes it."""
+    dedup), which sorts last: ``lineage_line`` closes it.
+
+    Written out here (keys in sorted order, each str as ``dumps`` writes it) when every
+    step's JSON text is its ``json_text``: an ASCII str rule with ASCII str keys and int or
+    ASCII str values (``json_text`` escapes non-ASCII, ``dumps`` keeps it); else by ``dumps``."""
+    rules = []
+    for step in e.steps:
+        if not (type(step.rule) is str and step.rule.isascii() and all(
+                type(k) is str and k.isascii() and (type(v) is int or type(v) is str and v.isascii())
+                for k, v in step.params)):
+            break
+        rules.append(step.json_text())
+    else:
+        fields = (e.id, e.parent_id, e.seed_id, e.source)
+        if all(x is None or type(x) is str for x in fields):
+            key = "null" if e.key is None else _json_str(e.key.name)
+            q = _json_or_null
+            return (f'{{"id": {q(e.id)}, "key": {key}, "parent_id": {q(e.parent_id)}, '
+                    f'"rules": [{", ".join(rules)}], "seed_id": {q(e.seed_id)}, "source": {q(e.source)}')
     record = {"id": e.id, "seed_id": e.seed_id, "parent_id": e.parent_id, "source": e.source,
               "key": None if e.key is None else e.key.name, "rules": [s.as_dict() for s in e.steps]}
     return dumps(record)[:-1]
+
+
+_json_str = json.encoder.encode_basestring  # a str as dumps writes it (non-ASCII kept)
+
+
+def _json_or_null(text: str | None) -> str:
+    return "null" if text is None else _json_str(text)
 
 
 def lineage_line(head: str, split: str) -> str:

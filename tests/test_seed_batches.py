@@ -1,9 +1,11 @@
-"""Fingerprints made for a whole batch (``dedup.fingerprints``) equal their definitions.
+"""The per-seed stage's batch steps equal their one-at-a-time definitions.
 
-The per-seed stage fingerprints a seed's variants together: the invariant tokens of all
-their melodies in numpy (``near.batch_tokens``), the invariant and exact digests with the
-shared parts of their JSON texts made once (``near.invariant_digests``,
-``dedup.exact_digests``). Each is compared here with the one-at-a-time definition it
+The per-seed stage lays a seed's variants out once (``melody.GridArrays``), writes their
+melody texts together (``codec.format_melodies``) and fingerprints them together: the
+invariant tokens of all their melodies in numpy (``near.batch_tokens``), the invariant
+and exact digests with the shared parts of their JSON texts made once
+(``near.invariant_digests``, ``dedup.exact_digests``); it writes each lineage record's
+head by hand (``pipeline.lineage_head``). Each is compared here with the definition it
 replaces, on real melodies (corpus seeds and the variants ``rules/wide.toml`` draws from
 them), on random ones, and where the batch path must step aside.
 """
@@ -192,3 +194,24 @@ def test_melody_texts_made_together_equal_the_texts_made_one_by_one() -> None:
     odd = [fresh(m) for m in melodies[:20]] + [scale_durations(melodies[0], Fraction(4, 5))]
     format_melodies(odd, FormatConfig())
     assert all(m._text is None for m in odd)
+
+
+def test_lineage_heads_written_by_hand_equal_dumps_of_the_record() -> None:
+    from augment.example import Step
+    from augment.output import dumps
+    from augment.pipeline import lineage_head
+
+    def by_dumps(e: Example) -> str:
+        return dumps({"id": e.id, "seed_id": e.seed_id, "parent_id": e.parent_id, "source": e.source,
+                      "key": None if e.key is None else e.key.name,
+                      "rules": [s.as_dict() for s in e.steps]})[:-1]
+
+    examples = list(variants())
+    assert {s.rule for e in examples for s in e.steps} >= {"transpose", "ornament", "rhythm", "time_scale"}
+    base = examples[1]
+    odd_steps = [Step.of("transpose", {"semitones": 2.0}), Step.of("x", {"name": "ré"}),
+                 Step.of("x", {"flag": True}), Step("x", (("n", None),)), Step.of("x", {})]
+    odd = [replace(base, steps=base.steps + (step,)) for step in odd_steps]
+    odd.append(replace(base, source='Bäch "é"\\n\t', key=None, parent_id=None))
+    for e in examples + odd:
+        assert lineage_head(e) == by_dumps(e)
