@@ -152,3 +152,19 @@ def test_random_melodies_keys_prompts_and_thresholds(cases: list, config: Checks
         text = prompt.format(k=(stated or Key(0, "major")).name)
         examples.append(example(Melody.from_pairs(pairs), text, key))
     assert run_checks_batch(examples, config) == [run_checks(e, config) for e in examples]
+
+
+def test_the_loop_doubts_every_failing_check_and_little_else() -> None:
+    from augment.checks_batch import _KNOWN, ALL, doubts
+
+    examples = list(prompted())
+    for config in CONFIGS:
+        doubt = doubts(examples, config).tolist()
+        exact = 0
+        for e, mask in zip(examples, doubt, strict=True):
+            failing = {name for name, _ in checks.failing_checks(e, config)} - {"claims"}
+            flagged = {name for bit, name in enumerate(_KNOWN) if mask >> bit & 1}
+            assert mask == ALL or failing <= flagged
+            assert mask == ALL or not flagged & set(config.skip)
+            exact += flagged == failing
+        assert exact >= 0.97 * len(examples)

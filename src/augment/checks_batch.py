@@ -42,30 +42,55 @@ KEY_MARGIN = 1e-9
 _KNOWN = ("pitch_range", "span", "note_count", "in_scale", "key_agreement", "largest_leap",
           "leap_recovery", "repeated_notes", "rhythm_grid", "cadence", "claims")
 _BUILT_IN = {name: checks.CHECKS[name] for name in _KNOWN}
+_IN_ORDER = tuple(_BUILT_IN.values())  # checks.CHECKS's order, which _KNOWN follows
+CLAIMS = _KNOWN.index("claims")
+ALL = (1 << len(_KNOWN)) - 1  # the loop did not judge the example: every check in Python
 
 
 def run_checks_batch(examples: Sequence[Example], config: ChecksConfig,
                      grid: GridArrays | None = None) -> list[list[str]]:
     """``[checks.run_checks(e, config) for e in examples]``, the same lists, most of them
-    decided by one compiled pass. ``grid``: the examples' melodies laid out already."""
+    decided by one compiled pass. ``grid``: the examples' melodies laid out already.
+
+    For each example the loop marks the checks it cannot vouch for (``doubts``); only
+    those, and ``claims`` when the prompt claims something, are run in Python, in the
+    order of ``checks.CHECKS``: a check the loop vouches for gives no reason there."""
     if dict(checks.CHECKS) != _BUILT_IN:
         return [checks.run_checks(e, config) for e in examples]
-    sure = surely_passing(examples, config, grid)
+    doubt = doubts(examples, config, grid)
     claims = "claims" not in config.skip
     out: list[list[str]] = []
-    for e, ok in zip(examples, sure.tolist(), strict=True):
-        if ok and not (claims and _claims_something(e.prompt) and checks.check_claims(e, config) is not None):
-            out.append([])
-        else:
+    for e, mask in zip(examples, doubt.tolist(), strict=True):
+        if mask == ALL:
             out.append(checks.run_checks(e, config))
+            continue
+        if claims and _claims_something(e.prompt):
+            mask |= 1 << CLAIMS
+        reasons = []
+        if mask:
+            for bit, check in enumerate(_IN_ORDER):
+                if mask >> bit & 1:
+                    reason = check(e, config)
+                    if reason is not None:
+                        reasons.append(reason)
+        out.append(reasons)
     return out
 
 
 def surely_passing(examples: Sequence[Example], config: ChecksConfig,
                    grid: GridArrays | None = None) -> np.ndarray:
     """Per example: True when the compiled loop shows it passes every check but ``claims``
-    (skipped checks count as passed); False when it fails one or the loop cannot tell.
-    ``grid``: the examples' melodies laid out already (``GridArrays.of``)."""
+    (skipped checks count as passed); False when it fails one or the loop cannot tell."""
+    return doubts(examples, config, grid) == 0
+
+
+def doubts(examples: Sequence[Example], config: ChecksConfig, grid: GridArrays | None = None
+           ) -> np.ndarray:
+    """Per example, a bit mask over ``_KNOWN``: bit k set when the compiled loop cannot show
+    that check k passes (it fails, or the loop cannot tell); ``ALL`` when the loop does not
+    judge the example at all (a melody off the tick grid or without a sounding note). The
+    ``claims`` bit is never set here, and skipped checks never. ``grid``: the examples'
+    melodies laid out already (``GridArrays.of``)."""
     n = len(examples)
     on_grid = np.ones(n, dtype=bool)
     if grid is None:
@@ -83,7 +108,7 @@ def surely_passing(examples: Sequence[Example], config: ChecksConfig,
                                          config.min_duration_quarter, config.max_duration_quarter)
     skip = set(config.skip)
     enabled = np.array([name not in skip for name in _KNOWN], dtype=np.bool_)
-    sure = np.zeros(n, dtype=np.bool_)
+    doubt = np.zeros(n, dtype=np.int64)
     _compiled()(pitches, ticks, starts, keys, claimed,
                 _matrix(DEFAULT_PROFILE, ("major", "minor")), on_grid_mod, enabled,
                 np.array([config.min_pitch, config.max_pitch, config.max_span_semitones,
@@ -91,8 +116,9 @@ def surely_passing(examples: Sequence[Example], config: ChecksConfig,
                           config.leap_semitones, config.max_unrecovered_leaps,
                           config.max_repeated_notes, lowest, highest,
                           int(config.allow_relative_key)], dtype=np.int64),
-                np.array([config.min_in_scale_rate, config.key_tolerance, KEY_MARGIN]), sure)
-    return sure & on_grid
+                np.array([config.min_in_scale_rate, config.key_tolerance, KEY_MARGIN]), doubt)
+    doubt[~on_grid] = ALL
+    return doubt
 
 
 _SILENT = Melody.from_ticks((), ())  # stands in for a melody off the grid (not judged here)
@@ -138,10 +164,10 @@ def _grid(grid_per_quarter: tuple[int, ...], low: float, high: float) -> tuple[n
 
 def _loop(pitches: np.ndarray, ticks: np.ndarray, starts: np.ndarray, keys: np.ndarray,
           claimed: np.ndarray, matrix: np.ndarray, on_grid: np.ndarray, enabled: np.ndarray,
-          ints: np.ndarray, floats: np.ndarray, sure: np.ndarray) -> None:
-    """``sure[i]`` = example i passes every enabled check but claims (see the module doc).
-    ``enabled`` follows ``_KNOWN``; ``ints`` and ``floats`` hold the thresholds in the order
-    ``surely_passing`` writes them. Compiled by numba."""
+          ints: np.ndarray, floats: np.ndarray, doubt: np.ndarray) -> None:
+    """``doubt[i]``: the bits (``_KNOWN`` order) of the enabled checks but claims that
+    example i may fail (see ``doubts``). ``ints`` and ``floats`` hold the thresholds in the
+    order ``doubts`` writes them. Compiled by numba."""
     min_pitch, max_pitch, max_span, min_notes, max_notes = ints[0], ints[1], ints[2], ints[3], ints[4]
     max_leap, leap, max_unrecovered, max_repeats = ints[5], ints[6], ints[7], ints[8]
     lowest, highest, allow_relative = ints[9], ints[10], ints[11]
@@ -149,22 +175,22 @@ def _loop(pitches: np.ndarray, ticks: np.ndarray, starts: np.ndarray, keys: np.n
     notes = np.empty(pitches.shape[0] + 1, dtype=np.int64)
     pc_ticks = np.zeros(12, dtype=np.int64)
     hist = np.zeros(12, dtype=np.float64)
+    every = (1 << enabled.shape[0]) - 1
     for i in range(starts.shape[0] - 1):
-        ok = True
+        bits = 0
         count = 0
         pc_ticks[:] = 0
         for j in range(starts[i], starts[i + 1]):
             t = ticks[j]
-            if enabled[8] and not (on_grid[t % 48] and lowest <= t <= highest):
-                ok = False
+            if not (on_grid[t % 48] and lowest <= t <= highest):
+                bits |= 1 << 8  # rhythm_grid
             p = pitches[j]
             if p >= 0:
                 notes[count] = p
                 count += 1
                 pc_ticks[p % 12] += t
-        if not ok:
-            continue
         if count == 0:  # no sounding note: rare, and left to the Python checks
+            doubt[i] = every
             continue
         low = high = notes[0]
         longest = 1
@@ -182,29 +208,28 @@ def _loop(pitches: np.ndarray, ticks: np.ndarray, starts: np.ndarray, keys: np.n
                     longest = max(longest, run)
                 else:
                     run = 1
-        if enabled[0] and (low < min_pitch or high > max_pitch):
-            continue
-        if enabled[1] and high - low > max_span:
-            continue
-        if enabled[2] and not (min_notes <= count <= max_notes):
-            continue
-        if enabled[5] and count > 1 and largest > max_leap:
-            continue
-        if enabled[7] and longest > max_repeats:
-            continue
-        if enabled[6]:
-            unrecovered = 0
-            following = 0  # the next interval that is not a repeat, after the one at j
-            for j in range(count - 1, 0, -1):
-                step = notes[j] - notes[j - 1]
-                if abs(step) > leap and following * step > 0:
-                    unrecovered += 1
-                if step != 0:
-                    following = step
-            if unrecovered > max_unrecovered:
-                continue
+        if low < min_pitch or high > max_pitch:
+            bits |= 1 << 0  # pitch_range
+        if high - low > max_span:
+            bits |= 1 << 1  # span
+        if not (min_notes <= count <= max_notes):
+            bits |= 1 << 2  # note_count
+        if count > 1 and largest > max_leap:
+            bits |= 1 << 5  # largest_leap
+        if longest > max_repeats:
+            bits |= 1 << 7  # repeated_notes
+        unrecovered = 0
+        following = 0  # the next interval that is not a repeat, after the one at j
+        for j in range(count - 1, 0, -1):
+            step = notes[j] - notes[j - 1]
+            if abs(step) > leap and following * step > 0:
+                unrecovered += 1
+            if step != 0:
+                following = step
+        if unrecovered > max_unrecovered:
+            bits |= 1 << 6  # leap_recovery
         scale, triad = keys[i, 0], keys[i, 1]
-        if enabled[3] and scale >= 0:
+        if scale >= 0:
             sounding = 0
             on = 0
             for pc in range(12):
@@ -213,11 +238,11 @@ def _loop(pitches: np.ndarray, ticks: np.ndarray, starts: np.ndarray, keys: np.n
                     on += pc_ticks[pc]
             rate = on / sounding if sounding else 1.0
             if rate < min_rate:
-                continue
-        if enabled[9] and triad >= 0 and not (triad >> (notes[count - 1] % 12)) & 1:
-            continue
+                bits |= 1 << 3  # in_scale
+        if triad >= 0 and not (triad >> (notes[count - 1] % 12)) & 1:
+            bits |= 1 << 9  # cadence
         stated, relative = claimed[i, 0], claimed[i, 1]
-        if enabled[4] and stated >= 0:
+        if stated >= 0:
             mean = 0.0
             for pc in range(12):
                 hist[pc] = pc_ticks[pc] / 48.0
@@ -249,8 +274,11 @@ def _loop(pitches: np.ndarray, ticks: np.ndarray, starts: np.ndarray, keys: np.n
             fits = best_value - claimed_value <= tolerance - margin
             rescued = allow_relative and best == relative and best_value - second > margin
             if not (fits or rescued):
-                continue
-        sure[i] = True
+                bits |= 1 << 4  # key_agreement
+        for k in range(enabled.shape[0]):
+            if not enabled[k]:
+                bits &= ~(1 << k)
+        doubt[i] = bits
 
 
 @lru_cache(maxsize=1)
