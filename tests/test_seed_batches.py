@@ -215,3 +215,21 @@ def test_lineage_heads_written_by_hand_equal_dumps_of_the_record() -> None:
     odd.append(replace(base, source='Bäch "é"\\n\t', key=None, parent_id=None))
     for e in examples + odd:
         assert lineage_head(e) == by_dumps(e)
+
+
+def test_packed_melodies_from_the_grid_equal_the_packed_arrays() -> None:
+    from augment.theory import MelodyArrays, PackedMelodies
+
+    melodies = [m for _, m in corpus()[:100]] + [v.melody for v in variants()[:500]]
+    for batch in (melodies, melodies[:1], [Melody.from_ticks((None,), (12,))]):
+        grid = GridArrays.of(batch)
+        assert grid is not None
+        got, want = PackedMelodies.of_grid(grid), MelodyArrays.of(batch).pack()
+        assert got is not None and want is not None
+        for name in ("pitches", "ticks", "starts"):
+            a, b = getattr(got, name), getattr(want, name)
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+    for odd in ([], [Melody.from_ticks((), ())], [Melody.from_ticks((60,), (2**31,))]):
+        grid = GridArrays.of(odd)
+        assert grid is not None
+        assert PackedMelodies.of_grid(grid) is None and MelodyArrays.of(odd).pack() is None

@@ -263,13 +263,14 @@ def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams |
         passed.append(p)
         kept.append(i)
     del variants, prompted
-    prints, buckets = fingerprints(passed, near, None if grid is None else grid.subset(kept))
-    arrays = MelodyArrays.of([e.melody for e in passed])
+    grid = None if grid is None else grid.subset(kept)
+    prints, buckets = fingerprints(passed, near, grid)
     texts = pack_texts((example_to_line(e), lineage_head(e)) for e in passed)
-    packed = arrays.pack()
+    packed = None if grid is None else PackedMelodies.of_grid(grid)
     if counts["variants_drawn"] >= TRIM_AFTER_DRAWS:  # a big seed: give back its freed heap
         release_free_memory()  # (a worker runs hundreds of seeds; ~1 ms a call)
     if packed is None:  # a duration off the tick grid: the melodies stay with the examples
+        arrays = MelodyArrays.of([e.melody for e in passed])
         return SeedResult(passed, rejected, counts, prints, buckets, arrays, *texts)
     shared: dict[Any, Any] = {}
     return SeedResult([slim(e, shared) for e in passed], rejected, counts, prints, buckets, packed,

@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 
 from . import ragged
-from .melody import TICKS_PER_QUARTER, Melody, quarters_of
+from .melody import TICKS_PER_QUARTER, GridArrays, Melody, quarters_of
 
 Mode = Literal["major", "minor"]
 # Church modes; "ionian" and "aeolian" are accepted as aliases of major and minor.
@@ -394,6 +394,16 @@ class PackedMelodies:
 
     def unpack(self) -> MelodyArrays:
         return MelodyArrays(self.pitches.astype(np.int64), self.ticks / TICKS_PER_QUARTER, self.starts)
+
+    @staticmethod
+    def of_grid(grid: GridArrays) -> PackedMelodies | None:
+        """``MelodyArrays.of(melodies).pack()`` of the melodies laid out in ``grid``, made
+        from its int arrays directly: None under the same conditions (no event, a pitch
+        beyond a byte, ticks beyond 2**31)."""
+        if not len(grid.pitches) or grid.pitches.min() < -1 or grid.pitches.max() > 127 \
+                or grid.ticks.max() >= 2**31:
+            return None
+        return PackedMelodies(grid.pitches.astype(np.int8), grid.ticks.astype(np.int32), grid.starts)
 
     def melody(self, i: int) -> Melody:
         """Melody ``i`` again (exact: packed melodies are on the tick grid)."""
