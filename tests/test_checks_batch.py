@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from augment import checks
+from augment import checks, checks_batch
 from augment.checks import key_gap, run_checks
 from augment.checks_batch import KEY_MARGIN, run_checks_batch, surely_passing
 from augment.config import ChecksConfig, load_config
@@ -33,6 +33,12 @@ from augment.theory import Key
 from dataset_util import seeds_from_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def every_batch_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send even the small batches of these tests through the compiled loop."""
+    monkeypatch.setattr(checks_batch, "MIN_BATCH", 0)
 
 CONFIGS = [
     ChecksConfig(),
@@ -168,3 +174,15 @@ def test_the_loop_doubts_every_failing_check_and_little_else() -> None:
             assert mask == ALL or not flagged & set(config.skip)
             exact += flagged == failing
         assert exact >= 0.97 * len(examples)
+
+
+def test_small_batches_are_checked_the_python_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_loop() -> None:
+        raise AssertionError("the compiled loop was used")
+
+    monkeypatch.setattr(checks_batch, "MIN_BATCH", 64)
+    monkeypatch.setattr(checks_batch, "_compiled", no_loop)
+    examples = list(prompted())[:63]
+    assert run_checks_batch(examples, ChecksConfig()) == [run_checks(e, ChecksConfig()) for e in examples]
+    with pytest.raises(AssertionError, match="compiled loop"):
+        run_checks_batch(list(prompted())[:64], ChecksConfig())
