@@ -10,6 +10,7 @@ every passing example (else the batch would be correct but no faster).
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from dataclasses import replace
 from fractions import Fraction
@@ -176,13 +177,18 @@ def test_the_loop_doubts_every_failing_check_and_little_else() -> None:
         assert exact >= 0.97 * len(examples)
 
 
-def test_small_batches_are_checked_the_python_way(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_small_batches_are_checked_the_python_way_until_numba_is_loaded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     def no_loop() -> None:
         raise AssertionError("the compiled loop was used")
 
     monkeypatch.setattr(checks_batch, "MIN_BATCH", 64)
     monkeypatch.setattr(checks_batch, "_compiled", no_loop)
+    monkeypatch.delitem(sys.modules, "numba", raising=False)  # as in a process that has not loaded it
     examples = list(prompted())[:63]
     assert run_checks_batch(examples, ChecksConfig()) == [run_checks(e, ChecksConfig()) for e in examples]
     with pytest.raises(AssertionError, match="compiled loop"):
         run_checks_batch(list(prompted())[:64], ChecksConfig())
+    monkeypatch.setitem(sys.modules, "numba", __import__("types").ModuleType("numba"))  # loaded already
+    with pytest.raises(AssertionError, match="compiled loop"):
+        run_checks_batch(examples[:5], ChecksConfig())

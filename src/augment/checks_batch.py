@@ -20,6 +20,7 @@ construction:
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
@@ -33,9 +34,10 @@ from .melody import TICKS_PER_QUARTER, GridArrays, Melody
 from .prompt import parse_claims, stated_key
 from .theory import DEFAULT_PROFILE, Key, _matrix
 
-# Batches smaller than this are checked the Python way: the compiled loop's fixed costs
-# (numba's import and loading the loop, ~0.3 s once a process; arrays and a call per batch)
-# would outweigh what it saves on a few dozen examples, e.g. a run of 24 variants a seed.
+# Batches smaller than this are checked the Python way while numba is not yet imported:
+# its import and loading the loop (~0.3 s, once a process) would outweigh what the loop
+# saves on a few dozen examples. A run with near-duplicate dedup imports numba anyway (the
+# MinHash signatures), and from then on every batch takes the loop.
 MIN_BATCH = 64
 
 # How far inside the key-agreement threshold (and ahead of the runner-up key) the loop's
@@ -60,7 +62,7 @@ def run_checks_batch(examples: Sequence[Example], config: ChecksConfig,
     For each example the loop marks the checks it cannot vouch for (``doubts``); only
     those, and ``claims`` when the prompt claims something, are run in Python, in the
     order of ``checks.CHECKS``: a check the loop vouches for gives no reason there."""
-    if len(examples) < MIN_BATCH or dict(checks.CHECKS) != _BUILT_IN:
+    if dict(checks.CHECKS) != _BUILT_IN or len(examples) < MIN_BATCH and "numba" not in sys.modules:
         return [checks.run_checks(e, config) for e in examples]
     doubt = doubts(examples, config, grid)
     claims = "claims" not in config.skip
