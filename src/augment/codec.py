@@ -19,6 +19,7 @@ from typing import Any, Literal, cast
 
 import numpy as np
 
+from . import ragged
 from .errors import Finding, MelodyFormatError
 from .example import Example, Message, seed_id_for
 from .limits import (
@@ -255,16 +256,11 @@ def format_melodies(melodies: Sequence[Melody], fmt: FormatConfig = FormatConfig
     off the tick grid are left to ``format_melody``."""
     if grid is None:
         grid = GridArrays.of(melodies)
-    if grid is None or not len(grid.ticks) or grid.ticks.min() < 0 or grid.pitches.min() < -1:
+    if grid is None or not len(grid.ticks) or grid.ticks.min() < 0 or grid.ticks.max() >= 1 << 40 \
+            or grid.pitches.min() < -1 or grid.pitches.max() > 254:  # (beyond the codes' range)
         return
-    # Each event's pair as one int: (ticks, pitch + 1), then numbered by a table of them.
-    code = grid.ticks * 256 + (grid.pitches + 1)
-    if code.max() >= 1 << 24:  # a long duration or a pitch beyond MIDI: note by note
-        return
-    present = np.zeros(int(code.max()) + 1, dtype=bool)
-    present[code] = True
-    distinct = np.flatnonzero(present)
-    number = (np.cumsum(present) - 1)[code]
+    # Each event's pair as one int, (ticks, pitch + 1), then numbered.
+    distinct, number = ragged.factorize(grid.ticks * 256 + (grid.pitches + 1))
     table = _PAIR_TEXT.setdefault((fmt.duration_unit, fmt.rest), {})
     pairs = [(None if c % 256 == 0 else c % 256 - 1, c // 256) for c in distinct.tolist()]
     texts = np.array([table.get(pair) or _pair_text(pair, fmt) for pair in pairs], dtype=object)

@@ -23,6 +23,8 @@ from typing import cast
 
 import numpy as np
 
+from . import ragged
+
 MIN_PITCH = 0
 MAX_PITCH = 127
 # Finest duration grid: 1/48 of a quarter holds 64th notes (3/48) and every
@@ -261,11 +263,7 @@ class GridArrays:
 
     def subset(self, rows: Sequence[int] | np.ndarray) -> GridArrays:
         """The melodies ``rows``, in that order."""
-        rows = np.asarray(rows, dtype=np.int64)
-        lengths = np.diff(self.starts)[rows]
-        starts = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=starts[1:])
-        index = np.repeat(self.starts[rows] - starts[:-1], lengths) + np.arange(starts[-1])
+        index, starts = ragged.take(self.starts, rows)
         return GridArrays(self.pitches[index], self.ticks[index], starts)
 
 

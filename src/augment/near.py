@@ -90,7 +90,7 @@ def batch_tokens(melodies: Sequence[Melody], grid: GridArrays | None = None) -> 
     at = np.flatnonzero(~first)  # every event after the first of its melody: one token each
     if not len(at):
         return None
-    values, tick_index = _factorize(t)  # the distinct tick counts, and each event's
+    values, tick_index = ragged.factorize(t)  # the distinct tick counts, and each event's
     k = len(values)
     # The last sounding event at or before each event (-1: none yet), over all melodies.
     last = np.maximum.accumulate(np.where(p >= 0, np.arange(len(p)), -1))
@@ -99,7 +99,7 @@ def batch_tokens(melodies: Sequence[Melody], grid: GridArrays | None = None) -> 
     kind = np.where(p[at] < 0, _REST, np.where(before >= owner_start,
                                                 p[at] - p[np.maximum(before, 0)] + 128, _START))
     codes = kind * (k * k) + tick_index[at] * k + tick_index[at - 1]
-    distinct, number = _factorize(codes)
+    distinct, number = ragged.factorize(codes)
     g = np.gcd(values[:, None], values[None, :])
     nums, dens = (values[:, None] // g).reshape(-1), (values[None, :] // g).reshape(-1)
     pair = distinct % (k * k)
@@ -116,19 +116,6 @@ def batch_tokens(melodies: Sequence[Melody], grid: GridArrays | None = None) -> 
 
 _MAX_TICKS = 1 << 20  # (a whole note is 192 ticks)
 _REST, _START = 256, 257  # step kinds besides an interval + 128 (0-255)
-_DENSE = 1 << 22  # values below this are factorized with a table, larger ones by sorting
-
-
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the distinct values, sorted; each value's index among them) of non-negative ints."""
-    if values.max() < _DENSE:  # a table as long as the largest value: no sort
-        present = np.zeros(int(values.max()) + 1, dtype=bool)
-        present[values] = True
-        return np.flatnonzero(present), (np.cumsum(present) - 1)[values]
-    distinct, index = np.unique(values, return_inverse=True)
-    return distinct, index.reshape(-1)
-
-
 def _token_text(kind: int, num: int, den: int) -> str:
     step = "R:" if kind == _REST else "S:" if kind == _START else _STEP_TEXT[kind - 128]
     return step + (f"{num}" if den == 1 else f"{num}/{den}")

@@ -105,7 +105,9 @@ class RunResult:
 
 
 def variant_rng(run_seed: int, seed_id: str, index: int) -> np.random.Generator:
-    """The generator of one variant, from a stable hash: independent of order and workers."""
+    """The generator of one variant, from a stable hash: independent of order and workers.
+    (``draw_variants`` takes the same streams from ``seeding.VariantStreams``, made in
+    blocks; this is their definition.)"""
     digest = hashlib.sha256(f"{run_seed}:{seed_id}:{index}".encode()).digest()
     return np.random.default_rng(int.from_bytes(digest[:16], "little"))
 

@@ -57,3 +57,17 @@ def drained(parts: list[np.ndarray]) -> np.ndarray:
         out[at:at + len(part)] = part
         at += len(part)
     return out
+
+
+DENSE = 1 << 22  # values below this are factorized with a table, larger ones by sorting
+
+
+def factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct values, sorted; each value's index among them) of non-negative ints
+    (one or more)."""
+    if values.max() < DENSE:  # a table as long as the largest value: no sort
+        present = np.zeros(int(values.max()) + 1, dtype=bool)
+        present[values] = True
+        return np.flatnonzero(present), (np.cumsum(present) - 1)[values]
+    distinct, index = np.unique(values, return_inverse=True)
+    return distinct, index.reshape(-1)
