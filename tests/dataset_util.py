@@ -57,3 +57,25 @@ def tokens_by_definition(melody: Melody) -> tuple[str, ...]:
             out.append(f"{step}:{Fraction(d) / Fraction(melody.durations[i - 1])}")
         last = p if p is not None else last
     return tuple(out)
+
+
+def reprompted_variants(seeds: int, step: int, variants_per_seed: int) -> list[Example]:
+    """Corpus seeds (with their facts) and the variants ``rules/wide.toml`` draws from them,
+    re-prompted as the per-seed stage does (those re-prompting rejects left out)."""
+    from collections import Counter
+    from dataclasses import replace
+
+    from augment.config import load_config
+    from augment.pipeline import draw_variants
+    from augment.reprompt import reprompt, seed_facts
+
+    config = load_config(Path(__file__).resolve().parent.parent / "rules" / "wide.toml")
+    config = replace(config, expand=replace(config.expand, variants_per_seed=variants_per_seed))
+    out: list[Example] = []
+    for seed in map(seed_facts, seeds_from_corpus(seeds, step=step)):
+        out.append(seed)
+        for variant in draw_variants(seed, config, 0, Counter()):
+            p = reprompt(variant, seed, config.format, config.reprompt)
+            if not isinstance(p, str):
+                out.append(p)
+    return out

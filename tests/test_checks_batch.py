@@ -11,7 +11,6 @@ every passing example (else the batch would be correct but no faster).
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from dataclasses import replace
 from fractions import Fraction
 from functools import cache
@@ -25,13 +24,11 @@ from hypothesis import strategies as st
 from augment import checks, checks_batch
 from augment.checks import key_gap, run_checks
 from augment.checks_batch import KEY_MARGIN, run_checks_batch, surely_passing
-from augment.config import ChecksConfig, load_config
+from augment.config import ChecksConfig
 from augment.example import Example, Message
 from augment.melody import Melody, scale_durations
-from augment.pipeline import draw_variants
-from augment.reprompt import reprompt, seed_facts
 from augment.theory import Key
-from dataset_util import seeds_from_corpus
+from dataset_util import reprompted_variants
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,16 +53,7 @@ CONFIGS = [
 @cache
 def prompted() -> tuple[Example, ...]:
     """Corpus seeds and the variants wide.toml draws from them, re-prompted (pipeline order)."""
-    config = load_config(ROOT / "rules" / "wide.toml")
-    config = replace(config, expand=replace(config.expand, variants_per_seed=30))
-    out: list[Example] = []
-    for seed in map(seed_facts, seeds_from_corpus(60, step=7)):
-        out.append(seed)
-        for variant in draw_variants(seed, config, 0, Counter()):
-            p = reprompt(variant, seed, config.format, config.reprompt)
-            if not isinstance(p, str):
-                out.append(p)
-    return tuple(out)
+    return tuple(reprompted_variants(60, 7, 30))
 
 
 @pytest.mark.parametrize("config", CONFIGS)

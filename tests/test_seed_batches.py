@@ -12,7 +12,6 @@ them), on random ones, and where the batch path must step aside.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import replace
 from fractions import Fraction
 from functools import cache
@@ -23,7 +22,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from augment.codec import FormatConfig, format_melodies, format_melody
-from augment.config import load_config
 from augment.dedup import PrintBlock, exact_digests, exact_key, fingerprints
 from augment.editdist import Tokenized, token_ids
 from augment.example import Example, Message
@@ -37,26 +35,15 @@ from augment.near import (
     melody_tokens,
     signatures_of,
 )
-from augment.pipeline import draw_variants
-from augment.reprompt import reprompt, seed_facts
-from dataset_util import corpus, seeds_from_corpus, tokens_by_definition
+from dataset_util import corpus, reprompted_variants, tokens_by_definition
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @cache
 def variants() -> tuple[Example, ...]:
-    """Corpus seeds and wide.toml variants of them, re-prompted as the pipeline does."""
-    config = load_config(ROOT / "rules" / "wide.toml")
-    config = replace(config, expand=replace(config.expand, variants_per_seed=25))
-    out: list[Example] = []
-    for seed in map(seed_facts, seeds_from_corpus(40, step=9)):
-        out.append(seed)
-        for v in draw_variants(seed, config, 0, Counter()):
-            p = reprompt(v, seed, config.format, config.reprompt)
-            if not isinstance(p, str):
-                out.append(p)
-    return tuple(out)
+    """Corpus seeds and the variants wide.toml draws from them, re-prompted (pipeline order)."""
+    return tuple(reprompted_variants(40, 9, 25))
 
 
 def texts_of(tok: Tokenized) -> list[tuple[str, ...]]:
