@@ -2,7 +2,8 @@
 
 A rule is a frozen dataclass whose fields are its configurable parameters (with
 defaults). ``sample(example, rng)`` draws only valid params or returns None when the
-rule cannot apply; ``apply(melody, **params)`` is pure. The params become the lineage
+rule cannot apply; it uses ``rng`` during the call only (the generator is reset for the
+next variant: ``seeding.VariantStreams``); ``apply(melody, **params)`` is pure. The params become the lineage
 record, so any variant can be replayed from its seed. ``changes`` names the facts the
 rule may change ("key", "mode", "meter", "length", "tempo"), so that re-prompting
 follows the melody.
