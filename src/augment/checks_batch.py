@@ -1,9 +1,9 @@
 """The theory checks of a whole batch of examples at once: ``run_checks_batch``.
 
 A seed's thousands of variants are judged by one compiled loop (numba) over their melodies
-as flat arrays, instead of ~30 us of Python each. The loop only answers "surely passes";
-every example it cannot vouch for goes through ``checks.run_checks``, which gives the
-exact reasons. So the result is ``[run_checks(e, config) for e in examples]`` exactly, by
+as flat arrays, instead of ~30 us of Python each. The loop only answers, per check, "surely
+passes"; every check it cannot vouch for runs as the Python check itself, which gives the
+exact reason. So the result is ``[run_checks(e, config) for e in examples]`` exactly, by
 construction:
 
 - the integer checks (range, span, note count, in-scale share, leaps, leap recovery,

@@ -95,7 +95,7 @@ def batch_tokens(melodies: Sequence[Melody], grid: GridArrays | None = None) -> 
     # The last sounding event at or before each event (-1: none yet), over all melodies.
     last = np.maximum.accumulate(np.where(p >= 0, np.arange(len(p)), -1))
     before = last[at - 1]
-    owner_start = np.repeat(starts[:-1], lengths)[at]
+    owner_start = starts[ragged.owners(starts)][at]
     kind = np.where(p[at] < 0, _REST, np.where(before >= owner_start,
                                                 p[at] - p[np.maximum(before, 0)] + 128, _START))
     codes = kind * (k * k) + tick_index[at] * k + tick_index[at - 1]
@@ -116,6 +116,8 @@ def batch_tokens(melodies: Sequence[Melody], grid: GridArrays | None = None) -> 
 
 _MAX_TICKS = 1 << 20  # (a whole note is 192 ticks)
 _REST, _START = 256, 257  # step kinds besides an interval + 128 (0-255)
+
+
 def _token_text(kind: int, num: int, den: int) -> str:
     step = "R:" if kind == _REST else "S:" if kind == _START else _STEP_TEXT[kind - 128]
     return step + (f"{num}" if den == 1 else f"{num}/{den}")

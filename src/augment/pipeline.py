@@ -245,8 +245,9 @@ def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams |
     # their texts (format_melodies, which re-prompting then reads), their checks (one compiled
     # pass, checks_batch) and their fingerprints. The rejections keep the order of the draws.
     variants = draw_variants(seed, config, run_seed, counts)
-    grid = GridArrays.of([v.melody for v in variants])
-    format_melodies([v.melody for v in variants], config.format, grid)
+    melodies = [v.melody for v in variants]
+    grid = GridArrays.of(melodies)
+    format_melodies(melodies, config.format, grid)
     prompted = [reprompt(variant, seed, config.format, config.reprompt) for variant in variants]
     rows = [i for i, p in enumerate(prompted) if not isinstance(p, str)]
     verdicts = iter(run_checks_batch([cast(Example, prompted[i]) for i in rows], config.checks,
@@ -264,7 +265,7 @@ def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams |
             continue
         passed.append(p)
         kept.append(i)
-    del variants, prompted
+    del variants, melodies, prompted
     grid = None if grid is None else grid.subset(kept)
     prints, buckets = fingerprints(passed, near, grid)
     texts = pack_texts((example_to_line(e), lineage_head(e)) for e in passed)

@@ -302,9 +302,8 @@ class MelodyArrays:
         """These arrays in 5 bytes an event instead of 16, when exact: every duration on the
         tick grid and every pitch in a byte (rest: -1). None otherwise."""
         ticks = np.rint(self.quarters * TICKS_PER_QUARTER)
-        if (len(self.pitches) and self.pitches.min() >= -1 and self.pitches.max() <= 127
-                and ticks.max() < 2**31 and np.array_equal(ticks / TICKS_PER_QUARTER, self.quarters)):
-            return PackedMelodies(self.pitches.astype(np.int8), ticks.astype(np.int32), self.starts)
+        if len(ticks) and np.array_equal(ticks / TICKS_PER_QUARTER, self.quarters):
+            return _packed(self.pitches, ticks, self.starts)
         return None
 
     def __reduce__(self) -> tuple[object, ...]:
@@ -400,10 +399,7 @@ class PackedMelodies:
         """``MelodyArrays.of(melodies).pack()`` of the melodies laid out in ``grid``, made
         from its int arrays directly: None under the same conditions (no event, a pitch
         beyond a byte, ticks beyond 2**31)."""
-        if not len(grid.pitches) or grid.pitches.min() < -1 or grid.pitches.max() > 127 \
-                or grid.ticks.max() >= 2**31:
-            return None
-        return PackedMelodies(grid.pitches.astype(np.int8), grid.ticks.astype(np.int32), grid.starts)
+        return _packed(grid.pitches, grid.ticks, grid.starts)
 
     def melody(self, i: int) -> Melody:
         """Melody ``i`` again (exact: packed melodies are on the tick grid)."""
@@ -449,6 +445,14 @@ class PackedMelodies:
         del packed  # each part's arrays are held only by the two lists from here
         return PackedMelodies(ragged.drained(pitches or [np.zeros(0, np.int8)]),
                               ragged.drained(ticks or [np.zeros(0, np.int32)]), starts)
+
+
+def _packed(pitches: np.ndarray, ticks: np.ndarray, starts: np.ndarray) -> PackedMelodies | None:
+    """The events in 5 bytes each (byte pitches, int32 ticks: whole tick counts), or None
+    when there is none or one does not fit (a pitch beyond -1-127, ticks from 2**31)."""
+    if not len(pitches) or pitches.min() < -1 or pitches.max() > 127 or ticks.max() >= 2**31:
+        return None
+    return PackedMelodies(pitches.astype(np.int8), ticks.astype(np.int32), starts)
 
 
 RELEASE_EVERY = 32  # single melodies read from mapped files between two releases
