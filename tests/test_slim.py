@@ -9,12 +9,17 @@ from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import augment.near as near
 import augment.pipeline as pipeline
 from augment.codec import example_to_line
 from augment.config import load_config
-from augment.melody import Melody
+from augment.dedup import RowMelodies, _Tokens
+from augment.editdist import token_ids
+from augment.melody import GridArrays, Melody
+from augment.near import melody_tokens
 from augment.pipeline import NO_MELODY, annotate_keys, expand, expand_seed, read_seeds
 from augment.reprompt import seed_facts
 from augment.theory import MelodyArrays, PackedMelodies
@@ -47,11 +52,16 @@ def test_slim_variants_are_the_variants_without_melody_and_melody_text(
         at = 0
         for e, f, sizes in zip(done.passed, full.passed, done.text_sizes, strict=True):
             assert e.melody is NO_MELODY and e.messages[e.melody_index].content is None
-            assert pipeline._melody_of(done.arrays, row_of, e) == f.melody
+            assert RowMelodies(done.arrays, row_of)(e) == f.melody
             assert replace(e, melody=f.melody, messages=f.messages) == f  # nothing else dropped
             assert e.prompt == f.prompt and e.messages[e.melody_index].role == "assistant"
             assert done.texts[at:at + sizes[0]].decode("utf-8") == example_to_line(f)
             at += sum(sizes)
+        grid = RowMelodies(done.arrays, row_of).grid(done.passed[::-2])  # any rows, any order
+        expected = GridArrays.of([f.melody for f in full.passed[::-2]])
+        assert grid is not None and expected is not None
+        for name in ("pitches", "ticks", "starts"):
+            assert np.array_equal(getattr(grid, name), getattr(expected, name))
 
 
 def test_a_seeds_slim_variants_share_their_equal_steps_messages_and_keys_across_processes() -> None:
@@ -145,3 +155,36 @@ def test_a_run_with_slim_examples_writes_what_a_run_with_whole_ones_writes(
         assert c["select_not_selected"] > 0
     rejected = (tmp_path / "slim" / "rejected.jsonl").read_text(encoding="utf-8")
     assert '"stage": "dedup"' in rejected and '"content": null' not in rejected
+
+
+def test_near_verification_reads_its_tokens_at_once_and_finds_what_one_by_one_finds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Near-duplicate verification numbers the tokens of the melodies a candidate pair holds
+    from their rows all at once (``RowMelodies.grid``, ``near.grid_tokens``): the same token
+    texts as ``melody_tokens``, and the same files as tokenizing them one by one."""
+    config, seeds = _seeds(4)
+    done = [expand_seed(seed, config, 3) for seed in seeds]
+    examples = [e for d in done for e in d.passed]
+    rows = RowMelodies(PackedMelodies.join([d.arrays for d in done]),  # type: ignore[arg-type]
+                       {e.id: i for i, e in enumerate(examples)})
+    picked = list(range(len(examples)))[::-3]
+    tok = _Tokens(examples, rows).tokenized(picked)
+    assert tok is not None and len(tok) == len(picked)
+    texts = [tuple(tok.vocab[t] for t in tok.flat[lo:hi].tolist())
+             for lo, hi in zip(tok.starts[:-1].tolist(), tok.starts[1:].tolist(), strict=True)]
+    assert texts == [melody_tokens(rows(examples[k])) for k in picked]
+
+    config = load_config(WIDE)
+    config = replace(config, expand=replace(config.expand, variants_per_seed=130))
+    at_once = expand([SEEDS], config, tmp_path / "at_once", workers=1)
+    calls: list[int] = []
+
+    def one_by_one(seqs, picked):  # type: ignore[no-untyped-def]
+        calls.append(len(picked))
+        return token_ids([seqs[k] for k in picked])
+
+    monkeypatch.setattr(near, "_tokenized", one_by_one)
+    single = expand([SEEDS], config, tmp_path / "single", workers=1)
+    assert single.counts == at_once.counts
+    assert calls and at_once.counts["near_duplicates"] > 0
+    assert _files(tmp_path / "at_once") == _files(tmp_path / "single")

@@ -30,6 +30,7 @@ import numpy as np
 from .calibrate import Calibration, calibrate
 from .codec import format_melody
 from .config import DEDUP_LEVELS, DedupConfig
+from .editdist import Tokenized
 from .example import Example
 from .melody import GridArrays, Melody
 from .near import (
@@ -37,6 +38,7 @@ from .near import (
     Tokens,
     band_buckets,
     batch_tokens,
+    grid_tokens,
     invariant_digests,
     invariant_key,
     melody_tokens,
@@ -44,11 +46,33 @@ from .near import (
     signatures_of,
 )
 from .parallel import Mapper
+from .theory import MelodyArrays, PackedMelodies
 
 MelodyOf = Callable[[Example], Melody]
 # The melody of an example: its own. A big run's main process keeps its candidates' melodies
-# in flat arrays and passes the stages a function that reads them there (``pipeline.slim``).
+# in flat arrays and passes the stages a function that reads them there (``RowMelodies``).
 MELODY: MelodyOf = attrgetter("melody")
+
+
+@dataclass(frozen=True)
+class RowMelodies:
+    """The melody of an example: its own, or a slim example's (``pipeline.slim``) row of
+    ``melodies`` (``row_of[id]``, which holds every example of the run). ``grid`` lays many
+    out at once from the rows when the melodies are packed (exact, on the tick grid)."""
+
+    melodies: MelodyArrays | PackedMelodies
+    row_of: Mapping[str, int]
+
+    def __call__(self, e: Example) -> Melody:
+        return e.melody if len(e.melody) else self.melodies.melody(self.row_of[e.id])
+
+    def grid(self, examples: Sequence[Example]) -> GridArrays | None:
+        """The examples' melodies laid out (``GridArrays.of`` of them); None unless packed."""
+        if not isinstance(self.melodies, PackedMelodies):
+            return None
+        rows = np.fromiter(map(self.row_of.__getitem__, map(_ID, examples)), np.int64, len(examples))
+        sub = self.melodies.subset(rows)
+        return GridArrays(sub.pitches.astype(np.int64), sub.ticks.astype(np.int64), sub.starts)
 
 
 def exact_key(example: Example) -> str:
@@ -384,6 +408,16 @@ class _Tokens(Sequence[Tokens]):
         if isinstance(i, slice):
             return [melody_tokens(self._melody_of(e)) for e in self._examples[i]]
         return melody_tokens(self._melody_of(self._examples[i]))
+
+    def tokenized(self, picked: Sequence[int]) -> Tokenized | None:
+        """The tokens of the examples ``picked``, numbered (``near.grid_tokens``), made at once
+        from their rows when ``melody_of`` can lay them out (``RowMelodies.grid``); else None."""
+        examples = [self._examples[k] for k in picked]
+        lay_out = getattr(self._melody_of, "grid", None)
+        grid = None if lay_out is None else lay_out(examples)
+        if grid is None:
+            return batch_tokens([self._melody_of(e) for e in examples])
+        return grid_tokens(grid)
 
 
 def near_params(config: DedupConfig, calibration: Calibration | None) -> NearParams:

@@ -79,7 +79,12 @@ def batch_tokens(melodies: Sequence[Melody], grid: GridArrays | None = None) -> 
     """
     if grid is None:
         grid = GridArrays.of(melodies)
-    if grid is None or not len(grid.ticks):
+    return None if grid is None else grid_tokens(grid)
+
+
+def grid_tokens(grid: GridArrays) -> Tokenized | None:
+    """``batch_tokens`` of the melodies laid out in ``grid`` (None under the same conditions)."""
+    if not len(grid.ticks):
         return None
     p, t, starts = grid.pitches, grid.ticks, grid.starts
     if t.min() < 1 or t.max() > _MAX_TICKS or p.min() < -1 or p.max() > 127:
@@ -109,7 +114,7 @@ def batch_tokens(melodies: Sequence[Melody], grid: GridArrays | None = None) -> 
     for n, text in enumerate(vocab):
         vocab[text] = n
     renumber = np.fromiter(map(vocab.__getitem__, texts), np.int32, len(texts))
-    token_starts = np.zeros(len(melodies) + 1, dtype=np.int64)
+    token_starts = np.zeros(len(grid) + 1, dtype=np.int64)
     np.cumsum(np.maximum(lengths - 1, 0), out=token_starts[1:])
     return Tokenized(renumber[number], token_starts, tuple(vocab))
 
@@ -496,7 +501,7 @@ def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
     reachable = 1 - np.abs(length[x] - length[y]) / longer >= params.similarity
     x, y, longer = x[reachable], y[reachable], longer[reachable]
     held = np.unique(np.r_[x, y])  # the sequences a candidate holds: only these are read
-    tok = token_ids([token_seqs[usable[k]] for k in held.tolist()])
+    tok = _tokenized(token_seqs, [usable[k] for k in held.tolist()])
     distance = _distances(tok, np.searchsorted(held, x), np.searchsorted(held, y), mapper)
     out = []
     for a, b, d, n in zip(x.tolist(), y.tolist(), distance.tolist(), longer.tolist(), strict=True):
@@ -504,6 +509,15 @@ def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
         if sim >= params.similarity:
             out.append((usable[a], usable[b], sim))
     return out
+
+
+def _tokenized(token_seqs: Sequence[Tokens], picked: list[int]) -> Tokenized:
+    """The sequences ``picked`` of ``token_seqs``, numbered: all at once when ``token_seqs``
+    can make them so (a ``tokenized`` method, returning None when it cannot), else one by one.
+    Only equality of numbers matters to the edit distances, not the numbering."""
+    batch: Callable[[list[int]], Tokenized | None] | None = getattr(token_seqs, "tokenized", None)
+    tok = None if batch is None else batch(picked)
+    return token_ids([token_seqs[k] for k in picked]) if tok is None else tok
 
 
 VERIFY_CHUNK = 50_000  # candidate pairs per mapped job

@@ -30,7 +30,7 @@ from .checks_batch import run_checks_batch
 from .codec import FormatConfig, example_to_line, format_melodies, read_examples
 from .config import Config, RuleSpec
 from .dataset import build_splits, plan_splits
-from .dedup import PrintBlock, PrintTable, fingerprints
+from .dedup import PrintBlock, PrintTable, RowMelodies, fingerprints
 from .errors import AugmentError, Finding
 from .example import Example, Message, Step
 from .heap import release_free_memory
@@ -292,7 +292,7 @@ def slim(e: Example, shared: dict[Any, Any] | None = None) -> Example:
     """``e`` without the melody and its text: what the main process of a run keeps of a
     variant while the output line (spool), the fingerprint, the LSH buckets and the melody
     arrays hold the rest (~1.4 KB less an example). Its melody is ``NO_MELODY``; the stages
-    read the melody from the arrays (``_melody_of``); its output line is the spooled one.
+    read the melody from the arrays (``dedup.RowMelodies``); its output line is the spooled one.
 
     ``shared`` (one dict for a seed's variants) makes equal parts one object: each rule step
     (one seed's variants repeat the same few hundred), message and key. Pickling keeps one
@@ -310,11 +310,6 @@ def slim(e: Example, shared: dict[Any, Any] | None = None) -> Example:
     messages[e.melody_index] = Message(old.role, None, old.extra)
     return Example(e.id, tuple(map(one, messages)), NO_MELODY, e.melody_index, e.seed_id, e.source,
                    e.parent_id, tuple(map(one, e.steps)), None if e.key is None else one(e.key), e.facts)
-
-
-def _melody_of(melodies: MelodyArrays | PackedMelodies, row_of: dict[str, int], e: Example) -> Melody:
-    """``e``'s melody: its own, or a slim example's row of ``melodies`` (by ``row_of``)."""
-    return e.melody if len(e.melody) else melodies.melody(row_of[e.id])
 
 
 def lineage_head(e: Example) -> str:
@@ -504,7 +499,7 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     release_free_memory()  # the per-seed blocks just joined and freed
     built = build_splits(candidates, plan, config, run_seed, target, progress=progress,
                          mapper=mapper, prints=prints, buckets=joined_buckets,
-                         arrays=melodies, melody_of=partial(_melody_of, melodies, row_of), rows=row_of)
+                         arrays=melodies, melody_of=RowMelodies(melodies, row_of), rows=row_of)
     counts.update(built.counts)
     rejected.extend(Rejected(stage, [reason], example=ex).compact(
         spool.raw(ex.id, 0).decode("utf-8") if ex.id in spool else None).set_aside(rejects)
