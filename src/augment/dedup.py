@@ -27,6 +27,7 @@ from typing import overload
 
 import numpy as np
 
+from . import ragged
 from .calibrate import Calibration, calibrate
 from .codec import format_melody
 from .config import DEDUP_LEVELS, DedupConfig
@@ -522,7 +523,7 @@ def family_links(examples: Sequence[Example], relations: MelodyRelations) -> lis
                        count=len(examples))
     family = np.fromiter((number[e.seed_id] for e in examples), dtype=np.int64, count=len(examples))
     # Each (tune, family) once, by tune and then family: a tune's families in name order.
-    code = np.unique(tune * n + family)
+    code = ragged.distinct(tune * n + family)
     tunes, families = code // n, code % n
     first = np.r_[True, tunes[1:] != tunes[:-1]]
     lead = families[np.flatnonzero(first)[np.cumsum(first) - 1]]  # each row's tune's first family

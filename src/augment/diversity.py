@@ -304,14 +304,15 @@ class _DistinctRuns:
         if self.small:
             self.seen[code] = True
         else:
-            self.found.append(np.unique(code))
+            self.found.append(ragged.distinct(code))
 
     def count(self) -> int:
         if self.small:
             return int(np.count_nonzero(self.seen))
         if not self.found:
             return 0
-        return len(np.unique(np.concatenate(self.found), axis=0 if self.wide else None))
+        found = np.concatenate(self.found)
+        return len(np.unique(found, axis=0) if self.wide else ragged.distinct(found))
 
 
 def _durations(arrays: MelodyArrays | PackedMelodies | MelodyRows,
@@ -328,7 +329,7 @@ def _durations(arrays: MelodyArrays | PackedMelodies | MelodyRows,
         for at in range(0, len(ticks), MARK_CHUNK):
             chunk = ticks[at:at + MARK_CHUNK]
             if chunk.min() < 0 or chunk.max() >= MARKED_TICKS:
-                return np.unique(ticks) / TICKS_PER_QUARTER
+                return ragged.distinct(ticks) / TICKS_PER_QUARTER
             seen[chunk] = True
             _release(whole)
         return np.flatnonzero(seen) / TICKS_PER_QUARTER

@@ -1,0 +1,33 @@
+"""The index computations shared by ragged batches (``augment.ragged``), against numpy's
+general functions they stand in for."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from augment import ragged
+
+INT_TYPES = st.sampled_from([np.int8, np.int32, np.int64, np.uint8, np.uint32, np.uint64])
+
+
+@given(INT_TYPES.flatmap(lambda t: hnp.arrays(t, st.integers(0, 300))))
+def test_distinct_is_np_unique_for_any_integers(values: np.ndarray) -> None:
+    out = ragged.distinct(values)
+    expected = np.unique(values)
+    assert out.dtype == expected.dtype and np.array_equal(out, expected)
+
+
+def test_distinct_of_candidate_pair_codes_and_of_other_types() -> None:
+    rng = np.random.default_rng(7)
+    codes = rng.integers(0, 10**12, 200_000) * 3  # many distinct values, some repeated
+    codes[::5] = codes[1::5]
+    assert np.array_equal(ragged.distinct(codes), np.unique(codes))
+    extremes = np.array([np.iinfo(np.int64).max, np.iinfo(np.int64).min, 0, -1, 0], dtype=np.int64)
+    assert ragged.distinct(extremes).tolist() == sorted({0, -1, *extremes[:2].tolist()})
+    floats = np.array([0.5, np.nan, 0.25, np.nan, 0.5])  # not integers: np.unique's own rules
+    assert np.array_equal(ragged.distinct(floats), np.unique(floats), equal_nan=True)
+    grid = np.array([[1, 2], [1, 2], [0, 5]])
+    assert np.array_equal(ragged.distinct(grid), np.unique(grid))
