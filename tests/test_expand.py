@@ -342,6 +342,13 @@ def test_rejections_set_aside_keep_their_line_on_disk_and_their_reasons_in_memor
             assert (a.stage, a.reasons, a.key()) == (r.stage, r.reasons, r.key())
             assert spool.raw(a.spooled, 0).decode("utf-8") == r.as_line()
         assert json.loads(made[-1].as_line())["text"] == "{oops" and aside[-1].key() == ""
+        together = Rejected.set_all_aside(made, spool)  # one block: same records, next keys
+        assert len(spool) == 2 * len(made)
+        for a, b in zip(aside, together, strict=True):
+            assert (b.stage, b.reasons, b.key(), b.line) == (a.stage, a.reasons, a.key(), None)
+            assert b.spooled == str(int(a.spooled) + len(made))  # type: ignore[arg-type]
+            assert spool.raw(b.spooled, 0) == spool.raw(a.spooled, 0)  # type: ignore[arg-type]
+        assert Rejected.set_all_aside([], spool) == [] and len(spool) == 2 * len(made)
 
 
 def test_write_atomic_writes_every_chunk_in_order_and_leaves_nothing_when_it_fails(

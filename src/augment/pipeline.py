@@ -80,9 +80,18 @@ class Rejected:
     def set_aside(self, spool: Spool) -> Rejected:
         """This rejection with its line kept in ``spool`` (a width-1 spool of the run's
         rejects) instead of in memory."""
-        key = str(len(spool))
-        spool.add(key, self.as_line())
-        return Rejected(self.stage, self.reasons, sort_key=self.key(), spooled=key)
+        return Rejected.set_all_aside([self], spool)[0]
+
+    @staticmethod
+    def set_all_aside(rejected: Sequence[Rejected], spool: Spool) -> list[Rejected]:
+        """``set_aside`` of each, their lines added to ``spool`` in one block (a seed's
+        rejections: one write, not one each)."""
+        first = len(spool)
+        keys = [str(first + k) for k in range(len(rejected))]
+        data, sizes = pack_texts((r.as_line(),) for r in rejected)
+        spool.add_block(keys, data, sizes)
+        return [Rejected(r.stage, r.reasons, sort_key=r.key(), spooled=key)
+                for r, key in zip(rejected, keys, strict=True)]
 
     def compact(self, example_line: str | None = None) -> Rejected:
         return Rejected(self.stage, self.reasons, sort_key=self.key(),
@@ -482,7 +491,7 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
         buckets.append(done.buckets)
         arrays.append(done.arrays)
         spool.add_block([e.id for e in done.passed], done.texts, done.text_sizes)  # on disk until written
-        rejected.extend(r.set_aside(rejects) for r in done.rejected)  # lines on disk until written
+        rejected.extend(Rejected.set_all_aside(done.rejected, rejects))  # lines on disk until written
         counts.update(done.counts)
         _settled()
     counts["variants_passing_checks"] = len(candidates) - len(passing_seeds)
@@ -501,9 +510,9 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
                          mapper=mapper, prints=prints, buckets=joined_buckets,
                          arrays=melodies, melody_of=RowMelodies(melodies, row_of), rows=row_of)
     counts.update(built.counts)
-    rejected.extend(Rejected(stage, [reason], example=ex).compact(
-        spool.raw(ex.id, 0).decode("utf-8") if ex.id in spool else None).set_aside(rejects)
-        for stage, ex, reason in built.dropped)
+    rejected.extend(Rejected.set_all_aside([Rejected(stage, [reason], example=ex).compact(
+        spool.raw(ex.id, 0).decode("utf-8") if ex.id in spool else None)
+        for stage, ex, reason in built.dropped], rejects))
     with progress.stage("write"):
         write_outputs(result, built, rejected, config, run_seed, seed_paths, spool, rejects)
     return result
