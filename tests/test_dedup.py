@@ -94,6 +94,35 @@ def test_calibration_on_real_melodies_meets_targets() -> None:
     assert 0.5 <= cal.params.similarity < 1
 
 
+def test_probes_are_their_definitions_in_quarter_notes() -> None:
+    """The probes edit tick counts; each equals its definition written in quarter-note
+    durations (half a duration, a dotted pair), and the same generator draws give it."""
+    def ornament(m: Melody, rng: np.random.Generator) -> Melody | None:
+        i = int(rng.choice([k for k, p in enumerate(m.pitches) if p is not None]))
+        p = m.pitches[i]
+        assert p is not None
+        neighbour = p + int(rng.choice([-2, -1, 1, 2]))
+        if not 0 <= neighbour <= 127:
+            return None
+        half = m.durations[i] / 2
+        return Melody((*m.pitches[:i], p, neighbour, *m.pitches[i + 1:]),
+                      (*m.durations[:i], half, half, *m.durations[i + 1:]))
+
+    def rhythm(m: Melody, rng: np.random.Generator) -> Melody | None:
+        i = int(rng.integers(0, len(m) - 1))
+        d = list(m.durations)
+        d[i], d[i + 1] = (d[i] * Fraction(3, 2), d[i] / 2) if d[i] == d[i + 1] else (d[i + 1], d[i])
+        return Melody(m.pitches, d)
+
+    odd = Melody.from_pairs([[60, Fraction(1, 5)], [62, Fraction(1, 5)], [64, 1], [None, "1/3"]])
+    melodies = [m for _, m in corpus()[:40]] + [odd]
+    for k, m in enumerate(melodies):
+        for name, definition in (("ornament", ornament), ("rhythm", rhythm)):
+            assert PROBES[name](m, np.random.default_rng(k)) == definition(m, np.random.default_rng(k))
+        moved = PROBES["two_notes"](m, np.random.default_rng(k))
+        assert moved is not None and moved.durations == m.durations and moved.pitches != m.pitches
+
+
 def test_one_note_edit_is_near_and_other_tunes_are_not() -> None:
     a, b = corpus()[0][1], corpus()[1][1]
     edited = PROBES["one_note"](a, np.random.default_rng(3))

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from fractions import Fraction
 
 import numpy as np
 
-from .melody import Melody
+from .melody import Melody, scale_ticks
 from .near import (
     MinHasher,
     NearParams,
@@ -43,7 +42,7 @@ def _shift(melody: Melody, indices: Sequence[int], rng: np.random.Generator) -> 
         assert p is not None
         steps = [s for s in (-4, -3, -2, -1, 1, 2, 3, 4) if 0 <= p + s <= 127]
         pitches[i] = p + int(rng.choice(steps))
-    return Melody(tuple(pitches), melody.durations)
+    return Melody.from_ticks(tuple(pitches), melody.ticks)
 
 
 def one_note(melody: Melody, rng: np.random.Generator) -> Melody | None:
@@ -71,10 +70,9 @@ def ornament(melody: Melody, rng: np.random.Generator) -> Melody | None:
     neighbour = p + int(rng.choice([-2, -1, 1, 2]))
     if not 0 <= neighbour <= 127:
         return None
-    half = melody.durations[i] / 2
+    half = scale_ticks(melody.ticks[i], 1, 2)
     pitches = (*melody.pitches[:i], p, neighbour, *melody.pitches[i + 1:])
-    durations = (*melody.durations[:i], half, half, *melody.durations[i + 1:])
-    return Melody(pitches, durations)
+    return Melody.from_ticks(pitches, (*melody.ticks[:i], half, half, *melody.ticks[i + 1:]))
 
 
 def rhythm(melody: Melody, rng: np.random.Generator) -> Melody | None:
@@ -82,12 +80,12 @@ def rhythm(melody: Melody, rng: np.random.Generator) -> Melody | None:
     if len(melody) < 2:
         return None
     i = int(rng.integers(0, len(melody) - 1))
-    d = list(melody.durations)
+    d = list(melody.ticks)
     if d[i] == d[i + 1]:
-        d[i], d[i + 1] = d[i] * Fraction(3, 2), d[i] / 2
+        d[i], d[i + 1] = scale_ticks(d[i], 3, 2), scale_ticks(d[i], 1, 2)
     else:
         d[i], d[i + 1] = d[i + 1], d[i]
-    return Melody(melody.pitches, tuple(d))
+    return Melody.from_ticks(melody.pitches, tuple(d))
 
 
 PROBES: dict[str, Probe] = {"one_note": one_note, "two_notes": two_notes,
@@ -132,11 +130,6 @@ def make_probes(melodies: Sequence[Melody], rng: np.random.Generator
     return out
 
 
-def _collide(a: np.ndarray, b: np.ndarray, bands: int, rows: int) -> bool:
-    same = (a[:bands * rows] == b[:bands * rows]).reshape(bands, rows)
-    return bool(same.all(axis=1).any())
-
-
 def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recall: float = 0.9,
               shingle_sizes: Sequence[int] = (2, 3, 4), min_similarity: float = 0.5,
               num_perm: int = 128, min_tokens: int = 7, max_probe_melodies: int = 200
@@ -168,8 +161,10 @@ def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recal
         jac = np.array([jaccard(a, b) for a, b in sh])
         lsh_threshold = float(np.clip(np.quantile(jac, 0.05), 0.1, 0.9))
         bands, rows = NearParams(size, lsh_threshold, 0.0, num_perm).bands()
-        collide = np.array([_collide(hasher.signature(a), hasher.signature(b), bands, rows)
-                            for a, b in sh])
+        # Every probe's two signatures in one batch each (as ``signature`` makes them one
+        # at a time); a pair collides when some band of theirs is equal in every row.
+        left, right = (hasher.signatures([pair[k] for pair in sh])[:, :bands * rows] for k in (0, 1))
+        collide = (left == right).reshape(len(sh), bands, rows).all(axis=2).any(axis=1)
         found_sims = np.sort(sims[collide])[::-1]
         need = int(np.ceil(target_recall * len(probes)))
         threshold = float(found_sims[need - 1]) if len(found_sims) >= need else min_similarity
