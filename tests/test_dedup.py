@@ -235,6 +235,13 @@ def test_fingerprint_columns_equal_the_definitions_and_dedup_reads_them() -> Non
         (dict(table), Buckets(signed, made, row_of)), (None, None))]
     assert all([(e.id, r) for e, r in run.dropped] == drops[0] for run in runs)
     assert all(run.relations == runs[-1].relations for run in runs)
+    # The rows found in input order and put in id order are the rows of the kept examples.
+    from augment.dedup import MelodyRelations, _dedup_exact
+
+    kept, _, rows = _dedup_exact(examples, table)
+    assert rows is not None and rows.tolist() == [row_of[e.id] for e in kept]
+    relations = MelodyRelations.of(examples, params, prints=table, buckets=Buckets(signed, made, row_of))
+    assert relations.class_of == [relations.rep_of[e.id] for e in examples]
 
 
 def test_first_equal_and_shares_digest_match_their_definitions_with_lead_collisions() -> None:
