@@ -239,11 +239,12 @@ def test_draws_that_repeat_a_step_reuse_its_example_and_give_the_same_variants()
         assert len(made) <= sum(applied.values()) < without
 
 
-def test_spool_gives_back_each_keys_texts_exactly() -> None:
+def test_spool_gives_back_each_keys_texts_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
     """Output lines wait on disk (``output.Spool``) until written: every text comes back as
     added, non-ASCII, empty and escaped ones too, in any order, after later additions."""
     import os
 
+    import augment.output as output
     from augment.output import Spool, pack_texts
 
     texts = {f"v{i}": (json.dumps({"n": i, "t": "é♪" * (i % 5)}, ensure_ascii=False), "" if i % 7 else "x\n")
@@ -280,6 +281,13 @@ def test_spool_gives_back_each_keys_texts_exactly() -> None:
         for field in (0, 1):
             got = list(spool.raws(iter(keys), field))
             assert got == [want[k][field].encode("utf-8") if k in want else None for k in keys]
+        monkeypatch.setattr(output, "READ_BATCH", 7)  # keys looked up a few at a time
+        assert list(spool.raws(keys, 1)) == [want[k][1].encode("utf-8") if k in want else None
+                                             for k in keys]
+        with pytest.raises(IndexError):
+            next(spool.raws(keys, 2))
+        with Spool() as empty:
+            assert list(empty.raws(["a", "b"], 0)) == [None, None] and "a" not in empty
         with Spool(width=3) as triple:
             triple.add("k", "a", "bc", "def")
             assert [next(triple.raws(["k"], f)) for f in range(3)] == [b"a", b"bc", b"def"]

@@ -510,9 +510,10 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
                          mapper=mapper, prints=prints, buckets=joined_buckets,
                          arrays=melodies, melody_of=RowMelodies(melodies, row_of), rows=row_of)
     counts.update(built.counts)
+    made_lines = spool.raws((ex.id for _, ex, _ in built.dropped), 0)  # (None: not spooled)
     rejected.extend(Rejected.set_all_aside([Rejected(stage, [reason], example=ex).compact(
-        spool.raw(ex.id, 0).decode("utf-8") if ex.id in spool else None)
-        for stage, ex, reason in built.dropped], rejects))
+        None if line is None else line.decode("utf-8"))
+        for (stage, ex, reason), line in zip(built.dropped, made_lines, strict=True)], rejects))
     with progress.stage("write"):
         write_outputs(result, built, rejected, config, run_seed, seed_paths, spool, rejects)
     return result
