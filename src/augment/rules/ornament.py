@@ -56,29 +56,43 @@ def _options(melody: Melody, key: Key, least: int, kinds: tuple[str, ...], low_p
 @lru_cache(maxsize=1024)
 def _option_tuples(melody: Melody, key: Key, least: int, kinds: tuple[str, ...], low_pitch: int,
                    high_pitch: int) -> tuple[Option, ...]:
-    """``_options`` as (kind, index, pitch) tuples. Remembered by value: a seed's draws
-    decorate the same parents again and again (at ~3,000 draws a seed, 43% of the calls
-    meet a melody and key met before)."""
+    """``_options`` as (kind, index, pitch) tuples, in note order (at one note: passing,
+    then the upper and the lower neighbour). Remembered by value: a seed's draws decorate
+    the same parents again and again (at ~3,000 draws a seed, 43% of the calls meet a
+    melody and key met before)."""
     p, d = melody.pitches, melody.ticks
     passing, neighbour = "passing" in kinds, "neighbour" in kinds
     fills, neighbours = _key_moves(key)
+    tonic, halves, quarters = key.tonic, 2 * least, 4 * least  # t // 2 >= least: t >= 2 * least
+    following = (*p[1:], None)
     out: list[Option] = []
-    for i, (pitch, nxt) in enumerate(zip(p, (*p[1:], None), strict=True)):
+    for i, pitch in enumerate(p):
         if pitch is None:
             continue
         t = d[i]
-        pc = (pitch - key.tonic) % 12
-        if passing and nxt is not None and t % 2 == 0 and t // 2 >= least:
-            fill = fills.get((pc, nxt - pitch))
+        pc = (pitch - tonic) % 12
+        if passing and t % 2 == 0 and t >= halves:
+            nxt = following[i]
+            fill = None if nxt is None else fills.get((pc, nxt - pitch))
             if fill is not None:
                 out.append(("passing", i, pitch + fill))
-        if neighbour and t % 4 == 0 and t // 4 >= least:
+        if neighbour and t % 4 == 0 and t >= quarters:
             moves = neighbours[pc]
             if moves is not None:
                 for move in moves:
                     if low_pitch <= pitch + move <= high_pitch:
                         out.append(("neighbour", i, pitch + move))
     return tuple(out)
+
+
+@lru_cache(maxsize=1024)
+def _drawable(melody: Melody, key: Key, least: int, kinds: tuple[str, ...], low_pitch: int,
+              high_pitch: int) -> tuple[tuple[Option, ...], ...]:
+    """``_option_tuples`` grouped as ``sample`` draws them: the options of each kind that
+    has any, in note order, kinds sorted by name."""
+    options = _option_tuples(melody, key, least, kinds, low_pitch, high_pitch)
+    return tuple(chosen for kind in sorted({o[0] for o in options})
+                 if (chosen := tuple(o for o in options if o[0] == kind)))
 
 
 @lru_cache(maxsize=64)
@@ -148,13 +162,12 @@ class Ornament(Rule):
     def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
         if example.key is None:
             return None
-        options = _option_tuples(example.melody, example.key, least_ticks(self.min_duration_quarters),
-                                 self.kind_list(), self.low_pitch, self.high_pitch)
-        if not options:
+        drawable = _drawable(example.melody, example.key, least_ticks(self.min_duration_quarters),
+                             self.kind_list(), self.low_pitch, self.high_pitch)
+        if not drawable:
             return None
-        kinds = sorted({o[0] for o in options})
-        kind = kinds[int(rng.integers(len(kinds)))]
-        chosen = [o for o in options if o[0] == kind]
+        # The kind first (sorted by name), then one of its options.
+        chosen = drawable[int(rng.integers(len(drawable)))]
         return _params(chosen[int(rng.integers(len(chosen)))])
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
