@@ -6,6 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -239,7 +240,7 @@ def test_draws_that_repeat_a_step_reuse_its_example_and_give_the_same_variants()
         assert len(made) <= sum(applied.values()) < without
 
 
-def test_spool_gives_back_each_keys_texts_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_spool_gives_back_each_entrys_texts_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
     """Output lines wait on disk (``output.Spool``) until written: every text comes back as
     added, non-ASCII, empty and escaped ones too, in any order, after later additions."""
     import os
@@ -247,52 +248,53 @@ def test_spool_gives_back_each_keys_texts_exactly(monkeypatch: pytest.MonkeyPatc
     import augment.output as output
     from augment.output import Spool, pack_texts
 
-    texts = {f"v{i}": (json.dumps({"n": i, "t": "é♪" * (i % 5)}, ensure_ascii=False), "" if i % 7 else "x\n")
-             for i in range(2000)}
+    texts = [(json.dumps({"n": i, "t": "é♪" * (i % 5)}, ensure_ascii=False), "" if i % 7 else "x\n")
+             for i in range(2000)]
     with Spool(width=2) as spool:
-        for key, pair in texts.items():
-            spool.add(key, *pair)
-        assert spool.get("v3") == texts["v3"]
-        spool.add("v3", "again", "é")  # the last addition wins
-        texts["v3"] = ("again", "é")
-        spool.add("late", "after a read", "")
-        texts["late"] = ("after a read", "")
-        for key in sorted(texts, key=lambda k: hash(k)):
-            assert spool.get(key) == texts[key]
-            assert key in spool and spool.raw(key, 1) == texts[key][1].encode("utf-8")
-            assert spool.raw(key, 0) == texts[key][0].encode("utf-8")
-        assert "missing" not in spool
-        with pytest.raises(KeyError):
-            spool.raw("missing", 0)
-        # many keys at once, as the per-seed stage sends them
-        block = {f"b{i}": (f"line {i} ♪", "{" * i) for i in range(50)}
-        data, sizes = pack_texts(block.values())
-        spool.add_block(list(block), data, sizes)
-        assert all(spool.get(k) == v for k, v in block.items()) and spool.get("v9") == texts["v9"]
+        assert [spool.add(*pair) for pair in texts] == list(range(len(texts)))
+        assert spool.get(3) == texts[3]
+        assert spool.add("after a read", "") == len(texts)
+        texts.append(("after a read", ""))
+        shuffled = sorted(range(len(texts)), key=lambda k: hash(str(k)))
+        for k in shuffled:
+            assert spool.get(k) == texts[k]
+            assert spool.raw(k, 1) == texts[k][1].encode("utf-8")
+            assert spool.raw(k, 0) == texts[k][0].encode("utf-8")
+        for bad in (-1, len(texts)):
+            with pytest.raises(IndexError):
+                spool.raw(bad, 0)
+        # many entries at once, as the per-seed stage sends them
+        block = [(f"line {i} ♪", "{" * i) for i in range(50)]
+        assert spool.add_block(*pack_texts(block)) == len(texts)
+        texts.extend(block)
+        assert all(spool.get(len(texts) - 50 + i) == v for i, v in enumerate(block))
         with pytest.raises(ValueError):
-            spool.add_block(["x"], b"abc", [[1, 1]])  # sizes that do not add up
-        assert spool.get("missing") is None and len(spool) == len(texts) + len(block)
-        # read in bulk, as the write stage does: each field of each key, None for unknown keys
-        keys = [*sorted(texts, key=lambda k: hash(k)), "missing", *block]
-        want = {**texts, **block}
-        spool.add("after", "unflushed ♪", "y")  # added after the last read
-        keys.append("after")
-        want["after"] = ("unflushed ♪", "y")
+            spool.add_block(b"abc", [[1, 1]])  # sizes that do not add up
+        with pytest.raises(ValueError):
+            spool.add_block(b"abc", [[3]])  # one text where an entry holds two
+        assert len(spool) == len(texts)
+        # read in bulk, as the write stage does: each field of each entry, None for -1
+        entries = [*shuffled, -1, *range(len(texts) - 50, len(texts))]
+        assert spool.add("unflushed ♪", "y") == len(texts)  # added after the last read
+        texts.append(("unflushed ♪", "y"))
+        entries.append(len(texts) - 1)
         for field in (0, 1):
-            got = list(spool.raws(iter(keys), field))
-            assert got == [want[k][field].encode("utf-8") if k in want else None for k in keys]
-        monkeypatch.setattr(output, "READ_BATCH", 7)  # keys looked up a few at a time
-        assert list(spool.raws(keys, 1)) == [want[k][1].encode("utf-8") if k in want else None
-                                             for k in keys]
-        with pytest.raises(IndexError):
-            next(spool.raws(keys, 2))
+            got = list(spool.raws(np.array(entries), field))
+            assert got == [texts[k][field].encode("utf-8") if k >= 0 else None for k in entries]
+        monkeypatch.setattr(output, "READ_BATCH", 7)  # entries read a few at a time
+        assert list(spool.raws(entries, 1)) == [texts[k][1].encode("utf-8") if k >= 0 else None
+                                                for k in entries]
+        assert list(spool.raws([-1] * 9, 0)) == [None] * 9 and list(spool.raws([], 0)) == []
+        for bad_entries, field in (([len(texts)], 0), ([-2], 0), ([0], 2)):
+            with pytest.raises(IndexError):
+                next(spool.raws(bad_entries, field))
         with Spool() as empty:
-            assert list(empty.raws(["a", "b"], 0)) == [None, None] and "a" not in empty
+            assert list(empty.raws([-1, -1], 0)) == [None, None] and len(empty) == 0
         with Spool(width=3) as triple:
-            triple.add("k", "a", "bc", "def")
-            assert [next(triple.raws(["k"], f)) for f in range(3)] == [b"a", b"bc", b"def"]
+            triple.add("a", "bc", "def")
+            assert [next(triple.raws([0], f)) for f in range(3)] == [b"a", b"bc", b"def"]
         with pytest.raises(ValueError):
-            spool.add("x", "one text")
+            spool.add("one text")
         fd = spool._file.fileno()
     with pytest.raises(OSError):
         os.fstat(fd)  # closed with the block: nothing left behind
@@ -350,12 +352,12 @@ def test_rejections_set_aside_keep_their_line_on_disk_and_their_reasons_in_memor
             assert (a.stage, a.reasons, a.key()) == (r.stage, r.reasons, r.key())
             assert spool.raw(a.spooled, 0).decode("utf-8") == r.as_line()
         assert json.loads(made[-1].as_line())["text"] == "{oops" and aside[-1].key() == ""
-        together = Rejected.set_all_aside(made, spool)  # one block: same records, next keys
+        together = Rejected.set_all_aside(made, spool)  # one block: same records, next entries
         assert len(spool) == 2 * len(made)
         for a, b in zip(aside, together, strict=True):
             assert (b.stage, b.reasons, b.key(), b.line) == (a.stage, a.reasons, a.key(), None)
-            assert b.spooled == str(int(a.spooled) + len(made))  # type: ignore[arg-type]
-            assert spool.raw(b.spooled, 0) == spool.raw(a.spooled, 0)  # type: ignore[arg-type]
+            assert a.spooled is not None and b.spooled == a.spooled + len(made)
+            assert spool.raw(b.spooled, 0) == spool.raw(a.spooled, 0)
         assert Rejected.set_all_aside([], spool) == [] and len(spool) == 2 * len(made)
 
 

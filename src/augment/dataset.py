@@ -106,6 +106,9 @@ class Built:
     # The diversity reports before and after ({"before": ..., "after": ...}), waited for when
     # called: a pool computes them while the run goes on (the run writes its files first).
     diversity: Callable[[], dict[str, dict[str, float]]] = dict
+    # Each written example's row of the candidates (``rows``), the splits one after another
+    # in ``SPLITS`` order.
+    written_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config, run_seed: int,
@@ -194,7 +197,8 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     def diversity() -> dict[str, dict[str, float]]:
         with progress.stage("diversity"):
             return {"before": next(iter(report_before)), "after": next(iter(report_after))}
-    return Built(by_split, split_of, dropped, result.params, plan.calibration, counts, diversity)
+    return Built(by_split, split_of, dropped, result.params, plan.calibration, counts, diversity,
+                 written_rows)
 
 
 TOP_REASONS = 4  # rejection reasons named in the summary

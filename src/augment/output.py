@@ -13,7 +13,7 @@ import tempfile
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import chain, islice, repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -76,25 +76,24 @@ def _write(handle: Any, digest: Any, data: bytes) -> None:
 
 
 class Spool:
-    """Texts kept on disk by key until they are written (a big run's output lines and
-    lineage records: ~1 KB per example that would otherwise stay in memory). The file is an
-    unnamed temporary one: it is gone when closed, or when the process ends however it ends.
-    Each key holds ``width`` texts.
+    """Texts kept on disk until they are written (a big run's output lines and lineage
+    records: ~1 KB per example that would otherwise stay in memory). The file is an unnamed
+    temporary one: it is gone when closed, or when the process ends however it ends.
 
-    Where each key's texts sit is kept in arrays: an entry number per key, and per entry
-    the offset of its first text and the byte length of each (``_table``, joined from the
-    blocks as they came). Bulk reads index them in numpy and read with ``os.pread`` mapped
-    over the offsets (no Python code a text): 1.3 s against 1.9 s a field for a million
-    keys in random order (``benchmarks/README.md``, seventh round).
+    Each entry holds ``width`` texts; entries are numbered 0, 1, ... as they are added, and
+    the caller keeps what each number stands for (a run: the candidates' rows, a rejection's
+    ``spooled`` number). Where each entry's texts sit is kept in an int array (offset, then
+    each length), joined from the blocks as they came: no dict and no Python int an entry
+    (~100 MB less at a million), and bulk reads index it in numpy and map ``os.pread`` over
+    the offsets (no Python code a text).
     """
 
     def __init__(self, width: int = 1) -> None:
         self.width = width
         self._file = tempfile.TemporaryFile()
-        self._at: dict[str, int] = {}  # key -> entry number (the last entry added under it)
         self._blocks: list[np.ndarray] = []  # entries not yet joined into _table
         self._table = np.zeros((0, width + 1), dtype=np.int64)  # offset, then each length
-        self._entries_added = 0
+        self._count = 0
         self._size = 0
         self._dirty = False
 
@@ -105,45 +104,40 @@ class Spool:
         self._file.close()
 
     def __len__(self) -> int:
-        return len(self._at)
+        return self._count
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._at
-
-    def add(self, key: str, *texts: str) -> None:
-        """Keep ``texts`` (``width`` of them) under ``key``; a key added again keeps its last."""
+    def add(self, *texts: str) -> int:
+        """Keep ``texts`` (``width`` of them) as a new entry; its number."""
         if len(texts) != self.width:
-            raise ValueError(f"Spool holds {self.width} texts a key, not {len(texts)}")
+            raise ValueError(f"Spool holds {self.width} texts an entry, not {len(texts)}")
         data = [t.encode("utf-8") for t in texts]
-        self.add_block([key], b"".join(data), [[len(d) for d in data]])
+        return self.add_block(b"".join(data), [[len(d) for d in data]])
 
-    def add_block(self, keys: Sequence[str], data: bytes, sizes: Sequence[Sequence[int]]) -> None:
-        """Keep many keys' texts at once: ``data`` holds them back to back as UTF-8, key by
-        key, ``sizes[k]`` the byte length of each of key k's ``width`` texts (``pack_texts``
-        makes both)."""
-        if len(keys) != len(sizes) or set(map(len, sizes)) - {self.width}:
-            raise ValueError(f"Spool holds {self.width} texts for each of {len(keys)} keys")
-        count = len(keys) * self.width
-        lengths = np.fromiter(chain.from_iterable(sizes), np.int64, count).reshape(-1, self.width)
+    def add_block(self, data: bytes, sizes: Sequence[Sequence[int]]) -> int:
+        """Keep many entries' texts at once (numbered from the one returned): ``data`` holds
+        them back to back as UTF-8, entry by entry, ``sizes[k]`` the byte length of each of
+        entry k's ``width`` texts (``pack_texts`` makes both)."""
+        if set(map(len, sizes)) - {self.width}:
+            raise ValueError(f"Spool holds {self.width} texts an entry")
+        lengths = np.fromiter(chain.from_iterable(sizes), np.int64,
+                              len(sizes) * self.width).reshape(-1, self.width)
         totals = lengths.sum(axis=1)
         if (lengths < 0).any() or int(totals.sum()) != len(data):
             raise ValueError("sizes do not add up to the data")
-        entries = np.empty((len(keys), self.width + 1), dtype=np.int64)
+        entries = np.empty((len(sizes), self.width + 1), dtype=np.int64)
         entries[:, 0] = self._size + np.cumsum(totals) - totals
         entries[:, 1:] = lengths
         self._file.write(data)
-        first = self._entries_added
-        self._at.update(zip(keys, range(first, first + len(keys)), strict=True))
         self._blocks.append(entries)
-        self._entries_added += len(keys)
+        first = self._count
+        self._count += len(sizes)
         self._size += len(data)
         self._dirty = True
+        return first
 
-    def get(self, key: str) -> tuple[str, ...] | None:
-        """The texts added under ``key``, or None."""
-        if key not in self._at:
-            return None
-        return tuple(self.raw(key, i).decode("utf-8") for i in range(self.width))
+    def get(self, entry: int) -> tuple[str, ...]:
+        """The texts of ``entry``."""
+        return tuple(self.raw(entry, i).decode("utf-8") for i in range(self.width))
 
     def _entries(self) -> np.ndarray:
         """Every entry so far (the file flushed, the blocks joined)."""
@@ -155,35 +149,36 @@ class Spool:
             self._blocks.clear()
         return self._table
 
-    def raws(self, keys: Iterable[str], field: int) -> Iterator[bytes | None]:
-        """``raw(key, field)`` of each key, or None for a key not here; keys are taken
-        ``READ_BATCH`` at a time."""
+    def raws(self, entries: Sequence[int] | np.ndarray, field: int) -> Iterator[bytes | None]:
+        """``raw(entry, field)`` of each entry, None for -1 (no entry); ``READ_BATCH`` at a
+        time."""
         if not 0 <= field < self.width:
             raise IndexError(f"field {field} of a spool of {self.width}")
-        keys = iter(keys)
-        while batch := list(islice(keys, READ_BATCH)):
-            yield from self._read(batch, field)
+        numbers = np.asarray(entries, dtype=np.int64).reshape(-1)
+        if len(numbers) and (numbers.min() < -1 or numbers.max() >= self._count):
+            raise IndexError(f"an entry beyond the {self._count} of this spool")
+        for at in range(0, len(numbers), READ_BATCH):
+            yield from self._read(numbers[at:at + READ_BATCH], field)
 
-    def _read(self, keys: list[str], field: int) -> Iterator[bytes | None]:
-        table, fileno = self._entries(), self._file.fileno()
-        if not len(table):  # nothing added yet
-            yield from repeat(None, len(keys))
+    def _read(self, numbers: np.ndarray, field: int) -> Iterator[bytes | None]:
+        if numbers.max() < 0:  # (also: nothing added yet)
+            yield from repeat(None, len(numbers))
             return
-        number = np.fromiter(map(self._at.get, keys, repeat(-1)), np.int64, len(keys))
-        entries = table[number]  # (a missing key's -1 reads the last entry: dropped below)
-        offsets = entries[:, 0] + entries[:, 1:1 + field].sum(axis=1)
-        texts = map(os.pread, repeat(fileno), entries[:, 1 + field].tolist(), offsets.tolist())
-        if number.min(initial=0) >= 0:
+        table = self._entries()[numbers]  # (-1 reads the last entry: dropped below)
+        offsets = table[:, 0] + table[:, 1:1 + field].sum(axis=1)
+        texts = map(os.pread, repeat(self._file.fileno()), table[:, 1 + field].tolist(),
+                    offsets.tolist())
+        if numbers.min() >= 0:
             yield from texts
         else:
-            for n, text in zip(number.tolist(), texts, strict=True):
+            for n, text in zip(numbers.tolist(), texts, strict=True):
                 yield None if n < 0 else text
 
-    def raw(self, key: str, field: int) -> bytes:
-        """Text number ``field`` of ``key`` as the UTF-8 bytes it was kept in (KeyError for an
-        unknown key)."""
-        number = self._at[key]
-        offset, *lengths = self._entries()[number].tolist()
+    def raw(self, entry: int, field: int) -> bytes:
+        """Text number ``field`` of ``entry`` as the UTF-8 bytes it was kept in."""
+        if not 0 <= entry < self._count:
+            raise IndexError(f"entry {entry} of a spool of {self._count}")
+        offset, *lengths = self._entries()[entry].tolist()
         return os.pread(self._file.fileno(), lengths[field], offset + sum(lengths[:field]))
 
 

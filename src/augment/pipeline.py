@@ -17,7 +17,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
-from itertools import chain
+from itertools import chain, repeat
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -54,7 +54,7 @@ OnError = Literal["fail", "skip"]
 class Rejected:
     """A line or example set aside, with why. ``compact()`` keeps only what the rejects
     file and the counts need (the JSON line), not the example: a big run holds many, and
-    moves their lines to disk (``set_aside``: ``spooled`` is then the line's key there)."""
+    moves their lines to disk (``set_aside``: ``spooled`` is then the line's entry there)."""
 
     stage: str
     reasons: list[str]
@@ -63,7 +63,7 @@ class Rejected:
     text: str | None = None
     sort_key: str = ""  # the example id; "" for a line that never parsed (kept in input order)
     line: str | None = None  # the record as written, once compacted
-    spooled: str | None = None
+    spooled: int | None = None
 
     def record(self, example_line: str | None = None) -> dict[str, Any]:
         """The record; ``example_line``: the example's output line when made earlier (a slim
@@ -86,12 +86,9 @@ class Rejected:
     def set_all_aside(rejected: Sequence[Rejected], spool: Spool) -> list[Rejected]:
         """``set_aside`` of each, their lines added to ``spool`` in one block (a seed's
         rejections: one write, not one each)."""
-        first = len(spool)
-        keys = [str(first + k) for k in range(len(rejected))]
-        data, sizes = pack_texts((r.as_line(),) for r in rejected)
-        spool.add_block(keys, data, sizes)
-        return [Rejected(r.stage, r.reasons, sort_key=r.key(), spooled=key)
-                for r, key in zip(rejected, keys, strict=True)]
+        first = spool.add_block(*pack_texts((r.as_line(),) for r in rejected))
+        return [Rejected(r.stage, r.reasons, sort_key=r.key(), spooled=first + k)
+                for k, r in enumerate(rejected)]
 
     def compact(self, example_line: str | None = None) -> Rejected:
         return Rejected(self.stage, self.reasons, sort_key=self.key(),
@@ -486,11 +483,14 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     todo.sort(key=lambda s: (-len(s.melody), s.id))
     per_seed = partial(expand_seed, config=config, run_seed=run_seed, near=plan.params)
     for done in progress.track(mapper(per_seed, todo), "variants", len(todo)):
+        # On disk until written: the lines of candidate row r are the spool's entry
+        # r - len(passing_seeds) (the seeds' lines are made when written).
+        if spool.add_block(done.texts, done.text_sizes) != len(candidates) - len(passing_seeds):
+            raise AssertionError("spooled lines out of step with the candidates")
         candidates.extend(done.passed)
         print_blocks.append(done.prints)
         buckets.append(done.buckets)
         arrays.append(done.arrays)
-        spool.add_block([e.id for e in done.passed], done.texts, done.text_sizes)  # on disk until written
         rejected.extend(Rejected.set_all_aside(done.rejected, rejects))  # lines on disk until written
         counts.update(done.counts)
         _settled()
@@ -510,13 +510,21 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
                          mapper=mapper, prints=prints, buckets=joined_buckets,
                          arrays=melodies, melody_of=RowMelodies(melodies, row_of), rows=row_of)
     counts.update(built.counts)
-    made_lines = spool.raws((ex.id for _, ex, _ in built.dropped), 0)  # (None: not spooled)
+    dropped_rows = np.fromiter((row_of[ex.id] for _, ex, _ in built.dropped), np.int64, len(built.dropped))
+    made_lines = spool.raws(_entries(dropped_rows, len(passing_seeds)), 0)  # (None: a seed's)
     rejected.extend(Rejected.set_all_aside([Rejected(stage, [reason], example=ex).compact(
         None if line is None else line.decode("utf-8"))
         for (stage, ex, reason), line in zip(built.dropped, made_lines, strict=True)], rejects))
     with progress.stage("write"):
-        write_outputs(result, built, rejected, config, run_seed, seed_paths, spool, rejects)
+        write_outputs(result, built, rejected, config, run_seed, seed_paths, spool, rejects,
+                      _entries(built.written_rows, len(passing_seeds)))
     return result
+
+
+def _entries(rows: np.ndarray, seeds: int) -> np.ndarray:
+    """The spool entry holding the lines of each candidate row (``seeds`` seeds first, whose
+    lines are not spooled: -1)."""
+    return np.where(rows >= seeds, rows - seeds, -1)
 
 
 def _stacked(blocks: list[np.ndarray | None]) -> np.ndarray | None:
@@ -530,33 +538,45 @@ def _stacked(blocks: list[np.ndarray | None]) -> np.ndarray | None:
 
 def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], config: Config,
                   run_seed: int, seed_paths: Sequence[Path], made: Spool | None = None,
-                  rejects: Spool | None = None) -> None:
-    """Splits (messages only), lineage, rejected, then the manifest last. ``made`` holds, by
-    example id, the output line (``example_to_line``) and lineage head (``lineage_head``) of
-    the examples whose lines were made earlier; the others' are made here. ``rejects``
+                  rejects: Spool | None = None, made_entries: np.ndarray | None = None) -> None:
+    """Splits (messages only), lineage, rejected, then the manifest last. ``made`` holds the
+    output line (``example_to_line``) and lineage head (``lineage_head``) of the examples
+    whose lines were made earlier, ``made_entries`` the entry of each written example (the
+    splits' examples one after another, in ``SPLITS`` order; -1: made here). ``rejects``
     holds the lines of the rejections set aside (``Rejected.set_aside``)."""
-    def spooled(examples: list[Example], field: int) -> Iterator[bytes | None]:
-        return made.raws((e.id for e in examples), field) if made is not None else \
-            iter([None] * len(examples))
+    written = [e for name in SPLITS for e in built.by_split[name]]
+    entries = np.full(len(written), -1, dtype=np.int64) if made is None or made_entries is None \
+        else made_entries
+    if len(entries) != len(written):
+        raise ValueError("one spool entry (or -1) is needed for each written example")
 
-    def lines(examples: list[Example]) -> Iterator[str | bytes]:
-        for e, text in zip(examples, spooled(examples, 0), strict=True):
+    def spooled(at: np.ndarray, field: int) -> Iterator[bytes | None]:
+        return made.raws(at, field) if made is not None else repeat(None, len(at))
+
+    def lines(examples: list[Example], at: np.ndarray) -> Iterator[str | bytes]:
+        for e, text in zip(examples, spooled(at, 0), strict=True):
             yield example_to_line(e) if text is None else text
 
     closing = {split: lineage_line("", split).encode() for split in SPLITS}
 
-    def lineage(examples: list[Example]) -> Iterator[str | bytes]:
-        for e, head in zip(examples, spooled(examples, 1), strict=True):
+    def lineage(examples: list[Example], at: np.ndarray) -> Iterator[str | bytes]:
+        for e, head in zip(examples, spooled(at, 1), strict=True):
             split = built.split_of[e.seed_id]
             yield lineage_line(lineage_head(e), split) if head is None else head + closing[split]
 
     out_dir, counts, by_split = result.out_dir, result.counts, built.by_split
     begin_output(out_dir)
+    start = 0
     for name in SPLITS:
-        counts[f"written_{name}"] = len(by_split[name])
-        result.files[f"{name}.jsonl"] = write_atomic(out_dir / f"{name}.jsonl", lines(by_split[name]))
-    written = sorted((e for name in SPLITS for e in by_split[name]), key=lambda e: e.id)
-    result.files["lineage.jsonl"] = write_atomic(out_dir / "lineage.jsonl", lineage(written))
+        part = by_split[name]
+        counts[f"written_{name}"] = len(part)
+        result.files[f"{name}.jsonl"] = write_atomic(out_dir / f"{name}.jsonl",
+                                                     lines(part, entries[start:start + len(part)]))
+        start += len(part)
+    ids = [e.id for e in written]
+    order = np.array(sorted(range(len(written)), key=ids.__getitem__), dtype=np.intp)  # by id
+    by_id = [written[i] for i in order.tolist()]
+    result.files["lineage.jsonl"] = write_atomic(out_dir / "lineage.jsonl", lineage(by_id, entries[order]))
     # Read rejects in input order first, then by id: the same set of seeds in another line
     # order gives the same records in the same order.
     ordered = sorted(rejected, key=Rejected.key)
