@@ -339,7 +339,7 @@ class NearParams:
 def _bucket_pairs(order: np.ndarray, starts: np.ndarray, size: int, group: np.ndarray,
                   n: int) -> np.ndarray:
     """Codes ``i * n + j`` of the cross-group pairs inside the buckets of one size."""
-    members = order[starts[:, None] + np.arange(size)]  # one bucket per row, indices ascending
+    members = np.sort(order[starts[:, None] + np.arange(size)], axis=1)  # a bucket a row, ascending
     x, y = np.triu_indices(size, 1)
     left, right = members[:, x], members[:, y]
     keep = group[left] != group[right]
@@ -446,7 +446,9 @@ def band_pairs(job: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     (``job``: every row's bucket in the band, and each row's group)."""
     bucket, group = job
     n = len(bucket)
-    order = np.argsort(bucket, kind="stable")  # by bucket, then by index
+    # By bucket (within a bucket in no set order: each bucket's members are sorted where its
+    # pairs are made). numpy's default sort of 64-bit keys is ~5x its stable one.
+    order = np.argsort(bucket)
     ranked = bucket[order]
     starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
     sizes = np.diff(np.r_[starts, n])
