@@ -31,3 +31,12 @@ def test_distinct_of_candidate_pair_codes_and_of_other_types() -> None:
     assert np.array_equal(ragged.distinct(floats), np.unique(floats), equal_nan=True)
     grid = np.array([[1, 2], [1, 2], [0, 5]])
     assert np.array_equal(ragged.distinct(grid), np.unique(grid))
+
+
+@given(INT_TYPES.flatmap(lambda t: hnp.arrays(t, st.integers(0, 300),
+                                               elements=st.integers(0, 5) | st.integers(0, 127))))
+def test_first_equal_is_the_first_index_np_unique_finds(values: np.ndarray) -> None:
+    _, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    out = ragged.first_equal(values)
+    assert out.tolist() == first[inverse.reshape(-1)].tolist()
+    assert all(values[i] == values[j] and i <= j for j, i in enumerate(out.tolist()))

@@ -310,8 +310,7 @@ def first_equal(digests: bytes) -> np.ndarray:
     (a dict of them when two differ only past their first 8 bytes, which chance makes
     all but impossible)."""
     rows = _digest_rows(digests)
-    _, first, inverse = np.unique(rows.view(np.uint64)[:, 0], return_index=True, return_inverse=True)
-    out = first[inverse.reshape(-1)]
+    out = ragged.first_equal(rows.view(np.uint64)[:, 0])
     if np.array_equal(rows, rows[out]):
         return out
     seen: dict[bytes, int] = {}

