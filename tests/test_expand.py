@@ -300,6 +300,48 @@ def test_spool_gives_back_each_entrys_texts_exactly(monkeypatch: pytest.MonkeyPa
         os.fstat(fd)  # closed with the block: nothing left behind
 
 
+def test_a_spooled_file_is_written_by_another_process_as_this_one_would(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pool's process writes a file of lines from a spool's named file (``write_spooled``):
+    the lines at the given places, those made here put in, each closed by its suffix; the
+    same bytes and sha256 as ``write_atomic`` of the lines, in batches too. The named file
+    goes with the spool."""
+    import hashlib
+
+    import augment.output as output
+    from augment.output import Spool, SpooledFile, pack_texts, write_spooled
+    from augment.parallel import local_pool
+
+    rows = [(f"line {i} ♪", f'{{"head": {i}') for i in range(300)]
+    with Spool(width=2, folder=tmp_path) as spool:
+        assert spool.path is not None and Path(spool.path).parent == tmp_path
+        spool.add_block(*pack_texts(rows))
+        entries = np.array([5, -1, 299, 0, 5, -1, *range(100, 130)])
+        made = {1: b"made one", 5: b"made two \xe2\x99\xaa"}
+        want = [made[k] if e < 0 else rows[e][0].encode("utf-8") for k, e in enumerate(entries)]
+        offsets, sizes = spool.places(entries, 0)
+        assert sizes[1] == 0 and (offsets[entries >= 0] > -1).all()
+        ends = np.arange(len(entries)) % 3
+        suffixes = (b"}", b', "x": 1}', b"")
+        heads = [made[k] if e < 0 else rows[e][1].encode("utf-8") for k, e in enumerate(entries)]
+        closed = [h + suffixes[c] for h, c in zip(heads, ends.tolist(), strict=True)]
+        jobs = [SpooledFile(str(tmp_path / "a.jsonl"), spool.path, offsets, sizes, made),
+                SpooledFile(str(tmp_path / "b.jsonl"), spool.path, *spool.places(entries, 1), made,
+                            ends, suffixes)]
+        with local_pool(2) as run:
+            digests = list(run(write_spooled, jobs))
+        for name, lines, digest in zip(("a", "b"), (want, closed), digests, strict=True):
+            data = (tmp_path / f"{name}.jsonl").read_bytes()
+            assert data == b"".join(line + b"\n" for line in lines)
+            assert digest == hashlib.sha256(data).hexdigest()
+        monkeypatch.setattr(output, "READ_BATCH", 4)  # made lines on batch edges, here
+        assert write_spooled(jobs[1]) == digests[1]
+        with pytest.raises(IndexError):
+            spool.places(np.array([300]), 0)
+        path = spool.path
+    assert not Path(path).exists()
+
+
 def test_a_run_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """During a run the collector runs less often and, from the dataset stages on, skips the

@@ -273,11 +273,14 @@ def test_rules_files_are_data_never_code(tmp_path: Path, monkeypatch: pytest.Mon
     assert not (tmp_path / "PWNED").exists() and not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 def test_a_full_disk_ends_in_one_line_naming_the_file_and_leaves_no_output(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: str) -> None:
     """A write the system refuses (here: no space left while writing the first split) is an
     error that stops the command: one line naming the file, exit 2, no traceback, and no
-    manifest (the directory is marked unfinished) nor temporary file left behind."""
+    manifest (the directory is marked unfinished) nor temporary file left behind; also when
+    the pool's processes write the splits (2 workers: they are forked from this process, so
+    they meet the same full disk)."""
     import augment.output as output
 
     def no_space(handle, digest, data):  # type: ignore[no-untyped-def]
@@ -286,7 +289,8 @@ def test_a_full_disk_ends_in_one_line_naming_the_file_and_leaves_no_output(
     monkeypatch.setattr(output, "_write", no_space)
     seeds = tmp_path / "seeds.jsonl"
     seeds.write_text(GOOD + "\n")
-    result = run("expand", seeds, "--rules", ROOT / "rules" / "default.toml", "--out", tmp_path / "out")
+    result = run("expand", seeds, "--rules", ROOT / "rules" / "default.toml", "--out", tmp_path / "out",
+                 "--workers", workers)
     assert result.exit_code == 2
     assert result.output.startswith("error: ") and len(result.output.strip().splitlines()) == 1
     assert "No space left on device" in result.output and str(tmp_path / "out") in result.output

@@ -10,9 +10,11 @@ import hashlib
 import json
 import os
 import tempfile
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
@@ -78,7 +80,9 @@ def _write(handle: Any, digest: Any, data: bytes) -> None:
 class Spool:
     """Texts kept on disk until they are written (a big run's output lines and lineage
     records: ~1 KB per example that would otherwise stay in memory). The file is an unnamed
-    temporary one: it is gone when closed, or when the process ends however it ends.
+    temporary one: it is gone when closed, or when the process ends however it ends; with
+    ``folder``, a named one there (``path``), which other processes of this machine can read
+    (``write_spooled``), removed when closed (and with its folder, a run's scratch folder).
 
     Each entry holds ``width`` texts; entries are numbered 0, 1, ... as they are added, and
     the caller keeps what each number stands for (a run: the candidates' rows, a rejection's
@@ -88,9 +92,14 @@ class Spool:
     the offsets (no Python code a text).
     """
 
-    def __init__(self, width: int = 1) -> None:
+    def __init__(self, width: int = 1, folder: Path | None = None) -> None:
         self.width = width
-        self._file = tempfile.TemporaryFile()
+        self.path: str | None = None
+        if folder is None:
+            self._file = tempfile.TemporaryFile()
+        else:
+            fd, self.path = tempfile.mkstemp(prefix="spool-", dir=folder)
+            self._file = os.fdopen(fd, "w+b")
         self._blocks: list[np.ndarray] = []  # entries not yet joined into _table
         self._table = np.zeros((0, width + 1), dtype=np.int64)  # offset, then each length
         self._count = 0
@@ -102,6 +111,8 @@ class Spool:
 
     def __exit__(self, *exc: object) -> None:
         self._file.close()
+        if self.path is not None:
+            Path(self.path).unlink(missing_ok=True)
 
     def __len__(self) -> int:
         return self._count
@@ -181,8 +192,62 @@ class Spool:
         offset, *lengths = self._entries()[entry].tolist()
         return os.pread(self._file.fileno(), lengths[field], offset + sum(lengths[:field]))
 
+    def places(self, entries: np.ndarray, field: int) -> tuple[np.ndarray, np.ndarray]:
+        """(offset, byte length) in the file of text ``field`` of each entry (0, 0 for -1),
+        the file flushed: what ``write_spooled`` reads."""
+        if not 0 <= field < self.width:
+            raise IndexError(f"field {field} of a spool of {self.width}")
+        numbers = np.asarray(entries, dtype=np.int64).reshape(-1)
+        if len(numbers) and (numbers.min() < -1 or numbers.max() >= self._count):
+            raise IndexError(f"an entry beyond the {self._count} of this spool")
+        table = self._entries()
+        if not len(table):
+            return np.zeros(len(numbers), dtype=np.int64), np.zeros(len(numbers), dtype=np.int64)
+        rows = table[numbers]
+        here = numbers >= 0
+        offsets = np.where(here, rows[:, 0] + rows[:, 1:1 + field].sum(axis=1), 0)
+        return offsets, np.where(here, rows[:, 1 + field], 0)
+
 
 READ_BATCH = 1 << 16  # keys a bulk read (Spool.raws) looks up and reads at once
+
+
+@dataclass(frozen=True)
+class SpooledFile:
+    """A file of lines (``write_atomic``) most of which wait in a spool's named file: line i
+    is ``made[i]`` when there, else the ``sizes[i]`` bytes at ``offsets[i]`` of ``spool``
+    (``Spool.places``), followed by ``suffixes[ends[i]]`` when ``ends`` is given. Sent to
+    another process of this machine, which writes the file itself (``write_spooled``)."""
+
+    out: str
+    spool: str
+    offsets: np.ndarray
+    sizes: np.ndarray
+    made: dict[int, bytes]
+    ends: np.ndarray | None = None
+    suffixes: tuple[bytes, ...] = ()
+
+
+def write_spooled(job: SpooledFile) -> str:
+    """Write ``job``'s file; its sha256."""
+    made = sorted(job.made)
+    with open(job.spool, "rb") as spool:
+        fileno = spool.fileno()
+
+        def lines() -> Iterator[bytes]:
+            for at in range(0, len(job.offsets), READ_BATCH):
+                offsets = job.offsets[at:at + READ_BATCH].tolist()
+                texts: Iterator[bytes] = map(os.pread, repeat(fileno),
+                                             job.sizes[at:at + READ_BATCH].tolist(), offsets)
+                if bisect_left(made, at) < bisect_left(made, at + len(offsets)):  # made here
+                    texts = (job.made.get(at + k, text) for k, text in enumerate(texts))
+                if job.ends is None:
+                    yield from texts
+                else:
+                    suffixes = job.suffixes
+                    yield from map(bytes.__add__, texts, map(suffixes.__getitem__,
+                                                             job.ends[at:at + READ_BATCH].tolist()))
+        return write_atomic(Path(job.out), lines())
 
 
 def pack_texts(rows: Iterable[Sequence[str]]) -> tuple[bytes, list[list[int]]]:

@@ -37,7 +37,16 @@ from .heap import release_free_memory
 from .limits import DEFAULT_LIMITS, Limits
 from .melody import GridArrays, Melody
 from .near import NearParams
-from .output import Spool, begin_output, dumps, pack_texts, write_atomic, write_manifest
+from .output import (
+    Spool,
+    SpooledFile,
+    begin_output,
+    dumps,
+    pack_texts,
+    write_atomic,
+    write_manifest,
+    write_spooled,
+)
 from .parallel import Mapper, check_workers, local_pool
 from .progress import SILENT, Progress
 from .prompt import stated_key
@@ -423,7 +432,9 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
     # (``PackedMelodies.store``): the diversity reports read them there, not from a copy.
     local = mapper is None and check_workers(workers) > 1
     scratch = tempfile.TemporaryDirectory(prefix="augment-") if local else nullcontext(None)
-    with collecting_less(), pool as run, Spool(width=2) as spool, Spool() as rejects, scratch as folder:
+    # The output lines wait there too, so that the pool's processes write the files.
+    with collecting_less(), pool as run, scratch as folder, \
+            Spool(width=2, folder=None if folder is None else Path(folder)) as spool, Spool() as rejects:
         return _expand(seed_paths, config, out_dir, run_seed, on_error, target=target,
                        progress=progress, mapper=run, spool=spool, rejects=rejects,
                        melody_folder=None if folder is None else Path(folder) / "melodies")
@@ -517,8 +528,28 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
         for (stage, ex, reason), line in zip(built.dropped, made_lines, strict=True)], rejects))
     with progress.stage("write"):
         write_outputs(result, built, rejected, config, run_seed, seed_paths, spool, rejects,
-                      _entries(built.written_rows, len(passing_seeds)))
+                      _entries(built.written_rows, len(passing_seeds)),
+                      mapper=None if spool.path is None else mapper)
     return result
+
+
+def _spooled_file(out: Path, made: Spool, examples: list[Example], entries: np.ndarray) -> SpooledFile:
+    """The job writing ``examples``' output lines from ``made`` (theirs at ``entries``; the
+    others' made here)."""
+    offsets, sizes = made.places(entries, 0)
+    own = {k: example_to_line(examples[k]).encode("utf-8") for k in np.flatnonzero(entries < 0).tolist()}
+    return SpooledFile(str(out), cast(str, made.path), offsets, sizes, own)
+
+
+def _spooled_lineage(out: Path, made: Spool, examples: list[Example], entries: np.ndarray,
+                     split: np.ndarray) -> SpooledFile:
+    """The job writing ``examples``' lineage records: each head from ``made`` (or made here)
+    closed by its split (``split``: the number of each example's split in ``SPLITS``)."""
+    offsets, sizes = made.places(entries, 1)
+    own = {k: lineage_head(examples[k]).encode("utf-8") for k in np.flatnonzero(entries < 0).tolist()}
+    closing = tuple(lineage_line("", name).encode() for name in SPLITS)
+    return SpooledFile(str(out), cast(str, made.path), offsets, sizes, own,
+                       np.asarray(split, dtype=np.int64), closing)
 
 
 def _entries(rows: np.ndarray, seeds: int) -> np.ndarray:
@@ -538,12 +569,16 @@ def _stacked(blocks: list[np.ndarray | None]) -> np.ndarray | None:
 
 def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], config: Config,
                   run_seed: int, seed_paths: Sequence[Path], made: Spool | None = None,
-                  rejects: Spool | None = None, made_entries: np.ndarray | None = None) -> None:
+                  rejects: Spool | None = None, made_entries: np.ndarray | None = None, *,
+                  mapper: Mapper | None = None) -> None:
     """Splits (messages only), lineage, rejected, then the manifest last. ``made`` holds the
     output line (``example_to_line``) and lineage head (``lineage_head``) of the examples
     whose lines were made earlier, ``made_entries`` the entry of each written example (the
     splits' examples one after another, in ``SPLITS`` order; -1: made here). ``rejects``
-    holds the lines of the rejections set aside (``Rejected.set_aside``)."""
+    holds the lines of the rejections set aside (``Rejected.set_aside``). With ``mapper`` (a
+    pool of this machine) and ``made`` in a named file, the pool's processes write the splits
+    and the lineage from that file (``output.write_spooled``) while this one writes the
+    rejections."""
     written = [e for name in SPLITS for e in built.by_split[name]]
     entries = np.full(len(written), -1, dtype=np.int64) if made is None or made_entries is None \
         else made_entries
@@ -566,17 +601,28 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
 
     out_dir, counts, by_split = result.out_dir, result.counts, built.by_split
     begin_output(out_dir)
-    start = 0
-    for name in SPLITS:
-        part = by_split[name]
-        counts[f"written_{name}"] = len(part)
-        result.files[f"{name}.jsonl"] = write_atomic(out_dir / f"{name}.jsonl",
-                                                     lines(part, entries[start:start + len(part)]))
-        start += len(part)
     ids = [e.id for e in written]
     order = np.array(sorted(range(len(written)), key=ids.__getitem__), dtype=np.intp)  # by id
     by_id = [written[i] for i in order.tolist()]
-    result.files["lineage.jsonl"] = write_atomic(out_dir / "lineage.jsonl", lineage(by_id, entries[order]))
+    starts = np.cumsum([0, *(len(by_split[name]) for name in SPLITS)]).tolist()
+    names = [*(f"{name}.jsonl" for name in SPLITS), "lineage.jsonl"]
+    for name in SPLITS:
+        counts[f"written_{name}"] = len(by_split[name])
+    digests: Iterator[str] | None = None
+    if mapper is not None and made is not None and made.path is not None:
+        jobs = [_spooled_file(out_dir / f"{name}.jsonl", made, by_split[name],
+                              entries[starts[k]:starts[k + 1]]) for k, name in enumerate(SPLITS)]
+        # (an example's split is the one whose list holds it: its family's, by_split's rule)
+        split_of_line = np.searchsorted(np.asarray(starts[1:]), order, side="right")
+        jobs.append(_spooled_lineage(out_dir / "lineage.jsonl", made, by_id, entries[order],
+                                     split_of_line))
+        digests = mapper(write_spooled, jobs)  # a pool starts them now
+    else:
+        for k, name in enumerate(SPLITS):
+            result.files[names[k]] = write_atomic(out_dir / names[k],
+                                                  lines(by_split[name], entries[starts[k]:starts[k + 1]]))
+        result.files["lineage.jsonl"] = write_atomic(out_dir / "lineage.jsonl",
+                                                     lineage(by_id, entries[order]))
     # Read rejects in input order first, then by id: the same set of seeds in another line
     # order gives the same records in the same order.
     ordered = sorted(rejected, key=Rejected.key)
@@ -594,6 +640,8 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
             yield line
 
     result.files["rejected.jsonl"] = write_atomic(out_dir / "rejected.jsonl", reject_lines())
+    if digests is not None:
+        result.files.update(zip(names, digests, strict=True))
     counts["rejected_total"] = len(rejected)
     per_rule = Counter(map(attrgetter("rule"), chain.from_iterable(map(attrgetter("steps"), written))))
     per_check = Counter(reason.split(":")[0] for r in rejected if r.stage in ("checks", "dedup", "split")
