@@ -204,6 +204,32 @@ def test_lineage_heads_written_by_hand_equal_dumps_of_the_record() -> None:
         assert lineage_head(e) == by_dumps(e)
 
 
+def test_rejection_records_written_by_hand_equal_dumps_of_the_record() -> None:
+    """A rejected example's record (``Rejected.compact``) is written out by hand when its
+    fields are str and its steps simple; the text is ``dumps`` of the record either way."""
+    from augment.codec import example_to_line
+    from augment.example import Step
+    from augment.output import dumps
+    from augment.pipeline import Rejected, _steps_json
+
+    examples = list(variants())[:400]
+    base = examples[1]
+    odd_steps = [Step.of("transpose", {"semitones": 2.0}), Step.of("x", {"name": "ré"}),
+                 Step("x", (("n", None),))]
+    odd = [replace(base, steps=base.steps + (step,)) for step in odd_steps]
+    odd.append(replace(base, source='Bäch "é"\n\t', key=None, parent_id=None))
+    reasons = [["range: pitch 99 above 96"], ["a", 'b "quoted" é ♪\n'], []]
+    for k, e in enumerate(examples + odd):
+        for line in (None, example_to_line(e), 'given ♪ "line"'):
+            r = Rejected("checks" if k % 2 else "reprompt", reasons[k % 3], example=e)
+            assert r.compact(line).line == dumps(r.record(line))
+    # most go the hand-written way; the odd steps (a float, non-ASCII text, None) do not
+    assert sum(_steps_json(e.steps) is not None for e in examples) > 350
+    assert [_steps_json(e.steps) is None for e in odd] == [True, True, True, False]
+    plain = Rejected("read", ["invalid_json: x"], source="seeds.jsonl:3", text="{oops é")
+    assert plain.compact().line == dumps(plain.record())
+
+
 def test_packed_melodies_from_the_grid_equal_the_packed_arrays() -> None:
     from augment.theory import MelodyArrays, PackedMelodies
 

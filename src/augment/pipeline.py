@@ -101,7 +101,23 @@ class Rejected:
 
     def compact(self, example_line: str | None = None) -> Rejected:
         return Rejected(self.stage, self.reasons, sort_key=self.key(),
-                        line=self.line if self.line is not None else dumps(self.record(example_line)))
+                        line=self.line if self.line is not None else self._record_json(example_line))
+
+    def _record_json(self, example_line: str | None) -> str:
+        """``dumps(self.record(example_line))``, written out here (keys in sorted order) for an
+        example's rejection whose fields are str and whose steps ``_steps_json`` writes."""
+        e = self.example
+        if e is not None and type(self.stage) is str and all(type(r) is str for r in self.reasons) \
+                and type(e.id) is str and type(e.seed_id) is str and type(e.source) is str:
+            rules = _steps_json(e.steps)
+            if rules is not None:
+                q = _json_str
+                line = example_line if example_line is not None else example_to_line(e)
+                reasons = ", ".join(map(q, self.reasons))
+                return (f'{{"id": {q(e.id)}, "line": {q(line)}, "reasons": [{reasons}], '
+                        f'"rules": {rules}, "seed_id": {q(e.seed_id)}, "source": {q(e.source)}, '
+                        f'"stage": {q(self.stage)}}}')
+        return dumps(self.record(example_line))
 
     def key(self) -> str:
         return self.example.id if self.example is not None else self.sort_key
@@ -334,23 +350,30 @@ def lineage_head(e: Example) -> str:
     Written out here (keys in sorted order, each str as ``dumps`` writes it) when every
     step's JSON text is its ``json_text``: an ASCII str rule with ASCII str keys and int or
     ASCII str values (``json_text`` escapes non-ASCII, ``dumps`` keeps it); else by ``dumps``."""
-    rules = []
-    for step in e.steps:
-        if not (type(step.rule) is str and step.rule.isascii() and all(
-                type(k) is str and k.isascii() and (type(v) is int or type(v) is str and v.isascii())
-                for k, v in step.params)):
-            break
-        rules.append(step.json_text())
-    else:
-        fields = (e.id, e.parent_id, e.seed_id, e.source)
-        if all(x is None or type(x) is str for x in fields):
-            key = "null" if e.key is None else _json_str(e.key.name)
-            q = _json_or_null
-            return (f'{{"id": {q(e.id)}, "key": {key}, "parent_id": {q(e.parent_id)}, '
-                    f'"rules": [{", ".join(rules)}], "seed_id": {q(e.seed_id)}, "source": {q(e.source)}')
+    rules = _steps_json(e.steps)
+    fields = (e.id, e.parent_id, e.seed_id, e.source)
+    if rules is not None and all(x is None or type(x) is str for x in fields):
+        key = "null" if e.key is None else _json_str(e.key.name)
+        q = _json_or_null
+        return (f'{{"id": {q(e.id)}, "key": {key}, "parent_id": {q(e.parent_id)}, '
+                f'"rules": {rules}, "seed_id": {q(e.seed_id)}, "source": {q(e.source)}')
     record = {"id": e.id, "seed_id": e.seed_id, "parent_id": e.parent_id, "source": e.source,
               "key": None if e.key is None else e.key.name, "rules": [s.as_dict() for s in e.steps]}
     return dumps(record)[:-1]
+
+
+def _steps_json(steps: tuple[Step, ...]) -> str | None:
+    """The steps' dicts as a JSON list the way ``dumps`` writes it, from each step's
+    ``json_text``, when every step's text is that: an ASCII str rule with ASCII str keys and
+    int or ASCII str values (``json_text`` escapes non-ASCII, ``dumps`` keeps it); else None."""
+    rules = []
+    for step in steps:
+        if not (type(step.rule) is str and step.rule.isascii() and all(
+                type(k) is str and k.isascii() and (type(v) is int or type(v) is str and v.isascii())
+                for k, v in step.params)):
+            return None
+        rules.append(step.json_text())
+    return f"[{', '.join(rules)}]"
 
 
 _json_str = json.encoder.encode_basestring  # a str as dumps writes it (non-ASCII kept)
