@@ -235,6 +235,8 @@ def test_fingerprint_columns_equal_the_definitions_and_dedup_reads_them() -> Non
         (dict(table), Buckets(signed, made, row_of)), (None, None))]
     assert all([(e.id, r) for e, r in run.dropped] == drops[0] for run in runs)
     assert all(run.relations == runs[-1].relations for run in runs)
+    assert runs[0].kept_rows is not None and runs[-1].kept_rows is None  # a table, and none
+    assert runs[0].kept_rows.tolist() == [row_of[e.id] for e in runs[0].kept]
     # The rows found in input order and put in id order are the rows of the kept examples.
     from augment.dedup import MelodyRelations, _dedup_exact
 

@@ -32,17 +32,23 @@ HELD_OUT = ("validation", "test")
 
 def find_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
                prints: Prints | None = None, buckets: Buckets | None = None,
-               mapper: Mapper | None = None, melody_of: MelodyOf = MELODY) -> list[str]:
+               mapper: Mapper | None = None, melody_of: MelodyOf = MELODY,
+               rows: Mapping[str, np.ndarray] | None = None) -> list[str]:
     """One line per held-out example that shares its tune with a training example.
 
-    ``prints`` and ``buckets`` (made earlier) and ``mapper`` only save time; ``melody_of``
+    ``prints`` and ``buckets`` (made earlier), ``rows`` (each split's examples' rows of
+    those tables, when the caller knows them) and ``mapper`` only save time; ``melody_of``
     gives each example's melody (``dedup.MELODY``: its own)."""
     train = list(by_split.get("train", ()))
     held = [(name, e) for name in HELD_OUT for e in by_split.get(name, ())]
     if not train or not held:
         return []
+    train_rows = held_rows = None
+    if rows is not None:
+        train_rows = rows["train"]
+        held_rows = np.concatenate([rows[name] for name in HELD_OUT])
     if buckets is not None and not _may_leak(train, [e for _, e in held], params, prints,
-                                             buckets, mapper, melody_of):
+                                             buckets, mapper, melody_of, train_rows, held_rows):
         return []
     relations = MelodyRelations.of([*train, *(e for _, e in held)], params,
                                    ["train"] * len(train) + ["held out"] * len(held),
@@ -75,7 +81,8 @@ def find_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
 
 def _may_leak(train: Sequence[Example], held: Sequence[Example], params: NearParams,
               prints: Prints | None, buckets: Buckets, mapper: Mapper | None,
-              melody_of: MelodyOf) -> bool:
+              melody_of: MelodyOf, train_rows: np.ndarray | None = None,
+              held_rows: np.ndarray | None = None) -> bool:
     """False only when ``find_leaks`` would find nothing, decided without relating every
     training melody to every other (a big run holds a million in train, a few dozen held
     out): no invariant class holds both sides, and no held-out melody has a verified near
@@ -84,7 +91,8 @@ def _may_leak(train: Sequence[Example], held: Sequence[Example], params: NearPar
     have the same tokens, hence the same buckets and distances), so when this is True the
     full audit runs and names the leaks."""
     (train_prints, train_index), (held_prints, held_index) = (
-        _tables_of(train, prints, buckets, params), _tables_of(held, prints, buckets, params))
+        _tables_of(train, prints, buckets, params, train_rows),
+        _tables_of(held, prints, buckets, params, held_rows))
     if shares_digest(held_prints.invariant, train_prints.invariant):
         return True
     if train_index is None or held_index is None:
@@ -112,10 +120,11 @@ def _may_leak(train: Sequence[Example], held: Sequence[Example], params: NearPar
 
 def assert_no_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
                     prints: Prints | None = None, buckets: Buckets | None = None,
-                    mapper: Mapper | None = None, melody_of: MelodyOf = MELODY) -> None:
+                    mapper: Mapper | None = None, melody_of: MelodyOf = MELODY,
+                    rows: Mapping[str, np.ndarray] | None = None) -> None:
     """Raise AugmentError naming the leaking examples; nothing is written then."""
     problems = find_leaks(by_split, params, prints=prints, buckets=buckets, mapper=mapper,
-                          melody_of=melody_of)
+                          melody_of=melody_of, rows=rows)
     if problems:
         shown = "\n".join(problems[:10])
         more = f"\n... and {len(problems) - 10} more" if len(problems) > 10 else ""

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from operator import attrgetter
+from itertools import compress
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ from .dedup import (
     MelodyOf,
     MelodyRelations,
     Prints,
+    PrintTable,
     _rows,
     calibrate_for,
     dedup,
@@ -145,18 +146,22 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     counts.update(result.counts)
     dropped = [("dedup", e, r) for e, r in result.dropped]
     kept = result.kept
+    # The kept examples' rows of the candidates, carried along while the run's tables share
+    # them (``rows`` is the fingerprints' row_of), so that they are not looked up again by id.
+    kept_rows = result.kept_rows if isinstance(prints, PrintTable) and prints.row_of is rows else None
     holdout_rules = set(config.split.holdout_rules)
     if plan.fixed:
-        wanted = [e for e in kept if plan.seed_split.get(e.seed_id, "train") == "train"
-                  or e.is_seed or config.split.augment_holdout
-                  or _held_out_rule(e, holdout_rules)]
-        counts["holdout_variants_unused"] = len(kept) - len(wanted)
-        kept = wanted
+        wanted = [plan.seed_split.get(e.seed_id, "train") == "train" or e.is_seed
+                  or config.split.augment_holdout or _held_out_rule(e, holdout_rules) for e in kept]
+        counts["holdout_variants_unused"] = len(kept) - sum(wanted)
+        kept = list(compress(kept, wanted))
+        kept_rows = None if kept_rows is None else kept_rows[np.asarray(wanted, dtype=bool)]
     if target is not None:
         with progress.stage("select"):
             kept, sel = select(kept, target, config.select,
                                must_keep=[e for e in kept if e.is_seed], melody_of=melody_of)
         counts.update({f"select_{k}": v for k, v in sel.items()})
+        kept_rows = None
     group = tune_groups(kept, result.relations)
     if plan.fixed:
         order = {"test": 0, "validation": 1, "train": 2}
@@ -171,8 +176,11 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     else:
         split_of = assign_sides(kept, group, config, run_seed)
     by_split: dict[str, list[Example]] = {name: [] for name in SPLITS}
+    at_of_split: dict[str, list[int]] = {name: [] for name in SPLITS}  # positions in kept
     held_keys = _held_out_keys(config.split.holdout_keys)
-    for e in sorted(kept, key=attrgetter("id")):
+    ids = [e.id for e in kept]
+    for at in sorted(range(len(kept)), key=ids.__getitem__):  # by id
+        e = kept[at]
         side_ = split_of[e.seed_id]
         if side_ == "train" and _held_out_rule(e, holdout_rules):
             dropped.append(("split", e, "holdout_rule: made by a rule held out of training"))
@@ -181,17 +189,22 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
                                         "of training"))
         else:
             by_split[side_].append(e)
+            at_of_split[side_].append(at)
     counts["rejected_holdout"] = sum(1 for s, _, _ in dropped if s == "split")
     written = [e for name in SPLITS for e in by_split[name]]
     # written ones are candidates: their rows of ``before``, read as the report goes
-    written_rows = _rows(rows, written)
+    written_rows = _rows(rows, written) if kept_rows is None else \
+        kept_rows[np.asarray([at for name in SPLITS for at in at_of_split[name]], dtype=np.intp)]
     if written_rows is None:
         raise ValueError("a written example is not among the candidates")
     after = MelodyRows(before, written_rows)
     report_after = run(report, [Columns.of(written, after)])
+    bounds = np.cumsum([0, *(len(by_split[name]) for name in SPLITS)]).tolist()
+    split_rows = None if kept_rows is None else \
+        {name: written_rows[bounds[k]:bounds[k + 1]] for k, name in enumerate(SPLITS)}
     with progress.stage("leakage audit"):
         assert_no_leaks(by_split, result.params, prints=prints, buckets=table, mapper=mapper,
-                        melody_of=melody_of)
+                        melody_of=melody_of, rows=split_rows)
 
     @cache
     def diversity() -> dict[str, dict[str, float]]:

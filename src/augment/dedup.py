@@ -469,6 +469,9 @@ class DedupResult:
     params: NearParams
     calibration: Calibration | None
     counts: dict[str, int]
+    # The kept examples' rows of the fingerprint table, when ``prints`` was a ``PrintTable``
+    # (``row_of`` of it), else None: later stages read their tables by them.
+    kept_rows: np.ndarray | None = None
 
 
 def _allowed(level: str, policy: str) -> bool:
@@ -503,7 +506,8 @@ def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
     # invariant class -> family -> id of the first kept example of that family in the class
     keepers: dict[int, dict[str, str]] = defaultdict(dict)
     kept: list[Example] = []
-    for ex, rep in zip(kept_exact, relations.class_of, strict=True):
+    positions: list[int] = []  # of the kept among kept_exact
+    for at, (ex, rep) in enumerate(zip(kept_exact, relations.class_of, strict=True)):
         reason = _duplicate_of(ex.seed_id, keepers.get(rep, {}), "invariant", config)
         if reason is None:
             for other, sim in relations.near.get(rep, ()):
@@ -516,7 +520,9 @@ def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
             continue
         keepers[rep].setdefault(ex.seed_id, ex.id)
         kept.append(ex)
-    return DedupResult(kept, dropped, relations, params, calibration, counts)
+        positions.append(at)
+    return DedupResult(kept, dropped, relations, params, calibration, counts,
+                       None if kept_rows is None else kept_rows[np.asarray(positions, dtype=np.intp)])
 
 
 def _duplicate_of(family: str, keepers: dict[str, str], level: str, config: DedupConfig,
