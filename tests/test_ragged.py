@@ -40,3 +40,21 @@ def test_first_equal_is_the_first_index_np_unique_finds(values: np.ndarray) -> N
     out = ragged.first_equal(values)
     assert out.tolist() == first[inverse.reshape(-1)].tolist()
     assert all(values[i] == values[j] and i <= j for j, i in enumerate(out.tolist()))
+
+
+@given(st.lists(st.text(alphabet="sv0123abf\x00é", max_size=5), max_size=60),
+       st.data())
+def test_text_order_is_the_order_python_sorts_in(texts: list[str], data: st.DataObject) -> None:
+    first = np.array(data.draw(st.lists(st.booleans(), min_size=len(texts), max_size=len(texts))),
+                     dtype=bool)
+    order = sorted(range(len(texts)), key=texts.__getitem__)
+    assert ragged.text_order(texts).tolist() == order
+    assert ragged.text_order(texts, first).tolist() == \
+        [i for i in order if first[i]] + [i for i in order if not first[i]]
+
+
+def test_text_order_of_example_ids_takes_the_bytes_way() -> None:
+    ids = [f"v{(i * 7919) % 10007:015x}" for i in range(3000)] + [f"s{i:012x}" for i in range(50)]
+    assert ragged._byte_keys(ids) is not None and ragged._byte_keys(["é"]) is None
+    assert ragged._byte_keys(["a\x00"]) is None
+    assert ragged.text_order(ids).tolist() == sorted(range(len(ids)), key=ids.__getitem__)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import ragged
 from .audit import assert_no_leaks
 from .calibrate import Calibration
 from .config import Config
@@ -178,8 +179,7 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     by_split: dict[str, list[Example]] = {name: [] for name in SPLITS}
     at_of_split: dict[str, list[int]] = {name: [] for name in SPLITS}  # positions in kept
     held_keys = _held_out_keys(config.split.holdout_keys)
-    ids = [e.id for e in kept]
-    for at in sorted(range(len(kept)), key=ids.__getitem__):  # by id
+    for at in ragged.text_order([e.id for e in kept]).tolist():  # by id
         e = kept[at]
         side_ = split_of[e.seed_id]
         if side_ == "train" and _held_out_rule(e, holdout_rules):

@@ -624,8 +624,7 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
 
     out_dir, counts, by_split = result.out_dir, result.counts, built.by_split
     begin_output(out_dir)
-    ids = [e.id for e in written]
-    order = np.array(sorted(range(len(written)), key=ids.__getitem__), dtype=np.intp)  # by id
+    order = ragged.text_order([e.id for e in written])  # by id
     by_id = [written[i] for i in order.tolist()]
     starts = np.cumsum([0, *(len(by_split[name]) for name in SPLITS)]).tolist()
     names = [*(f"{name}.jsonl" for name in SPLITS), "lineage.jsonl"]

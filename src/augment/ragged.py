@@ -95,6 +95,31 @@ def first_equal(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def text_order(texts: Sequence[str], first: np.ndarray | None = None) -> np.ndarray:
+    """The indices of ``texts`` in the order ``sorted(range(len(texts)), key=texts.__getitem__)``
+    gives (stable), or, with ``first`` (one bool each), those marked first, then the others,
+    each part in that order. ASCII texts are sorted as a numpy bytes array (a million example
+    ids: 0.39 s against 0.65 s, and no Python int an index); others as Python sorts them."""
+    keys = _byte_keys(texts)
+    if keys is None:
+        order = sorted(range(len(texts)), key=texts.__getitem__)
+        if first is not None:
+            order = [i for i in order if first[i]] + [i for i in order if not first[i]]
+        return np.asarray(order, dtype=np.intp)
+    if first is None:
+        return np.argsort(keys, kind="stable")
+    return np.lexsort((keys, ~np.asarray(first, dtype=bool)))  # (the last key sorts first)
+
+
+def _byte_keys(texts: Sequence[str]) -> np.ndarray | None:
+    """``texts`` as a numpy bytes array, which sorts as the texts do; None when one is not
+    ASCII or holds a NUL (numpy's bytes drop a trailing NUL)."""
+    joined = "".join(texts)
+    if not joined.isascii() or "\x00" in joined:
+        return None
+    return np.array(texts, dtype="S") if len(texts) else np.zeros(0, dtype="S1")
+
+
 DENSE = 1 << 22  # values below this are factorized with a table, larger ones by sorting
 
 
