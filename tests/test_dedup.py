@@ -243,7 +243,7 @@ def test_fingerprint_columns_equal_the_definitions_and_dedup_reads_them() -> Non
     kept, _, rows = _dedup_exact(examples, table)
     assert rows is not None and rows.tolist() == [row_of[e.id] for e in kept]
     relations = MelodyRelations.of(examples, params, prints=table, buckets=Buckets(signed, made, row_of))
-    assert relations.class_of == [relations.rep_of[e.id] for e in examples]
+    assert relations.class_of.tolist() == [relations.rep_of[e.id] for e in examples]
 
 
 def test_first_equal_and_shares_digest_match_their_definitions_with_lead_collisions() -> None:

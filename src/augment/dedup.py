@@ -371,7 +371,8 @@ class MelodyRelations:
     rep_of: dict[str, int]  # example id -> index of its invariant class
     near: dict[int, tuple[tuple[int, float], ...]] = field(default_factory=dict)
     # The class of each example ``of`` was given, in that order (``rep_of`` by position).
-    class_of: list[int] = field(default_factory=list, compare=False, repr=False)
+    class_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), compare=False,
+                                 repr=False)
 
     @classmethod
     def of(cls, examples: Sequence[Example], params: NearParams,
@@ -393,7 +394,8 @@ class MelodyRelations:
         # first example.
         first_of = first_equal(fps.invariant)
         first = np.flatnonzero(first_of == np.arange(len(first_of)))
-        class_of = np.searchsorted(first, first_of).tolist()
+        classes = np.searchsorted(first, first_of)
+        class_of = classes.tolist()
         reps = [examples[i] for i in first.tolist()]
         lengths = fps.length[first].tolist()
         rep_of = dict(zip(map(_ID, examples), class_of, strict=True))
@@ -409,7 +411,7 @@ class MelodyRelations:
             near[i].append((j, sim))
             near[j].append((i, sim))
         return cls(rep_of, {k: tuple(sorted(v, key=lambda t: (-t[1], t[0]))) for k, v in near.items()},
-                   class_of)
+                   classes)
 
 
 class _Tokens(Sequence[Tokens]):
@@ -504,7 +506,7 @@ def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
     keepers: dict[int, dict[str, str]] = defaultdict(dict)
     kept: list[Example] = []
     positions: list[int] = []  # of the kept among kept_exact
-    for at, (ex, rep) in enumerate(zip(kept_exact, relations.class_of, strict=True)):
+    for at, (ex, rep) in enumerate(zip(kept_exact, relations.class_of.tolist(), strict=True)):
         reason = _duplicate_of(ex.seed_id, keepers.get(rep, {}), "invariant", config)
         if reason is None:
             for other, sim in relations.near.get(rep, ()):
