@@ -10,14 +10,13 @@ import hashlib
 import json
 import os
 import tempfile
-from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import chain, repeat
+from itertools import chain, islice, repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -161,27 +160,12 @@ class Spool:
         return self._table
 
     def raws(self, entries: Sequence[int] | np.ndarray, field: int) -> Iterator[bytes | None]:
-        """``raw(entry, field)`` of each entry, None for -1 (no entry); ``READ_BATCH`` at a
-        time."""
-        if not 0 <= field < self.width:
-            raise IndexError(f"field {field} of a spool of {self.width}")
+        """``raw(entry, field)`` of each entry, None for -1 (no entry)."""
         numbers = np.asarray(entries, dtype=np.int64).reshape(-1)
-        if len(numbers) and (numbers.min() < -1 or numbers.max() >= self._count):
-            raise IndexError(f"an entry beyond the {self._count} of this spool")
-        for at in range(0, len(numbers), READ_BATCH):
-            yield from self._read(numbers[at:at + READ_BATCH], field)
-
-    def _read(self, numbers: np.ndarray, field: int) -> Iterator[bytes | None]:
-        if numbers.max() < 0:  # (also: nothing added yet)
-            yield from repeat(None, len(numbers))
-            return
-        table = self._entries()[numbers]  # (-1 reads the last entry: dropped below)
-        offsets = table[:, 0] + table[:, 1:1 + field].sum(axis=1)
-        texts = map(os.pread, repeat(self._file.fileno()), table[:, 1 + field].tolist(),
-                    offsets.tolist())
-        if numbers.min() >= 0:
+        texts = _preads(self._file.fileno(), *self.places(numbers, field))
+        if not len(numbers) or numbers.min() >= 0:
             yield from texts
-        else:
+        else:  # (a missing entry's place is 0 bytes at 0)
             for n, text in zip(numbers.tolist(), texts, strict=True):
                 yield None if n < 0 else text
 
@@ -189,10 +173,9 @@ class Spool:
         """Text number ``field`` of ``entry`` as the UTF-8 bytes it was kept in."""
         if not 0 <= entry < self._count:
             raise IndexError(f"entry {entry} of a spool of {self._count}")
-        offset, *lengths = self._entries()[entry].tolist()
-        return os.pread(self._file.fileno(), lengths[field], offset + sum(lengths[:field]))
+        return cast(bytes, next(self.raws([entry], field)))
 
-    def places(self, entries: np.ndarray, field: int) -> tuple[np.ndarray, np.ndarray]:
+    def places(self, entries: Sequence[int] | np.ndarray, field: int) -> tuple[np.ndarray, np.ndarray]:
         """(offset, byte length) in the file of text ``field`` of each entry (0, 0 for -1),
         the file flushed: what ``write_spooled`` reads."""
         if not 0 <= field < self.width:
@@ -209,7 +192,15 @@ class Spool:
         return offsets, np.where(here, rows[:, 1 + field], 0)
 
 
-READ_BATCH = 1 << 16  # keys a bulk read (Spool.raws) looks up and reads at once
+READ_BATCH = 1 << 16  # texts a bulk read (Spool.raws, write_spooled) reads at once
+
+
+def _preads(fileno: int, offsets: np.ndarray, sizes: np.ndarray) -> Iterator[bytes]:
+    """The ``sizes[i]`` bytes at ``offsets[i]`` of the file, for each i: ``os.pread`` mapped
+    over them, ``READ_BATCH`` at a time (no Python code a text)."""
+    for at in range(0, len(offsets), READ_BATCH):
+        yield from map(os.pread, repeat(fileno), sizes[at:at + READ_BATCH].tolist(),
+                       offsets[at:at + READ_BATCH].tolist())
 
 
 @dataclass(frozen=True)
@@ -230,24 +221,23 @@ class SpooledFile:
 
 def write_spooled(job: SpooledFile) -> str:
     """Write ``job``'s file; its sha256."""
-    made = sorted(job.made)
     with open(job.spool, "rb") as spool:
-        fileno = spool.fileno()
+        texts = _with_made(_preads(spool.fileno(), job.offsets, job.sizes), job.made)
+        if job.ends is not None:
+            texts = map(bytes.__add__, texts, map(job.suffixes.__getitem__, job.ends.tolist()))
+        return write_atomic(Path(job.out), texts)
 
-        def lines() -> Iterator[bytes]:
-            for at in range(0, len(job.offsets), READ_BATCH):
-                offsets = job.offsets[at:at + READ_BATCH].tolist()
-                texts: Iterator[bytes] = map(os.pread, repeat(fileno),
-                                             job.sizes[at:at + READ_BATCH].tolist(), offsets)
-                if bisect_left(made, at) < bisect_left(made, at + len(offsets)):  # made here
-                    texts = (job.made.get(at + k, text) for k, text in enumerate(texts))
-                if job.ends is None:
-                    yield from texts
-                else:
-                    suffixes = job.suffixes
-                    yield from map(bytes.__add__, texts, map(suffixes.__getitem__,
-                                                             job.ends[at:at + READ_BATCH].tolist()))
-        return write_atomic(Path(job.out), lines())
+
+def _with_made(texts: Iterator[bytes], made: dict[int, bytes]) -> Iterator[bytes]:
+    """``texts`` with text i replaced by ``made[i]`` where there is one (the few lines not
+    spooled: only they cost Python code)."""
+    at = 0
+    for i in sorted(made):
+        yield from islice(texts, i - at)
+        next(texts)  # (its place: 0 bytes)
+        yield made[i]
+        at = i + 1
+    yield from texts
 
 
 def pack_texts(rows: Iterable[Sequence[str]]) -> tuple[bytes, list[list[int]]]:
