@@ -201,15 +201,21 @@ def test_lineage_lines_made_in_two_parts_equal_the_whole_record() -> None:
 
 
 def test_draws_that_repeat_a_step_reuse_its_example_and_give_the_same_variants() -> None:
-    """``make_variant`` with the per-seed dict of examples already made gives the variants
-    it gives without it (ids, melodies, keys, facts), on real melodies and every rule, and
-    applies the rules fewer times."""
+    """``make_variant`` with the seed's ``Family`` (what earlier draws worked out) gives the
+    variants it gives without it (ids, melodies, keys, facts) and leaves each generator in
+    the same state, on real melodies and every rule, drawn by choices or, for a rule that
+    redefines ``sample``, through it; and it applies the rules fewer times."""
     import dataclasses
     from collections import Counter
 
     from augment.config import load_config
-    from augment.pipeline import make_variant, seed_facts, variant_rng
+    from augment.pipeline import Family, make_variant, seed_facts, variant_rng
+    from augment.rules.transpose import Transpose
     from dataset_util import seeds_from_corpus
+
+    class SampledTranspose(Transpose):  # draws as Transpose does, but through ``sample``
+        def sample(self, example, rng):  # type: ignore[no-untyped-def]
+            return super().sample(example, rng)
 
     config = load_config(DEFAULT_RULES.parent / "wide.toml")
     applied = Counter()
@@ -227,17 +233,30 @@ def test_draws_that_repeat_a_step_reuse_its_example_and_give_the_same_variants()
         return dataclasses.replace(spec, rule=counted)
 
     specs = [counting(s) for s in config.rules]
+    sampled = SampledTranspose(**dataclasses.asdict(next(s.rule for s in specs
+                                                         if s.rule.name == "transpose")))
+    specs.append(counting(dataclasses.replace(next(s for s in specs if s.rule.name == "transpose"),
+                                              rule=sampled, p=0.3)))
+    assert [s.by_choices for s in specs] == [True] * (len(specs) - 1) + [False]
+
+    def draw(seed, family):  # type: ignore[no-untyped-def]
+        out = []
+        for i in range(400):
+            rng = variant_rng(3, seed.seed_id, i)
+            v = make_variant(seed, specs, rng, family)
+            out.append((v and (v.id, v.melody, v.key, v.facts, v.steps), rng.bit_generator.state))
+        return out
+
     for seed in [seed_facts(s) for s in seeds_from_corpus(12, step=40)]:
-        made: dict = {}
+        family = Family()
         applied.clear()
-        plain = [make_variant(seed, specs, variant_rng(3, seed.seed_id, i)) for i in range(400)]
+        plain = draw(seed, None)
         without = sum(applied.values())
         applied.clear()
-        reused = [make_variant(seed, specs, variant_rng(3, seed.seed_id, i), made) for i in range(400)]
-        assert [v and (v.id, v.melody, v.key, v.facts, v.steps) for v in reused] == \
-               [v and (v.id, v.melody, v.key, v.facts, v.steps) for v in plain]
+        assert draw(seed, family) == plain
         # Every (parent, step) made once; the draws that repeat one apply no rule for it.
-        assert len(made) <= sum(applied.values()) < without
+        assert len(family.made) <= sum(applied.values()) < without
+        assert family.choices and family.drawn
 
 
 def test_spool_gives_back_each_entrys_texts_exactly(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,12 @@ class SelectConfig:
 class RuleSpec:
     rule: Rule
     p: float = 1.0
+    # Whether the engine draws the rule's params from its choices (``Rule.draws_by_choices``),
+    # worked out once here: every draw asks.
+    by_choices: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_choices", type(self.rule).draws_by_choices())
 
 
 @dataclass(frozen=True)

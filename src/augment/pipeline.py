@@ -52,6 +52,7 @@ from .progress import SILENT, Progress
 from .prompt import stated_key
 from .reprompt import reprompt, seed_facts
 from .rules import Rule
+from .rules.base import Choices, Drawn
 from .seeding import VariantStreams
 from .split import SPLITS
 from .theory import MelodyArrays, PackedMelodies, detect_key, detect_keys
@@ -168,29 +169,81 @@ def annotate_keys(examples: list[Example]) -> list[Example]:
             for ex, est in zip(examples, detected, strict=True)]
 
 
+class Family:
+    """What one seed's draws have worked out so far (``make_variant``), kept for its later
+    draws: one seed's thousands of draws walk the same few parents again and again.
+
+    - ``made``: every example a step has made, by (parent id, step JSON): a draw that takes
+      the same step from the same parent reuses it instead of applying the rule again.
+    - ``choices``: a rule's ``Choices`` for an example, by (example id, rule's place in the
+      config), for the rules that draw by choices (``Rule.draws_by_choices``).
+    - ``drawn``: what each drawn entry of those choices made, by (example id, rule's place,
+      entry): the child, or None when the entry makes no params.
+
+    Rules and keys are pure functions of the parent and the params, and only the draw of an
+    entry reads the generator, so a draw gives the same variant with a family as without.
+    """
+
+    def __init__(self) -> None:
+        self.made: dict[tuple[str, str], Example] = {}
+        self.choices: dict[tuple[str, int], Choices | None] = {}
+        self.drawn: dict[tuple[str, int, Drawn], Example | None] = {}
+
+    def child(self, example: Example, rule: Rule, params: dict[str, Any]) -> Example:
+        """The child ``rule`` makes of ``example`` with ``params``, made once."""
+        step = Step.of(rule.name, params)
+        key = (example.id, step.json_text())
+        known = self.made.get(key)
+        if known is None:
+            known = self.made[key] = _apply(example, rule, step, params)
+        return known
+
+    def drawn_child(self, example: Example, at: int, rule: Rule, rng: np.random.Generator
+                    ) -> Example | None:
+        """The child of ``example`` that ``rule`` (at place ``at`` of the config) draws with
+        ``rng`` by its choices; None when the rule does not apply."""
+        key = (example.id, at)
+        choices = self.choices.get(key, _UNSEEN)
+        if choices is _UNSEEN:
+            choices = self.choices[key] = rule.choices(example)
+        if choices is None:
+            return None
+        drawn = choices.draw(rng)
+        known = self.drawn.get((example.id, at, drawn), _UNSEEN)
+        if known is _UNSEEN:
+            params = choices.params(drawn)
+            known = self.drawn[example.id, at, drawn] = \
+                None if params is None else self.child(example, rule, params)
+        return known
+
+
+_UNSEEN: Any = object()  # not looked up yet (None is a remembered answer)
+
+
 def make_variant(seed: Example, specs: Sequence[RuleSpec], rng: np.random.Generator,
-                 made: dict[tuple[str, str], Example] | None = None) -> Example | None:
+                 family: Family | None = None) -> Example | None:
     """Apply each rule with its probability; None when no rule applied.
 
-    ``made`` (one dict per seed, filled here) keeps every example a step has made, by
-    (parent id, step): a later draw that takes the same step from the same parent reuses
-    it instead of applying the rule again. Rules and keys are pure functions of the parent
-    and the params, and only ``sample`` draws from ``rng``, so the result is the same.
+    ``family`` (one per seed, filled here) remembers what earlier draws worked out; the
+    variant is the same with it or without it, only cheaper (``Family``).
     """
     example = seed
-    for spec in specs:
+    for at, spec in enumerate(specs):
         if rng.random() >= spec.p:
             continue
-        params = spec.rule.sample(example, rng)
+        rule = spec.rule
+        if family is not None and spec.by_choices:
+            known = family.drawn_child(example, at, rule, rng)
+            if known is not None:
+                example = known
+            continue
+        params = rule.sample(example, rng)
         if params is None:
             continue
-        step = Step.of(spec.rule.name, params)
-        known = None if made is None else made.get((example.id, step.json_text()))
-        if known is None:
-            known = _apply(example, spec.rule, step, params)
-            if made is not None:
-                made[(example.id, step.json_text())] = known
-        example = known
+        if family is not None:
+            example = family.child(example, rule, params)
+        else:
+            example = _apply(example, rule, Step.of(rule.name, params), params)
     return None if example is seed else example
 
 
@@ -229,12 +282,12 @@ def draw_variants(seed: Example, config: Config, run_seed: int, counts: Counter[
     """
     wanted = config.expand.variants_per_seed
     seen: dict[str, Example] = {}
-    made: dict[tuple[str, str], Example] = {}
+    family = Family()
     streams = VariantStreams(run_seed, seed.seed_id)  # variant_rng's generators, made in blocks
     for index in range(wanted * config.expand.attempts_per_variant):
         if len(seen) == wanted:
             break
-        variant = make_variant(seed, config.rules, streams.rng(index), made)
+        variant = make_variant(seed, config.rules, streams.rng(index), family)
         counts["variants_drawn"] += 1
         if variant is None:
             counts["variants_no_rule_applied"] += 1

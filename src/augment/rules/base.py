@@ -3,7 +3,15 @@
 A rule is a frozen dataclass whose fields are its configurable parameters (with
 defaults). ``sample(example, rng)`` draws only valid params or returns None when the
 rule cannot apply; it uses ``rng`` during the call only (the generator is reset for the
-next variant: ``seeding.VariantStreams``); ``apply(melody, **params)`` is pure. The params become the lineage
+next variant: ``seeding.VariantStreams``); ``apply(melody, **params)`` is pure.
+
+A rule may instead define ``choices(example)``: every params it may draw for that
+example, as a value (``Choices``), which the inherited ``sample`` then draws from. The
+built-in rules do: one seed's draws meet the same parent example thousands of times, and
+the engine keeps each parent's choices and what each drawn entry made
+(``pipeline.Family``), so a draw that walks an earlier draw's way costs a generator call
+per rule instead of the rule's work again. A plugin may define either; one that defines
+``sample`` itself is always asked through it. The params become the lineage
 record, so any variant can be replayed from its seed. ``changes`` names the facts the
 rule may change ("key", "mode", "meter", "length", "tempo"), so that re-prompting
 follows the melody.
@@ -11,6 +19,7 @@ follows the melody.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
@@ -20,14 +29,62 @@ from ..example import Example
 from ..melody import Melody
 from ..theory import Key
 
+# Where a rule's draw lands in its ``Choices``: (group, entry in the group).
+Drawn = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """Every params a rule may draw for one example, grouped as it draws them.
+
+    A draw takes a group uniformly (``rng.integers(len(groups))``), then an entry of it
+    uniformly; a count of one is taken without a call (numpy's ``integers(1)`` reads
+    nothing from the stream either: ``tests/test_rules.py`` checks it). ``make(entry)``
+    turns the drawn entry into the params dict, or None when the rule does not apply with
+    it; it is called only for the entry drawn, so a melody's hundred options cost one
+    dict. ``groups`` must be non-empty, each group too.
+    """
+
+    groups: tuple[Sequence[Any], ...]
+    make: Callable[[Any], dict[str, Any] | None]
+
+    @classmethod
+    def one_group(cls, options: Sequence[Any], make: Callable[[Any], dict[str, Any] | None]
+                  ) -> Choices | None:
+        """A draw of one of ``options`` (None when there is none)."""
+        return cls((options,), make) if options else None
+
+    def draw(self, rng: np.random.Generator) -> Drawn:
+        groups = self.groups
+        g = int(rng.integers(len(groups))) if len(groups) > 1 else 0
+        n = len(groups[g])
+        return g, int(rng.integers(n)) if n > 1 else 0
+
+    def params(self, drawn: Drawn) -> dict[str, Any] | None:
+        g, i = drawn
+        return self.make(self.groups[g][i])
+
 
 @dataclass(frozen=True)
 class Rule:
     name: ClassVar[str] = ""
     changes: ClassVar[frozenset[str]] = frozenset()
 
-    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
+    def choices(self, example: Example) -> Choices | None:
+        """What ``sample`` draws from for ``example``; None when the rule cannot apply.
+
+        Pure: a function of the example (its melody, key and facts) and the rule's fields.
+        """
         raise NotImplementedError
+
+    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
+        choices = self.choices(example)
+        return None if choices is None else choices.params(choices.draw(rng))
+
+    @classmethod
+    def draws_by_choices(cls) -> bool:
+        """Whether ``sample`` is ``choices``' draw: ``choices`` defined, ``sample`` not redefined."""
+        return cls.sample is Rule.sample and cls.choices is not Rule.choices
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
         raise NotImplementedError

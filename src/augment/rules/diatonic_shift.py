@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
 from ..example import Example
 from ..melody import Melody
 from ..theory import Key
-from .base import Rule
+from .base import Choices, Rule
 from .diatonic import all_in_key, key_from_params, key_params, shift_pitch
 
 CHROMATIC_POLICIES = ("keep", "refuse")
@@ -48,17 +46,15 @@ class DiatonicShift(Rule):
         if self.min_steps > self.max_steps:
             raise ValueError("min_steps must not exceed max_steps")
 
-    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
+    def choices(self, example: Example) -> Choices | None:
         key = example.key
         if key is None or not example.melody.notes:
             return None
         if self.chromatic_notes == "refuse" and not all_in_key(example.melody, key):
             return None
-        options = _options(self, key, example.melody.pitch_range() or (0, 0))
-        if not options:
-            return None
-        steps = options[int(rng.integers(len(options)))]
-        return {"steps": int(steps), **key_params(key)}
+        in_key = key_params(key)
+        return Choices.one_group(_options(self, key, example.melody.pitch_range() or (0, 0)),
+                                 lambda steps: {"steps": int(steps), **in_key})
 
     def options(self, key: Key, pitch_range: tuple[int, int]) -> list[int]:
         """The step counts that keep a melody with this pitch range inside [low_pitch, high_pitch]."""

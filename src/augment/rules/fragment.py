@@ -14,11 +14,9 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
 from ..example import Example
 from ..melody import Melody
-from .base import Rule
+from .base import Choices, Rule
 from .diatonic import (
     bar_cuts,
     bar_quarters,
@@ -57,12 +55,10 @@ class Fragment(Rule):
         if self.min_bars < 1:
             raise ValueError("min_bars must be >= 1")
 
-    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
+    def choices(self, example: Example) -> Choices | None:
         bar = bar_quarters(meter_of(example, self.meter))
-        options = _options(self, example.melody, bar)
-        if not options:
-            return None
-        return {"bars": options[int(rng.integers(len(options)))], "bar_quarters": fraction_text(bar)}
+        return Choices.one_group(_options(self, example.melody, bar),
+                                 lambda bars: {"bars": bars, "bar_quarters": fraction_text(bar)})
 
     def options(self, melody: Melody, bar: Fraction) -> list[int]:
         """Every bar count at which the melody can be cut: at least ``min_bars``, leaving

@@ -21,12 +21,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
 from ..example import Example
 from ..melody import Melody, invert
 from ..theory import Key
-from .base import Rule
+from .base import Choices, Rule
 from .diatonic import choice_list, from_step, key_from_params, key_params, to_step
 
 KINDS = ("chromatic", "diatonic")
@@ -89,11 +87,8 @@ class Invert(Rule):
         r = melody.pitch_range()
         return r is not None and self.low_pitch <= r[0] and r[1] <= self.high_pitch
 
-    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
-        options = _options(self, example.melody, example.key)
-        if not options:
-            return None
-        return dict(options[int(rng.integers(len(options)))])
+    def choices(self, example: Example) -> Choices | None:
+        return Choices.one_group(_options(self, example.melody, example.key), dict)
 
     def options(self, melody: Melody, key: Key | None) -> list[dict[str, Any]]:
         """Every kind's params with its first axis whose inversion changes the melody and

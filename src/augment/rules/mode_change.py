@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
 from ..example import Example
 from ..melody import Melody
 from ..theory import Key
-from .base import Rule
+from .base import Choices, Rule
 from .diatonic import key_from_params, key_params
 
 # Semitones above the tonic: natural-minor degree -> major degree (b3, b6, b7).
@@ -62,11 +60,11 @@ class ModeChange(Rule):
     low_pitch: int = 36
     high_pitch: int = 96
 
-    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
+    def choices(self, example: Example) -> Choices | None:
         key = example.key
         if key is None or not _changes(self, example.melody, key):
             return None
-        return key_params(key)
+        return Choices.one_group((key,), key_params)
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
         return change_mode(melody, key_from_params(params))

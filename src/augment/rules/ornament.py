@@ -19,12 +19,10 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
 from ..example import Example
 from ..melody import TICKS_PER_QUARTER, Melody, scale_ticks
 from ..theory import Key
-from .base import Rule
+from .base import Choices, Rule
 from .diatonic import at_least, choice_list, from_step, in_key, least_ticks, to_step
 
 KINDS = ("passing", "neighbour")
@@ -159,16 +157,13 @@ class Ornament(Rule):
     def kind_list(self) -> tuple[str, ...]:
         return choice_list(self.kinds, KINDS, "kinds")
 
-    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
+    def choices(self, example: Example) -> Choices | None:
         if example.key is None:
             return None
         drawable = _drawable(example.melody, example.key, least_ticks(self.min_duration_quarters),
                              self.kind_list(), self.low_pitch, self.high_pitch)
-        if not drawable:
-            return None
         # The kind first (sorted by name), then one of its options.
-        chosen = drawable[int(rng.integers(len(drawable)))]
-        return _params(chosen[int(rng.integers(len(chosen)))])
+        return Choices(drawable, _params) if drawable else None
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
         return apply_ornament(melody, str(params["kind"]), int(params["index"]), int(params["pitch"]))

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
 from ..example import Example
 from ..melody import Melody, retrograde
 from ..theory import Key
-from .base import Rule
+from .base import Choices, Rule
 from .invert import Invert, _options
+
+_NO_PARAMS: tuple[dict[str, Any]] = ({},)  # retrograde's one choice: no params (``make`` copies it)
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,9 @@ class Retrograde(Rule):
     name = "retrograde"
     changes = frozenset()
 
-    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
+    def choices(self, example: Example) -> Choices | None:
         melody = example.melody
-        return {} if retrograde(melody) != melody else None
+        return Choices.one_group(_NO_PARAMS, dict) if retrograde(melody) != melody else None
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
         return retrograde(melody)
@@ -42,13 +42,16 @@ class RetrogradeInversion(Invert):
 
     name = "retrograde_inversion"
 
-    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
-        """``Invert.sample``'s draw, or None when its retrograde inversion gives the melody back."""
-        options = _options(self, example.melody, example.key)
-        if not options:
-            return None
-        drawn = int(rng.integers(len(options)))
-        return dict(options[drawn]) if _changes(self, example.melody, example.key)[drawn] else None
+    def choices(self, example: Example) -> Choices | None:
+        """``Invert.choices``; a drawn option whose retrograde inversion gives the melody back
+        makes no params (whether each does is worked out at the first draw)."""
+        melody, key = example.melody, example.key
+        options = _options(self, melody, key)
+
+        def make(drawn: int) -> dict[str, Any] | None:
+            return dict(options[drawn]) if _changes(self, melody, key)[drawn] else None
+
+        return Choices.one_group(range(len(options)), make)
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
         return retrograde(super().apply(melody, **params))

@@ -27,11 +27,9 @@ from functools import lru_cache
 from itertools import chain, repeat
 from typing import Any
 
-import numpy as np
-
 from ..example import Example
 from ..melody import TICKS_PER_QUARTER, Melody, Ticks, exact_ticks, scale_ticks
-from .base import Rule
+from .base import Choices, Rule
 from .diatonic import (
     at_least,
     bar_ticks,
@@ -85,13 +83,13 @@ def _option_tuples(melody: Melody, bar_t: Ticks, least: int, operations: tuple[s
     """``_options`` as (op, index, parts) tuples (parts 0 but for a split), in note order:
     at one note a split in 2, in 3, a merge, a dot, a syncopation."""
     order = {op: n for n, op in enumerate(OPERATIONS)}
-    found = chain.from_iterable(options for _, options in _drawable(melody, bar_t, least, operations))
+    found = chain.from_iterable(_drawable(melody, bar_t, least, operations))
     return sorted(found, key=lambda o: (o[1], order[o[0]], o[2]))
 
 
-# The options as ``sample`` draws them: (op, its options in note order) for each op that
-# has any, ops sorted.
-Drawable = tuple[tuple[str, tuple[Option, ...]], ...]
+# The options as ``sample`` draws them: the options of each op that has any (in note
+# order; each option names its op), ops sorted.
+Drawable = tuple[tuple[Option, ...], ...]
 
 
 def _drawable(melody: Melody, bar_t: Ticks, least: int, operations: tuple[str, ...]) -> Drawable:
@@ -141,7 +139,7 @@ def _shape_options(ticks: tuple[Ticks, ...], rests: tuple[bool, ...] | None,
     for op in ("dot", "syncopate"):
         if op in operations:
             found[op] = [(op, i, 0) for i in evens]
-    return tuple((op, tuple(found[op])) for op in sorted(found) if found[op])
+    return tuple(tuple(found[op]) for op in sorted(found) if found[op])
 
 
 def apply_rhythm(melody: Melody, op: str, index: int, parts: int = 2) -> Melody:
@@ -186,14 +184,11 @@ class Rhythm(Rule):
     def operation_list(self) -> tuple[str, ...]:
         return choice_list(self.operations, OPERATIONS, "operations")
 
-    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
+    def choices(self, example: Example) -> Choices | None:
         drawable = _drawable(example.melody, bar_ticks(meter_of(example, self.meter)),
                              least_ticks(self.min_duration_quarters), self.operation_list())
-        if not drawable:
-            return None
         # Draw the operation first so rare ones (merge) are not swamped by common ones.
-        _, chosen = drawable[int(rng.integers(len(drawable)))]
-        return _params(chosen[int(rng.integers(len(chosen)))])
+        return Choices(drawable, _params) if drawable else None
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
         return apply_rhythm(melody, str(params["op"]), int(params["index"]),

@@ -17,12 +17,10 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
 from ..example import Example
 from ..melody import Melody
 from ..theory import Key
-from .base import Rule
+from .base import Choices, Rule
 from .diatonic import (
     bar_quarters,
     fraction_text,
@@ -94,16 +92,14 @@ class Sequence(Rule):
                         options.append({"motif_bars": motif_bars, "steps": steps, "repeats": repeats})
         return options
 
-    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
+    def choices(self, example: Example) -> Choices | None:
         key = example.key
         if key is None:
             return None
         bar = bar_quarters(meter_of(example, self.meter))
-        options = _options(self, example.melody, key, bar)
-        if not options:
-            return None
-        chosen = options[int(rng.integers(len(options)))]
-        return {**chosen, "bar_quarters": fraction_text(bar), **key_params(key)}
+        return Choices.one_group(
+            _options(self, example.melody, key, bar),
+            lambda chosen: {**chosen, "bar_quarters": fraction_text(bar), **key_params(key)})
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
         motif = opening_bars(melody, int(params["motif_bars"]), params["bar_quarters"])

@@ -16,11 +16,9 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
 from ..example import Example
 from ..melody import TICKS_PER_QUARTER, Melody, scale_durations
-from .base import Rule
+from .base import Choices, Rule
 from .diatonic import Meter, fraction_param, fraction_text, least_ticks
 
 
@@ -65,6 +63,10 @@ def _most_ticks(quarters: float) -> int:
     return math.floor(Fraction(str(quarters)) * TICKS_PER_QUARTER)
 
 
+def _factor(factor: Fraction) -> dict[str, Any]:
+    return {"factor": fraction_text(factor)}
+
+
 @dataclass(frozen=True)
 class TimeScale(Rule):
     """Augment or diminish every duration by one factor (x2, x1/2, x3/2)."""
@@ -93,11 +95,8 @@ class TimeScale(Rule):
                 out.append(f)
         return out
 
-    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
-        options = self.allowed(example.melody)
-        if not options:
-            return None
-        return {"factor": fraction_text(options[int(rng.integers(len(options)))])}
+    def choices(self, example: Example) -> Choices | None:
+        return Choices.one_group(self.allowed(example.melody), _factor)
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
         return scale_durations(melody, fraction_param(params["factor"]))

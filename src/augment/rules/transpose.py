@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
 from ..example import Example
 from ..melody import Melody, transpose, transposition_range
 from ..theory import Key
-from .base import Rule
+from .base import Choices, Rule
 
 
 @dataclass(frozen=True)
@@ -49,17 +47,18 @@ class Transpose(Rule):
             options = sorted(by_class.values())
         return options
 
-    def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
-        options = _options(self, example.melody.pitch_range())
-        if not options:
-            return None
-        return {"semitones": int(options[int(rng.integers(len(options)))])}
+    def choices(self, example: Example) -> Choices | None:
+        return Choices.one_group(_options(self, example.melody.pitch_range()), _semitones)
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
         return transpose(melody, int(params["semitones"]))
 
     def derive_key(self, key: Key | None, **params: Any) -> Key | None:
         return None if key is None else key.transposed(int(params["semitones"]))
+
+
+def _semitones(offset: int) -> dict[str, Any]:
+    return {"semitones": int(offset)}
 
 
 @lru_cache(maxsize=256)

@@ -1,0 +1,113 @@
+"""A rule's ``Choices``: what its draw takes from, as a value, and how the draw reads the
+generator (``augment.rules.base``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from augment.config import RuleSpec
+from augment.pipeline import seed_facts
+from augment.rules import BUILTIN_RULES
+from augment.rules.base import Choices, Rule
+from augment.rules.transpose import Transpose
+from dataset_util import seeds_from_corpus
+
+
+def test_numpy_draws_nothing_for_a_choice_of_one() -> None:
+    """``Choices.draw`` skips the call when there is one group or one entry; that is the
+    same stream only because numpy's ``integers(1)`` reads nothing from the generator."""
+    rng = np.random.default_rng(7)
+    rng.random()
+    for n in (1, 1, 5, 1, 3):  # buffered 32-bit halves included
+        state = rng.bit_generator.state
+        drawn = rng.integers(n)
+        if n == 1:
+            assert drawn == 0 and rng.bit_generator.state == state
+        else:
+            assert rng.bit_generator.state != state
+
+
+def test_draw_takes_a_group_then_an_entry_as_two_integer_calls() -> None:
+    """``draw`` reads the generator as ``rng.integers(len(groups))`` then
+    ``rng.integers(len(group))``, so a rule drawn by choices keeps the stream it had
+    when it wrote those calls itself (and the variants of earlier runs)."""
+    groups = (("a",), ("b", "c"), ("d", "e", "f", "g", "h"))
+    choices = Choices(groups, lambda entry: {"x": entry})
+    for seed in range(200):
+        rng, plain = np.random.default_rng(seed), np.random.default_rng(seed)
+        g, i = choices.draw(rng)
+        assert g == int(plain.integers(3))
+        assert i == (int(plain.integers(len(groups[g]))) if len(groups[g]) > 1 else 0)
+        assert rng.bit_generator.state == plain.bit_generator.state
+        assert choices.params((g, i)) == {"x": groups[g][i]}
+
+
+def test_draw_is_uniform_over_groups_then_over_entries() -> None:
+    """The rhythm and ornament rules pick the kind of change first so that a rare kind is
+    not swamped: each group equally often, whatever its size; inside it, each entry."""
+    groups = (("merge",), tuple(f"split{i}" for i in range(9)))
+    choices = Choices(groups, lambda entry: {"op": entry})
+    rng = np.random.default_rng(0)
+    counts = Counter(choices.draw(rng) for _ in range(20_000))
+    merges = counts[(0, 0)]
+    assert 9_500 < merges < 10_500  # 1/2, not 1/10
+    splits = [counts[(1, i)] for i in range(9)]
+    assert all(900 < n < 1_350 for n in splits)  # ~10,000 / 9 each
+
+
+def test_no_choices_means_the_rule_does_not_apply() -> None:
+    assert Choices.one_group((), dict) is None
+    assert Choices.one_group(range(0), dict) is None
+    one = Choices.one_group((3,), lambda k: {"k": k})
+    assert one is not None and one.groups == ((3,),)
+    rng = np.random.default_rng(1)
+    state = rng.bit_generator.state
+    assert one.params(one.draw(rng)) == {"k": 3} and rng.bit_generator.state == state
+
+
+def test_every_builtin_rule_draws_by_choices_and_a_redefined_sample_wins() -> None:
+    assert all(cls.draws_by_choices() for cls in BUILTIN_RULES.values())
+
+    class Sampled(Transpose):
+        def sample(self, example, rng):  # type: ignore[no-untyped-def]
+            return {"semitones": 12}
+
+    class SampleOnly(Rule):
+        name = "sample_only"
+
+        def sample(self, example, rng):  # type: ignore[no-untyped-def]
+            return None
+
+    assert not Sampled.draws_by_choices() and not SampleOnly.draws_by_choices()
+    assert not RuleSpec(Sampled()).by_choices and RuleSpec(Transpose()).by_choices
+    with pytest.raises(NotImplementedError):
+        Rule().sample(seed_facts(seeds_from_corpus(1)[0]), np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_RULES))
+def test_every_choice_of_a_real_melody_applies(name: str) -> None:
+    """Each entry of each built-in rule's choices, on real melodies (corpus seeds), makes
+    params its ``apply`` takes, or None (the retrograde inversion that gives the melody
+    back); ``sample`` returns one of those params."""
+    rule = BUILTIN_RULES[name]()
+    applied = 0
+    for seed in [seed_facts(s) for s in seeds_from_corpus(24, step=20)]:
+        choices = rule.choices(seed)
+        if choices is None:
+            assert rule.sample(seed, np.random.default_rng(0)) is None
+            continue
+        assert choices.groups and all(len(group) for group in choices.groups)
+        made = []
+        for g, group in enumerate(choices.groups):
+            for i in range(len(group)):
+                params = choices.params((g, i))
+                made.append(params)
+                if params is not None:
+                    rule.apply(seed.melody, **params)
+                    applied += 1
+        for k in range(5):
+            assert rule.sample(seed, np.random.default_rng(k)) in made
+    assert applied > 0
