@@ -12,6 +12,7 @@ them), on random ones, and where the batch path must step aside.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from fractions import Fraction
 from functools import cache
@@ -226,6 +227,10 @@ def test_rejection_records_written_by_hand_equal_dumps_of_the_record() -> None:
     # most go the hand-written way; the odd steps (a float, non-ASCII text, None) do not
     assert sum(_steps_json(e.steps) is not None for e in examples) > 350
     assert [_steps_json(e.steps) is None for e in odd] == [True, True, True, False]
+    # a step's own answer (remembered on it): dumps' text of its dict, or None
+    assert [step.dumps_text() for step in odd_steps] == [None, None, None]
+    for step in {step for e in examples for step in e.steps}:
+        assert step.dumps_text() == json.dumps(step.as_dict(), sort_keys=True, ensure_ascii=False)
     plain = Rejected("read", ["invalid_json: x"], source="seeds.jsonl:3", text="{oops é")
     assert plain.compact().line == dumps(plain.record())
 

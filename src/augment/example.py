@@ -36,6 +36,9 @@ class Step:
     # The JSON text of ``as_dict()``, made on first use by ``json_text`` (a chain of rules
     # encodes its earlier steps again at every ``derive``); not part of the value.
     _json: str | None = field(default=None, init=False, compare=False, repr=False)
+    # Whether ``dumps`` writes ``as_dict()`` as ``json_text`` does (``dumps_text``); None: not
+    # worked out yet.
+    _plain: bool | None = field(default=None, init=False, compare=False, repr=False)
 
     def __reduce__(self) -> tuple[object, ...]:
         return (Step, (self.rule, self.params))
@@ -67,6 +70,19 @@ class Step:
             text = _step_json(self)
             object.__setattr__(self, "_json", text)
         return text
+
+    def dumps_text(self) -> str | None:
+        """``json_text`` when that is also how ``json.dumps`` (keys sorted) writes the step:
+        an ASCII str rule with ASCII str keys and int or ASCII str values (``json_text``
+        escapes non-ASCII, ``dumps`` keeps it); else None. Worked out once a step (a seed's
+        variants share their steps: ``Step.of``)."""
+        plain = self._plain
+        if plain is None:
+            plain = type(self.rule) is str and self.rule.isascii() and all(
+                type(k) is str and k.isascii() and (type(v) is int or type(v) is str and v.isascii())
+                for k, v in self.params)
+            object.__setattr__(self, "_plain", plain)
+        return self.json_text() if plain else None
 
 
 _STR, _INT_OR_STR = frozenset({str}), frozenset({int, str})

@@ -421,11 +421,10 @@ def _steps_json(steps: tuple[Step, ...]) -> str | None:
     int or ASCII str values (``json_text`` escapes non-ASCII, ``dumps`` keeps it); else None."""
     rules = []
     for step in steps:
-        if not (type(step.rule) is str and step.rule.isascii() and all(
-                type(k) is str and k.isascii() and (type(v) is int or type(v) is str and v.isascii())
-                for k, v in step.params)):
+        text = step.dumps_text()
+        if text is None:
             return None
-        rules.append(step.json_text())
+        rules.append(text)
     return f"[{', '.join(rules)}]"
 
 
