@@ -333,6 +333,11 @@ def test_ornament_options_equal_the_note_by_note_definition() -> None:
                 again = ornament._option_tuples(Melody.from_ticks(melody.pitches, melody.ticks),
                                                 Key(key.tonic, key.mode), least, kinds, 50, 80)
                 assert isinstance(again, tuple) and [ornament._params(o) for o in again] == got
+                # What a draw takes from: the same options by kind, kinds sorted by name.
+                groups = ornament._drawable(melody, key, least, kinds, 50, 80)
+                by_kind = [[ornament._params(o) for o in group] for group in groups]
+                assert by_kind == [g for g in ([o for o in got if o["kind"] == kind]
+                                               for kind in sorted(ornament.KINDS)) if g]
     assert found > 10_000 and ornament._option_tuples.cache_info().hits > 1_000
 
 
