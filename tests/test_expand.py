@@ -211,6 +211,7 @@ def test_draws_that_repeat_a_step_reuse_its_example_and_give_the_same_variants()
     from augment.config import load_config
     from augment.pipeline import Family, make_variant, seed_facts, variant_rng
     from augment.rules.transpose import Transpose
+    from augment.seeding import VariantStreams
     from dataset_util import seeds_from_corpus
 
     class SampledTranspose(Transpose):  # draws as Transpose does, but through ``sample``
@@ -257,6 +258,12 @@ def test_draws_that_repeat_a_step_reuse_its_example_and_give_the_same_variants()
         # Every (parent, step) made once; the draws that repeat one apply no rule for it.
         assert len(family.made) <= sum(applied.values()) < without
         assert family.choices and family.drawn
+        # The same variants from the draw streams (few outputs worked out: most draws step
+        # past them), which hand over to numpy's generator for the rule asked by ``sample``
+        streams = VariantStreams(3, seed.seed_id, outputs=4)
+        streamed = [make_variant(seed, specs, streams.stream(i), Family()) for i in range(400)]
+        assert [v and (v.id, v.melody, v.key, v.facts, v.steps) for v in streamed] == \
+               [v for v, _ in plain]
 
 
 def test_spool_gives_back_each_entrys_texts_exactly(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from augment.pipeline import variant_rng
-from augment.seeding import VariantStreams, pcg64_states
+from augment.seeding import VariantStreams, pcg64_outputs, pcg64_states
 
 RUN_SEEDS = [0, 1, 2**40 + 3]
 SEED_IDS = ["a", "seed-0001", "mélodie-♪-旋律-🎵", "x" * 300 + "ü" * 50]
@@ -117,3 +117,65 @@ def test_variant_streams_property(run_seed, seed_id, index):
     for k in [0, 1, 2, 3, 1, 9, 4, 5]:  # first one seeded alone, then blocks after it, a jump back
         assert_same(streams, run_seed, seed_id, index + k)
     assert_same(streams, run_seed, seed_id, 0)
+
+
+# DrawStream: a variant's random() and integers(n) without numpy's per-call cost.
+
+def states_of(values: list[int]) -> np.ndarray:
+    return np.array([pcg64_reference(v) for v in values], dtype=np.uint64)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2**128 - 1), min_size=1, max_size=12), st.integers(0, 40))
+def test_pcg64_outputs_are_numpys_raw_outputs(values, count):
+    got = pcg64_outputs(states_of(values), count).tolist()
+    assert got == [np.random.PCG64(v).random_raw(count).tolist() for v in values]
+
+
+# A read: random(), or integers(n) for n from 1 to 2**32 - 1 (large n reach Lemire's
+# redraw, and the high half of an output waits between 32-bit draws).
+READS = st.lists(st.one_of(st.none(), st.integers(1, 12), st.integers(1, 2**32 - 1),
+                           st.integers(2**31, 2**32 - 1)), max_size=40)
+
+
+def read(source, reads: list) -> list:  # type: ignore[no-untyped-def]
+    return [source.random() if n is None else int(source.integers(n)) for n in reads]
+
+
+@settings(max_examples=300, deadline=None)
+@given(run_seed=st.integers(0, 2**64), seed_id=st.text(max_size=20), index=st.integers(0, 3000),
+       outputs=st.integers(0, 24), reads=READS, more=READS)
+def test_a_draw_stream_reads_as_the_variants_generator(run_seed, seed_id, index, outputs, reads,
+                                                       more):
+    """Every read equals the numpy generator's (past the outputs worked out too), and the
+    generator it hands over is in the same state and goes on as numpy's does."""
+    streams = VariantStreams(run_seed, seed_id, min_block=4, max_block=16, outputs=outputs)
+    for k in range(index % 7):  # a place inside a block run
+        streams.stream(k)
+    want = variant_rng(run_seed, seed_id, index % 7)
+    stream = streams.stream(index % 7)
+    assert read(stream, reads) == read(want, reads)
+    handed = stream.generator()
+    assert handed.bit_generator.state == want.bit_generator.state
+    assert read(handed, more) == read(want, more) and draws(handed) == draws(want)
+    with pytest.raises(RuntimeError):
+        stream.random()
+
+
+def test_a_stream_of_an_index_out_of_its_run_or_not_an_int():
+    streams = VariantStreams(5, "jump", outputs=3)
+    for index in [100, 7, np.int64(9), True, -4, 101]:
+        want = variant_rng(5, "jump", index)  # type: ignore[arg-type]
+        stream = streams.stream(index)  # type: ignore[arg-type]
+        reads = [None, 5, None, 2**32 - 1, 3, None, None, 9, None]
+        assert read(stream, reads) == read(want, reads)
+        assert stream.generator().bit_generator.state == want.bit_generator.state
+
+
+def test_a_stream_refuses_what_it_cannot_draw_and_reads_nothing_for_one():
+    stream = VariantStreams(0, "n").stream(0)
+    for n in (0, -1, 2**32, 2.0, np.int64(3)):
+        with pytest.raises(ValueError):
+            stream.integers(n)  # type: ignore[arg-type]
+    want = variant_rng(0, "n", 0)
+    assert [stream.integers(1), stream.random()] == [int(want.integers(1)), want.random()]

@@ -53,7 +53,7 @@ from .prompt import stated_key
 from .reprompt import reprompt, seed_facts
 from .rules import Rule
 from .rules.base import Choices, Drawn
-from .seeding import VariantStreams
+from .seeding import DrawStream, VariantStreams
 from .split import SPLITS
 from .theory import MelodyArrays, PackedMelodies, detect_key, detect_keys
 
@@ -198,8 +198,8 @@ class Family:
             known = self.made[key] = _apply(example, rule, step, params)
         return known
 
-    def drawn_child(self, example: Example, at: int, rule: Rule, rng: np.random.Generator
-                    ) -> Example | None:
+    def drawn_child(self, example: Example, at: int, rule: Rule,
+                    rng: np.random.Generator | DrawStream) -> Example | None:
         """The child of ``example`` that ``rule`` (at place ``at`` of the config) draws with
         ``rng`` by its choices; None when the rule does not apply."""
         key = (example.id, at)
@@ -220,10 +220,12 @@ class Family:
 _UNSEEN: Any = object()  # not looked up yet (None is a remembered answer)
 
 
-def make_variant(seed: Example, specs: Sequence[RuleSpec], rng: np.random.Generator,
+def make_variant(seed: Example, specs: Sequence[RuleSpec], rng: np.random.Generator | DrawStream,
                  family: Family | None = None) -> Example | None:
     """Apply each rule with its probability; None when no rule applied.
 
+    ``rng`` is the variant's generator, or its ``DrawStream`` (the same reads, cheaper),
+    which hands over to the generator at the first rule asked through ``sample``.
     ``family`` (one per seed, filled here) remembers what earlier draws worked out; the
     variant is the same with it or without it, only cheaper (``Family``).
     """
@@ -237,6 +239,8 @@ def make_variant(seed: Example, specs: Sequence[RuleSpec], rng: np.random.Genera
             if known is not None:
                 example = known
             continue
+        if isinstance(rng, DrawStream):
+            rng = rng.generator()
         params = rule.sample(example, rng)
         if params is None:
             continue
@@ -283,11 +287,12 @@ def draw_variants(seed: Example, config: Config, run_seed: int, counts: Counter[
     wanted = config.expand.variants_per_seed
     seen: dict[str, Example] = {}
     family = Family()
-    streams = VariantStreams(run_seed, seed.seed_id)  # variant_rng's generators, made in blocks
+    # variant_rng's streams, made in blocks; a draw reads one output a rule and a few more
+    streams = VariantStreams(run_seed, seed.seed_id, outputs=len(config.rules) + 6)
     for index in range(wanted * config.expand.attempts_per_variant):
         if len(seen) == wanted:
             break
-        variant = make_variant(seed, config.rules, streams.rng(index), family)
+        variant = make_variant(seed, config.rules, streams.stream(index), family)
         counts["variants_drawn"] += 1
         if variant is None:
             counts["variants_no_rule_applied"] += 1

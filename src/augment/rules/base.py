@@ -27,6 +27,7 @@ import numpy as np
 
 from ..example import Example
 from ..melody import Melody
+from ..seeding import DrawStream
 from ..theory import Key
 
 # Where a rule's draw lands in its ``Choices``: (group, entry in the group).
@@ -54,7 +55,7 @@ class Choices:
         """A draw of one of ``options`` (None when there is none)."""
         return cls((options,), make) if options else None
 
-    def draw(self, rng: np.random.Generator) -> Drawn:
+    def draw(self, rng: np.random.Generator | DrawStream) -> Drawn:
         groups = self.groups
         g = int(rng.integers(len(groups))) if len(groups) > 1 else 0
         n = len(groups[g])
