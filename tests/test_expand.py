@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -291,7 +292,7 @@ def test_spool_gives_back_each_entrys_texts_exactly(monkeypatch: pytest.MonkeyPa
                 spool.raw(bad, 0)
         # many entries at once, as the per-seed stage sends them
         block = [(f"line {i} ♪", "{" * i) for i in range(50)]
-        assert spool.add_block(*pack_texts(block)) == len(texts)
+        assert spool.add_block(*pack_texts(block, 2)) == len(texts)
         texts.extend(block)
         assert all(spool.get(len(texts) - 50 + i) == v for i, v in enumerate(block))
         with pytest.raises(ValueError):
@@ -326,6 +327,57 @@ def test_spool_gives_back_each_entrys_texts_exactly(monkeypatch: pytest.MonkeyPa
         os.fstat(fd)  # closed with the block: nothing left behind
 
 
+def _append_block(path: str, rows: list) -> tuple:  # type: ignore[type-arg]
+    """A pool process's share of a named spool: its rows appended there (``append_texts``)."""
+    from augment.output import append_texts, pack_texts
+
+    blob, sizes = pack_texts(rows, 2)
+    return append_texts(path, blob), sizes, len(blob)
+
+
+def test_a_named_spool_keeps_what_other_processes_append_to_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool's processes append their seeds' lines to the run's named spool themselves
+    (``append_texts``) and the run records where each block landed (``add_placed``): every
+    text comes back as made, blocks from two processes and from this one interleaved in
+    the file in whatever order they landed. A write the disk refuses names the spool file."""
+    import augment.output as output
+    from augment.output import Spool, pack_texts
+    from augment.parallel import local_pool
+
+    blocks = [[(f"seed {b} line {i} ♪", f'{{"head": "{b}.{i}"') for i in range(b % 7 * 40)]
+              for b in range(40)]
+    with Spool(width=2, folder=tmp_path) as spool, local_pool(2) as run:
+        assert spool.path is not None
+        texts = []
+        for b, (offset, sizes, size) in enumerate(run(partial(_append_block, spool.path), blocks)):
+            if b % 10 == 3:  # this process adds blocks of its own between them
+                mine = [(f"own {b} ♪", "")] * 3
+                assert spool.add_block(*pack_texts(mine, 2)) == len(texts)
+                texts.extend(mine)
+            assert spool.add_placed(offset, sizes, size) == len(texts)
+            texts.extend(blocks[b])
+        order = sorted(range(len(texts)), key=lambda k: hash(str(k)))
+        for field in (0, 1):
+            assert list(spool.raws(order, field)) == [texts[k][field].encode("utf-8") for k in order]
+        with pytest.raises(ValueError):
+            spool.add_placed(0, np.array([[1, 1]]), 3)  # sizes that do not add up
+        with Spool() as unnamed, pytest.raises(ValueError):
+            unnamed.add_placed(0, np.array([[1, 1]]), 2)  # no file others can append to
+
+        def no_space(fd, data):  # type: ignore[no-untyped-def]
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(output.os, "write", no_space)
+        with pytest.raises(OSError, match="No space left") as refused:
+            spool.add_block(*pack_texts([("a", "b")], 2))
+        assert refused.value.filename == spool.path
+        monkeypatch.setattr(output.os, "write", lambda fd, data: len(data) - 1)  # a short write
+        with pytest.raises(OSError, match="kept") as short:
+            output.append_texts(spool.path, b"xyz")
+        assert short.value.filename == spool.path
+
+
 def test_a_spooled_file_is_written_by_another_process_as_this_one_would(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A pool's process writes a file of lines from a spool's named file (``write_spooled``):
@@ -341,7 +393,7 @@ def test_a_spooled_file_is_written_by_another_process_as_this_one_would(
     rows = [(f"line {i} ♪", f'{{"head": {i}') for i in range(300)]
     with Spool(width=2, folder=tmp_path) as spool:
         assert spool.path is not None and Path(spool.path).parent == tmp_path
-        spool.add_block(*pack_texts(rows))
+        spool.add_block(*pack_texts(rows, 2))
         entries = np.array([5, -1, 299, 0, 5, -1, *range(100, 130)])
         made = {1: b"made one", 5: b"made two \xe2\x99\xaa"}
         want = [made[k] if e < 0 else rows[e][0].encode("utf-8") for k, e in enumerate(entries)]

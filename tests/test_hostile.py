@@ -298,6 +298,28 @@ def test_a_full_disk_ends_in_one_line_naming_the_file_and_leaves_no_output(
                    for p in (tmp_path / "out").rglob("*"))
 
 
+def test_a_full_disk_while_the_pool_spools_its_lines_ends_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With 2 workers the pool's processes append their seeds' output lines to the run's
+    spool file themselves: a disk that refuses them stops the command the same way (one
+    line naming the spool file, exit 2, no manifest, no temporary file in the output)."""
+    import augment.output as output
+
+    def no_space(fd, data, path):  # type: ignore[no-untyped-def]
+        raise OSError(28, "No space left on device", path)
+
+    monkeypatch.setattr(output, "_append", no_space)
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text(GOOD + "\n")
+    result = run("expand", seeds, "--rules", ROOT / "rules" / "default.toml", "--out", tmp_path / "out",
+                 "--workers", "2")
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and len(result.output.strip().splitlines()) == 1
+    assert "No space left on device" in result.output and "spool-" in result.output
+    assert not any(p.name == "manifest.json" or p.name.endswith(".tmp")
+                   for p in (tmp_path / "out").rglob("*"))
+
+
 def test_no_eval_exec_or_shell_in_the_package() -> None:
     for path in (ROOT / "src" / "augment").rglob("*.py"):
         source = path.read_text()

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import chain, islice, repeat
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 
@@ -81,7 +81,10 @@ class Spool:
     records: ~1 KB per example that would otherwise stay in memory). The file is an unnamed
     temporary one: it is gone when closed, or when the process ends however it ends; with
     ``folder``, a named one there (``path``), which other processes of this machine can read
-    (``write_spooled``), removed when closed (and with its folder, a run's scratch folder).
+    (``write_spooled``) and append to (``append_texts``, then ``add_placed`` here), removed
+    when closed (and with its folder, a run's scratch folder). A named spool is only ever
+    appended to (``O_APPEND``), by this process or others, so blocks never overwrite each
+    other; each block's place is where its append landed.
 
     Each entry holds ``width`` texts; entries are numbered 0, 1, ... as they are added, and
     the caller keeps what each number stands for (a run: the candidates' rows, a rejection's
@@ -94,11 +97,13 @@ class Spool:
     def __init__(self, width: int = 1, folder: Path | None = None) -> None:
         self.width = width
         self.path: str | None = None
+        self._file: BinaryIO
         if folder is None:
             self._file = tempfile.TemporaryFile()
         else:
             fd, self.path = tempfile.mkstemp(prefix="spool-", dir=folder)
-            self._file = os.fdopen(fd, "w+b")
+            os.close(fd)
+            self._file = os.fdopen(os.open(self.path, os.O_RDWR | os.O_APPEND), "r+b", buffering=0)
         self._blocks: list[np.ndarray] = []  # entries not yet joined into _table
         self._table = np.zeros((0, width + 1), dtype=np.int64)  # offset, then each length
         self._count = 0
@@ -123,26 +128,51 @@ class Spool:
         data = [t.encode("utf-8") for t in texts]
         return self.add_block(b"".join(data), [[len(d) for d in data]])
 
-    def add_block(self, data: bytes, sizes: Sequence[Sequence[int]]) -> int:
+    def add_block(self, data: bytes, sizes: Sequence[Sequence[int]] | np.ndarray) -> int:
         """Keep many entries' texts at once (numbered from the one returned): ``data`` holds
         them back to back as UTF-8, entry by entry, ``sizes[k]`` the byte length of each of
         entry k's ``width`` texts (``pack_texts`` makes both)."""
-        if set(map(len, sizes)) - {self.width}:
-            raise ValueError(f"Spool holds {self.width} texts an entry")
-        lengths = np.fromiter(chain.from_iterable(sizes), np.int64,
-                              len(sizes) * self.width).reshape(-1, self.width)
-        totals = lengths.sum(axis=1)
-        if (lengths < 0).any() or int(totals.sum()) != len(data):
-            raise ValueError("sizes do not add up to the data")
-        entries = np.empty((len(sizes), self.width + 1), dtype=np.int64)
-        entries[:, 0] = self._size + np.cumsum(totals) - totals
-        entries[:, 1:] = lengths
+        lengths = self._lengths(sizes, len(data))
+        if self.path is not None:  # appended where it lands (others may append too)
+            return self._placed(_append(self._file.fileno(), data, self.path), lengths)
         self._file.write(data)
+        self._dirty = True
+        first = self._placed(self._size, lengths)
+        self._size += len(data)
+        return first
+
+    def add_placed(self, offset: int, sizes: Sequence[Sequence[int]] | np.ndarray, size: int) -> int:
+        """Keep many entries whose texts another process appended to this (named) spool's
+        file (``append_texts``): ``size`` bytes at ``offset``, laid out as ``add_block``'s
+        ``data``; numbered from the one returned."""
+        if self.path is None:
+            raise ValueError("only a named spool (one with a folder) is appended to by others")
+        return self._placed(offset, self._lengths(sizes, size))
+
+    def _lengths(self, sizes: Sequence[Sequence[int]] | np.ndarray, size: int) -> np.ndarray:
+        """``sizes`` as an (entries, width) int array, checked against the block's size."""
+        if isinstance(sizes, np.ndarray):
+            if sizes.ndim != 2 or sizes.shape[1] != self.width:
+                raise ValueError(f"Spool holds {self.width} texts an entry")
+            lengths = sizes.astype(np.int64)
+        else:
+            if set(map(len, sizes)) - {self.width}:
+                raise ValueError(f"Spool holds {self.width} texts an entry")
+            lengths = np.fromiter(chain.from_iterable(sizes), np.int64,
+                                  len(sizes) * self.width).reshape(-1, self.width)
+        if (lengths < 0).any() or int(lengths.sum()) != size:
+            raise ValueError("sizes do not add up to the data")
+        return lengths
+
+    def _placed(self, offset: int, lengths: np.ndarray) -> int:
+        """Record entries whose texts sit back to back from ``offset``; the first's number."""
+        totals = lengths.sum(axis=1)
+        entries = np.empty((len(lengths), self.width + 1), dtype=np.int64)
+        entries[:, 0] = offset + np.cumsum(totals) - totals
+        entries[:, 1:] = lengths
         self._blocks.append(entries)
         first = self._count
-        self._count += len(sizes)
-        self._size += len(data)
-        self._dirty = True
+        self._count += len(lengths)
         return first
 
     def get(self, entry: int) -> tuple[str, ...]:
@@ -240,15 +270,43 @@ def _with_made(texts: Iterator[bytes], made: dict[int, bytes]) -> Iterator[bytes
     yield from texts
 
 
-def pack_texts(rows: Iterable[Sequence[str]]) -> tuple[bytes, list[list[int]]]:
-    """Rows of texts as ``Spool.add_block`` takes them: one UTF-8 blob, and each text's size."""
-    parts: list[bytes] = []
-    sizes = []
-    for row in rows:
-        encoded = [t.encode("utf-8") for t in row]
-        parts.extend(encoded)
-        sizes.append([len(e) for e in encoded])
+def pack_texts(rows: Iterable[Sequence[str]], width: int) -> tuple[bytes, np.ndarray]:
+    """Rows of ``width`` texts as ``Spool.add_block`` takes them: one UTF-8 blob, and each
+    text's size ((rows, width) int64)."""
+    parts = [t.encode("utf-8") for row in rows for t in row]
+    if len(parts) % width:
+        raise ValueError(f"a row of other than {width} texts")
+    sizes = np.fromiter(map(len, parts), np.int64, len(parts)).reshape(-1, width)
     return b"".join(parts), sizes
+
+
+def append_texts(path: str, data: bytes) -> int:
+    """Append ``data`` to the named spool file ``path`` from any process of this machine;
+    the offset where it landed (for ``Spool.add_placed`` in the spool's own process). A
+    pool's process keeps the file open from one call to the next."""
+    fd = _APPENDING.get(path)
+    if fd is None:
+        for old in _APPENDING.values():  # (another run's spool: one file at a time)
+            os.close(old)
+        _APPENDING.clear()
+        fd = _APPENDING[path] = os.open(path, os.O_WRONLY | os.O_APPEND)
+    return _append(fd, data, path)
+
+
+_APPENDING: dict[str, int] = {}  # this process's open spool file, by path
+
+
+def _append(fd: int, data: bytes, path: str) -> int:
+    """Append ``data`` in one write to ``fd`` (opened with ``O_APPEND``, so that writers
+    in several processes never overlap); the offset where it landed. A short write (the
+    disk full) is an error naming ``path``: the block could not be kept whole."""
+    try:
+        written = os.write(fd, data)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), path) from exc
+    if written != len(data):
+        raise OSError(28, f"No space left on device (kept {written} of {len(data)} bytes)", path)
+    return os.lseek(fd, 0, os.SEEK_CUR) - len(data)
 
 
 def begin_output(out_dir: Path, derived: Iterable[str] = ("report.html",)) -> None:

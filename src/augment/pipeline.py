@@ -40,6 +40,7 @@ from .near import NearParams
 from .output import (
     Spool,
     SpooledFile,
+    append_texts,
     begin_output,
     dumps,
     pack_texts,
@@ -96,7 +97,7 @@ class Rejected:
     def set_all_aside(rejected: Sequence[Rejected], spool: Spool) -> list[Rejected]:
         """``set_aside`` of each, their lines added to ``spool`` in one block (a seed's
         rejections: one write, not one each)."""
-        first = spool.add_block(*pack_texts((r.as_line(),) for r in rejected))
+        first = spool.add_block(*pack_texts(((r.as_line(),) for r in rejected), 1))
         return [Rejected(r.stage, r.reasons, sort_key=r.key(), spooled=first + k)
                 for k, r in enumerate(rejected)]
 
@@ -314,18 +315,24 @@ class SeedResult:
     buckets: np.ndarray | None  # their LSH buckets (near.band_buckets), row by row
     arrays: MelodyArrays | PackedMelodies  # their melodies as flat arrays (packed if exact)
     # The output line and lineage_head of each passed variant, packed for the spool
-    # (output.pack_texts: one UTF-8 blob, and each text's size).
+    # (output.pack_texts: one UTF-8 blob, and each text's size), or, when the worker put the
+    # blob in the run's named spool itself (``spool_path``), b"" and where it landed.
     texts: bytes
-    text_sizes: list[list[int]]
+    text_sizes: np.ndarray
+    texts_at: int = -1  # offset of the blob in the named spool; -1: the blob is ``texts``
+    texts_size: int = 0  # its size there
 
 
-def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams | None = None
-                ) -> SeedResult:
+def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams | None = None,
+                spool_path: str | None = None) -> SeedResult:
     """One seed's variants after re-prompting and checks, with what the later stages need
     of each (fingerprint; LSH buckets of its MinHash signature under ``near``; melody
     arrays; output line; lineage head) made here, so that it runs in parallel too.
 
-    Pure and picklable, so a process pool or Ray can run it (``parallel.Mapper``).
+    Pure and picklable, so a process pool or Ray can run it (``parallel.Mapper``). With
+    ``spool_path`` (a named ``output.Spool`` of a run on this machine), the output lines
+    and lineage heads are appended to that file here instead of sent back: ~1.3 KB an
+    example that would cross the pipe and be written by the run's main process.
     """
     counts: Counter[str] = Counter()
     passed: list[Example] = []
@@ -357,7 +364,9 @@ def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams |
     del variants, melodies, prompted
     grid = None if grid is None else grid.subset(kept)
     prints, buckets = fingerprints(passed, near, grid)
-    texts = pack_texts((example_to_line(e), lineage_head(e)) for e in passed)
+    blob, sizes = pack_texts(((example_to_line(e), lineage_head(e)) for e in passed), 2)
+    texts = (blob, sizes) if spool_path is None else \
+        (b"", sizes, append_texts(spool_path, blob), len(blob))
     packed = None if grid is None else PackedMelodies.of_grid(grid)
     if counts["variants_drawn"] >= TRIM_AFTER_DRAWS:  # a big seed: give back its freed heap
         release_free_memory()  # (a worker runs hundreds of seeds; ~1 ms a call)
@@ -572,11 +581,15 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     # together. Nothing downstream depends on the order of the candidates (dedup, splits and
     # files order by id), as for the order of the seed lines.
     todo.sort(key=lambda s: (-len(s.melody), s.id))
-    per_seed = partial(expand_seed, config=config, run_seed=run_seed, near=plan.params)
+    # With a named spool (a pool of this machine), the workers append the lines themselves.
+    per_seed = partial(expand_seed, config=config, run_seed=run_seed, near=plan.params,
+                       spool_path=spool.path)
     for done in progress.track(mapper(per_seed, todo), "variants", len(todo)):
         # On disk until written: the lines of candidate row r are the spool's entry
         # r - len(passing_seeds) (the seeds' lines are made when written).
-        if spool.add_block(done.texts, done.text_sizes) != len(candidates) - len(passing_seeds):
+        first = spool.add_block(done.texts, done.text_sizes) if done.texts_at < 0 else \
+            spool.add_placed(done.texts_at, done.text_sizes, done.texts_size)
+        if first != len(candidates) - len(passing_seeds):
             raise AssertionError("spooled lines out of step with the candidates")
         candidates.extend(done.passed)
         print_blocks.append(done.prints)
