@@ -299,6 +299,9 @@ def test_spool_gives_back_each_entrys_texts_exactly(monkeypatch: pytest.MonkeyPa
             spool.add_block(b"abc", [[1, 1]])  # sizes that do not add up
         with pytest.raises(ValueError):
             spool.add_block(b"abc", [[3]])  # one text where an entry holds two
+        with pytest.raises(ValueError):
+            pack_texts([("a", "b"), ("c",), ("d", "e", "f")], 2)  # rows of 1 and 3 texts
+        assert [x.tolist() for x in pack_texts([("ab", "♪")], 2)[1:]] == [[[2, 3]]]
         assert len(spool) == len(texts)
         # read in bulk, as the write stage does: each field of each entry, None for -1
         entries = [*shuffled, -1, *range(len(texts) - 50, len(texts))]

@@ -273,9 +273,10 @@ def _with_made(texts: Iterator[bytes], made: dict[int, bytes]) -> Iterator[bytes
 def pack_texts(rows: Iterable[Sequence[str]], width: int) -> tuple[bytes, np.ndarray]:
     """Rows of ``width`` texts as ``Spool.add_block`` takes them: one UTF-8 blob, and each
     text's size ((rows, width) int64)."""
-    parts = [t.encode("utf-8") for row in rows for t in row]
-    if len(parts) % width:
+    rows = list(rows)
+    if any(len(row) != width for row in rows):
         raise ValueError(f"a row of other than {width} texts")
+    parts = [t.encode("utf-8") for row in rows for t in row]
     sizes = np.fromiter(map(len, parts), np.int64, len(parts)).reshape(-1, width)
     return b"".join(parts), sizes
 
