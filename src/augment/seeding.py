@@ -308,12 +308,8 @@ class VariantStreams:
         read as from ``rng(index)``, without numpy's per-call cost, from its first
         ``outputs`` worked out with its block. Valid until the next ``rng()`` or
         ``stream()`` call (its ``generator()`` is the shared Generator)."""
-        if type(index) is int and self._lo <= index < self._hi:
-            at = index - self._lo
-        elif type(index) is int and index == self._hi:
-            self._fill(index)
-            at = 0
-        else:
+        at = self._in_block(index)
+        if at is None:
             start = self._single(index).bit_generator.state["state"]
             return DrawStream([], start["state"], start["inc"], self._gen)
         if self._outs is None:
@@ -322,15 +318,21 @@ class VariantStreams:
 
     def rng(self, index: int) -> np.random.Generator:
         """The shared Generator, set to variant ``index``'s stream; valid until the next call."""
-        if type(index) is int and self._lo <= index < self._hi:
-            at = index - self._lo
-        elif type(index) is int and index == self._hi:
-            self._fill(index)
-            at = 0
-        else:
+        at = self._in_block(index)
+        if at is None:
             return self._single(index)
         self._bitgen.state = _state_dict(*self._ints[at])
         return self._gen
+
+    def _in_block(self, index: Any) -> int | None:
+        """``index``'s place in the block, the next block worked out when ``index`` starts
+        it; None for an index out of the run (seeded alone: ``_single``)."""
+        if type(index) is int and self._lo <= index < self._hi:
+            return int(index - self._lo)
+        if type(index) is int and index == self._hi:
+            self._fill(index)
+            return 0
+        return None
 
     def _fill(self, start: int) -> None:
         """Compute the states of the block [start, start + next size)."""

@@ -40,7 +40,7 @@ class Choices:
 
     A draw takes a group uniformly (``rng.integers(len(groups))``), then an entry of it
     uniformly; a count of one is taken without a call (numpy's ``integers(1)`` reads
-    nothing from the stream either: ``tests/test_rules.py`` checks it). ``make(entry)``
+    nothing from the stream either: ``tests/test_choices.py`` checks it). ``make(entry)``
     turns the drawn entry into the params dict, or None when the rule does not apply with
     it; it is called only for the entry drawn, so a melody's hundred options cost one
     dict. ``groups`` must be non-empty, each group too.
