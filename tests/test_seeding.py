@@ -160,6 +160,8 @@ def test_a_draw_stream_reads_as_the_variants_generator(run_seed, seed_id, index,
     assert read(handed, more) == read(want, more) and draws(handed) == draws(want)
     with pytest.raises(RuntimeError):
         stream.random()
+    with pytest.raises(RuntimeError):
+        stream.generator()  # handed over once only
 
 
 def test_a_stream_of_an_index_out_of_its_run_or_not_an_int():

@@ -239,6 +239,8 @@ class DrawStream:
 
     def generator(self) -> np.random.Generator:
         """numpy's Generator (the one ``VariantStreams`` shares) set to this stream's place."""
+        if self._at < 0:
+            raise RuntimeError("this stream was handed over to its generator() already")
         state = self._state
         for _ in range(self._at):
             state = _step(state, self._inc)
