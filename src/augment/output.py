@@ -125,8 +125,7 @@ class Spool:
         """Keep ``texts`` (``width`` of them) as a new entry; its number."""
         if len(texts) != self.width:
             raise ValueError(f"Spool holds {self.width} texts an entry, not {len(texts)}")
-        data = [t.encode("utf-8") for t in texts]
-        return self.add_block(b"".join(data), [[len(d) for d in data]])
+        return self.add_block(*pack_texts([texts], self.width))
 
     def add_block(self, data: bytes, sizes: Sequence[Sequence[int]] | np.ndarray) -> int:
         """Keep many entries' texts at once (numbered from the one returned): ``data`` holds

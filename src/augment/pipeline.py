@@ -12,7 +12,7 @@ import json
 import platform
 import tempfile
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
@@ -626,23 +626,14 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     return result
 
 
-def _spooled_file(out: Path, made: Spool, examples: list[Example], entries: np.ndarray) -> SpooledFile:
-    """The job writing ``examples``' output lines from ``made`` (theirs at ``entries``; the
-    others' made here)."""
-    offsets, sizes = made.places(entries, 0)
-    own = {k: example_to_line(examples[k]).encode("utf-8") for k in np.flatnonzero(entries < 0).tolist()}
-    return SpooledFile(str(out), cast(str, made.path), offsets, sizes, own)
-
-
-def _spooled_lineage(out: Path, made: Spool, examples: list[Example], entries: np.ndarray,
-                     split: np.ndarray) -> SpooledFile:
-    """The job writing ``examples``' lineage records: each head from ``made`` (or made here)
-    closed by its split (``split``: the number of each example's split in ``SPLITS``)."""
-    offsets, sizes = made.places(entries, 1)
-    own = {k: lineage_head(examples[k]).encode("utf-8") for k in np.flatnonzero(entries < 0).tolist()}
-    closing = tuple(lineage_line("", name).encode() for name in SPLITS)
-    return SpooledFile(str(out), cast(str, made.path), offsets, sizes, own,
-                       np.asarray(split, dtype=np.int64), closing)
+def _spooled(out: Path, made: Spool, examples: list[Example], entries: np.ndarray, field: int,
+             make: Callable[[Example], str], ends: np.ndarray | None = None,
+             suffixes: tuple[bytes, ...] = ()) -> SpooledFile:
+    """The job writing text ``field`` of ``examples`` from ``made`` (theirs at ``entries``;
+    the others' made here by ``make``), each followed by ``suffixes[ends[i]]`` when given."""
+    offsets, sizes = made.places(entries, field)
+    own = {k: make(examples[k]).encode("utf-8") for k in np.flatnonzero(entries < 0).tolist()}
+    return SpooledFile(str(out), cast(str, made.path), offsets, sizes, own, ends, suffixes)
 
 
 def _entries(rows: np.ndarray, seeds: int) -> np.ndarray:
@@ -702,12 +693,13 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
         counts[f"written_{name}"] = len(by_split[name])
     digests: Iterator[str] | None = None
     if mapper is not None and made is not None and made.path is not None:
-        jobs = [_spooled_file(out_dir / f"{name}.jsonl", made, by_split[name],
-                              entries[starts[k]:starts[k + 1]]) for k, name in enumerate(SPLITS)]
+        jobs = [_spooled(out_dir / f"{name}.jsonl", made, by_split[name],
+                         entries[starts[k]:starts[k + 1]], 0, example_to_line)
+                for k, name in enumerate(SPLITS)]
         # (an example's split is the one whose list holds it: its family's, by_split's rule)
         split_of_line = np.searchsorted(np.asarray(starts[1:]), order, side="right")
-        jobs.append(_spooled_lineage(out_dir / "lineage.jsonl", made, by_id, entries[order],
-                                     split_of_line))
+        jobs.append(_spooled(out_dir / "lineage.jsonl", made, by_id, entries[order], 1, lineage_head,
+                             split_of_line.astype(np.int64), tuple(closing[name] for name in SPLITS)))
         digests = mapper(write_spooled, jobs)  # a pool starts them now
     else:
         for k, name in enumerate(SPLITS):
