@@ -260,6 +260,61 @@ def test_mapped_melodies_give_back_the_pages_read(tmp_path: Path) -> None:
     assert mapped.melody(7) == melodies[7] and _resident_kb(ticks) == 0
 
 
+@given(st.lists(st.integers(0, 120), max_size=60), st.sampled_from([0, 2, 4096]))
+@settings(max_examples=60, deadline=None)
+def test_subset_of_mapped_melodies_read_from_files_equals_the_packed_subset(rows: list[int],
+                                                                           threshold: int) -> None:
+    """Rows in few runs of adjacent ones are read from the files (``os.preadv``), others
+    through the mapping (``READ_RUNS`` runs at most): either way the packed subset, in the
+    order asked, repeated rows and empty melodies included."""
+    import tempfile
+
+    from augment import theory
+    from augment.theory import MelodyArrays
+
+    melodies = [s.melody for s in seeds_from_corpus(40)] * 3
+    packed = MelodyArrays.of(melodies).pack()
+    assert packed is not None
+    # an empty melody among them: its span is empty
+    packed = theory.PackedMelodies(packed.pitches, packed.ticks, np.r_[packed.starts[:8], packed.starts[7:]])
+    with tempfile.TemporaryDirectory() as folder:
+        mapped = packed.store(Path(folder) / "melodies")
+        before = theory.READ_RUNS
+        theory.READ_RUNS = threshold
+        try:
+            got = mapped.subset(rows)
+        finally:
+            theory.READ_RUNS = before
+        want = packed.subset(rows)
+        for a, b in ((got.pitches, want.pitches), (got.ticks, want.ticks), (got.starts, want.starts)):
+            assert np.array_equal(a, b) and a.dtype == b.dtype
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads Linux /proc/self/smaps")
+def test_scattered_rows_of_mapped_melodies_are_read_not_mapped(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The few scattered melodies ``vendi_score`` scores map nothing of the ticks file (through
+    the mapping, each mapped the page-cache folio around it: at a million melodies, the whole
+    files at once); above ``READ_RUNS`` runs they are read through the mapping."""
+    from augment import theory
+    from augment.theory import MappedMelodies, MelodyArrays
+
+    melodies = [s.melody for s in seeds_from_corpus(40)] * 250  # ~10,000 melodies
+    packed = MelodyArrays.of(melodies).pack()
+    assert packed is not None
+    mapped = packed.store(tmp_path / "melodies")
+    ticks = (tmp_path / "melodies" / "ticks.npy").resolve()
+    mapped.release()
+    monkeypatch.setattr(MappedMelodies, "release", lambda self: None)  # to see what stays mapped
+    rows = np.linspace(0, len(melodies) - 1, 400).astype(int)
+    read = mapped.subset(rows)
+    assert _resident_kb(ticks) == 0
+    monkeypatch.setattr(theory, "READ_RUNS", 100)
+    through_mapping = mapped.subset(rows)
+    assert _resident_kb(ticks) > 0
+    assert np.array_equal(read.ticks, through_mapping.ticks) and read.unpack().melody(5) == melodies[rows[5]]
+
+
 def test_drained_concatenates_and_lets_go_of_each_part() -> None:
     import weakref
 

@@ -15,6 +15,7 @@ sopranos this lifts agreement with the full-score key from ~80% to ~90%
 from __future__ import annotations
 
 import mmap
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -456,6 +457,41 @@ def _packed(pitches: np.ndarray, ticks: np.ndarray, starts: np.ndarray) -> Packe
 
 
 RELEASE_EVERY = 32  # single melodies read from mapped files between two releases
+READ_RUNS = 4096  # runs of adjacent melodies a subset of mapped ones reads from the files (above: maps)
+
+
+def runs_of(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first event, end) of each run of spans ``lo[i]``-``hi[i]`` that follow one another
+    without a gap, in the order given (empty spans join their neighbours)."""
+    if not len(lo):
+        return lo[:0], hi[:0]
+    cut = np.flatnonzero(lo[1:] != hi[:-1]) + 1
+    return lo[np.r_[0, cut]], hi[np.r_[cut - 1, len(lo) - 1]]
+
+
+def _read_spans(path: Path, array: np.ndarray, count: int, first: np.ndarray, last: np.ndarray
+                ) -> np.ndarray:
+    """The ``count`` elements ``first[k]`` to ``last[k]`` (excluded) of ``array``, span after
+    span, read from its ``.npy`` file at ``path`` with ``os.preadv`` (copied, not mapped).
+    The array is the file's last bytes, after its header (``np.save``)."""
+    into = np.empty(count, dtype=array.dtype)
+    size = into.dtype.itemsize
+    buffer = memoryview(into).cast("B")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.fstat(fd).st_size - array.nbytes
+        at = 0
+        for a, b in zip((first * size).tolist(), (last * size).tolist(), strict=True):
+            end = at + b - a
+            while at < end:  # (a read may return less than asked)
+                got = os.preadv(fd, [buffer[at:end]], data + a)
+                if got <= 0:
+                    raise OSError(f"{path}: ends before its array does")
+                at += got
+                a += got
+    finally:
+        os.close(fd)
+    return into
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,9 +522,24 @@ class MappedMelodies(PackedMelodies):
         return melody
 
     def subset(self, rows: Sequence[int] | np.ndarray) -> PackedMelodies:
-        out = PackedMelodies.subset(self, rows)
+        """The given melodies, read from the files when they lie in at most ``READ_RUNS``
+        runs of adjacent rows, else through the mapping (then released). Through the
+        mapping, each scattered melody maps a whole page-cache folio around it: the 400
+        melodies of a million that ``vendi_score`` scores made the whole files (~260 MB)
+        resident in the report's process at once."""
+        rows = np.asarray(rows, dtype=np.int64)
+        lo, hi = self.starts[rows], self.starts[rows + 1]
         self.release()
-        return out
+        first, last = runs_of(lo, hi)
+        if len(first) > READ_RUNS or not hasattr(os, "preadv"):
+            out = PackedMelodies.subset(self, rows)
+            self.release()
+            return out
+        starts = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(hi - lo, out=starts[1:])
+        read = [_read_spans(Path(self.folder) / f"{name}.npy", array, int(starts[-1]), first, last)
+                for name, array in (("pitches", self.pitches), ("ticks", self.ticks))]
+        return PackedMelodies(read[0], read[1], starts)
 
     def rows(self, lo: int, hi: int) -> MelodyArrays:
         out = PackedMelodies.rows(self, lo, hi)
