@@ -403,11 +403,30 @@ def test_report_columns_hold_each_examples_key_name_mode_and_prompt() -> None:
     assert columns.prompts[-2:] == ("", "the prompt") and columns.key_counts["?"] == 1
     assert columns.family_counts == Counter(e.seed_id for e in examples)
     assert columns.ids == [e.id for e in examples] and len(columns) == len(examples)
-    for sent in (columns, Columns.of([])):  # ids travel as one string, and come back a list
+    for sent in (columns, Columns.of([])):  # ids travel as one string
         back = pickle.loads(pickle.dumps(sent))
-        assert back.ids == sent.ids and back.key_counts == sent.key_counts
+        assert list(back.ids) == sent.ids and back.key_counts == sent.key_counts
     with pytest.raises(ValueError, match="line break"):
         pickle.dumps(replace(columns, ids=["a\nb"] * len(columns)))
+
+
+@given(st.lists(st.text(alphabet=st.sampled_from("ab~9Z_\x01\x00é"), max_size=6), max_size=40))
+@settings(max_examples=200, deadline=None)
+def test_ids_sent_as_one_string_read_and_sort_as_the_list(ids: list[str]) -> None:
+    """A report's process keeps the ids as one string (``JoinedIds``: ASCII without NUL;
+    others come back a list): the same ids by index and slice, and sorted (``vendi_score``
+    picks by id order) as ``sorted`` sorts the list, empty and repeated ids included."""
+    import pickle
+
+    from augment.diversity import Columns, JoinedIds, _id_order
+    from augment.theory import MelodyArrays
+
+    columns = Columns(ids, {}, {}, (), {}, MelodyArrays.of([]))
+    back = pickle.loads(pickle.dumps(columns)).ids
+    joined = "".join(ids)
+    assert isinstance(back, JoinedIds) == (bool(ids) and joined.isascii() and "\x00" not in joined)
+    assert len(back) == len(ids) and list(back) == ids and back[1:5] == ids[1:5]
+    assert _id_order(back).tolist() == sorted(range(len(ids)), key=ids.__getitem__)
 
 
 def test_report_columns_stay_small_for_many_variants_of_few_seeds() -> None:

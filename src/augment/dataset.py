@@ -164,6 +164,10 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
         counts.update({f"select_{k}": v for k, v in sel.items()})
         kept_rows = None
     group = tune_groups(kept, result.relations)
+    params = result.params
+    # Dedup's relations (a million ids' classes: ~100 MB) are not needed past here; the
+    # audit and the diversity report after it run at the run's peak of memory.
+    del result
     if plan.fixed:
         order = {"test": 0, "validation": 1, "train": 2}
         side: dict[str, str] = {}
@@ -203,14 +207,14 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     split_rows = None if kept_rows is None else \
         {name: written_rows[bounds[k]:bounds[k + 1]] for k, name in enumerate(SPLITS)}
     with progress.stage("leakage audit"):
-        assert_no_leaks(by_split, result.params, prints=prints, buckets=table, mapper=mapper,
+        assert_no_leaks(by_split, params, prints=prints, buckets=table, mapper=mapper,
                         melody_of=melody_of, rows=split_rows)
 
     @cache
     def diversity() -> dict[str, dict[str, float]]:
         with progress.stage("diversity"):
             return {"before": next(iter(report_before)), "after": next(iter(report_after))}
-    return Built(by_split, split_of, dropped, result.params, plan.calibration, counts, diversity,
+    return Built(by_split, split_of, dropped, params, plan.calibration, counts, diversity,
                  written_rows)
 
 
