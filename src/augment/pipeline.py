@@ -517,13 +517,15 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
     observes, so the files written do not depend on it.
     """
     pool = nullcontext(mapper) if mapper is not None else local_pool(workers)
-    # With a pool of this machine, the joined melodies wait in files that its processes map
-    # (``PackedMelodies.store``): the diversity reports read them there, not from a copy.
-    local = mapper is None and check_workers(workers) > 1
-    scratch = tempfile.TemporaryDirectory(prefix="augment-") if local else nullcontext(None)
-    # The output lines wait there too, so that the pool's processes write the files.
+    # A run on this machine keeps the joined melodies in files it maps
+    # (``PackedMelodies.store``): a million examples' (~300 MB) are then resident only where
+    # read, and a pool's processes (the diversity reports) read them there, not from a copy.
+    scratch = tempfile.TemporaryDirectory(prefix="augment-") if mapper is None else nullcontext(None)
+    # With a pool, the output lines wait there too, so that its processes write the files.
+    pooled = mapper is None and check_workers(workers) > 1
     with collecting_less(), pool as run, scratch as folder, \
-            Spool(width=2, folder=None if folder is None else Path(folder)) as spool, Spool() as rejects:
+            Spool(width=2, folder=Path(folder) if pooled and folder is not None else None) as spool, \
+            Spool() as rejects:
         return _expand(seed_paths, config, out_dir, run_seed, on_error, target=target,
                        progress=progress, mapper=run, spool=spool, rejects=rejects,
                        melody_folder=None if folder is None else Path(folder) / "melodies")
