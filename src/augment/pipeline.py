@@ -726,12 +726,13 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
             yield line
 
     result.files["rejected.jsonl"] = write_atomic(out_dir / "rejected.jsonl", reject_lines())
-    if digests is not None:
-        result.files.update(zip(names, digests, strict=True))
+    # Counted while the pool's processes may still be writing (~1 s at a million).
     counts["rejected_total"] = len(rejected)
     per_rule = Counter(map(attrgetter("rule"), chain.from_iterable(map(attrgetter("steps"), written))))
     per_check = Counter(reason.split(":")[0] for r in rejected if r.stage in ("checks", "dedup", "split")
                         for reason in r.reasons)
+    if digests is not None:
+        result.files.update(zip(names, digests, strict=True))
     result.manifest = {
         "augment_manifest": 1,
         "config": config.resolved(),
