@@ -520,3 +520,32 @@ def test_write_atomic_writes_every_chunk_in_order_and_leaves_nothing_when_it_fai
         output.write_atomic(tmp_path / "b.jsonl", lines)
     assert failed.value.filename == str(tmp_path / "b.jsonl")  # named for the user
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+
+
+def test_written_examples_in_id_order_are_known_without_sorting_again(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """``build_splits`` hands the lineage file its id order (``Built.by_id``) from the one
+    sort of the kept ids: the order ``ragged.text_order`` gives the written ids, with all
+    three splits written and examples held out of training (a held-out key) left out."""
+    import augment.pipeline as pipeline
+    from augment import ragged
+    from augment.config import load_config
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text(DEFAULT_RULES.read_text().replace("[split]", '[split]\nholdout_keys = ["D major"]'))
+    built = []
+    real = pipeline.build_splits
+
+    def spying(*args, **kwargs):  # type: ignore[no-untyped-def]
+        built.append(real(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(pipeline, "build_splits", spying)
+    result = pipeline.expand([SEEDS], load_config(rules), tmp_path / "out")
+    (b,) = built
+    written = [e for name in ("train", "validation", "test") for e in b.by_split[name]]
+    assert all(b.by_split[name] for name in ("train", "validation", "test"))
+    assert any(stage == "split" for stage, _, _ in b.dropped)
+    assert b.by_id.tolist() == ragged.text_order([e.id for e in written]).tolist()
+    lineage_ids = [json.loads(line)["id"] for line in (tmp_path / "out" / "lineage.jsonl").read_text().splitlines()]
+    assert lineage_ids == sorted(e.id for e in written) and result.counts["written_train"] > 0

@@ -111,6 +111,9 @@ class Built:
     # Each written example's row of the candidates (``rows``), the splits one after another
     # in ``SPLITS`` order.
     written_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # The written examples (the splits one after another) in id order, when known:
+    # ``ragged.text_order`` of their ids, which the lineage file follows.
+    by_id: np.ndarray | None = None
 
 
 def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config, run_seed: int,
@@ -183,6 +186,8 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     by_split: dict[str, list[Example]] = {name: [] for name in SPLITS}
     at_of_split: dict[str, list[int]] = {name: [] for name in SPLITS}  # positions in kept
     held_keys = _held_out_keys(config.split.holdout_keys)
+    split_number = {name: k for k, name in enumerate(SPLITS)}
+    split_by_id: list[int] = []  # each written example's split, in id order
     for at in ragged.text_order([e.id for e in kept]).tolist():  # by id
         e = kept[at]
         side_ = split_of[e.seed_id]
@@ -194,6 +199,7 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
         else:
             by_split[side_].append(e)
             at_of_split[side_].append(at)
+            split_by_id.append(split_number[side_])
     counts["rejected_holdout"] = sum(1 for s, _, _ in dropped if s == "split")
     written = [e for name in SPLITS for e in by_split[name]]
     # written ones are candidates: their rows of ``before``, read as the report goes
@@ -204,6 +210,7 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     after = MelodyRows(before, written_rows)
     report_after = run(report, [Columns.of(written, after)])
     bounds = np.cumsum([0, *(len(by_split[name]) for name in SPLITS)]).tolist()
+    by_id = _id_order_of_splits(np.asarray(split_by_id, dtype=np.int64), bounds)
     split_rows = None if kept_rows is None else \
         {name: written_rows[bounds[k]:bounds[k + 1]] for k, name in enumerate(SPLITS)}
     with progress.stage("leakage audit"):
@@ -215,7 +222,18 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
         with progress.stage("diversity"):
             return {"before": next(iter(report_before)), "after": next(iter(report_after))}
     return Built(by_split, split_of, dropped, params, plan.calibration, counts, diversity,
-                 written_rows)
+                 written_rows, by_id)
+
+
+def _id_order_of_splits(split_by_id: np.ndarray, bounds: list[int]) -> np.ndarray:
+    """The written examples (split after split, from ``bounds``) in id order, given each
+    one's split in id order (each split's list is in id order: its k-th example is the
+    k-th of that split met by id). No sort of the ids again."""
+    order = np.empty(len(split_by_id), dtype=np.intp)
+    for k in range(len(bounds) - 1):
+        at = np.flatnonzero(split_by_id == k)
+        order[at] = bounds[k] + np.arange(len(at))
+    return order
 
 
 TOP_REASONS = 4  # rejection reasons named in the summary

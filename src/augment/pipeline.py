@@ -616,15 +616,18 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
                          mapper=mapper, prints=prints, buckets=joined_buckets,
                          arrays=melodies, melody_of=RowMelodies(melodies, row_of), rows=row_of)
     counts.update(built.counts)
-    dropped_rows = np.fromiter((row_of[ex.id] for _, ex, _ in built.dropped), np.int64, len(built.dropped))
-    made_lines = spool.raws(_entries(dropped_rows, len(passing_seeds)), 0)  # (None: a seed's)
-    rejected.extend(Rejected.set_all_aside([Rejected(stage, [reason], example=ex).compact(
-        None if line is None else line.decode("utf-8"))
-        for (stage, ex, reason), line in zip(built.dropped, made_lines, strict=True)], rejects))
+
+    def dropped() -> list[Rejected]:
+        """The rejections of the candidates the dataset stages dropped, their lines on disk."""
+        rows = np.fromiter((row_of[ex.id] for _, ex, _ in built.dropped), np.int64, len(built.dropped))
+        made_lines = spool.raws(_entries(rows, len(passing_seeds)), 0)  # (None: a seed's)
+        return Rejected.set_all_aside([Rejected(stage, [reason], example=ex).compact(
+            None if line is None else line.decode("utf-8"))
+            for (stage, ex, reason), line in zip(built.dropped, made_lines, strict=True)], rejects)
     with progress.stage("write"):
         write_outputs(result, built, rejected, config, run_seed, seed_paths, spool, rejects,
                       _entries(built.written_rows, len(passing_seeds)),
-                      mapper=None if spool.path is None else mapper)
+                      mapper=None if spool.path is None else mapper, more_rejected=dropped)
     return result
 
 
@@ -656,7 +659,8 @@ def _stacked(blocks: list[np.ndarray | None]) -> np.ndarray | None:
 def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], config: Config,
                   run_seed: int, seed_paths: Sequence[Path], made: Spool | None = None,
                   rejects: Spool | None = None, made_entries: np.ndarray | None = None, *,
-                  mapper: Mapper | None = None) -> None:
+                  mapper: Mapper | None = None,
+                  more_rejected: Callable[[], list[Rejected]] | None = None) -> None:
     """Splits (messages only), lineage, rejected, then the manifest last. ``made`` holds the
     output line (``example_to_line``) and lineage head (``lineage_head``) of the examples
     whose lines were made earlier, ``made_entries`` the entry of each written example (the
@@ -664,7 +668,9 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
     holds the lines of the rejections set aside (``Rejected.set_aside``). With ``mapper`` (a
     pool of this machine) and ``made`` in a named file, the pool's processes write the splits
     and the lineage from that file (``output.write_spooled``) while this one writes the
-    rejections."""
+    rejections. ``more_rejected`` makes the rest of the rejections (``rejected`` is extended
+    with them): called once those processes have started (a run's dropped candidates, ~1 s
+    at a million)."""
     written = [e for name in SPLITS for e in built.by_split[name]]
     entries = np.full(len(written), -1, dtype=np.int64) if made is None or made_entries is None \
         else made_entries
@@ -687,7 +693,8 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
 
     out_dir, counts, by_split = result.out_dir, result.counts, built.by_split
     begin_output(out_dir)
-    order = ragged.text_order([e.id for e in written])  # by id
+    by_id = getattr(built, "by_id", None)
+    order = ragged.text_order([e.id for e in written]) if by_id is None else by_id  # by id
     by_id = [written[i] for i in order.tolist()]
     starts = np.cumsum([0, *(len(by_split[name]) for name in SPLITS)]).tolist()
     names = [*(f"{name}.jsonl" for name in SPLITS), "lineage.jsonl"]
@@ -709,6 +716,8 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
                                                   lines(by_split[name], entries[starts[k]:starts[k + 1]]))
         result.files["lineage.jsonl"] = write_atomic(out_dir / "lineage.jsonl",
                                                      lineage(by_id, entries[order]))
+    if more_rejected is not None:
+        rejected.extend(more_rejected())
     # Read rejects in input order first, then by id: the same set of seeds in another line
     # order gives the same records in the same order.
     ordered = sorted(rejected, key=Rejected.key)
