@@ -168,7 +168,7 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
         kept_rows = None
     group = tune_groups(kept, result.relations)
     params = result.params
-    # Dedup's relations (a million ids' classes: ~100 MB) are not needed past here; the
+    # Dedup's relations (a million ids' classes: ~130 MB) are not needed past here; the
     # audit and the diversity report after it run at the run's peak of memory.
     del result
     if plan.fixed:

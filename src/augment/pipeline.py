@@ -693,8 +693,8 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
 
     out_dir, counts, by_split = result.out_dir, result.counts, built.by_split
     begin_output(out_dir)
-    by_id = getattr(built, "by_id", None)
-    order = ragged.text_order([e.id for e in written]) if by_id is None else by_id  # by id
+    known = getattr(built, "by_id", None)  # (build_splits knows it)
+    order = ragged.text_order([e.id for e in written]) if known is None else known  # by id
     by_id = [written[i] for i in order.tolist()]
     starts = np.cumsum([0, *(len(by_split[name]) for name in SPLITS)]).tolist()
     names = [*(f"{name}.jsonl" for name in SPLITS), "lineage.jsonl"]
