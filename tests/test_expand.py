@@ -547,5 +547,6 @@ def test_written_examples_in_id_order_are_known_without_sorting_again(tmp_path: 
     assert all(b.by_split[name] for name in ("train", "validation", "test"))
     assert any(stage == "split" for stage, _, _ in b.dropped)
     assert b.by_id.tolist() == ragged.text_order([e.id for e in written]).tolist()
-    lineage_ids = [json.loads(line)["id"] for line in (tmp_path / "out" / "lineage.jsonl").read_text().splitlines()]
+    lineage = (tmp_path / "out" / "lineage.jsonl").read_text().splitlines()
+    lineage_ids = [json.loads(line)["id"] for line in lineage]
     assert lineage_ids == sorted(e.id for e in written) and result.counts["written_train"] > 0

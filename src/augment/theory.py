@@ -476,7 +476,7 @@ def _read_spans(path: Path, array: np.ndarray, count: int, first: np.ndarray, la
     The array is the file's last bytes, after its header (``np.save``)."""
     into = np.empty(count, dtype=array.dtype)
     size = into.dtype.itemsize
-    buffer = memoryview(into).cast("B")
+    buffer = into.data.cast("B")
     fd = os.open(path, os.O_RDONLY)
     try:
         data = os.fstat(fd).st_size - array.nbytes
