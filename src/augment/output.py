@@ -191,7 +191,7 @@ class Spool:
     def raws(self, entries: Sequence[int] | np.ndarray, field: int) -> Iterator[bytes | None]:
         """``raw(entry, field)`` of each entry, None for -1 (no entry)."""
         numbers = np.asarray(entries, dtype=np.int64).reshape(-1)
-        texts = _preads(self._file.fileno(), *self.places(numbers, field))
+        texts = preads(self._file.fileno(), *self.places(numbers, field))
         if not len(numbers) or numbers.min() >= 0:
             yield from texts
         else:  # (a missing entry's place is 0 bytes at 0)
@@ -224,7 +224,7 @@ class Spool:
 READ_BATCH = 1 << 16  # texts a bulk read (Spool.raws, write_spooled) reads at once
 
 
-def _preads(fileno: int, offsets: np.ndarray, sizes: np.ndarray) -> Iterator[bytes]:
+def preads(fileno: int, offsets: np.ndarray, sizes: np.ndarray) -> Iterator[bytes]:
     """The ``sizes[i]`` bytes at ``offsets[i]`` of the file, for each i: ``os.pread`` mapped
     over them, ``READ_BATCH`` at a time (no Python code a text)."""
     for at in range(0, len(offsets), READ_BATCH):
@@ -251,7 +251,7 @@ class SpooledFile:
 def write_spooled(job: SpooledFile) -> str:
     """Write ``job``'s file; its sha256."""
     with open(job.spool, "rb") as spool:
-        texts = _with_made(_preads(spool.fileno(), job.offsets, job.sizes), job.made)
+        texts = _with_made(preads(spool.fileno(), job.offsets, job.sizes), job.made)
         if job.ends is not None:
             texts = map(bytes.__add__, texts, map(job.suffixes.__getitem__, job.ends.tolist()))
         return write_atomic(Path(job.out), texts)

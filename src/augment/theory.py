@@ -28,6 +28,7 @@ import numpy as np
 
 from . import ragged
 from .melody import TICKS_PER_QUARTER, GridArrays, Melody, quarters_of
+from .output import preads
 
 Mode = Literal["major", "minor"]
 # Church modes; "ionian" and "aeolian" are accepted as aliases of major and minor.
@@ -472,26 +473,15 @@ def runs_of(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _read_spans(path: Path, array: np.ndarray, count: int, first: np.ndarray, last: np.ndarray
                 ) -> np.ndarray:
     """The ``count`` elements ``first[k]`` to ``last[k]`` (excluded) of ``array``, span after
-    span, read from its ``.npy`` file at ``path`` with ``os.preadv`` (copied, not mapped).
-    The array is the file's last bytes, after its header (``np.save``)."""
-    into = np.empty(count, dtype=array.dtype)
-    size = into.dtype.itemsize
-    buffer = into.data.cast("B")
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        data = os.fstat(fd).st_size - array.nbytes
-        at = 0
-        for a, b in zip((first * size).tolist(), (last * size).tolist(), strict=True):
-            end = at + b - a
-            while at < end:  # (a read may return less than asked)
-                got = os.preadv(fd, [buffer[at:end]], data + a)
-                if got <= 0:
-                    raise OSError(f"{path}: ends before its array does")
-                at += got
-                a += got
-    finally:
-        os.close(fd)
-    return into
+    span, read from its ``.npy`` file at ``path`` with ``os.pread`` (``output.preads``:
+    copied, not mapped). The array is the file's last bytes, after its header (``np.save``)."""
+    size = array.dtype.itemsize
+    with open(path, "rb") as file:
+        data = os.fstat(file.fileno()).st_size - array.nbytes
+        read = bytearray().join(preads(file.fileno(), data + first * size, (last - first) * size))
+    if len(read) != count * size:
+        raise OSError(f"{path}: ends before its array does")
+    return np.frombuffer(read, dtype=array.dtype)
 
 
 @dataclass(frozen=True, slots=True)
