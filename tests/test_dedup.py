@@ -307,3 +307,58 @@ def test_family_links_equal_the_set_definition_on_random_relations() -> None:
                                     {k: tuple(v) for k, v in near.items()})
         given = [e for e in examples if rng.random() < 0.7]
         assert family_links(given, relations) == by_definition(given, relations)  # type: ignore[arg-type]
+
+
+def test_policy_pass_equals_the_plain_loop_over_every_example() -> None:
+    """``_by_policies`` decides only the examples that share a class or have near classes
+    one by one; the rest are kept at once. It must equal the plain loop over every example
+    (the policies asked in order, each kept example entered as its class's keeper)."""
+    import random
+    from collections import defaultdict
+    from types import SimpleNamespace
+
+    from augment.config import DEDUP_LEVELS
+    from augment.dedup import _by_policies, _duplicate_of
+
+    def plain(examples, class_of, near, config):  # type: ignore[no-untyped-def]
+        keepers = defaultdict(dict)
+        kept, dropped = [], []
+        for at, (ex, rep) in enumerate(zip(examples, class_of, strict=True)):
+            reason = _duplicate_of(ex.seed_id, keepers.get(rep, {}), "invariant", config)
+            if reason is None:
+                for other, sim in near.get(rep, ()):
+                    reason = _duplicate_of(ex.seed_id, keepers.get(other, {}), "near", config, sim)
+                    if reason is not None:
+                        break
+            if reason is not None:
+                dropped.append((ex, reason))
+                continue
+            keepers[rep].setdefault(ex.seed_id, ex.id)
+            kept.append(at)
+        return kept, dropped
+
+    rng = random.Random(8)
+    seen_drops = {"invariant": 0, "near": 0}
+    for _ in range(400):
+        families = [f"s{i}" for i in range(rng.randint(1, 5))]
+        n = rng.randint(0, 50)
+        examples = [SimpleNamespace(id=f"e{i}", seed_id=rng.choice(families)) for i in range(n)]
+        classes = rng.randint(1, max(1, n))
+        class_of = np.asarray([rng.randrange(classes) for _ in range(n)], dtype=np.int64)
+        near = defaultdict(list)
+        for _ in range(rng.randint(0, 5)):
+            a, b = rng.randrange(classes), rng.randrange(classes)
+            if a != b:
+                sim = round(rng.uniform(0.8, 1.0), 3)
+                near[a].append((b, sim))
+                near[b].append((a, sim))
+        near_t = {k: tuple(sorted(v, key=lambda t: (-t[1], t[0]))) for k, v in near.items()}
+        config = DedupConfig(calibrate=False, within_family=rng.choice(DEDUP_LEVELS),
+                             across_families=rng.choice(DEDUP_LEVELS))
+        positions, dropped = _by_policies(examples, class_of, near_t, config)  # type: ignore[arg-type]
+        want_kept, want_dropped = plain(examples, class_of.tolist(), near_t, config)
+        assert positions.tolist() == want_kept
+        assert [(e.id, r) for e, r in dropped] == [(e.id, r) for e, r in want_dropped]
+        for _, r in dropped:
+            seen_drops["invariant" if r.startswith("inv") else "near"] += 1
+    assert seen_drops["invariant"] > 100 and seen_drops["near"] > 10  # both kinds were decided

@@ -9,6 +9,7 @@ import random
 import re
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -64,6 +65,11 @@ def test_wide_rerun_is_byte_identical(wide_runs: dict[str, dict[str, bytes]]) ->
     assert wide_runs["forward"] == wide_runs["again"]
     counts = json.loads(wide_runs["forward"]["manifest.json"])["counts_per_rule"]
     assert len(counts) >= 8  # wide.toml really exercised most rules
+    # The manifest's count (the candidates' steps less those not written) is the count of
+    # the steps in the lineage file, which holds every written example.
+    steps = Counter(step["rule"] for record in records(wide_runs["forward"]["lineage.jsonl"])
+                    for step in record["rules"])
+    assert counts == dict(sorted(steps.items()))
 
 
 def test_wide_output_does_not_depend_on_input_order(wide_runs: dict[str, dict[str, bytes]]) -> None:

@@ -385,7 +385,7 @@ def test_report_columns_hold_each_examples_key_name_mode_and_prompt() -> None:
     import pickle
     from dataclasses import replace
 
-    from augment.diversity import Columns
+    from augment.diversity import ColumnCodes, Columns
     from augment.example import Message
     from augment.theory import Key
 
@@ -408,6 +408,21 @@ def test_report_columns_hold_each_examples_key_name_mode_and_prompt() -> None:
         assert list(back.ids) == sent.ids and back.key_counts == sent.key_counts
     with pytest.raises(ValueError, match="line break"):
         pickle.dumps(replace(columns, ids=["a\nb"] * len(columns)))
+    # The columns of some of them by position (a run's written examples among its
+    # candidates) count the same, in the order first met among those.
+    codes = ColumnCodes.of(examples)
+    rng = np.random.default_rng(4)
+    for size in (0, 1, 5, 20, len(examples)):
+        at = rng.permutation(len(examples))[:size]
+        some = [examples[k] for k in at.tolist()]
+        part = codes.columns([e.id for e in some], columns.arrays.subset(at), at)
+        names = [e.key.name if e.key else "?" for e in some]
+        modes = [e.key.mode if e.key else "?" for e in some]
+        assert list(part.key_counts.items()) == list(Counter(names).items())
+        assert list(part.mode_counts.items()) == list(Counter(modes).items())
+        assert part.prompts == tuple(dict.fromkeys(e.prompt or "" for e in some))
+        assert list(part.family_counts.items()) == list(Counter(e.seed_id for e in some).items())
+        assert part.ids == [e.id for e in some] and len(part) == size
 
 
 @given(st.lists(st.text(alphabet=st.sampled_from("ab~9Z_\x01\x00é"), max_size=6), max_size=40))

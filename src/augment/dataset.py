@@ -33,7 +33,7 @@ from .dedup import (
     family_links,
     near_params,
 )
-from .diversity import Columns, report
+from .diversity import ColumnCodes, report
 from .example import Example
 from .heap import release_free_memory
 from .near import NearParams
@@ -141,7 +141,8 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
             first.setdefault(e.id, i)
         rows = first
     before = MelodyArrays.of([melody_of(e) for e in candidates]) if arrays is None else arrays
-    report_before = run(report, [Columns.of(candidates, before)])  # a pool starts it now
+    codes = ColumnCodes.of(candidates)  # what the reports count, by candidate row
+    report_before = run(report, [codes.columns([e.id for e in candidates], before)])  # a pool starts it
     table = None if buckets is None else Buckets(Buckets.signed_by(plan.params), buckets, rows)
     with progress.stage("dedup"):
         result = dedup(candidates, config.dedup, run_seed, calibration=plan.calibration,
@@ -208,7 +209,8 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     if written_rows is None:
         raise ValueError("a written example is not among the candidates")
     after = MelodyRows(before, written_rows)
-    report_after = run(report, [Columns.of(written, after)])
+    report_after = run(report, [codes.columns([e.id for e in written], after, written_rows)])
+    del codes
     bounds = np.cumsum([0, *(len(by_split[name]) for name in SPLITS)]).tolist()
     by_id = _id_order_of_splits(np.asarray(split_by_id, dtype=np.int64), bounds)
     split_rows = None if kept_rows is None else \

@@ -502,26 +502,49 @@ def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
                                    None if same_family_near else [e.seed_id for e in kept_exact],
                                    prints=prints, buckets=buckets, mapper=mapper,
                                    melody_of=melody_of, rows=kept_rows)
+    positions, more = _by_policies(kept_exact, relations.class_of, relations.near, config)
+    dropped.extend(more)
+    for _, reason in more:
+        counts["invariant_duplicates" if reason.startswith("inv") else "near_duplicates"] += 1
+    kept = [kept_exact[at] for at in positions.tolist()]
+    return DedupResult(kept, dropped, relations, params, calibration, counts,
+                       None if kept_rows is None else kept_rows[positions])
+
+
+def _by_policies(examples: Sequence[Example], class_of: np.ndarray,
+                 near: Mapping[int, tuple[tuple[int, float], ...]], config: DedupConfig
+                 ) -> tuple[np.ndarray, list[tuple[Example, str]]]:
+    """The positions of the examples kept and (example, reason) of those dropped, in order:
+    each example is dropped when a kept example before it, of a family the policies cover,
+    shares its invariant class (``class_of`` each example) or a class near it (``near``:
+    class -> (class, similarity), listed both ways)."""
+    if len(class_of) != len(examples):
+        raise ValueError("one invariant class is needed for each example")
+    # Most examples are alone in their class, which has no near neighbour: kept, and no
+    # other example asks about their class. Only the others go through the policies, in
+    # order (~1.3 s less at a million candidates).
+    alone = np.bincount(class_of)[class_of] == 1 if len(class_of) else np.zeros(0, dtype=bool)
+    near_classes = [rep for rep, others in near.items() if others]
+    if near_classes:
+        alone &= ~np.isin(class_of, near_classes)
+    keep = alone.copy()
+    dropped: list[tuple[Example, str]] = []
     # invariant class -> family -> id of the first kept example of that family in the class
     keepers: dict[int, dict[str, str]] = defaultdict(dict)
-    kept: list[Example] = []
-    positions: list[int] = []  # of the kept among kept_exact
-    for at, (ex, rep) in enumerate(zip(kept_exact, relations.class_of.tolist(), strict=True)):
+    for at in np.flatnonzero(~alone).tolist():
+        ex, rep = examples[at], int(class_of[at])
         reason = _duplicate_of(ex.seed_id, keepers.get(rep, {}), "invariant", config)
         if reason is None:
-            for other, sim in relations.near.get(rep, ()):
+            for other, sim in near.get(rep, ()):
                 reason = _duplicate_of(ex.seed_id, keepers.get(other, {}), "near", config, sim)
                 if reason is not None:
                     break
         if reason is not None:
-            counts["invariant_duplicates" if reason.startswith("inv") else "near_duplicates"] += 1
             dropped.append((ex, reason))
             continue
         keepers[rep].setdefault(ex.seed_id, ex.id)
-        kept.append(ex)
-        positions.append(at)
-    return DedupResult(kept, dropped, relations, params, calibration, counts,
-                       None if kept_rows is None else kept_rows[np.asarray(positions, dtype=np.intp)])
+        keep[at] = True
+    return np.flatnonzero(keep), dropped
 
 
 def _duplicate_of(family: str, keepers: dict[str, str], level: str, config: DedupConfig,
