@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from augment.cli import cli
 from augment.codec import FormatConfig, parse_line
@@ -328,6 +330,62 @@ def test_spool_gives_back_each_entrys_texts_exactly(monkeypatch: pytest.MonkeyPa
         fd = spool._file.fileno()
     with pytest.raises(OSError):
         os.fstat(fd)  # closed with the block: nothing left behind
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 90)), max_size=60),
+       st.integers(0, 200), st.sampled_from([1, 4, 7, 1 << 13]))
+def test_reads_joined_across_small_gaps_give_each_text_as_read_alone(
+        spans: list[tuple[int, int]], gap: int, window: int) -> None:
+    """``preads`` with ``gap`` reads texts lying close together in one ``pread`` and cuts
+    them apart: each text must be exactly what its own ``pread`` gives, in the order asked,
+    overlapping, repeated, empty and adjacent ones too, whatever the window."""
+    import os
+    import tempfile
+    from unittest import mock
+
+    import augment.output as output
+
+    data = bytes(range(256)) * 13  # 3,328 bytes
+    with tempfile.TemporaryFile() as file:
+        file.write(data)
+        file.flush()
+        offsets = np.array([o for o, _ in spans], dtype=np.int64)
+        sizes = np.array([min(n, len(data) - o) for o, n in spans], dtype=np.int64)
+        alone = [os.pread(file.fileno(), n, o) for o, n in zip(offsets.tolist(), sizes.tolist(), strict=True)]
+        with mock.patch.object(output, "READ_WINDOW", window):
+            assert list(output.preads(file.fileno(), offsets, sizes, gap)) == alone
+    assert all(len(t) == n for t, n in zip(alone, sizes.tolist(), strict=True))
+
+
+def test_close_texts_are_read_together_and_far_ones_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window of texts from a few spans takes one read a span; texts far apart keep one
+    read each (joining them would not save reads)."""
+    import os
+    import tempfile
+
+    import augment.output as output
+
+    calls: list[int] = []
+    real = os.pread
+
+    def counted(fd: int, n: int, at: int) -> bytes:
+        calls.append(n)
+        return real(fd, n, at)
+
+    with tempfile.TemporaryFile() as file:
+        file.write(os.urandom(1 << 20))
+        file.flush()
+        monkeypatch.setattr(output.os, "pread", counted)
+        # 3 spans of 100 texts of 50 bytes, back to back, asked for in a shuffled order
+        near = np.concatenate([base + 50 * np.arange(100) for base in (0, 300_000, 700_000)])
+        near = near[np.random.default_rng(1).permutation(len(near))]
+        got = list(output.preads(file.fileno(), near, np.full(len(near), 50), output.READ_GAP))
+        assert len(calls) == 3 and got == [real(file.fileno(), 50, o) for o in near.tolist()]
+        calls.clear()
+        far = np.arange(0, 1 << 20, 10_000, dtype=np.int64)
+        list(output.preads(file.fileno(), far, np.full(len(far), 50), output.READ_GAP))
+        assert len(calls) == len(far)
 
 
 def _append_block(path: str, rows: list) -> tuple:  # type: ignore[type-arg]

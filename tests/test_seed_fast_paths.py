@@ -148,6 +148,18 @@ def test_the_step_memo_is_not_part_of_the_value() -> None:
     assert step == other and hash(step) == hash(other) and repr(step) == repr(other)
     assert pickle.loads(pickle.dumps(step)) == step
     assert Step.of("transpose", {"semitones": 3.0}).json_text() != step.json_text()
+    # A step travels with its texts once made (a run's main process writes the records of
+    # the variants it drops from them); one whose texts were never made, without.
+    for made in (Step("t", (("k", 1), ("s", "é"))), Step("t", (("k", Fraction(1, 3)),)), Step("t", ())):
+        made.dumps_text()
+        made.json_text()
+        back = pickle.loads(pickle.dumps(made))
+        assert back == made and back._json == made.json_text() and back._plain is made._plain
+        assert back.json_text() == json.dumps(made.as_dict(), sort_keys=True, default=str,
+                                              ensure_ascii=True)
+    fresh = pickle.loads(pickle.dumps(Step("t", (("k", 2),))))
+    assert fresh._json is None and fresh._plain is None
+    assert fresh.json_text() == '{"params": {"k": 2}, "rule": "t"}'
 
 
 def test_shared_steps_equal_fresh_steps_and_write_their_own_params() -> None:

@@ -602,7 +602,8 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
         print_blocks.append(done.prints)
         buckets.append(done.buckets)
         arrays.append(done.arrays)
-        rejected.extend(Rejected.set_all_aside(done.rejected, rejects))  # lines on disk until written
+        # (lines on disk until written, each seed's by key: the rejects file reads them so)
+        rejected.extend(Rejected.set_all_aside(sorted(done.rejected, key=Rejected.key), rejects))
         counts.update(done.counts)
         rules.update(done.rules)
         _settled()
@@ -627,9 +628,10 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
         """The rejections of the candidates the dataset stages dropped, their lines on disk."""
         rows = np.fromiter((row_of[ex.id] for _, ex, _ in built.dropped), np.int64, len(built.dropped))
         made_lines = spool.raws(_entries(rows, len(passing_seeds)), 0)  # (None: a seed's)
-        return Rejected.set_all_aside([Rejected(stage, [reason], example=ex).compact(
+        return Rejected.set_all_aside(sorted([Rejected(stage, [reason], example=ex).compact(
             None if line is None else line.decode("utf-8"))
-            for (stage, ex, reason), line in zip(built.dropped, made_lines, strict=True)], rejects)
+            for (stage, ex, reason), line in zip(built.dropped, made_lines, strict=True)],
+            key=Rejected.key), rejects)
     with progress.stage("write"):
         write_outputs(result, built, rejected, config, run_seed, seed_paths, spool, rejects,
                       _entries(built.written_rows, len(passing_seeds)),
@@ -743,7 +745,8 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
     if more_rejected is not None:
         rejected.extend(more_rejected())
     # Read rejects in input order first, then by id: the same set of seeds in another line
-    # order gives the same records in the same order.
+    # order gives the same records in the same order. (Each block was set aside in this
+    # order already, by a stable sort: equal keys stay in the order they came.)
     ordered = sorted(rejected, key=Rejected.key)
 
     aside = [r.spooled for r in ordered if r.spooled is not None]
