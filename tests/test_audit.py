@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from augment import dataset
 from augment.audit import assert_no_leaks, find_leaks
@@ -79,7 +81,7 @@ def test_leak_the_grouping_would_prevent_fails_the_whole_expand(
     train: the audit stops the run with a one-line error and nothing is written."""
     args, out = _leaky_run(tmp_path)
     monkeypatch.setattr(dataset, "tune_groups",
-                        lambda examples, relations: {e.seed_id: e.seed_id for e in examples})
+                        lambda examples, relations, tunes=None: {e.seed_id: e.seed_id for e in examples})
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 2 and "Traceback" not in r.output
     first = r.stderr.splitlines()[0]
@@ -137,3 +139,23 @@ def test_audit_with_buckets_finds_what_the_full_audit_finds(
     else:
         assert len(full) == 1 and calls == [len(train) + len(held)] * 2
         assert kind.split("_")[0] in full[0]  # exact / transposed / near duplicate
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-(1 << 63), (1 << 63) - 1), max_size=300),
+       st.lists(st.integers(-(1 << 63), (1 << 63) - 1), max_size=40),
+       st.integers(0, 1 << 30), st.sampled_from([np.int64, np.uint64]))
+def test_isin_few_equals_isin_with_values_sharing_low_bits(values: list[int], few: list[int], shift: int,
+                                                          dtype: type) -> None:
+    """The bitmap of the few values' low bits only rules values out: values that share the
+    low bits of one of the few (high bits differing) and the few themselves must be told
+    apart exactly as ``np.isin`` does."""
+    from augment.audit import FEW_BITS, isin_few
+
+    mask = (1 << 64) - 1
+    few_a = np.array([v & mask for v in few], dtype=np.uint64).astype(dtype)
+    # each of the few, again, and with its high bits changed: same low bits, another value
+    twins = [(v + ((shift + 1) << FEW_BITS)) & mask for v in few]
+    many = np.array([v & mask for v in [*values, *few, *twins]], dtype=np.uint64).astype(dtype)
+    np.random.default_rng(len(values)).shuffle(many)
+    assert isin_few(many, few_a).tolist() == np.isin(many, few_a).tolist()

@@ -138,7 +138,10 @@ def test_policies_within_and_across_families() -> None:
     copy_in_other_family = example(transpose(seed.melody, 3), "Another prompt entirely.")
     pool = [seed, *family, other, copy_in_other_family]
     fixed = DedupConfig(calibrate=False, similarity=0.8)
-    kept = dedup(pool, fixed).kept
+    result = dedup(pool, fixed)
+    kept = result.kept
+    assert result.kept_classes is not None  # each kept example's class, carried along
+    assert result.kept_classes.tolist() == [result.relations.rep_of[e.id] for e in kept]
     tune = invariant_key(seed.melody)
     families = {e.seed_id for e in kept if invariant_key(e.melody) == tune}
     assert len(families) == 1  # the same tune from another seed family goes
@@ -307,6 +310,9 @@ def test_family_links_equal_the_set_definition_on_random_relations() -> None:
                                     {k: tuple(v) for k, v in near.items()})
         given = [e for e in examples if rng.random() < 0.7]
         assert family_links(given, relations) == by_definition(given, relations)  # type: ignore[arg-type]
+        # the classes given by the caller (dedup carries the kept examples' along)
+        tunes = np.array([relations.rep_of[e.id] for e in given], dtype=np.int64)
+        assert family_links(given, relations, tunes) == by_definition(given, relations)  # type: ignore[arg-type]
 
 
 def test_policy_pass_equals_the_plain_loop_over_every_example() -> None:

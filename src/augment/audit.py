@@ -105,7 +105,7 @@ def _may_leak(train: Sequence[Example], held: Sequence[Example], params: NearPar
     shares = np.zeros(len(train_rows), dtype=bool)
     for band in range(buckets.rows.shape[1]):
         column = buckets.rows[:, band]
-        shares |= np.isin(column[train_rows], column[held_rows])
+        shares |= isin_few(column[train_rows], column[held_rows])
     if not shares.any():
         return False
     near = train_usable[shares]
@@ -116,6 +116,24 @@ def _may_leak(train: Sequence[Example], held: Sequence[Example], params: NearPar
                        buckets=buckets.rows, lengths=lengths,
                        bucket_rows=np.concatenate([held_rows, train_rows[shares]]))
     return bool(pairs)
+
+
+FEW_BITS = 20  # the low bits of a value the bitmap of ``isin_few`` holds (1 MB)
+
+
+def isin_few(values: np.ndarray, few: np.ndarray) -> np.ndarray:
+    """``np.isin(values, few)`` for many integer values (a million training examples' LSH
+    buckets) and few (the held-out ones'): a bitmap of the few's low bits rules out most
+    values at once and only the rest are compared (~4x faster than ``np.isin`` there)."""
+    if len(few) > 1 << (FEW_BITS - 6) or values.dtype.kind not in "iu" or few.dtype != values.dtype:
+        return np.isin(values, few)
+    low = np.array((1 << FEW_BITS) - 1, dtype=values.dtype)
+    bitmap = np.zeros(1 << FEW_BITS, dtype=bool)
+    bitmap[few & low] = True
+    found = bitmap[values & low]
+    maybe = np.flatnonzero(found)
+    found[maybe] = np.isin(values[maybe], few)
+    return found
 
 
 def assert_no_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,

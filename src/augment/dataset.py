@@ -54,8 +54,11 @@ class SplitPlan:
     fixed: bool  # False: every seed is augmented and sides are chosen after selection
 
 
-def tune_groups(examples: Sequence[Example], relations: MelodyRelations) -> dict[str, str]:
-    return group_of(sorted({e.seed_id for e in examples}), family_links(examples, relations))
+def tune_groups(examples: Sequence[Example], relations: MelodyRelations,
+                tunes: np.ndarray | None = None) -> dict[str, str]:
+    """Seed family -> group: families sharing a tune are one group (``family_links``;
+    ``tunes``: each example's class, when known)."""
+    return group_of(sorted({e.seed_id for e in examples}), family_links(examples, relations, tunes))
 
 
 def _held_out_key(e: Example, held_keys: frozenset[Key]) -> bool:
@@ -154,6 +157,7 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     # The kept examples' rows of the candidates, carried along while the run's tables share
     # them (``rows`` is the fingerprints' row_of), so that they are not looked up again by id.
     kept_rows = result.kept_rows if isinstance(prints, PrintTable) and prints.row_of is rows else None
+    kept_classes = result.kept_classes  # (their invariant classes, carried along likewise)
     holdout_rules = set(config.split.holdout_rules)
     if plan.fixed:
         wanted = [plan.seed_split.get(e.seed_id, "train") == "train" or e.is_seed
@@ -161,13 +165,14 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
         counts["holdout_variants_unused"] = len(kept) - sum(wanted)
         kept = list(compress(kept, wanted))
         kept_rows = None if kept_rows is None else kept_rows[np.asarray(wanted, dtype=bool)]
+        kept_classes = None if kept_classes is None else kept_classes[np.asarray(wanted, dtype=bool)]
     if target is not None:
         with progress.stage("select"):
             kept, sel = select(kept, target, config.select,
                                must_keep=[e for e in kept if e.is_seed], melody_of=melody_of)
         counts.update({f"select_{k}": v for k, v in sel.items()})
-        kept_rows = None
-    group = tune_groups(kept, result.relations)
+        kept_rows = kept_classes = None
+    group = tune_groups(kept, result.relations, kept_classes)
     params = result.params
     # Dedup's relations (a million ids' classes: ~130 MB) are not needed past here; the
     # audit and the diversity report after it run at the run's peak of memory.

@@ -251,6 +251,7 @@ Prints = Mapping[str, Fingerprint]  # example id -> its fingerprint (ids are con
 
 
 _ID = attrgetter("id")
+_SEED_ID = attrgetter("seed_id")
 
 
 def _rows(row_of: Mapping[str, int], examples: Sequence[Example]) -> np.ndarray | None:
@@ -471,6 +472,8 @@ class DedupResult:
     # The kept examples' rows of the fingerprint table, when ``prints`` was a ``PrintTable``
     # (``row_of`` of it), else None: later stages read their tables by them.
     kept_rows: np.ndarray | None = None
+    # The kept examples' invariant classes (``relations.rep_of`` of their ids).
+    kept_classes: np.ndarray | None = None
 
 
 def _allowed(level: str, policy: str) -> bool:
@@ -508,7 +511,7 @@ def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
         counts["invariant_duplicates" if reason.startswith("inv") else "near_duplicates"] += 1
     kept = [kept_exact[at] for at in positions.tolist()]
     return DedupResult(kept, dropped, relations, params, calibration, counts,
-                       None if kept_rows is None else kept_rows[positions])
+                       None if kept_rows is None else kept_rows[positions], relations.class_of[positions])
 
 
 def _by_policies(examples: Sequence[Example], class_of: np.ndarray,
@@ -564,17 +567,22 @@ def _duplicate_of(family: str, keepers: dict[str, str], level: str, config: Dedu
     return None
 
 
-def family_links(examples: Sequence[Example], relations: MelodyRelations) -> list[tuple[str, str]]:
+def family_links(examples: Sequence[Example], relations: MelodyRelations,
+                 tunes: np.ndarray | None = None) -> list[tuple[str, str]]:
     """Pairs of seed families that share a tune (invariant or near), sorted: for each tune,
-    the first of the families it joins (by name) with each of the others."""
+    the first of the families it joins (by name) with each of the others. ``tunes``, when
+    the caller has them, is each example's class (``relations.rep_of`` of its id)."""
     if not examples:
         return []
-    names = sorted({e.seed_id for e in examples})
+    family_of = list(map(_SEED_ID, examples))
+    names = sorted(set(family_of))
     number = {name: i for i, name in enumerate(names)}  # in name order
     n = len(names)
     tune = np.fromiter(map(relations.rep_of.__getitem__, map(_ID, examples)), dtype=np.int64,
-                       count=len(examples))
-    family = np.fromiter((number[e.seed_id] for e in examples), dtype=np.int64, count=len(examples))
+                       count=len(examples)) if tunes is None else tunes
+    if len(tune) != len(examples):
+        raise ValueError("one tune is needed for each example")
+    family = np.fromiter(map(number.__getitem__, family_of), dtype=np.int64, count=len(examples))
     # Each (tune, family) once, by tune and then family: a tune's families in name order.
     code = ragged.distinct(tune * n + family)
     tunes, families = code // n, code % n

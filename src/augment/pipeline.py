@@ -369,17 +369,17 @@ def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams |
     prints, buckets = fingerprints(passed, near, grid)
     rules = Counter(map(attrgetter("rule"), chain.from_iterable(map(attrgetter("steps"), passed))))
     blob, sizes = pack_texts(((example_to_line(e), lineage_head(e)) for e in passed), 2)
-    texts = (blob, sizes) if spool_path is None else \
+    texts = (blob, sizes, -1, 0) if spool_path is None else \
         (b"", sizes, append_texts(spool_path, blob), len(blob))
     packed = None if grid is None else PackedMelodies.of_grid(grid)
     if counts["variants_drawn"] >= TRIM_AFTER_DRAWS:  # a big seed: give back its freed heap
         release_free_memory()  # (a worker runs hundreds of seeds; ~1 ms a call)
     if packed is None:  # a duration off the tick grid: the melodies stay with the examples
         arrays = MelodyArrays.of([e.melody for e in passed])
-        return SeedResult(passed, rejected, counts, prints, buckets, arrays, *texts, rules=rules)
+        return SeedResult(passed, rejected, counts, prints, buckets, arrays, *texts, rules)
     shared: dict[Any, Any] = {}
     return SeedResult([slim(e, shared) for e in passed], rejected, counts, prints, buckets, packed,
-                      *texts, rules=rules)
+                      *texts, rules)
 
 
 # Draws of one seed from which its worker gives its free heap pages back afterwards: a
