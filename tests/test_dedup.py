@@ -316,9 +316,10 @@ def test_family_links_equal_the_set_definition_on_random_relations() -> None:
 
 
 def test_policy_pass_equals_the_plain_loop_over_every_example() -> None:
-    """``_by_policies`` decides only the examples that share a class or have near classes
-    one by one; the rest are kept at once. It must equal the plain loop over every example
-    (the policies asked in order, each kept example entered as its class's keeper)."""
+    """``_by_policies`` decides the classes without near neighbours at once, class by class
+    (``_by_class``), and only those with near neighbours one example after another. It must
+    equal the plain loop over every example (the policies asked in order, each kept example
+    entered as its class's keeper), for every pair of policies."""
     import random
     from collections import defaultdict
     from types import SimpleNamespace
