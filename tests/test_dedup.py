@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
+import pytest
 from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -245,6 +246,18 @@ def test_fingerprint_columns_equal_the_definitions_and_dedup_reads_them() -> Non
 
     kept, _, rows = _dedup_exact(examples, table)
     assert rows is not None and rows.tolist() == [row_of[e.id] for e in kept]
+    # Rows the caller knows (a run's candidates, each id once: row i is candidate i) give the
+    # result the lookups give.
+    once = examples[:-5]
+    own = PrintTable(fingerprints(once)[0], {e.id: i for i, e in enumerate(once)})
+    own_buckets = Buckets(signed, fingerprints(once, params)[1], own.row_of)
+    looked_up, given = (dedup(once, config, prints=own, buckets=own_buckets, rows=r)
+                        for r in (None, np.arange(len(once))))
+    assert [(e.id, r) for e, r in given.dropped] == [(e.id, r) for e, r in looked_up.dropped]
+    assert given.kept_rows is not None and looked_up.kept_rows is not None
+    assert given.kept_rows.tolist() == looked_up.kept_rows.tolist() == [own.row_of[e.id] for e in given.kept]
+    with pytest.raises(ValueError, match="one row"):
+        dedup(once, config, prints=own, rows=np.arange(3))
     relations = MelodyRelations.of(examples, params, prints=table, buckets=Buckets(signed, made, row_of))
     assert relations.class_of.tolist() == [relations.rep_of[e.id] for e in examples]
 

@@ -608,3 +608,31 @@ def test_written_examples_in_id_order_are_known_without_sorting_again(tmp_path: 
     lineage = (tmp_path / "out" / "lineage.jsonl").read_text().splitlines()
     lineage_ids = [json.loads(line)["id"] for line in lineage]
     assert lineage_ids == sorted(e.id for e in written) and result.counts["written_train"] > 0
+
+
+def test_held_out_rules_keep_their_variants_out_of_train_and_only_theirs_in_held_out(
+        tmp_path: Path) -> None:
+    """``[split] holdout_rules``: held-out seeds are augmented too, and of their variants
+    only those a held-out rule made are used (in validation/test); no training example
+    was made by a held-out rule; the other variants of held-out seeds are counted unused."""
+    from augment.config import load_config
+    from augment.pipeline import expand
+
+    wide = Path(__file__).resolve().parent.parent / "rules" / "wide.toml"
+    rules = tmp_path / "rules.toml"
+    rules.write_text(wide.read_text().replace("[split]", '[split]\nholdout_rules = ["invert"]'))
+    config = load_config(rules)
+    result = expand([SEEDS], config, tmp_path / "out")
+    lineage = [json.loads(line) for line in (tmp_path / "out" / "lineage.jsonl").read_text().splitlines()]
+    by_split: dict[str, list[dict]] = {}
+    for record in lineage:
+        by_split.setdefault(record["split"], []).append(record)
+    made_by = [{step["rule"] for step in r["rules"]} for r in by_split["train"]]
+    assert made_by and not any("invert" in rules_ for rules_ in made_by)
+    held = by_split.get("validation", []) + by_split.get("test", [])
+    variants = [r for r in held if r["rules"]]
+    assert variants and all(any(s["rule"] == "invert" for s in r["rules"]) for r in variants)
+    assert any(not r["rules"] for r in held)  # the held-out seeds themselves
+    assert result.counts["holdout_variants_unused"] > 0
+    rejected = (tmp_path / "out" / "rejected.jsonl").read_text()
+    assert "holdout_rule: made by a rule held out of training" in rejected

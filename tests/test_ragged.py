@@ -4,7 +4,8 @@ general functions they stand in for."""
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -58,3 +59,21 @@ def test_text_order_of_example_ids_takes_the_bytes_way() -> None:
     assert ragged._byte_keys(ids) is not None and ragged._byte_keys(["é"]) is None
     assert ragged._byte_keys(["a\x00"]) is None
     assert ragged.text_order(ids).tolist() == sorted(range(len(ids)), key=ids.__getitem__)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="ab~Z9é\x00", max_size=4), max_size=30),
+       st.lists(st.text(alphabet="ab~Z9é\x00", max_size=4), max_size=30))
+def test_merged_order_of_two_sorted_parts_is_the_text_order(first: list[str], second: list[str]) -> None:
+    """Two parts each in text order already (a run's kept seeds, then its kept variants):
+    placing the first among the second gives what sorting the whole does, stably (equal
+    texts: the first part's first)."""
+    from augment.ragged import merged_order, text_order
+
+    texts = sorted(first) + sorted(second)
+    assert merged_order(texts, len(first)).tolist() == text_order(texts).tolist()
+    whole = sorted(texts)  # one part only: already in order
+    in_place = list(range(len(whole)))
+    assert merged_order(whole, 0).tolist() == merged_order(whole, len(whole)).tolist() == in_place
+    with pytest.raises(ValueError):
+        merged_order(texts, len(texts) + 1)

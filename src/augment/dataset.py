@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from itertools import compress
+from operator import attrgetter
 from pathlib import Path
 
 import numpy as np
@@ -147,9 +148,12 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     codes = ColumnCodes.of(candidates)  # what the reports count, by candidate row
     report_before = run(report, [codes.columns([e.id for e in candidates], before)])  # a pool starts it
     table = None if buckets is None else Buckets(Buckets.signed_by(plan.params), buckets, rows)
+    # Candidate i's row is i when every id is there once (``rows``: each id's first position).
+    in_order = np.arange(len(candidates)) if isinstance(prints, PrintTable) and prints.row_of is rows \
+        and len(rows) == len(candidates) else None
     with progress.stage("dedup"):
         result = dedup(candidates, config.dedup, run_seed, calibration=plan.calibration,
-                       prints=prints, buckets=table, mapper=mapper, melody_of=melody_of)
+                       prints=prints, buckets=table, mapper=mapper, melody_of=melody_of, rows=in_order)
     release_free_memory()  # what dedup built and let go of
     counts.update(result.counts)
     dropped = [("dedup", e, r) for e, r in result.dropped]
@@ -160,12 +164,18 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     kept_classes = result.kept_classes  # (their invariant classes, carried along likewise)
     holdout_rules = set(config.split.holdout_rules)
     if plan.fixed:
-        wanted = [plan.seed_split.get(e.seed_id, "train") == "train" or e.is_seed
-                  or config.split.augment_holdout or _held_out_rule(e, holdout_rules) for e in kept]
-        counts["holdout_variants_unused"] = len(kept) - sum(wanted)
-        kept = list(compress(kept, wanted))
-        kept_rows = None if kept_rows is None else kept_rows[np.asarray(wanted, dtype=bool)]
-        kept_classes = None if kept_classes is None else kept_classes[np.asarray(wanted, dtype=bool)]
+        # A held-out family's variants are used only when made by a held-out rule (or when
+        # held-out seeds are augmented); its seed always.
+        held = set() if config.split.augment_holdout else \
+            {f for f, s in plan.seed_split.items() if s != "train"}
+        wanted = ~np.fromiter(map(held.__contains__, map(attrgetter("seed_id"), kept)), dtype=bool,
+                              count=len(kept))
+        for at in np.flatnonzero(~wanted).tolist():
+            wanted[at] = kept[at].is_seed or _held_out_rule(kept[at], holdout_rules)
+        counts["holdout_variants_unused"] = len(kept) - int(wanted.sum())
+        kept = list(compress(kept, wanted.tolist()))
+        kept_rows = None if kept_rows is None else kept_rows[wanted]
+        kept_classes = None if kept_classes is None else kept_classes[wanted]
     if target is not None:
         with progress.stage("select"):
             kept, sel = select(kept, target, config.select,
@@ -174,8 +184,9 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
         kept_rows = kept_classes = None
     group = tune_groups(kept, result.relations, kept_classes)
     params = result.params
-    # Dedup's relations (a million ids' classes: ~130 MB) are not needed past here; the
-    # audit and the diversity report after it run at the run's peak of memory.
+    # Dedup's relations (a million examples' classes, and their id dict when it was read)
+    # are not needed past here; the audit and the diversity report after it run at the
+    # run's peak of memory.
     del result
     if plan.fixed:
         order = {"test": 0, "validation": 1, "train": 2}
@@ -194,7 +205,12 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     held_keys = _held_out_keys(config.split.holdout_keys)
     split_number = {name: k for k, name in enumerate(SPLITS)}
     split_by_id: list[int] = []  # each written example's split, in id order
-    for at in ragged.text_order([e.id for e in kept]).tolist():  # by id
+    ids = [e.id for e in kept]
+    # dedup keeps the seeds first, then the variants, each by id (``select`` reorders them)
+    seeds_first = next((k for k, e in enumerate(kept) if not e.is_seed), len(kept))
+    by_id_order = ragged.text_order(ids) if target is not None else ragged.merged_order(ids, seeds_first)
+    del ids
+    for at in by_id_order.tolist():  # by id
         e = kept[at]
         side_ = split_of[e.seed_id]
         if side_ == "train" and _held_out_rule(e, holdout_rules):

@@ -287,7 +287,7 @@ def _prints_of(examples: Sequence[Example], prints: Prints | None) -> PrintBlock
     return PrintBlock.of([fp if (fp := get(ex.id)) is not None else fingerprint(ex) for ex in examples])
 
 
-def _class_groups(class_of: Sequence[int], labels: Sequence[str], n_classes: int) -> list[int]:
+def _class_groups(class_of: Sequence[int] | np.ndarray, labels: Sequence[str], n_classes: int) -> list[int]:
     """Per class (``class_of`` each example), the number of its one label (labels numbered in
     sorted order), or a number of its own (past every label's) when its examples carry more
     than one."""
@@ -341,17 +341,23 @@ def dedup_exact(examples: Iterable[Example], prints: Prints | None = None
     return kept, dropped
 
 
-def _dedup_exact(examples: Iterable[Example], prints: Prints | None
+def _dedup_exact(examples: Iterable[Example], prints: Prints | None, rows: np.ndarray | None = None
                  ) -> tuple[list[Example], list[tuple[Example, str]], np.ndarray | None]:
     """``dedup_exact``, and the kept examples' rows of ``prints`` when it is a ``PrintTable``
     (else None). The rows are looked up in the order the examples come (a run's candidates:
-    in memory order, 3x faster at a million than in id order) and then put in id order."""
+    in memory order, 3x faster at a million than in id order) and then put in id order;
+    ``rows``, when the caller knows them, are the examples' rows there."""
     examples = list(examples)
     is_seed = np.fromiter((not e.steps for e in examples), dtype=bool, count=len(examples))
     order = ragged.text_order(list(map(_ID, examples)), is_seed)  # seeds, then variants, by id
     ordered = [examples[i] for i in order.tolist()]
     table = prints if isinstance(prints, PrintTable) else None
-    rows = None if table is None else _rows(table.row_of, examples)
+    if rows is not None and len(rows) != len(examples):
+        raise ValueError("one row is needed for each example")
+    if table is None:
+        rows = None
+    elif rows is None:
+        rows = _rows(table.row_of, examples)
     if table is not None and rows is not None:
         rows = rows[order]
         block = table.block.take(rows)
@@ -369,7 +375,7 @@ def _dedup_exact(examples: Iterable[Example], prints: Prints | None
 class MelodyRelations:
     """Which examples share a tune: invariant class per example and verified near pairs."""
 
-    rep_of: dict[str, int]  # example id -> index of its invariant class
+    rep_of: Mapping[str, int]  # example id -> index of its invariant class
     near: dict[int, tuple[tuple[int, float], ...]] = field(default_factory=dict)
     # The class of each example ``of`` was given, in that order (``rep_of`` by position).
     class_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), compare=False,
@@ -396,14 +402,12 @@ class MelodyRelations:
         first_of = first_equal(fps.invariant)
         first = np.flatnonzero(first_of == np.arange(len(first_of)))
         classes = np.searchsorted(first, first_of)
-        class_of = classes.tolist()
         reps = [examples[i] for i in first.tolist()]
         lengths = fps.length[first].tolist()
-        rep_of = dict(zip(map(_ID, examples), class_of, strict=True))
         groups = None
         if across is not None:
             labels = [across(ex) for ex in examples] if callable(across) else across
-            groups = _class_groups(class_of, labels, len(first))
+            groups = _class_groups(classes, labels, len(first))
         near: dict[int, list[tuple[int, float]]] = defaultdict(list)
         index = None if rows is None or buckets is None else rows[first]
         for i, j, sim in near_pairs(_Tokens(reps, melody_of), params, groups, mapper=mapper,
@@ -411,8 +415,37 @@ class MelodyRelations:
                                     bucket_rows=index, lengths=lengths):
             near[i].append((j, sim))
             near[j].append((i, sim))
-        return cls(rep_of, {k: tuple(sorted(v, key=lambda t: (-t[1], t[0]))) for k, v in near.items()},
-                   classes)
+        return cls(ClassById(examples, classes),
+                   {k: tuple(sorted(v, key=lambda t: (-t[1], t[0]))) for k, v in near.items()}, classes)
+
+
+class ClassById(Mapping[str, int]):
+    """Example id -> invariant class, of the examples given in order with their classes;
+    the dict is made when first read (a run's dedup reads the classes by position and
+    needs no million-entry dict: ~0.5 s)."""
+
+    def __init__(self, examples: Sequence[Example], class_of: np.ndarray) -> None:
+        if len(class_of) != len(examples):
+            raise ValueError("one invariant class is needed for each example")
+        self._examples: Sequence[Example] | None = examples
+        self._class_of = class_of
+        self._made: dict[str, int] | None = None
+
+    def _dict(self) -> dict[str, int]:
+        if self._made is None:
+            assert self._examples is not None
+            self._made = dict(zip(map(_ID, self._examples), self._class_of.tolist(), strict=True))
+            self._examples = None
+        return self._made
+
+    def __getitem__(self, key: str) -> int:
+        return self._dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict())
+
+    def __len__(self) -> int:
+        return len(self._dict())
 
 
 class _Tokens(Sequence[Tokens]):
@@ -484,15 +517,16 @@ def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
           calibration_melodies: Sequence[Melody] | None = None,
           calibration: Calibration | None = None, *, prints: Prints | None = None,
           buckets: Buckets | None = None, mapper: Mapper | None = None,
-          melody_of: MelodyOf = MELODY) -> DedupResult:
+          melody_of: MelodyOf = MELODY, rows: np.ndarray | None = None) -> DedupResult:
     """Remove exact, invariant and near duplicates according to the family policies.
 
     Calibration (when ``config.calibrate`` and none is given) runs on
     ``calibration_melodies``, by default the seeds among ``examples``. ``prints``,
     ``buckets`` and ``mapper`` only save time (see ``MelodyRelations.of``); the result is
-    the same. ``melody_of`` gives each example's melody.
+    the same. ``melody_of`` gives each example's melody; ``rows``, when the caller knows
+    them, each example's row of ``prints`` (a ``PrintTable``) and ``buckets``.
     """
-    kept_exact, dropped, kept_rows = _dedup_exact(examples, prints)
+    kept_exact, dropped, kept_rows = _dedup_exact(examples, prints, rows)
     counts = {"exact_duplicates": len(dropped), "invariant_duplicates": 0, "near_duplicates": 0}
     if config.calibrate and calibration is None:
         real = calibration_melodies if calibration_melodies is not None else \

@@ -8,6 +8,7 @@ computations.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 
 import numpy as np
@@ -109,6 +110,25 @@ def text_order(texts: Sequence[str], first: np.ndarray | None = None) -> np.ndar
     if first is None:
         return np.argsort(keys, kind="stable")
     return np.lexsort((keys, ~np.asarray(first, dtype=bool)))  # (the last key sorts first)
+
+
+def merged_order(texts: Sequence[str], cut: int) -> np.ndarray:
+    """``text_order(texts)`` when ``texts[:cut]`` and ``texts[cut:]`` are each in that order
+    already (a run's kept examples: the seeds, then the variants, each by id): the few of
+    the first part placed among the second by bisection, no sort of the many."""
+    n = len(texts)
+    if not 0 <= cut <= n:
+        raise ValueError(f"cut {cut} outside 0..{n}")
+    # first-part text k goes after the second part's texts below it (and before equal ones:
+    # a stable sort keeps the first part first)
+    placed = np.arange(cut, dtype=np.intp) + np.fromiter(
+        (bisect_left(texts, texts[k], cut) - cut for k in range(cut)), dtype=np.intp, count=cut)
+    order = np.empty(n, dtype=np.intp)
+    first = np.zeros(n, dtype=bool)
+    first[placed] = True
+    order[placed] = np.arange(cut)
+    order[~first] = np.arange(cut, n)
+    return order
 
 
 def _byte_keys(texts: Sequence[str]) -> np.ndarray | None:
