@@ -218,6 +218,39 @@ def test_stored_melodies_are_mapped_from_files_and_travel_as_their_folder(tmp_pa
         report(Columns.of(examples, packed))
 
 
+def test_melodies_stored_part_by_part_are_the_joined_ones_saved(tmp_path: Path) -> None:
+    """A run stores its per-seed blocks of packed melodies without joining them first
+    (``theory.stored``): the files must be byte for byte what ``np.save`` writes of the
+    joined arrays (``drain`` then ``store``), empty blocks included; the blocks are let go
+    of; blocks not all packed are joined in memory instead."""
+    from augment.melody import GridArrays
+    from augment.theory import MappedMelodies, MelodyArrays, PackedMelodies, stored
+
+    melodies = [s.melody for s in seeds_from_corpus(40)]
+    # a seed none of whose variants passed: no event packs too (else the run's melodies
+    # would all stay unpacked, in memory)
+    empty = MelodyArrays.of([]).pack()
+    assert isinstance(empty, PackedMelodies) and len(empty) == 0
+    from_grid = PackedMelodies.of_grid(GridArrays.of([]))
+    assert isinstance(from_grid, PackedMelodies) and len(from_grid) == 0
+    blocks: list = [MelodyArrays.of(melodies[a:b]).pack() for a, b in ((0, 7), (7, 30), (30, 40))]
+    blocks.insert(1, empty)
+    assert all(isinstance(b, PackedMelodies) for b in blocks)
+    joined = PackedMelodies.drain(list(blocks)).store(tmp_path / "joined")
+    parts = list(blocks)
+    mapped = stored(parts, tmp_path / "parts")
+    assert parts == [] and isinstance(mapped, MappedMelodies)
+    for name in ("pitches", "ticks", "starts"):
+        assert (tmp_path / "parts" / f"{name}.npy").read_bytes() == \
+            (tmp_path / "joined" / f"{name}.npy").read_bytes()
+    assert [mapped.melody(i) for i in range(len(melodies))] == melodies == \
+        [joined.melody(i) for i in range(len(melodies))]
+    unpacked = [MelodyArrays.of(melodies[:5]), blocks[2]]  # (melodies 7-29)
+    in_memory = stored(unpacked, tmp_path / "not packed")
+    assert type(in_memory) is MelodyArrays and not (tmp_path / "not packed").exists()
+    assert [in_memory.melody(i) for i in range(len(in_memory))] == melodies[:5] + melodies[7:30]
+
+
 def _resident_kb(path: Path) -> int:
     """Resident kilobytes of this process's mappings of ``path`` (Linux /proc/self/smaps)."""
     total, inside = 0, False

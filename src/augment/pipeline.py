@@ -56,7 +56,7 @@ from .rules import Rule
 from .rules.base import Choices, Drawn
 from .seeding import DrawStream, VariantStreams
 from .split import SPLITS
-from .theory import MelodyArrays, PackedMelodies, detect_key, detect_keys
+from .theory import MelodyArrays, PackedMelodies, detect_key, detect_keys, stored
 
 OnError = Literal["fail", "skip"]
 
@@ -610,9 +610,8 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     counts["variants_passing_checks"] = len(candidates) - len(passing_seeds)
     _settled()
 
-    melodies = PackedMelodies.drain(arrays)  # packed (5 bytes an event) when every block is
-    if melody_folder is not None and isinstance(melodies, PackedMelodies):
-        melodies = melodies.store(melody_folder)
+    # packed (5 bytes an event) when every block is; in mapped files on this machine
+    melodies = PackedMelodies.drain(arrays) if melody_folder is None else stored(arrays, melody_folder)
     for i, e in enumerate(candidates):
         row_of.setdefault(e.id, i)
     prints = PrintTable(PrintBlock.join(print_blocks), row_of)

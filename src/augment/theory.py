@@ -304,7 +304,7 @@ class MelodyArrays:
         """These arrays in 5 bytes an event instead of 16, when exact: every duration on the
         tick grid and every pitch in a byte (rest: -1). None otherwise."""
         ticks = np.rint(self.quarters * TICKS_PER_QUARTER)
-        if len(ticks) and np.array_equal(ticks / TICKS_PER_QUARTER, self.quarters):
+        if np.array_equal(ticks / TICKS_PER_QUARTER, self.quarters):
             return _packed(self.pitches, ticks, self.starts)
         return None
 
@@ -399,8 +399,8 @@ class PackedMelodies:
     @staticmethod
     def of_grid(grid: GridArrays) -> PackedMelodies | None:
         """``MelodyArrays.of(melodies).pack()`` of the melodies laid out in ``grid``, made
-        from its int arrays directly: None under the same conditions (no event, a pitch
-        beyond a byte, ticks beyond 2**31)."""
+        from its int arrays directly: None under the same conditions (a pitch beyond a
+        byte, ticks beyond 2**31)."""
         return _packed(grid.pitches, grid.ticks, grid.starts)
 
     def melody(self, i: int) -> Melody:
@@ -449,10 +449,48 @@ class PackedMelodies:
                               ragged.drained(ticks or [np.zeros(0, np.int32)]), starts)
 
 
+def stored(parts: list[MelodyArrays | PackedMelodies], folder: Path) -> MappedMelodies | MelodyArrays:
+    """``PackedMelodies.drain(parts).store(folder)`` when every part is packed, without the
+    joined copy: each array's file is written part after part, each part let go of once
+    written (a million melodies: ~0.8 s and ~300 MB less than joining first). Parts not
+    all packed are joined (``drain``) and stay in memory."""
+    if not all(isinstance(p, PackedMelodies) for p in parts):
+        joined = PackedMelodies.drain(parts)
+        assert isinstance(joined, MelodyArrays)
+        return joined
+    packed = [p for p in parts if isinstance(p, PackedMelodies)]
+    parts.clear()
+    folder.mkdir(parents=True, exist_ok=True)
+    _save_parts(folder / "starts.npy", [ragged.joined([p.starts for p in packed])], np.int64)
+    pitches, ticks = [p.pitches for p in packed], [p.ticks for p in packed]
+    del packed  # each part's arrays are held only by the two lists from here
+    _save_parts(folder / "pitches.npy", pitches, np.int8)
+    _save_parts(folder / "ticks.npy", ticks, np.int32)
+    return MappedMelodies.load(str(folder))
+
+
+def _save_parts(path: Path, parts: list[np.ndarray], dtype: type) -> None:
+    """``np.save(path, np.concatenate(parts).astype(dtype))`` for 1-D parts, written one
+    part at a time and emptying ``parts`` as it goes (the same bytes: a version 1.0
+    header, as ``np.save`` writes for these)."""
+    total = sum(len(part) for part in parts)
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
+              "shape": (total,)}
+    parts.reverse()
+    with open(path, "wb") as file:
+        np.lib.format.write_array_header_1_0(file, header)
+        while parts:
+            file.write(np.ascontiguousarray(parts.pop(), dtype=dtype).data)
+
+
 def _packed(pitches: np.ndarray, ticks: np.ndarray, starts: np.ndarray) -> PackedMelodies | None:
     """The events in 5 bytes each (byte pitches, int32 ticks: whole tick counts), or None
-    when there is none or one does not fit (a pitch beyond -1-127, ticks from 2**31)."""
-    if not len(pitches) or pitches.min() < -1 or pitches.max() > 127 or ticks.max() >= 2**31:
+    when one does not fit (a pitch beyond -1-127, ticks from 2**31). No event packs too: a
+    seed none of whose variants passed must not leave a run's melodies unpacked (16 bytes
+    an event, in memory)."""
+    if not len(pitches):
+        return PackedMelodies(np.zeros(0, np.int8), np.zeros(0, np.int32), starts)
+    if pitches.min() < -1 or pitches.max() > 127 or ticks.max() >= 2**31:
         return None
     return PackedMelodies(pitches.astype(np.int8), ticks.astype(np.int32), starts)
 
