@@ -247,7 +247,14 @@ def test_packed_melodies_from_the_grid_equal_the_packed_arrays() -> None:
         for name in ("pitches", "ticks", "starts"):
             a, b = getattr(got, name), getattr(want, name)
             assert a.dtype == b.dtype and np.array_equal(a, b)
-    for odd in ([], [Melody.from_ticks((), ())], [Melody.from_ticks((60,), (2**31,))]):
-        grid = GridArrays.of(odd)
+    for empty in ([], [Melody.from_ticks((), ())]):  # no event: packs (to no event), both ways
+        grid = GridArrays.of(empty)
         assert grid is not None
-        assert PackedMelodies.of_grid(grid) is None and MelodyArrays.of(odd).pack() is None
+        got, want = PackedMelodies.of_grid(grid), MelodyArrays.of(empty).pack()
+        assert got is not None and want is not None and len(got) == len(want) == len(empty)
+        assert got.pitches.dtype == np.int8 and got.ticks.dtype == np.int32 and not len(got.ticks)
+        assert np.array_equal(got.starts, want.starts)
+    too_long = [Melody.from_ticks((60,), (2**31,))]  # ticks beyond an int32
+    grid = GridArrays.of(too_long)
+    assert grid is not None
+    assert PackedMelodies.of_grid(grid) is None and MelodyArrays.of(too_long).pack() is None
