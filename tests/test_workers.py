@@ -85,7 +85,7 @@ def test_near_pairs_verified_in_mapped_chunks_equal_one_pass(monkeypatch: pytest
 
     assert near.near_pairs(seqs, params, mapper=counting) == whole
     bands = params.bands()[0]
-    band_calls = -(-bands // near.BANDS_PER_CALL)  # a few bands per call: one copy each alive
+    band_calls = -(-bands // near.BANDS_PER_CALL)  # a few bands a call, two calls in flight
     assert len(whole) >= 150 and bands > near.BANDS_PER_CALL
     per_call = near.BANDS_PER_CALL
     assert calls[:band_calls] == [per_call] * (band_calls - 1) + [bands - per_call * (band_calls - 1)]

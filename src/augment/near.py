@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import hashlib
 import operator
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
@@ -432,8 +433,15 @@ def pair_codes(buckets: np.ndarray, groups: Sequence[int] | np.ndarray | None = 
         found = [band_pairs(job) for job in jobs]
     else:
         found = []
+        # Two calls in flight: the pool's processes start the next bands while this one
+        # reads the last ones' pairs and lays out the next columns (no idle gap between).
+        in_flight: deque[Iterator[np.ndarray]] = deque()
         while batch := list(islice(jobs, BANDS_PER_CALL)):
-            found.extend(mapper(band_pairs, batch))
+            in_flight.append(mapper(band_pairs, batch))
+            if len(in_flight) > 1:
+                found.extend(in_flight.popleft())
+        while in_flight:
+            found.extend(in_flight.popleft())
     return ragged.distinct(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
 
 
