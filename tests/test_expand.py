@@ -297,6 +297,15 @@ def test_spool_gives_back_each_entrys_texts_exactly(monkeypatch: pytest.MonkeyPa
         assert spool.add_block(*pack_texts(block, 2)) == len(texts)
         texts.extend(block)
         assert all(spool.get(len(texts) - 50 + i) == v for i, v in enumerate(block))
+        # a block laid out in another order than its entries' (a seed's texts by id)
+        placed = [(f"entry {i} ♪", "z" * (i % 3)) for i in range(6)]
+        order = np.array([3, 0, 5, 1, 4, 2])
+        first = spool.add_block(*pack_texts([placed[k] for k in order.tolist()], 2), order)
+        assert first == len(texts) and [spool.get(first + i) for i in range(6)] == placed
+        assert list(spool.raws(np.arange(first, first + 6), 1)) == [t[1].encode() for t in placed]
+        texts.extend(placed)
+        with pytest.raises(ValueError, match="order"):
+            spool.add_block(*pack_texts(placed[:2], 2), np.array([1, 1]))
         with pytest.raises(ValueError):
             spool.add_block(b"abc", [[1, 1]])  # sizes that do not add up
         with pytest.raises(ValueError):

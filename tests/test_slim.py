@@ -20,7 +20,7 @@ from augment.dedup import RowMelodies, _Tokens
 from augment.editdist import token_ids
 from augment.melody import GridArrays, Melody
 from augment.near import melody_tokens
-from augment.pipeline import NO_MELODY, annotate_keys, expand, expand_seed, read_seeds
+from augment.pipeline import NO_MELODY, annotate_keys, expand, expand_seed, lineage_head, read_seeds
 from augment.reprompt import seed_facts
 from augment.theory import MelodyArrays, PackedMelodies
 
@@ -49,13 +49,20 @@ def test_slim_variants_are_the_variants_without_melody_and_melody_text(
         assert isinstance(done.arrays, PackedMelodies) and len(done.passed) > 5
         assert done.texts == full.texts  # the spooled lines were made of the whole examples
         row_of = {e.id: i for i, e in enumerate(done.passed)}
-        at = 0
-        for e, f, sizes in zip(done.passed, full.passed, done.text_sizes, strict=True):
+        for e, f in zip(done.passed, full.passed, strict=True):
             assert e.melody is NO_MELODY and e.messages[e.melody_index].content is None
             assert RowMelodies(done.arrays, row_of)(e) == f.melody
             assert replace(e, melody=f.melody, messages=f.messages) == f  # nothing else dropped
             assert e.prompt == f.prompt and e.messages[e.melody_index].role == "assistant"
+        # the texts lie in id order, ``text_order`` naming the passed variant of each
+        assert done.text_order is not None
+        in_blob = [full.passed[k] for k in done.text_order.tolist()]
+        assert sorted(done.text_order.tolist()) == list(range(len(full.passed)))
+        assert [f.id for f in in_blob] == sorted(f.id for f in full.passed)
+        at = 0
+        for f, sizes in zip(in_blob, done.text_sizes, strict=True):
             assert done.texts[at:at + sizes[0]].decode("utf-8") == example_to_line(f)
+            assert done.texts[at + sizes[0]:at + sizes[0] + sizes[1]].decode("utf-8") == lineage_head(f)
             at += sum(sizes)
         grid = RowMelodies(done.arrays, row_of).grid(done.passed[::-2])  # any rows, any order
         expected = GridArrays.of([f.melody for f in full.passed[::-2]])

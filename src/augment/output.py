@@ -127,26 +127,32 @@ class Spool:
             raise ValueError(f"Spool holds {self.width} texts an entry, not {len(texts)}")
         return self.add_block(*pack_texts([texts], self.width))
 
-    def add_block(self, data: bytes, sizes: Sequence[Sequence[int]] | np.ndarray) -> int:
+    def add_block(self, data: bytes, sizes: Sequence[Sequence[int]] | np.ndarray,
+                  order: np.ndarray | None = None) -> int:
         """Keep many entries' texts at once (numbered from the one returned): ``data`` holds
         them back to back as UTF-8, entry by entry, ``sizes[k]`` the byte length of each of
-        entry k's ``width`` texts (``pack_texts`` makes both)."""
+        the k-th entry's ``width`` texts there (``pack_texts`` makes both). ``order[k]``,
+        when given, is which of the block's entries (counted from 0) the k-th one in
+        ``data`` is; else they lie in their own order."""
         lengths = self._lengths(sizes, len(data))
+        order = _block_order(order, len(lengths))  # (checked before anything is written)
         if self.path is not None:  # appended where it lands (others may append too)
-            return self._placed(_append(self._file.fileno(), data, self.path), lengths)
+            return self._placed(_append(self._file.fileno(), data, self.path), lengths, order)
         self._file.write(data)
         self._dirty = True
-        first = self._placed(self._size, lengths)
+        first = self._placed(self._size, lengths, order)
         self._size += len(data)
         return first
 
-    def add_placed(self, offset: int, sizes: Sequence[Sequence[int]] | np.ndarray, size: int) -> int:
+    def add_placed(self, offset: int, sizes: Sequence[Sequence[int]] | np.ndarray, size: int,
+                   order: np.ndarray | None = None) -> int:
         """Keep many entries whose texts another process appended to this (named) spool's
         file (``append_texts``): ``size`` bytes at ``offset``, laid out as ``add_block``'s
-        ``data``; numbered from the one returned."""
+        ``data`` (and ``order``); numbered from the one returned."""
         if self.path is None:
             raise ValueError("only a named spool (one with a folder) is appended to by others")
-        return self._placed(offset, self._lengths(sizes, size))
+        lengths = self._lengths(sizes, size)
+        return self._placed(offset, lengths, _block_order(order, len(lengths)))
 
     def _lengths(self, sizes: Sequence[Sequence[int]] | np.ndarray, size: int) -> np.ndarray:
         """``sizes`` as an (entries, width) int array, checked against the block's size."""
@@ -163,12 +169,16 @@ class Spool:
             raise ValueError("sizes do not add up to the data")
         return lengths
 
-    def _placed(self, offset: int, lengths: np.ndarray) -> int:
-        """Record entries whose texts sit back to back from ``offset``; the first's number."""
+    def _placed(self, offset: int, lengths: np.ndarray, order: np.ndarray | None = None) -> int:
+        """Record entries whose texts sit back to back from ``offset`` (the k-th there being
+        entry ``order[k]`` of the block, when given); the first's number."""
         totals = lengths.sum(axis=1)
         entries = np.empty((len(lengths), self.width + 1), dtype=np.int64)
         entries[:, 0] = offset + np.cumsum(totals) - totals
         entries[:, 1:] = lengths
+        if order is not None:
+            placed, entries = entries, np.empty_like(entries)
+            entries[order] = placed
         self._blocks.append(entries)
         first = self._count
         self._count += len(lengths)
@@ -303,6 +313,17 @@ def _with_made(texts: Iterator[bytes], made: dict[int, bytes]) -> Iterator[bytes
         yield made[i]
         at = i + 1
     yield from texts
+
+
+def _block_order(order: np.ndarray | None, count: int) -> np.ndarray | None:
+    """``order`` (a block's entries as they lie in its data) as int64, checked to number
+    each of the ``count`` entries once."""
+    if order is None:
+        return None
+    order = np.asarray(order, dtype=np.int64)
+    if order.shape != (count,) or not np.array_equal(np.sort(order), np.arange(count)):
+        raise ValueError("order must number each of the block's entries once")
+    return order
 
 
 def pack_texts(rows: Iterable[Sequence[str]], width: int) -> tuple[bytes, np.ndarray]:

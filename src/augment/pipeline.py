@@ -324,6 +324,8 @@ class SeedResult:
     # How many of the passed variants' steps each rule made (the manifest counts the written
     # ones: these less those of the candidates not written, ``_rules_written``).
     rules: Counter[str] = field(default_factory=Counter)
+    # Which passed variant each entry of ``texts`` is (they lie in id order); None: in order.
+    text_order: np.ndarray | None = None
 
 
 def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams | None = None,
@@ -368,7 +370,12 @@ def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams |
     grid = None if grid is None else grid.subset(kept)
     prints, buckets = fingerprints(passed, near, grid)
     rules = Counter(map(attrgetter("rule"), chain.from_iterable(map(attrgetter("steps"), passed))))
-    blob, sizes = pack_texts(((example_to_line(e), lineage_head(e)) for e in passed), 2)
+    # The texts go to the spool in id order (``order``: which passed variant each is): the
+    # split and lineage files, written in id order, then read a few spans a window of them
+    # from each seed's block (``output.preads``) instead of one read a line.
+    by_id = sorted(range(len(passed)), key=[e.id for e in passed].__getitem__)
+    blob, sizes = pack_texts(((example_to_line(passed[k]), lineage_head(passed[k])) for k in by_id), 2)
+    order = np.asarray(by_id, dtype=np.int64)
     texts = (blob, sizes, -1, 0) if spool_path is None else \
         (b"", sizes, append_texts(spool_path, blob), len(blob))
     packed = None if grid is None else PackedMelodies.of_grid(grid)
@@ -376,10 +383,10 @@ def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams |
         release_free_memory()  # (a worker runs hundreds of seeds; ~1 ms a call)
     if packed is None:  # a duration off the tick grid: the melodies stay with the examples
         arrays = MelodyArrays.of([e.melody for e in passed])
-        return SeedResult(passed, rejected, counts, prints, buckets, arrays, *texts, rules)
+        return SeedResult(passed, rejected, counts, prints, buckets, arrays, *texts, rules, order)
     shared: dict[Any, Any] = {}
     return SeedResult([slim(e, shared) for e in passed], rejected, counts, prints, buckets, packed,
-                      *texts, rules)
+                      *texts, rules, order)
 
 
 # Draws of one seed from which its worker gives its free heap pages back afterwards: a
@@ -594,8 +601,8 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     for done in progress.track(mapper(per_seed, todo), "variants", len(todo)):
         # On disk until written: the lines of candidate row r are the spool's entry
         # r - len(passing_seeds) (the seeds' lines are made when written).
-        first = spool.add_block(done.texts, done.text_sizes) if done.texts_at < 0 else \
-            spool.add_placed(done.texts_at, done.text_sizes, done.texts_size)
+        first = spool.add_block(done.texts, done.text_sizes, done.text_order) if done.texts_at < 0 else \
+            spool.add_placed(done.texts_at, done.text_sizes, done.texts_size, done.text_order)
         if first != len(candidates) - len(passing_seeds):
             raise AssertionError("spooled lines out of step with the candidates")
         candidates.extend(done.passed)
