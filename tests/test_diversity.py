@@ -248,6 +248,7 @@ def test_melodies_stored_part_by_part_are_the_joined_ones_saved(tmp_path: Path) 
     unpacked = [MelodyArrays.of(melodies[:5]), blocks[2]]  # (melodies 7-29)
     in_memory = stored(unpacked, tmp_path / "not packed")
     assert type(in_memory) is MelodyArrays and not (tmp_path / "not packed").exists()
+    assert unpacked == []  # let go of as they were joined
     assert [in_memory.melody(i) for i in range(len(in_memory))] == melodies[:5] + melodies[7:30]
 
 

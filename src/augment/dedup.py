@@ -291,8 +291,7 @@ def _class_groups(class_of: Sequence[int] | np.ndarray, labels: Sequence[str], n
     """Per class (``class_of`` each example), the number of its one label (labels numbered in
     sorted order), or a number of its own (past every label's) when its examples carry more
     than one."""
-    code: dict[str, int] = {}  # label -> code, numbered as first met
-    codes = np.asarray([code.setdefault(label, len(code)) for label in labels], dtype=np.int64)
+    codes, code = ragged.numbered(labels)  # labels numbered as first met
     at = np.asarray(class_of, dtype=np.int64)
     lo = np.full(n_classes, len(code), dtype=np.int64)
     hi = np.full(n_classes, -1, dtype=np.int64)
@@ -604,11 +603,9 @@ def _by_class(examples: Sequence[Example], class_of: np.ndarray, positions: np.n
         return
     shared = positions[many]
     classes = classes[many]
-    number: dict[str, int] = {}
-    family = np.fromiter([number.setdefault(ex.seed_id, len(number)) for ex in map(examples.__getitem__,
-                          shared.tolist())], dtype=np.int64, count=len(shared))
+    family, families = ragged.numbered([examples[at].seed_id for at in shared.tolist()])
     # the first example (positions increase) of each class, or of each (class, family)
-    lead = classes if across else classes * max(len(number), 1) + family
+    lead = classes if across else classes * max(len(families), 1) + family
     _, first, inverse = np.unique(lead, return_index=True, return_inverse=True)
     leader = first[inverse.reshape(-1)]  # each example's lead, as an index into ``shared``
     kept = leader == np.arange(len(shared))

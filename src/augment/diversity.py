@@ -78,13 +78,8 @@ class ColumnCodes:
                  for k in keys]
         columns = (names, [k.mode if k else "?" for k in keys], [_prompt(e) or "" for e in examples],
                    [e.seed_id for e in examples])
-        values, codes = [], []
-        for column in columns:
-            number: dict[str, int] = {}
-            codes.append(np.fromiter([number.setdefault(v, len(number)) for v in column], dtype=np.int64,
-                                     count=len(column)))
-            values.append(tuple(number))
-        return cls(tuple(values), tuple(codes))
+        numbered = [ragged.numbered(column) for column in columns]
+        return cls(tuple(values for _, values in numbered), tuple(codes for codes, _ in numbered))
 
     def columns(self, ids: Sequence[str], arrays: MelodyArrays | PackedMelodies | MelodyRows,
                 at: np.ndarray | None = None) -> Columns:

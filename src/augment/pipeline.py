@@ -12,7 +12,7 @@ import json
 import platform
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
@@ -369,7 +369,7 @@ def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams |
     del variants, melodies, prompted
     grid = None if grid is None else grid.subset(kept)
     prints, buckets = fingerprints(passed, near, grid)
-    rules = Counter(map(attrgetter("rule"), chain.from_iterable(map(attrgetter("steps"), passed))))
+    rules = steps_by_rule(passed)
     # The texts go to the spool in id order (``order``: which passed variant each is): the
     # split and lineage files, written in id order, then read a few spans a window of them
     # from each seed's block (``output.preads``) instead of one read a line.
@@ -646,6 +646,11 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     return result
 
 
+def steps_by_rule(examples: Iterable[Example]) -> Counter[str]:
+    """How many of the examples' steps each rule made (the manifest's ``counts_per_rule``)."""
+    return Counter(map(attrgetter("rule"), chain.from_iterable(map(attrgetter("steps"), examples))))
+
+
 def _rules_written(rules: Counter[str], candidates: Sequence[Example], written_rows: np.ndarray
                    ) -> Counter[str]:
     """The written examples' steps by rule, given the candidates' (``rules``) and the rows
@@ -654,8 +659,7 @@ def _rules_written(rules: Counter[str], candidates: Sequence[Example], written_r
     unwritten = np.ones(len(candidates), dtype=bool)
     unwritten[written_rows] = False
     left = Counter(rules)
-    left.subtract(map(attrgetter("rule"), chain.from_iterable(
-        candidates[at].steps for at in np.flatnonzero(unwritten).tolist())))
+    left.subtract(steps_by_rule([candidates[at] for at in np.flatnonzero(unwritten).tolist()]))
     if any(n < 0 for n in left.values()):
         raise AssertionError("more steps of a rule among the unwritten than among the candidates")
     return +left
@@ -771,7 +775,7 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
     # Counted while the pool's processes may still be writing (~1 s at a million).
     counts["rejected_total"] = len(rejected)
     if per_rule is None:
-        per_rule = Counter(map(attrgetter("rule"), chain.from_iterable(map(attrgetter("steps"), written))))
+        per_rule = steps_by_rule(written)
     per_check = Counter(reason.split(":")[0] for r in rejected if r.stage in ("checks", "dedup", "split")
                         for reason in r.reasons)
     if digests is not None:

@@ -9,9 +9,12 @@ computations.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from typing import TypeVar
 
 import numpy as np
+
+H = TypeVar("H", bound=Hashable)
 
 
 def owners(starts: np.ndarray) -> np.ndarray:
@@ -110,6 +113,14 @@ def text_order(texts: Sequence[str], first: np.ndarray | None = None) -> np.ndar
     if first is None:
         return np.argsort(keys, kind="stable")
     return np.lexsort((keys, ~np.asarray(first, dtype=bool)))  # (the last key sorts first)
+
+
+def numbered(values: Sequence[H]) -> tuple[np.ndarray, tuple[H, ...]]:
+    """(each value's number, the distinct values by number), values numbered as first met."""
+    number: dict[H, int] = {}
+    codes = np.fromiter([number.setdefault(v, len(number)) for v in values], dtype=np.int64,
+                        count=len(values))
+    return codes, tuple(number)
 
 
 def merged_order(texts: Sequence[str], cut: int) -> np.ndarray:

@@ -436,17 +436,26 @@ class PackedMelodies:
     def drain(parts: list[MelodyArrays | PackedMelodies]) -> PackedMelodies | MelodyArrays:
         """``join(parts)``, emptying ``parts`` while it copies them (``ragged.drained``): a
         big run's melodies are held once while they are joined, not twice."""
-        if not all(isinstance(p, PackedMelodies) for p in parts):
+        columns = _packed_columns(parts)
+        if columns is None:
             joined = MelodyArrays.concat(parts)
             parts.clear()
             return joined
-        packed = [p for p in parts if isinstance(p, PackedMelodies)]
-        starts = ragged.joined([p.starts for p in packed])
-        pitches, ticks = [p.pitches for p in packed], [p.ticks for p in packed]
-        parts.clear()
-        del packed  # each part's arrays are held only by the two lists from here
+        starts, pitches, ticks = columns
         return PackedMelodies(ragged.drained(pitches or [np.zeros(0, np.int8)]),
                               ragged.drained(ticks or [np.zeros(0, np.int32)]), starts)
+
+
+def _packed_columns(parts: list[MelodyArrays | PackedMelodies]
+                    ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]] | None:
+    """(the joined starts, each part's pitches, each part's ticks) when every part is
+    packed, emptying ``parts`` (each part's arrays are then held only by the two lists);
+    None, ``parts`` untouched, when one is not."""
+    packed = [p for p in parts if isinstance(p, PackedMelodies)]
+    if len(packed) != len(parts):
+        return None
+    parts.clear()
+    return ragged.joined([p.starts for p in packed]), [p.pitches for p in packed], [p.ticks for p in packed]
 
 
 def stored(parts: list[MelodyArrays | PackedMelodies], folder: Path) -> MappedMelodies | MelodyArrays:
@@ -454,16 +463,14 @@ def stored(parts: list[MelodyArrays | PackedMelodies], folder: Path) -> MappedMe
     joined copy: each array's file is written part after part, each part let go of once
     written (a million melodies: ~0.8 s and ~300 MB less than joining first). Parts not
     all packed are joined (``drain``) and stay in memory."""
-    if not all(isinstance(p, PackedMelodies) for p in parts):
-        joined = PackedMelodies.drain(parts)
+    columns = _packed_columns(parts)
+    if columns is None:
+        joined = PackedMelodies.drain(parts)  # (empties ``parts``)
         assert isinstance(joined, MelodyArrays)
         return joined
-    packed = [p for p in parts if isinstance(p, PackedMelodies)]
-    parts.clear()
+    starts, pitches, ticks = columns
     folder.mkdir(parents=True, exist_ok=True)
-    _save_parts(folder / "starts.npy", [ragged.joined([p.starts for p in packed])], np.int64)
-    pitches, ticks = [p.pitches for p in packed], [p.ticks for p in packed]
-    del packed  # each part's arrays are held only by the two lists from here
+    _save_parts(folder / "starts.npy", [starts], np.int64)
     _save_parts(folder / "pitches.npy", pitches, np.int8)
     _save_parts(folder / "ticks.npy", ticks, np.int32)
     return MappedMelodies.load(str(folder))
