@@ -114,3 +114,43 @@ def test_values_sent_to_workers_come_back_equal() -> None:
     assert back == values and len(variants) > 20
     assert [type(t) for t in back[-1].ticks] == [type(t) for t in odd.ticks]
     assert any(v.key is not None for v in back) and any(v.steps for v in back)
+
+
+def test_a_seed_runs_without_the_cyclic_collector_and_leaves_it_as_it_was(monkeypatch) -> None:
+    """expand_seed pauses the cyclic garbage collector (its young objects live until the seed
+    is done, and each collection walked them again) and gives it back as it found it, after
+    an error too; the variants are the same either way."""
+    import gc
+
+    from augment import pipeline
+    from augment.pipeline import annotate_keys, collection_paused, expand_seed, read_seeds
+    from augment.reprompt import seed_facts
+
+    config = load_config(WIDE)
+    seeds, _, _ = read_seeds([SEEDS], config.format, config.limits)
+    seed = seed_facts(annotate_keys(seeds[:1])[0])
+    seen: list[bool] = []
+    draw = pipeline.draw_variants
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(gc.isenabled())
+        return draw(*args, **kwargs)
+
+    was_on = gc.isenabled()
+    try:
+        gc.enable()
+        plain = [e.id for e in pipeline._expand_seed(seed, config, 3, None, None).passed]
+        monkeypatch.setattr(pipeline, "draw_variants", recording)
+        paused = [e.id for e in expand_seed(seed, config, 3).passed]
+        assert seen == [False] and gc.isenabled()
+        assert paused == plain and len(plain) > 10
+        gc.disable()
+        expand_seed(seed, config, 3)
+        assert seen == [False, False] and not gc.isenabled()  # off stays off
+        gc.enable()
+        with pytest.raises(ZeroDivisionError), collection_paused():
+            assert not gc.isenabled()
+            1 / 0
+        assert gc.isenabled()
+    finally:
+        (gc.enable if was_on else gc.disable)()
