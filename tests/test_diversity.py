@@ -499,3 +499,33 @@ def test_report_columns_stay_small_for_many_variants_of_few_seeds() -> None:
     size = len(pickle.dumps(replace(columns, arrays=MelodyArrays.of([]))))
     assert size < 18 * len(examples) + distinct + 5_000
     assert diversity.report(columns) == diversity.diversity_report(examples)
+
+
+@pytest.mark.parametrize("pair_numbers", [1 << 12, 40])  # the bitmap, or numbers past 40 halves
+def test_distinct_runs_by_numbered_halves_equal_the_definition(monkeypatch, pair_numbers: int) -> None:
+    """Runs of an even length with too many possible numbers for one bitmap but few halves
+    (4-grams of a corpus's durations, ranked among many) are counted by their halves'
+    numbers: the same count as the runs themselves, in batches that end between melodies,
+    and after the halves outgrow the bitmap."""
+    from augment import ragged
+    from augment.diversity import _DistinctRuns
+    from augment.theory import MelodyArrays
+
+    monkeypatch.setattr(diversity, "PAIR_NUMBERS", pair_numbers)
+    arrays = MelodyArrays.of([s.melody for s in seeds_from_corpus(300)])
+    owner = ragged.owners(arrays.starts)
+    values = np.searchsorted(np.unique(arrays.quarters), arrays.quarters) * 2 + (arrays.pitches < 0)
+    base = 200  # as if 100 durations: 200^4 > 2^24, 200^2 <= 2^24
+    runs = _DistinctRuns(4, base)
+    assert not runs.small and not runs.wide and len(runs.half_number) == base ** 2
+    # (a first melody alone: its runs are marked before the halves outgrow a small bitmap)
+    cuts = [0] + [int(arrays.starts[i]) for i in range(1, 301, 37)] + [len(values)]
+    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+        runs.add(values[lo:hi], owner[lo:hi])
+    want = {tuple(values[i:i + 4]) for i in range(len(values) - 3) if owner[i] == owner[i + 3]}
+    assert runs.count() == len(want) > 200
+    assert runs.paired == (pair_numbers > 100)  # a corpus's duration pairs: more than 40
+    first = _DistinctRuns(4, base)
+    first.add(values[:cuts[1]], owner[:cuts[1]])
+    assert first.paired and first.count() > 0  # (the first melody's halves fit in 40)
+    assert _DistinctRuns(4, base).count() == 0

@@ -354,13 +354,23 @@ class _DistinctRuns:
     """Distinct runs of ``n`` consecutive values inside one melody, over batches of melodies
     given one after another (a run lies inside one melody, so inside one batch); values are
     non-negative integers below ``base`` (``add``: values back to back, with each one's
-    melody, ascending)."""
+    melody, ascending).
+
+    Runs are counted in a bitmap when their numbers (in base ``base``) are few; else, for
+    runs of an even length whose halves are few, each half is numbered as first met and a
+    run marked in a bitmap by its two halves' numbers (the 4-grams of durations: a sort of
+    each batch's runs took 40% of a report's time); else the runs' numbers (or the runs
+    themselves, when too many to number) are kept, each batch's distinct ones."""
 
     def __init__(self, n: int, base: int) -> None:
         self.n, self.base = n, base
         self.small = base ** n <= 1 << 24  # count the numbers that occur in a bitmap
         self.wide = base ** n >= 1 << 62  # too many to number: keep the runs themselves
-        self.seen = np.zeros(base ** n if self.small else 0, dtype=bool)
+        halves = not self.small and not self.wide and n % 2 == 0 and base ** (n // 2) <= 1 << 24
+        self.half_number = np.full(base ** (n // 2) if halves else 0, -1, dtype=np.int64)
+        self.halves = 0  # halves numbered so far
+        self.paired = halves  # marking pairs of half numbers (until there are too many)
+        self.seen = np.zeros(base ** n if self.small else PAIR_NUMBERS ** 2 if halves else 0, dtype=bool)
         self.found: list[np.ndarray] = []
 
     def add(self, values: np.ndarray, owner: np.ndarray) -> None:
@@ -373,23 +383,55 @@ class _DistinctRuns:
             runs = np.stack([values[j:last + j][inside] for j in range(n)], axis=1)
             self.found.append(np.unique(runs, axis=0))
             return
-        code = values[:last].astype(np.int64)  # one integer per run, in base ``base``
-        for j in range(1, n):
-            code *= self.base
-            code += values[j:last + j]
-        code = code[inside]
+        if len(self.half_number):
+            self._add_halves(values, inside)
+            return
+        code = self._numbers(values, n)[:last][inside]
         if self.small:
             self.seen[code] = True
         else:
             self.found.append(ragged.distinct(code))
 
+    def _numbers(self, values: np.ndarray, k: int) -> np.ndarray:
+        """The number (base ``base``) of the run of ``k`` values from each place that has one."""
+        last = len(values) - k + 1
+        code = values[:last].astype(np.int64)
+        for j in range(1, k):
+            code *= self.base
+            code += values[j:last + j]
+        return code
+
+    def _add_halves(self, values: np.ndarray, inside: np.ndarray) -> None:
+        k = self.n // 2
+        half = self._numbers(values, k)
+        new = ragged.distinct(half[self.half_number[half] < 0])
+        self.half_number[new] = np.arange(self.halves, self.halves + len(new))
+        self.halves += len(new)
+        numbered = self.half_number[half]
+        first, second = numbered[:len(inside)][inside], numbered[k:k + len(inside)][inside]
+        if self.paired and self.halves > PAIR_NUMBERS:  # too many for the bitmap: keep numbers
+            self.found.append(self._pairs_seen())
+            self.paired, self.seen = False, np.zeros(0, dtype=bool)
+        if self.paired:
+            self.seen[first * PAIR_NUMBERS + second] = True
+        else:
+            self.found.append(ragged.distinct(first * len(self.half_number) + second))
+
+    def _pairs_seen(self) -> np.ndarray:
+        """The runs marked in the bitmap of half numbers, as kept past it."""
+        first, second = np.divmod(np.flatnonzero(self.seen), PAIR_NUMBERS)
+        return first * len(self.half_number) + second
+
     def count(self) -> int:
-        if self.small:
+        if self.small or self.paired:
             return int(np.count_nonzero(self.seen))
         if not self.found:
             return 0
         found = np.concatenate(self.found)
         return len(np.unique(found, axis=0) if self.wide else ragged.distinct(found))
+
+
+PAIR_NUMBERS = 1 << 12  # halves of runs numbered for the bitmap of their pairs (16 MB)
 
 
 def _durations(arrays: MelodyArrays | PackedMelodies | MelodyRows,
