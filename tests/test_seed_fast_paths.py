@@ -468,7 +468,7 @@ def test_intervals_and_the_leap_and_repeat_checks_equal_their_definitions() -> N
         notes = melody.notes
         intervals = melody.intervals()
         assert intervals == tuple([b - a for a, b in zip(notes, notes[1:], strict=False)])
-        for leap in (2, 5, 7, 12):
+        for leap in (-1, 0, 2, 5, 7, 12):  # (-1, 0: every motion is a leap)
             assert unrecovered_leaps(intervals, leap) == unrecovered(intervals, leap)
             counts.add(unrecovered(intervals, leap))
         assert longest_repeat_run(notes) == repeat_run(notes)

@@ -120,12 +120,13 @@ def unrecovered_leaps(intervals: tuple[int, ...], leap_semitones: int) -> int:
     leap at the very end is not counted.
     """
     count = 0
-    leaps = [i for i, size in enumerate(map(abs, intervals)) if size > leap_semitones]
-    for i in leaps:
-        step = intervals[i]
-        following = next((x for x in intervals[i + 1:] if x != 0), None)
-        if following is not None and following * step > 0:
+    waiting = 0  # the last leap, while no motion has followed it (0: none waits)
+    for step in intervals:
+        if step == 0:
+            continue  # a repeated note: no motion
+        if waiting and step * waiting > 0:
             count += 1
+        waiting = step if abs(step) > leap_semitones else 0
     return count
 
 
