@@ -529,3 +529,4 @@ def test_distinct_runs_by_numbered_halves_equal_the_definition(monkeypatch, pair
     first.add(values[:cuts[1]], owner[:cuts[1]])
     assert first.paired and first.count() > 0  # (the first melody's halves fit in 40)
     assert _DistinctRuns(4, base).count() == 0
+    assert not len(_DistinctRuns(4, 1100).half_number)  # a table past 8 MB: sorted instead
