@@ -515,7 +515,7 @@ def test_distinct_runs_by_numbered_halves_equal_the_definition(monkeypatch, pair
     arrays = MelodyArrays.of([s.melody for s in seeds_from_corpus(300)])
     owner = ragged.owners(arrays.starts)
     values = np.searchsorted(np.unique(arrays.quarters), arrays.quarters) * 2 + (arrays.pitches < 0)
-    base = 200  # as if 100 durations: 200^4 > 2^24, 200^2 <= 2^24
+    base = 200  # as if 100 durations: 200^4 > 2^24, 200^2 <= 2^20
     runs = _DistinctRuns(4, base)
     assert not runs.small and not runs.wide and len(runs.half_number) == base ** 2
     # (a first melody alone: its runs are marked before the halves outgrow a small bitmap)
