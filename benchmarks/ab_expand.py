@@ -97,6 +97,8 @@ def main() -> None:
                         help="where the seeds and the output go (fixed paths)")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.against is not None and not (args.against / "src" / "augment").is_dir():
+        parser.error(f"--against {args.against}: no src/augment there (a checkout of this project?)")
     args.scratch.mkdir(parents=True, exist_ok=True)
     if args.one:
         print(json.dumps(one_run(args.size, args.workers, args.scratch)))

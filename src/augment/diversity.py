@@ -366,7 +366,8 @@ class _DistinctRuns:
         self.n, self.base = n, base
         self.small = base ** n <= 1 << 24  # count the numbers that occur in a bitmap
         self.wide = base ** n >= 1 << 62  # too many to number: keep the runs themselves
-        # (the table of half numbers: at most 8 MB; more halves than that are sorted as before)
+        # (a table of half numbers of at most 8 MB: runs whose halves have more possible
+        # numbers are sorted as before)
         halves = not self.small and not self.wide and n % 2 == 0 and base ** (n // 2) <= 1 << 20
         self.half_number = np.full(base ** (n // 2) if halves else 0, -1, dtype=np.int64)
         self.halves = 0  # halves numbered so far
@@ -387,7 +388,7 @@ class _DistinctRuns:
         if len(self.half_number):
             self._add_halves(values, inside)
             return
-        code = self._numbers(values, n)[:last][inside]
+        code = self._numbers(values, n)[inside]
         if self.small:
             self.seen[code] = True
         else:
