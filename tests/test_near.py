@@ -3,12 +3,23 @@ agree with datasketch's ``MinHash`` on real melodies."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
 import numpy as np
+import pytest
 from datasketch import MinHash
 
+from augment import near, pipeline
 from augment.calibrate import make_probes
+from augment.config import load_config
 from augment.near import EMPTY, MinHasher, jaccard, melody_tokens, shingles
+from augment.pipeline import expand
 from dataset_util import corpus
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def plain_signature(hasher: MinHasher, x: np.ndarray) -> np.ndarray:
@@ -31,13 +42,70 @@ def test_signatures_equal_the_definition_and_signature_per_set() -> None:
     sets += [shingles(melody_tokens(m), 3) for _, m in corpus()[:100]]
     for hasher in (MinHasher(128), MinHasher(16, seed=7)):
         plain = np.vstack([plain_signature(hasher, s) for s in sets])
-        batched = hasher.signatures(sets)
-        assert batched.dtype == np.uint32 and batched.shape == (len(sets), hasher.num_perm)
-        assert (batched == plain).all()
-        assert all((hasher.signature(s) == row).all() for s, row in zip(sets, batched, strict=True))
-        assert (batched[5] == EMPTY).all()
-        assert (hasher.signatures(sets, chunk_shingles=50) == plain).all()
-    assert MinHasher(8).signatures([]).shape == (0, 8)
+        assert all((hasher.signature(s) == row).all() for s, row in zip(sets, plain, strict=True))
+        for compiled in (True, False):  # the numba loop and its numpy stand-in
+            batched = hasher.signatures(sets, compiled=compiled)
+            assert batched.dtype == np.uint32 and batched.shape == (len(sets), hasher.num_perm)
+            assert (batched == plain).all()
+            assert (batched[5] == EMPTY).all()
+            for chunk in (1, 50, 1 << 16):
+                assert (hasher.signatures(sets, chunk_shingles=chunk, compiled=compiled) == plain).all()
+            assert hasher.signatures([], compiled=compiled).shape == (0, hasher.num_perm)
+        # empty sets first, last and in a row, which numpy's minimum.reduceat must step over
+        edges = [sets[5], sets[5], sets[0], sets[5], sets[6], sets[5]]
+        assert (hasher.signatures(edges, compiled=False) == hasher.signatures(edges, compiled=True)).all()
+        assert (hasher.signatures(edges, compiled=False)[[0, 1, 3, 5]] == EMPTY).all()
+
+
+def test_a_process_hashes_in_numpy_until_it_has_hashed_much(monkeypatch: pytest.MonkeyPatch) -> None:
+    """numpy while the process has hashed at most ``NUMPY_SHINGLES`` shingles and not loaded
+    numba; the compiled loop after, or at once when numba is loaded; ``load_compiled`` loads
+    it only for a caller that expects more than that."""
+    loaded: list[int] = []
+
+    def compiled_loop() -> object:
+        loaded.append(1)
+        return near._min_hash_numpy  # (stands in for the compiled loop: the same answers)
+
+    monkeypatch.setattr(near, "_compiled_loop", compiled_loop)
+    monkeypatch.delitem(sys.modules, "numba", raising=False)  # as in a process that has not loaded it
+    monkeypatch.setattr(near, "_hashed_in_numpy", 0)
+    monkeypatch.setattr(near, "NUMPY_SHINGLES", 100)
+    sets = [np.arange(30, dtype=np.uint64), np.arange(5, 35, dtype=np.uint64)]  # 60 shingles
+    hasher = MinHasher(16)
+    first = hasher.signatures(sets)
+    assert not loaded and near._hashed_in_numpy == 60
+    assert (hasher.signatures(sets) == first).all() and loaded == [1]  # 120 > 100: compiled
+    assert near._hashed_in_numpy == 60
+    near.load_compiled(100)
+    assert loaded == [1]
+    near.load_compiled(101)
+    assert loaded == [1, 1]
+    monkeypatch.setattr(near, "_hashed_in_numpy", 0)
+    monkeypatch.setitem(sys.modules, "numba", ModuleType("numba"))  # loaded already
+    hasher.signatures(sets[:1])
+    assert loaded == [1, 1, 1] and near._hashed_in_numpy == 0
+
+
+def test_a_small_run_never_loads_numba_and_writes_what_the_compiled_loop_gives(tmp_path: Path) -> None:
+    """The bundled seeds under the default rules, in a fresh process: numba is not imported
+    (it would cost ~0.5 s of a ~0.5 s run), and the files are byte for byte those of a run
+    in a process that has numba loaded, where every signature comes from the compiled loop."""
+    args = [str(ROOT / "seeds" / "beethoven.jsonl"), str(ROOT / "rules" / "default.toml")]
+    script = ("import sys; from pathlib import Path; from augment.config import load_config; "
+              "from augment.pipeline import expand; "
+              "expand([Path(sys.argv[1])], load_config(Path(sys.argv[2])), Path(sys.argv[3])); "
+              "print('numba' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script, *args, str(tmp_path / "numpy")],
+                          capture_output=True, text=True, timeout=300, check=True)
+    assert done.stdout.strip() == "False"
+    near.load_compiled()
+    assert "numba" in sys.modules
+    expand([Path(args[0])], load_config(Path(args[1])), tmp_path / "compiled")
+    names = sorted(p.name for p in (tmp_path / "numpy").iterdir())
+    assert "train.jsonl" in names and names == sorted(p.name for p in (tmp_path / "compiled").iterdir())
+    for name in names:
+        assert (tmp_path / "numpy" / name).read_bytes() == (tmp_path / "compiled" / name).read_bytes(), name
 
 
 def test_estimates_agree_with_datasketch_on_real_melodies() -> None:
@@ -160,3 +228,18 @@ def test_near_pairs_from_buckets_made_earlier_equal_near_pairs_from_tokens() -> 
     whole_arrays = MelodyArrays.of(melodies)
     assert all((getattr(joined, f) == getattr(whole_arrays, f)).all()
                for f in ("pitches", "quarters", "starts"))
+
+
+def test_a_run_tells_the_hasher_how_many_shingles_to_expect(monkeypatch: pytest.MonkeyPatch,
+                                                           tmp_path: Path) -> None:
+    """Before its pool starts, ``expand`` passes ``load_compiled`` its estimate: the seeds'
+    events times the variants drawn of each (a variant has about its seed's events)."""
+    expected: list[int] = []
+    monkeypatch.setattr(pipeline, "load_compiled", expected.append)
+    config = load_config(ROOT / "rules" / "default.toml")
+    seeds = ROOT / "seeds" / "beethoven.jsonl"
+    result = expand([seeds], config, tmp_path / "out")
+    examples, rejected, _ = pipeline.read_seeds([seeds], config.format, config.limits)
+    assert not rejected and result.counts["rejected_seed_checks"] == 0
+    assert expected == [sum(len(e.melody) for e in examples) * config.expand.variants_per_seed]
+    assert 0 < expected[0] <= near.NUMPY_SHINGLES  # the bundled run is one that hashes in numpy

@@ -36,8 +36,9 @@ from .theory import DEFAULT_PROFILE, Key, _matrix
 
 # Batches smaller than this are checked the Python way while numba is not yet imported:
 # its import and loading the loop (~0.3 s, once a process) would outweigh what the loop
-# saves on a few dozen examples. A run with near-duplicate dedup imports numba anyway (the
-# MinHash signatures), and from then on every batch takes the loop.
+# saves on a few dozen examples. A run that will hash many variants for near-duplicate
+# dedup imports numba before its pool starts (``near.load_compiled``), and from then on every
+# batch takes the loop; a small run checks and hashes without it.
 MIN_BATCH = 64
 
 # How far inside the key-agreement threshold (and ahead of the runner-up key) the loop's

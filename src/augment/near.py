@@ -16,13 +16,16 @@ The MinHash functions are multiply-add-shift hashes of the 32-bit shingle hashes
 universal (pairwise independent) family, like the ``(a * x + b) mod p`` of textbook
 MinHash but with no division. The minimum of the top bits is the top bits of the minimum,
 so one compiled loop (numba) takes the 64-bit minimum of every function over a set's
-shingles, with no temporaries.
+shingles, with no temporaries. A process that hashes little (a run of a few dozen seeds)
+takes the same minima in numpy instead (``NUMPY_SHINGLES``): loading numba and the loop
+costs ~0.5 s, more than such a run's whole near-duplicate work.
 """
 
 from __future__ import annotations
 
 import hashlib
 import operator
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -233,6 +236,52 @@ def _min_hash_loop(x: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndar
             out[s, p] = np.uint32(m[p] >> np.uint64(32))
 
 
+def _min_hash_numpy(x: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray,
+                    out: np.ndarray) -> None:
+    """``_min_hash_loop`` in numpy: every (shingle, function) hash at once (8 bytes each:
+    callers give it a few thousand shingles at a time), then the minimum of each set's rows
+    (``minimum.reduceat`` over the sets that have shingles)."""
+    sizes = np.diff(offsets)
+    least = np.full((len(sizes), a.shape[0]), np.uint64(0xFFFF_FFFF_FFFF_FFFF))
+    full = np.flatnonzero(sizes > 0)
+    if len(full):
+        hashed = np.multiply.outer(x, a)  # wraps modulo 2**64, as the loop does
+        hashed += b
+        least[full] = np.minimum.reduceat(hashed, offsets[full], axis=0)
+    out[:] = least >> np.uint64(32)
+
+
+# Shingles a process hashes in numpy before it loads the compiled loop: ~0.7 us a shingle
+# (128 functions) in numpy against ~0.03 us compiled, and ~0.5 s to import numba and load
+# the loop once a process, so up to ~0.15 s of numpy work where a small run saves the 0.5 s.
+# A run that expects more loads the loop first (``load_compiled``), as does a process that
+# has numba already; the signatures are the same either way.
+NUMPY_SHINGLES = 200_000
+NUMPY_CHUNK = 4_096  # shingles a numpy batch takes at a time (4 MB of hashes at 128 functions)
+_hashed_in_numpy = 0  # this process's count so far
+
+
+def _use_numpy(shingles: int) -> bool:
+    """Whether a call hashing ``shingles`` takes the numpy way (counted when it does)."""
+    global _hashed_in_numpy
+    if "numba" in sys.modules or _hashed_in_numpy + shingles > NUMPY_SHINGLES:
+        return False
+    _hashed_in_numpy += shingles
+    return True
+
+
+def load_compiled(expected_shingles: int | None = None) -> None:
+    """Load the compiled loop now (numba's import and its machine code from the disk
+    cache), unless ``expected_shingles`` (what the caller expects to hash) is few enough for
+    numpy (``NUMPY_SHINGLES``): a run that will hash much calls it before its pool's
+    processes start (fork), so that they inherit it instead of each loading it."""
+    if expected_shingles is not None and expected_shingles <= NUMPY_SHINGLES:
+        return
+    a, b = _coefficients(1, 1)
+    _compiled_loop()(np.zeros(1, dtype=np.uint64), np.array([0, 1], dtype=np.int64), a, b,
+                     np.empty((1, 1), dtype=np.uint32))
+
+
 @lru_cache(maxsize=1)
 def _compiled_loop() -> Callable[..., None]:
     """``_min_hash_loop`` compiled for this machine. numba is imported on first use (a process
@@ -266,15 +315,21 @@ class MinHasher:
         """The minimum of each hash function over the shingles (uint32; ``EMPTY`` for none)."""
         return self.signatures([shingle_hashes])[0]
 
-    def signatures(self, shingle_sets: Sequence[np.ndarray], chunk_shingles: int = 1 << 16
-                   ) -> np.ndarray:
+    def signatures(self, shingle_sets: Sequence[np.ndarray], chunk_shingles: int = 1 << 16,
+                   compiled: bool | None = None) -> np.ndarray:
         """One signature per set (rows, uint32), computed in batches of about
-        ``chunk_shingles`` shingles (memory: 8 bytes per shingle beyond the output)."""
+        ``chunk_shingles`` shingles (memory: 8 bytes per shingle beyond the output).
+        ``compiled``: by the compiled loop (True) or in numpy (False); None: numpy while
+        this process has hashed little and not loaded numba (``NUMPY_SHINGLES``)."""
         out = np.empty((len(shingle_sets), self.num_perm), dtype=np.uint32)
         a, b = _coefficients(self.num_perm, self.seed)
-        loop = _compiled_loop()
         sizes = np.array([len(s) for s in shingle_sets], dtype=np.int64)
         ends = np.cumsum(sizes)
+        if compiled is None:
+            compiled = not _use_numpy(int(ends[-1]) if len(ends) else 0)
+        loop = _compiled_loop() if compiled else _min_hash_numpy
+        if not compiled:
+            chunk_shingles = min(chunk_shingles, NUMPY_CHUNK)
         start = 0
         while start < len(shingle_sets):
             # At least one set per batch, then every following set that still fits.

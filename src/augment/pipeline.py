@@ -36,7 +36,7 @@ from .example import Example, Message, Step
 from .heap import release_free_memory
 from .limits import DEFAULT_LIMITS, Limits
 from .melody import GridArrays, Melody
-from .near import NearParams
+from .near import NearParams, load_compiled
 from .output import (
     Spool,
     SpooledFile,
@@ -565,12 +565,14 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
             Spool() as rejects:
         return _expand(seed_paths, config, out_dir, run_seed, on_error, target=target,
                        progress=progress, mapper=run, spool=spool, rejects=rejects,
-                       melody_folder=None if folder is None else Path(folder) / "melodies")
+                       melody_folder=None if folder is None else Path(folder) / "melodies",
+                       forked=mapper is None)
 
 
 def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed: int | None,
             on_error: OnError, *, target: int | None, progress: Progress, mapper: Mapper,
-            spool: Spool, rejects: Spool, melody_folder: Path | None = None) -> RunResult:
+            spool: Spool, rejects: Spool, melody_folder: Path | None = None,
+            forked: bool = False) -> RunResult:
     run_seed = config.expand.seed if run_seed is None else run_seed
     seed_paths = [Path(p) for p in seed_paths]
     _check_out_dir(out_dir, seed_paths)
@@ -603,6 +605,11 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
             counts["rejected_seed_checks"] += 1
         else:
             passing_seeds.append(seed)
+    # A run that will hash many variants' shingles loads the compiled MinHash loop before
+    # its pool's processes start (``forked``: this process's mapper forks them), so that
+    # they inherit it; a small run hashes in numpy and never loads numba (``near.NUMPY_SHINGLES``).
+    if forked:
+        load_compiled(sum(len(s.melody) for s in passing_seeds) * config.expand.variants_per_seed)
     with progress.stage("near-duplicate calibration and split plan"):
         plan = plan_splits(passing_seeds, config, run_seed)
     split_of = plan.seed_split
