@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from operator import attrgetter
+from operator import attrgetter, not_
 from typing import overload
 
 import numpy as np
@@ -252,6 +252,7 @@ Prints = Mapping[str, Fingerprint]  # example id -> its fingerprint (ids are con
 
 _ID = attrgetter("id")
 _SEED_ID = attrgetter("seed_id")
+_STEPS = attrgetter("steps")
 
 
 def _rows(row_of: Mapping[str, int], examples: Sequence[Example]) -> np.ndarray | None:
@@ -347,9 +348,8 @@ def _dedup_exact(examples: Iterable[Example], prints: Prints | None, rows: np.nd
     in memory order, 3x faster at a million than in id order) and then put in id order;
     ``rows``, when the caller knows them, are the examples' rows there."""
     examples = list(examples)
-    is_seed = np.fromiter((not e.steps for e in examples), dtype=bool, count=len(examples))
+    is_seed = np.fromiter(map(not_, map(_STEPS, examples)), dtype=bool, count=len(examples))
     order = ragged.text_order(list(map(_ID, examples)), is_seed)  # seeds, then variants, by id
-    ordered = [examples[i] for i in order.tolist()]
     table = prints if isinstance(prints, PrintTable) else None
     if rows is not None and len(rows) != len(examples):
         raise ValueError("one row is needed for each example")
@@ -361,12 +361,14 @@ def _dedup_exact(examples: Iterable[Example], prints: Prints | None, rows: np.nd
         rows = rows[order]
         block = table.block.take(rows)
     else:
-        block = _prints_of(ordered, prints)
-    first = first_equal(block.exact)
+        block = _prints_of([examples[i] for i in order.tolist()], prints)
+    first = first_equal(block.exact)  # by place in id order
     is_first = first == np.arange(len(first))
-    dropped = [(ordered[i], f"exact_duplicate: same melody and prompt as {ordered[first[i]].id}")
-               for i in np.flatnonzero(~is_first).tolist()]
-    kept = [ordered[i] for i in np.flatnonzero(is_first).tolist()]
+    # Each list is made straight from ``examples`` (no million-entry list in id order first).
+    dropped = [(examples[at], f"exact_duplicate: same melody and prompt as {examples[by].id}")
+               for at, by in zip(order[~is_first].tolist(), order[first[~is_first]].tolist(),
+                                 strict=True)]
+    kept = [examples[at] for at in order[is_first].tolist()]
     return kept, dropped, None if rows is None else rows[is_first]
 
 
@@ -535,7 +537,7 @@ def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
     # Near pairs inside one family matter only when the family policy removes them.
     same_family_near = _allowed("near", config.within_family)
     relations = MelodyRelations.of(kept_exact, params,
-                                   None if same_family_near else [e.seed_id for e in kept_exact],
+                                   None if same_family_near else list(map(_SEED_ID, kept_exact)),
                                    prints=prints, buckets=buckets, mapper=mapper,
                                    melody_of=melody_of, rows=kept_rows)
     positions, more = _by_policies(kept_exact, relations.class_of, relations.near, config)
