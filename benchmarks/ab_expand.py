@@ -31,6 +31,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from checkouts import checkout_src, with_src_first  # (benchmarks/, the script's folder)
+
 T = TypeVar("T")
 HERE = Path(__file__).resolve().parent
 
@@ -78,9 +80,7 @@ def one_run(size: int, workers: int, scratch: Path) -> dict[str, object]:
 
 
 def run_child(args: argparse.Namespace, tree: Path | None) -> dict[str, object]:
-    env = dict(os.environ)
-    if tree is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(tree / "src"), *filter(None, [env.get("PYTHONPATH")])])
+    env = None if tree is None else with_src_first(checkout_src(tree))
     command = [sys.executable, __file__, "--one", "--size", str(args.size), "--workers",
                str(args.workers), "--scratch", str(args.scratch)]
     done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True, env=env)
@@ -97,8 +97,8 @@ def main() -> None:
                         help="where the seeds and the output go (fixed paths)")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.against is not None and not (args.against / "src" / "augment").is_dir():
-        parser.error(f"--against {args.against}: no src/augment there (a checkout of this project?)")
+    if args.against is not None:
+        checkout_src(args.against)  # (a folder that is none: one line, before any run)
     args.scratch.mkdir(parents=True, exist_ok=True)
     if args.one:
         print(json.dumps(one_run(args.size, args.workers, args.scratch)))

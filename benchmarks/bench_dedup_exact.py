@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import random
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from checkouts import checkout_src, with_src_first  # (benchmarks/, the script's folder)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,13 +79,11 @@ def main() -> None:
         return
     sources = [ROOT / "src"]
     if args.against is not None:
-        if not (args.against / "src" / "augment").is_dir():
-            raise SystemExit(f"{args.against}: no augment checkout (no src/augment there)")
-        sources.insert(0, args.against.resolve() / "src")
+        sources.insert(0, checkout_src(args.against))
     for _ in range(args.pairs):
         for src in sources:
             subprocess.run([sys.executable, __file__, "--one", "--size", str(args.size),
-                            "--repeat", str(args.repeat)], env=dict(os.environ, PYTHONPATH=str(src)),
+                            "--repeat", str(args.repeat)], env=with_src_first(src),
                            check=True)
 
 

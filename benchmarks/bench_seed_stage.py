@@ -46,6 +46,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_expand  # noqa: E402
+from checkouts import with_src_first  # noqa: E402
 
 from augment import pipeline  # noqa: E402
 from augment.config import Config, load_config  # noqa: E402
@@ -104,8 +105,7 @@ def run_child(which: str, args: argparse.Namespace, profile: bool = False,
     script, env = __file__, None
     if tree is not None:
         script = str(tree / "benchmarks" / Path(__file__).name)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [str(tree / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])}
+        env = with_src_first(tree / "src")
     command = [sys.executable, script, "--one", which, "--count", str(args.count),
                "--variants", str(args.variants), "--top", str(args.top)]
     done = subprocess.run(command + (["--profile"] if profile else []), check=True,

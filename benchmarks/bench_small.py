@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import shutil
 import statistics
 import subprocess
@@ -22,6 +21,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from checkouts import checkout_src, with_src_first  # (benchmarks/, the script's folder)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -35,7 +36,7 @@ RUN = ("import runpy, sys\n"
 
 def run_once(src: Path, out: Path) -> tuple[float, bool, str]:
     """(seconds, numba imported, manifest digest) of one run with ``src`` first on the path."""
-    env = dict(os.environ, PYTHONPATH=str(src))
+    env = with_src_first(src)
     command = [sys.executable, "-c", RUN, "expand", str(ROOT / "seeds" / "beethoven.jsonl"),
                "--rules", str(ROOT / "rules" / "default.toml"), "--out", str(out)]
     start = time.perf_counter()
@@ -55,9 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     sides = {"this tree": ROOT / "src"}
     if args.against is not None:
-        if not (args.against / "src" / "augment").is_dir():
-            raise SystemExit(f"{args.against}: no augment checkout (no src/augment there)")
-        sides = {"other": args.against.resolve() / "src", **sides}
+        sides = {"other": checkout_src(args.against), **sides}
     times: dict[str, list[float]] = {name: [] for name in sides}
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(args.repeat):
