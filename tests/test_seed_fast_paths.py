@@ -180,12 +180,17 @@ def test_shared_steps_equal_fresh_steps_and_write_their_own_params() -> None:
         assert [type(dict(s.params)["a"]) for s in steps] == [type(v) for v in values]
 
 
-def test_the_shared_steps_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_shared_steps_are_bounded_and_keep_sharing_once_full(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(example_module, "_STEPS", {})
     monkeypatch.setattr(example_module, "_MAX_STEPS", 3)
     steps = [Step.of("transpose", {"semitones": k}) for k in range(6)]
-    assert len(example_module._STEPS) == 3
-    assert [Step.of("transpose", {"semitones": k}) is steps[k] for k in range(6)] == [True] * 3 + [False] * 3
+    assert len(example_module._STEPS) == 3  # the fourth step emptied the full table
+    # The steps met since the table was last emptied are still shared (a later seed's draws
+    # take their steps again and again); the older ones are made anew, equal.
+    assert [Step.of("transpose", {"semitones": k}) is steps[k] for k in (3, 4, 5)] == [True] * 3
+    again = Step.of("transpose", {"semitones": 0})
+    assert again is not steps[0] and again == steps[0] and len(example_module._STEPS) == 1
+    assert Step.of("transpose", {"semitones": 0}) is again
     assert [s.json_text() for s in steps] == [f'{{"params": {{"semitones": {k}}}, "rule": "transpose"}}'
                                               for k in range(6)]
 

@@ -60,8 +60,9 @@ class Step:
         step = _STEPS.get((rule, items))
         if step is None:
             step = cls(rule, items)
-            if len(_STEPS) < _MAX_STEPS:
-                _STEPS[rule, items] = step
+            if len(_STEPS) >= _MAX_STEPS:  # full: start afresh, so the current seed's are shared
+                _STEPS.clear()
+            _STEPS[rule, items] = step
         return step
 
     def as_dict(self) -> dict[str, Any]:
@@ -99,8 +100,11 @@ def _step_with_text(rule: str, params: tuple[tuple[str, Any], ...], text: str, p
 
 
 _STR, _INT_OR_STR = frozenset({str}), frozenset({int, str})
-# The shared steps of ``Step.of``. Bounded: steps beyond the limit are made each time (the
-# 519 corpus seeds at 400 variants each take ~11,000 distinct steps).
+# The shared steps of ``Step.of``. Bounded: a full table is emptied and fills again with the
+# steps met since. A seed's variants take ~330 distinct steps (corpus seeds at 3,365 variants
+# each), few of them another seed's, so a worker of a million-example run (~260 seeds) would
+# fill it after ~60 seeds; a table that then stopped taking steps made every later seed's
+# steps, and their texts, again at each use (~10-20% more time a seed).
 _MAX_STEPS = 20_000  # ~400 bytes each: at most ~8 MB a process
 _STEPS: dict[tuple[str, tuple[tuple[str, Any], ...]], Step] = {}
 
