@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from augment import parallel
 from augment.cli import cli
 from augment.config import load_config
 from augment.errors import AugmentError
@@ -35,9 +36,42 @@ def test_map_ordered_keeps_item_order_in_a_pool() -> None:
 
 def test_check_workers() -> None:
     assert check_workers(2) == 2
-    assert check_workers(0) >= 1  # one per CPU
+    assert check_workers(0) == parallel.usable_cpus() >= 1  # one per usable CPU
     with pytest.raises(AugmentError, match="--workers"):
         check_workers(-1)
+
+
+def test_usable_cpus_follow_the_affinity_mask_and_auto_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 64)
+    assert parallel.usable_cpus() == 3 == check_workers(0) == parallel.auto_workers()
+    monkeypatch.delattr(parallel.os, "sched_getaffinity")  # macOS, Windows: the CPU count
+    assert parallel.usable_cpus() == 64 == check_workers(0)
+    assert parallel.auto_workers() == parallel.AUTO_WORKERS == 4
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: None)
+    assert parallel.usable_cpus() == 1 == parallel.auto_workers()
+
+
+def test_cli_workers_default_to_auto(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import augment.cli as cli_module
+
+    asked: list[int] = []
+
+    def fake_expand(*args: object, workers: int, **kwargs: object) -> object:
+        asked.append(workers)
+        raise AugmentError("stopped here")
+
+    monkeypatch.setattr(cli_module, "run_expand", fake_expand)
+    monkeypatch.setattr(cli_module, "auto_workers", lambda: 3)
+    runner = CliRunner()
+    for extra in ([], ["--workers", "auto"], ["--workers", "AUTO"], ["--workers", "0"], ["--workers", "5"]):
+        r = runner.invoke(cli, ["expand", str(SEEDS), "--out", str(tmp_path / "x"), *extra])
+        assert r.exit_code == 2 and "stopped here" in r.output
+    assert asked == [3, 3, 3, 0, 5]
+    for bad, why in (("two", "'two' is not 'auto' or a number"), ("-1", "-1 is below 0")):
+        r = runner.invoke(cli, ["expand", str(SEEDS), "--out", str(tmp_path / "x"), "--workers", bad])
+        assert r.exit_code == 2 and why in r.output and "Traceback" not in r.output
+    assert len(asked) == 5
 
 
 def test_two_workers_write_the_same_bytes_as_one(tmp_path: Path) -> None:
@@ -53,12 +87,13 @@ def test_two_workers_write_the_same_bytes_as_one(tmp_path: Path) -> None:
 def test_cli_workers_option(tmp_path: Path) -> None:
     runner = CliRunner()
     outs = {}
-    for workers in ("1", "2"):
+    for workers in ("1", "2", "auto"):
+        option = ["--workers", workers] if workers != "auto" else []  # the default
         r = runner.invoke(cli, ["expand", str(SEEDS), "--rules", str(ROOT / "rules" / "default.toml"),
-                                "--out", str(tmp_path / workers), "--workers", workers])
+                                "--out", str(tmp_path / workers), *option])
         assert r.exit_code == 0, r.output
         outs[workers] = _files(tmp_path / workers)
-    assert outs["1"] == outs["2"]
+    assert outs["1"] == outs["2"] == outs["auto"]
     bad = runner.invoke(cli, ["expand", str(SEEDS), "--out", str(tmp_path / "x"), "--workers", "-1"])
     assert bad.exit_code == 2 and "--workers" in bad.output
 

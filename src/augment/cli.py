@@ -19,7 +19,7 @@ import click
 from .config import Config, load_config
 from .errors import AugmentError
 from .inspect import inspect_file
-from .parallel import Mapper
+from .parallel import Mapper, auto_workers
 from .pipeline import annotate_keys, read_seeds
 from .pipeline import expand as run_expand
 from .progress import SILENT, Progress, StderrProgress
@@ -60,6 +60,28 @@ def progress_options(command: Any) -> Any:
     return click.option("--progress", "show_progress", is_flag=True,
                         help="Progress of each stage on stderr even when it is not a terminal.")(
                             command)
+
+
+class _Workers(click.ParamType):
+    """--workers: "auto" (``parallel.auto_workers``) or a count of 0 or more."""
+
+    name = "auto|N"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        if str(value).strip().lower() == "auto":
+            return auto_workers()
+        try:
+            count = int(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not 'auto' or a number of processes", param, ctx)
+        if count < 0:
+            self.fail(f"{count} is below 0 (0 = one per CPU)", param, ctx)
+        return count
+
+
+WORKERS = _Workers()
 
 
 def _load(rules: str | None) -> Config:
@@ -112,9 +134,10 @@ def validate(files: tuple[Path, ...], rules: str | None, as_json: bool) -> None:
               help="Keep N examples: caps per family/rule/key, then a diversity-maximising pick.")
 @click.option("--report", "report", is_flag=True,
               help="Also write OUT/report.html (as 'augment report OUT' does).")
-@click.option("--workers", "workers", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Processes for the per-seed stages (rules, re-prompting, checks); 0 = one per "
-                   "CPU. The output is byte-identical whatever the number. Local engine only.")
+@click.option("--workers", "workers", type=WORKERS, default="auto", show_default=True,
+              help="Processes for the per-seed stages (rules, re-prompting, checks): auto = one "
+                   "per usable CPU, at most 4; 0 = one per usable CPU; 1 = no pool. The output is "
+                   "byte-identical whatever the number. Local engine only.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Where the parallel stages run: local (--workers processes here) or ray (a Ray "
                    "cluster; needs pip install 'augment[ray]'). Same output either way.")

@@ -27,11 +27,33 @@ R = TypeVar("R")
 Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], Iterator[Any]]
 
 
+# The most processes ``auto_workers`` (the command line's default) starts: a worker of a
+# million-example run holds ~0.4 GB at its peak (benchmarks/README.md), so a run on a
+# many-core machine stays within a few GB unless asked for more (--workers N, or 0).
+AUTO_WORKERS = 4
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask (what ``taskset`` or a container's
+    cpuset leaves it) where the system has one, else ``os.cpu_count()``. A CPU quota
+    (``docker --cpus``) is not seen: pass ``--workers`` there."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # no affinity masks here (macOS, Windows)
+        return os.cpu_count() or 1
+
+
+def auto_workers() -> int:
+    """The command line's default pool size: one process per usable CPU, at most
+    ``AUTO_WORKERS``. The output does not depend on it."""
+    return min(usable_cpus(), AUTO_WORKERS)
+
+
 def check_workers(workers: int) -> int:
-    """``workers`` if it is a usable pool size (0 means one per CPU), else AugmentError."""
+    """``workers`` if it is a usable pool size (0 means one per usable CPU), else AugmentError."""
     if workers < 0:
-        raise AugmentError(f"--workers must be 0 (one per CPU) or more, not {workers}")
-    return workers or os.cpu_count() or 1
+        raise AugmentError(f"--workers must be 'auto', 0 (one per CPU) or a positive number, not {workers}")
+    return workers or usable_cpus()
 
 
 def map_ordered(fn: Callable[[T], R], items: Sequence[T], workers: int = 1) -> Iterator[R]:
