@@ -51,6 +51,7 @@ from checkouts import with_src_first  # noqa: E402
 from augment import pipeline  # noqa: E402
 from augment.config import Config, load_config  # noqa: E402
 from augment.example import Example  # noqa: E402
+from augment.near import load_compiled  # noqa: E402
 from augment.reprompt import seed_facts  # noqa: E402
 
 
@@ -87,6 +88,7 @@ def child(which: str, count: int, variants: int, profile: bool, top: int) -> Non
         config, expand=dataclasses.replace(config.expand, variants_per_seed=variants))
     with tempfile.TemporaryDirectory() as tmp:
         seeds = load_seeds(which, count, Path(tmp))
+    load_compiled()  # as ``expand`` does before its pool forks for a run this size
     profiler = cProfile.Profile() if profile else None
     if profiler is not None:
         profiler.enable()
