@@ -84,6 +84,23 @@ def test_two_workers_write_the_same_bytes_as_one(tmp_path: Path) -> None:
     assert one.counts["rejected_checks"] > 0 and one.counts["rejected_reprompt"] > 0
 
 
+def test_a_pool_of_spawned_processes_writes_the_same_bytes(monkeypatch: pytest.MonkeyPatch,
+                                                             tmp_path: Path) -> None:
+    """macOS and Windows start a pool's processes by spawning, not forking: they inherit
+    nothing (no loaded numba, no collector settings, no module state), and the output is
+    still the same bytes."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    config = load_config(WIDE)
+    expand([SEEDS], config, tmp_path / "one", workers=1)
+    spawning = partial(ProcessPoolExecutor, mp_context=multiprocessing.get_context("spawn"))
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", spawning)
+    expand([SEEDS], config, tmp_path / "spawned", workers=2)
+    assert _files(tmp_path / "one") == _files(tmp_path / "spawned")
+
+
 def test_cli_workers_option(tmp_path: Path) -> None:
     runner = CliRunner()
     outs = {}
