@@ -111,7 +111,8 @@ def test_ray_mapper_in_pipeline_writes_the_local_bytes(rules: Path,
         assert list(mapper(abs, [])) == []
         # An expected error on a worker arrives as the same one-line AugmentError. (The
         # function must be importable on the workers: one of augment's, not this file's.)
-        with pytest.raises(AugmentError, match=r"^--workers must be 0 \(one per CPU\) or more, not -1$"):
+        expected = r"^--workers must be 'auto', 0 \(one per CPU\) or a positive number, not -1$"
+        with pytest.raises(AugmentError, match=expected):
             list(mapper(check_workers, [1, 2, -1, 3]))
     assert not ray_mod.is_initialized()  # the instance it started is shut down
     assert _files(tmp_path / "ray") == local_run[0]
