@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from augment.calibrate import PROBES
@@ -98,6 +99,45 @@ def test_split_command_keeps_copies_together_and_meets_fractions(tmp_path: Path)
         share = sum(x["split"] == name for x in rows) / n
         assert abs(share - 0.1) <= 0.02
     assert CliRunner().invoke(cli, ["verify", str(tmp_path / "s")]).exit_code == 0
+
+
+def test_dedup_and_split_write_the_same_files_with_a_pool(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    """--workers 2 runs the near-duplicate searches of dedup and split (calibration's, the
+    dedup's or tune groups', the audit's) through a pool. On this small file the pool is
+    forced by lowering the thresholds (LSH bands by job, candidate pairs in chunks of 7);
+    the files are the same bytes as with --workers 1."""
+    import augment.near as near
+    from augment import parallel
+
+    path, _ = _dataset(tmp_path)
+    monkeypatch.setattr(near, "VERIFY_CHUNK", 7)
+    monkeypatch.setattr(near, "BAND_JOB_ROWS", 2)
+    pooled: list[str] = []
+    real = parallel._pool_map
+
+    def counting(pool, workers, fn, items):  # type: ignore[no-untyped-def]
+        pooled.append(getattr(fn, "__name__", ""))
+        return real(pool, workers, fn, items)
+
+    monkeypatch.setattr(parallel, "_pool_map", counting)
+    runner = CliRunner()
+    for w in ("1", "2"):
+        d = tmp_path / f"w{w}"
+        d.mkdir()
+        r = runner.invoke(cli, ["dedup", str(path), "-o", str(d / "dedup.jsonl"), "--workers", w,
+                                "--rejects", str(d / "rejected.jsonl")])
+        assert r.exit_code == 0, r.output
+        by_dedup, pooled[:] = set(pooled), []
+        r = runner.invoke(cli, ["split", str(path), "--out", str(d / "split"), "--workers", w])
+        assert r.exit_code == 0, r.output
+        by_split, pooled[:] = set(pooled), []
+        # One process: no pool; two: both commands' searches went through it.
+        wanted = set() if w == "1" else {"band_pairs", "distances_job"}
+        assert by_dedup >= wanted and by_split >= wanted and (w == "2" or not by_dedup | by_split)
+    for name in ("dedup.jsonl", "rejected.jsonl"):
+        assert (tmp_path / "w1" / name).read_bytes() == (tmp_path / "w2" / name).read_bytes()
+    assert _files(tmp_path / "w1" / "split") == _files(tmp_path / "w2" / "split")
 
 
 def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:

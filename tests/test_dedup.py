@@ -197,6 +197,35 @@ def test_class_groups_equal_the_label_set_definition() -> None:
         assert _class_groups(class_of, labels, n_classes) == want
 
 
+def test_prints_made_where_none_are_given_come_in_batches_equal_to_one_by_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``augment dedup`` and ``split`` of a file give dedup no fingerprints: they are made in
+    batches of ``PRINT_BATCH`` (one batch's flat arrays, not a batch a melody), row for row
+    what ``fingerprint`` makes of each example, whether none or some are given."""
+    import augment.dedup as dedup_module
+    from augment.dedup import _prints_of, fingerprint
+
+    seeds = seeds_from_corpus(40)
+    examples = [e for s in seeds[:5] for e in transposed_family(s, [0, 4])] + list(seeds[5:])
+    one_by_one = [fingerprint(e) for e in examples]
+    monkeypatch.setattr(dedup_module, "PRINT_BATCH", 7)  # batches that end mid-way
+    made: list[int] = []
+    real = dedup_module.fingerprints
+
+    def counted(batch, *args, **kwargs):  # type: ignore[no-untyped-def]
+        made.append(len(batch))
+        return real(batch, *args, **kwargs)
+
+    monkeypatch.setattr(dedup_module, "fingerprints", counted)
+    assert list(_prints_of(examples, None)) == one_by_one
+    assert made == [7] * (len(examples) // 7) + [len(examples) % 7]
+    some = {e.id: fp for e, fp in list(zip(examples, one_by_one, strict=True))[::3]}
+    made.clear()
+    assert list(_prints_of(examples, some)) == one_by_one
+    assert sum(made) == len(examples) - len(some) and max(made) == 7
+    assert list(_prints_of([], None)) == []
+
+
 def test_fingerprint_columns_equal_the_definitions_and_dedup_reads_them() -> None:
     """Fingerprints travel as columns (``PrintBlock``, one per seed) and wait by id in a
     ``PrintTable``; each row must equal the digests of ``exact_key`` / ``invariant_key`` and

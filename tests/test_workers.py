@@ -144,6 +144,32 @@ def test_near_pairs_verified_in_mapped_chunks_equal_one_pass(monkeypatch: pytest
     assert calls[band_calls] > 2  # then the verification chunks
 
 
+def test_calibration_searches_through_the_mapper_with_the_same_result(monkeypatch: pytest.MonkeyPatch
+                                                                      ) -> None:
+    """``calibrate`` counts what each setting merges with a near-duplicate search over every
+    input melody (a whole file's for ``augment dedup`` and ``split``): through a mapper when
+    given, with the same calibration."""
+    import numpy as np
+
+    import augment.near as near
+    from augment.calibrate import calibrate
+    from augment.parallel import local_mapper
+    from dataset_util import corpus
+
+    melodies = [m for _, m in corpus()[:120]]
+    plain = calibrate(melodies, np.random.default_rng(5))
+    monkeypatch.setattr(near, "VERIFY_CHUNK", 7)
+    monkeypatch.setattr(near, "BAND_JOB_ROWS", 2)
+    called: list[str] = []
+
+    def counting(fn, items):  # type: ignore[no-untyped-def]
+        called.append(fn.__name__)
+        return local_mapper(2)(fn, items)
+
+    assert calibrate(melodies, np.random.default_rng(5), mapper=counting) == plain
+    assert called.count("band_pairs") >= 3  # each shingle size's search
+
+
 def test_values_sent_to_workers_come_back_equal() -> None:
     """Melody, Example, Message, Step and Key copy between processes through their own
     __reduce__: equal after the round trip, off-grid ticks (Fractions) and rests included."""

@@ -27,6 +27,7 @@ from .near import (
     near_pairs,
     shingles,
 )
+from .parallel import Mapper
 
 Probe = Callable[[Melody, np.random.Generator], Melody | None]
 
@@ -132,12 +133,14 @@ def make_probes(melodies: Sequence[Melody], rng: np.random.Generator
 
 def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recall: float = 0.9,
               shingle_sizes: Sequence[int] = (2, 3, 4), min_similarity: float = 0.5,
-              num_perm: int = 128, min_tokens: int = 7, max_probe_melodies: int = 200
-              ) -> Calibration:
+              num_perm: int = 128, min_tokens: int = 7, max_probe_melodies: int = 200,
+              mapper: Mapper | None = None) -> Calibration:
     """Pick shingle size, LSH banding and similarity threshold for ``target_recall``.
 
     Among settings that reach the target, the one merging the fewest distinct input
-    melodies wins (then the higher recall, then the smaller shingle size).
+    melodies wins (then the higher recall, then the smaller shingle size). ``mapper``
+    (``parallel.Mapper``) only saves time: the near-duplicate search of each setting over
+    the input melodies runs through it (``near_pairs``) when they are many.
     """
     distinct: dict[str, Tokens] = {}
     for m in melodies:
@@ -171,7 +174,7 @@ def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recal
         threshold = max(threshold, min_similarity)
         found = collide & (sims >= threshold)
         params = NearParams(size, round(lsh_threshold, 4), round(threshold, 4), num_perm, min_tokens)
-        merged = {i for i, j, _ in near_pairs(token_seqs, params) for i in (i, j)}
+        merged = {i for i, j, _ in near_pairs(token_seqs, params, mapper=mapper) for i in (i, j)}
         names = sorted(PROBES)
         by_probe = tuple((n, float(found[[p[0] == n for p in probes]].mean())) for n in names
                          if any(p[0] == n for p in probes))

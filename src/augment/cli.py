@@ -82,6 +82,9 @@ class _Workers(click.ParamType):
 
 
 WORKERS = _Workers()
+FILE_WORKERS_HELP = ("Processes for the near-duplicate searches of a large file (LSH bands, "
+                     "verifying candidate pairs): auto = one per usable CPU, at most 4; 0 = one "
+                     "per usable CPU; 1 = no pool. The output is the same whatever the number.")
 
 
 def _load(rules: str | None) -> Config:
@@ -327,9 +330,11 @@ def report_command(out_dir: Path) -> None:
               help="Where dropped lines go with their reasons [default: <OUT stem>.rejected.jsonl].")
 @click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
               help="fail: stop before writing on any invalid line; skip: put it in the rejects file.")
+@click.option("--workers", "workers", type=WORKERS, default="auto", show_default=True,
+              help=FILE_WORKERS_HELP)
 @progress_options
 def dedup_command(file: Path, out: Path, rules: str | None, seed: int, rejects: Path | None,
-                  on_error: str, show_progress: bool, quiet: bool) -> None:
+                  on_error: str, workers: int, show_progress: bool, quiet: bool) -> None:
     """Remove exact, transposed/tempo-scaled and near-duplicate melodies from any chat JSONL.
 
     Every dropped line goes to the rejects file with its reason.
@@ -340,7 +345,7 @@ def dedup_command(file: Path, out: Path, rules: str | None, seed: int, rejects: 
 
     config = _load(rules)
     result = dedup_file(file, config, out, seed, rejects=rejects, on_error=on_error,
-                        progress=_progress(show_progress, quiet))
+                        progress=_progress(show_progress, quiet), workers=workers)
     c, cal = result.counts, result.manifest["dedup_calibration"]
     click.echo(f"{c['input_lines']} lines: {c['exact_duplicates']} exact, {c['invariant_duplicates']} "
                f"transposed/tempo, {c['near_duplicates']} near duplicates removed; {c['written']} "
@@ -360,9 +365,11 @@ def dedup_command(file: Path, out: Path, rules: str | None, seed: int, rejects: 
 @click.option("--rules", "rules", type=click.Path(), default=None,
               help="Rules file whose [format], [dedup] and [split] apply.")
 @click.option("--seed", "seed", type=int, default=0, show_default=True, help="Run seed.")
+@click.option("--workers", "workers", type=WORKERS, default="auto", show_default=True,
+              help=FILE_WORKERS_HELP)
 @progress_options
-def split_command(file: Path, out: Path, rules: str | None, seed: int, show_progress: bool,
-                  quiet: bool) -> None:
+def split_command(file: Path, out: Path, rules: str | None, seed: int, workers: int,
+                  show_progress: bool, quiet: bool) -> None:
     """Split an existing dataset so that no tune is on two sides (groups by shared tunes).
 
     Example: augment split data.jsonl --out splits/
@@ -370,7 +377,7 @@ def split_command(file: Path, out: Path, rules: str | None, seed: int, show_prog
     from .dataset_files import split_file
 
     config = _load(rules)
-    result = split_file(file, config, out, seed, progress=_progress(show_progress, quiet))
+    result = split_file(file, config, out, seed, progress=_progress(show_progress, quiet), workers=workers)
     c = result.counts
     total = c["input_lines"] or 1
     click.echo(f"{c['input_lines']} lines in {c['groups']} tune groups -> " + ", ".join(

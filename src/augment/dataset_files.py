@@ -21,6 +21,7 @@ from .errors import AugmentError
 from .example import Example
 from .limits import DEFAULT_LIMITS, Limits
 from .output import begin_output, dumps, write_atomic, write_manifest
+from .parallel import Mapper, local_pool
 from .progress import SILENT, Progress
 from .split import SPLITS
 
@@ -78,12 +79,14 @@ def rejects_path_for(out: Path) -> Path:
 
 def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
                rejects: Path | None = None, on_error: str = "fail",
-               progress: Progress = SILENT) -> FileResult:
+               progress: Progress = SILENT, workers: int = 1) -> FileResult:
     """Write the lines of ``path`` that are not duplicates to ``out``, in input order, and
     every other line to ``rejects`` with its reasons: kept + duplicates + invalid = input.
 
     ``on_error="fail"`` raises on any invalid line before writing; ``"skip"`` sets invalid
-    lines aside in ``rejects``. Both files are written atomically.
+    lines aside in ``rejects``. Both files are written atomically. ``workers`` > 1 runs the
+    near-duplicate searches of a large file (calibration's and dedup's: LSH bands and the
+    verification of candidate pairs) in a process pool; the files are the same.
     """
     rejects = rejects_path_for(out) if rejects is None else rejects
     if len({path.resolve(), out.resolve(), rejects.resolve()}) < 3:
@@ -98,8 +101,8 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
         if line.example is not None and line.example.id not in first_line:
             first_line[line.example.id] = line.number
             unique.append(line.example)
-    with progress.stage("dedup"):
-        result = dedup(unique, config.dedup, run_seed)
+    with progress.stage("dedup"), local_pool(workers) as mapper:
+        result = dedup(unique, config.dedup, run_seed, mapper=mapper)
     dropped = {e.id: reason for e, reason in result.dropped}
     kept, records = [], []
     for line in lines:
@@ -133,8 +136,16 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
 
 
 def split_file(path: Path, config: Config, out_dir: Path, run_seed: int = 0, *,
-               progress: Progress = SILENT) -> FileResult:
-    """Split an existing dataset into train/validation/test by shared tunes; audit; write."""
+               progress: Progress = SILENT, workers: int = 1) -> FileResult:
+    """Split an existing dataset into train/validation/test by shared tunes; audit; write.
+    ``workers`` > 1 runs the near-duplicate searches of a large file in a process pool; the
+    files are the same."""
+    with local_pool(workers) as mapper:
+        return _split_file(path, config, out_dir, run_seed, progress, mapper)
+
+
+def _split_file(path: Path, config: Config, out_dir: Path, run_seed: int, progress: Progress,
+                mapper: Mapper) -> FileResult:
 
     if out_dir.resolve() in path.resolve().parents:
         raise AugmentError(f"--out {out_dir} contains the input file {path}; "
@@ -142,17 +153,17 @@ def split_file(path: Path, config: Config, out_dir: Path, run_seed: int = 0, *,
     rows = read_file(path, config.format, progress, config.limits)
     examples = sorted({e.id: e for e, _ in rows}.values(), key=lambda e: e.id)
     with progress.stage("near-duplicate calibration"):
-        calibration = calibrate_for([e.melody for e in examples], config.dedup, run_seed) \
+        calibration = calibrate_for([e.melody for e in examples], config.dedup, run_seed, mapper) \
             if config.dedup.calibrate else None
     params = near_params(config.dedup, calibration)
     with progress.stage("tune groups"):
-        group = tune_groups(examples, MelodyRelations.of(examples, params))
+        group = tune_groups(examples, MelodyRelations.of(examples, params, mapper=mapper))
     side = assign_sides(examples, group, config, run_seed)
     by_split: dict[str, list[Example]] = {name: [] for name in SPLITS}
     for e in examples:
         by_split[side[e.seed_id]].append(e)
     with progress.stage("leakage audit"):
-        assert_no_leaks(by_split, params)
+        assert_no_leaks(by_split, params, mapper=mapper)
     result = FileResult(Counter({"input_lines": len(rows), "groups": len(set(group.values()))}))
     files = {}
     begin_output(out_dir)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import attrgetter, not_
-from typing import overload
+from typing import cast, overload
 
 import numpy as np
 
@@ -285,7 +285,22 @@ def _prints_of(examples: Sequence[Example], prints: Prints | None) -> PrintBlock
         if rows is not None:
             return prints.block.take(rows)
     get = (prints or {}).get
-    return PrintBlock.of([fp if (fp := get(ex.id)) is not None else fingerprint(ex) for ex in examples])
+    known: list[Fingerprint | None] = [get(ex.id) for ex in examples]
+    missing = [i for i, fp in enumerate(known) if fp is None]
+    if len(missing) == len(examples) > 0:  # none given (a file's lines): made in batches
+        return PrintBlock.join([fingerprints(examples[lo:lo + PRINT_BATCH])[0]
+                                for lo in range(0, len(examples), PRINT_BATCH)])
+    for lo in range(0, len(missing), PRINT_BATCH):
+        part = missing[lo:lo + PRINT_BATCH]
+        block = fingerprints([examples[i] for i in part])[0]
+        for k, i in enumerate(part):
+            known[i] = block[k]
+    return PrintBlock.of(cast(list[Fingerprint], known))
+
+
+# Examples fingerprinted at once where no fingerprints were given (``augment dedup`` and
+# ``split`` of a file): one batch's flat arrays, not a batch a melody (~130 us each).
+PRINT_BATCH = 4096
 
 
 def _class_groups(class_of: Sequence[int] | np.ndarray, labels: Sequence[str], n_classes: int) -> list[int]:
@@ -487,12 +502,15 @@ def near_params(config: DedupConfig, calibration: Calibration | None) -> NearPar
     return NearParams(config.shingle_size, 0.3, config.similarity, min_tokens=config.min_notes - 1)
 
 
-def calibrate_for(melodies: Sequence[Melody], config: DedupConfig, run_seed: int) -> Calibration:
-    """Calibration on the given real melodies (seeds), with a generator from the run seed."""
+def calibrate_for(melodies: Sequence[Melody], config: DedupConfig, run_seed: int,
+                  mapper: Mapper | None = None) -> Calibration:
+    """Calibration on the given real melodies (seeds), with a generator from the run seed
+    (``mapper`` only saves time: ``calibrate``)."""
     digest = hashlib.sha256(f"calibrate:{run_seed}".encode()).digest()
     rng = np.random.default_rng(int.from_bytes(digest[:16], "little"))
     return calibrate(melodies, rng, target_recall=config.target_recall,
-                     min_similarity=config.min_similarity, min_tokens=config.min_notes - 1)
+                     min_similarity=config.min_similarity, min_tokens=config.min_notes - 1,
+                     mapper=mapper)
 
 
 @dataclass
@@ -532,7 +550,7 @@ def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
     if config.calibrate and calibration is None:
         real = calibration_melodies if calibration_melodies is not None else \
             [melody_of(e) for e in kept_exact if e.is_seed]
-        calibration = calibrate_for(real, config, run_seed)
+        calibration = calibrate_for(real, config, run_seed, mapper)
     params = near_params(config, calibration)
     # Near pairs inside one family matter only when the family policy removes them.
     same_family_near = _allowed("near", config.within_family)
