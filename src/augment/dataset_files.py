@@ -146,7 +146,6 @@ def split_file(path: Path, config: Config, out_dir: Path, run_seed: int = 0, *,
 
 def _split_file(path: Path, config: Config, out_dir: Path, run_seed: int, progress: Progress,
                 mapper: Mapper) -> FileResult:
-
     if out_dir.resolve() in path.resolve().parents:
         raise AugmentError(f"--out {out_dir} contains the input file {path}; "
                            "choose an output directory that holds no input")
