@@ -140,6 +140,30 @@ def test_dedup_and_split_write_the_same_files_with_a_pool(monkeypatch: pytest.Mo
     assert _files(tmp_path / "w1" / "split") == _files(tmp_path / "w2" / "split")
 
 
+def test_dedup_and_split_fingerprint_each_line_once(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    """A file's lines come with no fingerprints: dedup (exact, then near) and split (tune
+    groups, then the audit) make them once (``PrintTable.of``) and read them twice."""
+    import augment.dedup as dedup_module
+
+    path, n = _dataset(tmp_path)
+    made: list[int] = []
+    real = dedup_module.fingerprints
+
+    def counted(batch, *args, **kwargs):  # type: ignore[no-untyped-def]
+        made.append(len(batch))
+        return real(batch, *args, **kwargs)
+
+    monkeypatch.setattr(dedup_module, "fingerprints", counted)
+    r = CliRunner().invoke(cli, ["dedup", str(path), "-o", str(tmp_path / "d.jsonl"), "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    assert sum(made) == n
+    made.clear()
+    r = CliRunner().invoke(cli, ["split", str(path), "--out", str(tmp_path / "s"), "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    assert sum(made) == n
+
+
 def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"messages": []}\n')

@@ -15,7 +15,7 @@ from .audit import assert_no_leaks
 from .codec import FormatConfig, example_to_line, read_examples
 from .config import Config
 from .dataset import assign_sides, tune_groups
-from .dedup import MelodyRelations, calibrate_for, dedup, near_params
+from .dedup import MelodyRelations, PrintTable, calibrate_for, dedup, near_params
 from .diversity import diversity_report
 from .errors import AugmentError
 from .example import Example
@@ -102,7 +102,7 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
             first_line[line.example.id] = line.number
             unique.append(line.example)
     with progress.stage("dedup"), local_pool(workers) as mapper:
-        result = dedup(unique, config.dedup, run_seed, mapper=mapper)
+        result = dedup(unique, config.dedup, run_seed, prints=PrintTable.of(unique), mapper=mapper)
     dropped = {e.id: reason for e, reason in result.dropped}
     kept, records = [], []
     for line in lines:
@@ -155,14 +155,15 @@ def _split_file(path: Path, config: Config, out_dir: Path, run_seed: int, progre
         calibration = calibrate_for([e.melody for e in examples], config.dedup, run_seed, mapper) \
             if config.dedup.calibrate else None
     params = near_params(config.dedup, calibration)
+    prints = PrintTable.of(examples)  # made once: the tune groups and the audit read them
     with progress.stage("tune groups"):
-        group = tune_groups(examples, MelodyRelations.of(examples, params, mapper=mapper))
+        group = tune_groups(examples, MelodyRelations.of(examples, params, prints=prints, mapper=mapper))
     side = assign_sides(examples, group, config, run_seed)
     by_split: dict[str, list[Example]] = {name: [] for name in SPLITS}
     for e in examples:
         by_split[side[e.seed_id]].append(e)
     with progress.stage("leakage audit"):
-        assert_no_leaks(by_split, params, mapper=mapper)
+        assert_no_leaks(by_split, params, prints=prints, mapper=mapper)
     result = FileResult(Counter({"input_lines": len(rows), "groups": len(set(group.values()))}))
     files = {}
     begin_output(out_dir)

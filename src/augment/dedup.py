@@ -194,6 +194,16 @@ class PrintTable(Mapping[str, Fingerprint]):
     def __len__(self) -> int:
         return len(self.row_of)
 
+    @classmethod
+    def of(cls, examples: Sequence[Example]) -> PrintTable:
+        """The examples' fingerprints, made in batches (``PRINT_BATCH``), by id (an id met
+        twice: its first row). For a caller that has none and reads them more than once
+        (``augment dedup`` and ``split`` of a file: exact dedup, the near search, the audit)."""
+        row_of: dict[str, int] = {}
+        for i, e in enumerate(examples):
+            row_of.setdefault(e.id, i)
+        return cls(_prints_of(examples, None), row_of)
+
 
 def fingerprint(example: Example) -> Fingerprint:
     return fingerprints([example])[0][0]
