@@ -82,9 +82,10 @@ class _Workers(click.ParamType):
 
 
 WORKERS = _Workers()
+_WORKER_COUNTS = "auto = one per usable CPU, at most 4; 0 = one per usable CPU; 1 = no pool"
 FILE_WORKERS_HELP = ("Processes for the near-duplicate searches of a large file (LSH bands, "
-                     "verifying candidate pairs): auto = one per usable CPU, at most 4; 0 = one "
-                     "per usable CPU; 1 = no pool. The output is the same whatever the number.")
+                     f"verifying candidate pairs): {_WORKER_COUNTS}. The output is the same "
+                     "whatever the number.")
 
 
 def _load(rules: str | None) -> Config:
@@ -138,9 +139,8 @@ def validate(files: tuple[Path, ...], rules: str | None, as_json: bool) -> None:
 @click.option("--report", "report", is_flag=True,
               help="Also write OUT/report.html (as 'augment report OUT' does).")
 @click.option("--workers", "workers", type=WORKERS, default="auto", show_default=True,
-              help="Processes for the per-seed stages (rules, re-prompting, checks): auto = one "
-                   "per usable CPU, at most 4; 0 = one per usable CPU; 1 = no pool. The output is "
-                   "byte-identical whatever the number. Local engine only.")
+              help=f"Processes for the per-seed stages (rules, re-prompting, checks): {_WORKER_COUNTS}. "
+                   "The output is byte-identical whatever the number. Local engine only.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Where the parallel stages run: local (--workers processes here) or ray (a Ray "
                    "cluster; needs pip install 'augment[ray]'). Same output either way.")
