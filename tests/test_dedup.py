@@ -411,3 +411,24 @@ def test_policy_pass_equals_the_plain_loop_over_every_example() -> None:
         for _, r in dropped:
             seen_drops["invariant" if r.startswith("inv") else "near"] += 1
     assert seen_drops["invariant"] > 100 and seen_drops["near"] > 10  # both kinds were decided
+
+
+def test_neighbours_of_near_pairs_most_similar_first() -> None:
+    """``MelodyRelations.near`` from the pair arrays: each class's neighbours, both ways,
+    most similar first and then by class, as sorting each class's list would give."""
+    from collections import defaultdict
+
+    from augment.dedup import _neighbours
+
+    rng = np.random.default_rng(4)
+    codes = np.unique(rng.integers(0, 40 * 40, size=300))
+    i, j = codes // 40, codes % 40
+    i, j = i[i < j], j[i < j]
+    sim = rng.choice([0.75, 0.8, 0.9], size=len(i))  # ties: then by class
+    want: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for a, b, s in zip(i.tolist(), j.tolist(), sim.tolist(), strict=True):
+        want[a].append((b, s))
+        want[b].append((a, s))
+    by_sorting = {k: tuple(sorted(v, key=lambda t: (-t[1], t[0]))) for k, v in want.items()}
+    assert _neighbours(i, j, sim) == by_sorting
+    assert _neighbours(np.zeros(0, int), np.zeros(0, int), np.zeros(0)) == {}

@@ -65,6 +65,10 @@ def test_candidate_pairs_equal_the_bucket_dictionary_with_and_without_groups() -
     groups = rng.integers(0, 4, size=300).tolist()
     assert candidate_pairs(sigs, 6, 2, groups) == _pairs_by_dict(sigs, 6, 2, groups)
     assert candidate_pairs(sigs, 4, 3) == _pairs_by_dict(sigs, 4, 3, list(range(300)))
+    # Many groups: a big bucket's pairs are mostly across groups (all made, then filtered);
+    # few groups: mostly inside one (made group by group). Both ways give the same pairs.
+    many = rng.integers(0, 40, size=300).tolist()
+    assert candidate_pairs(sigs, 6, 2, many) == _pairs_by_dict(sigs, 6, 2, many)
 
 
 def test_near_pairs_with_groups_are_the_cross_group_subset() -> None:

@@ -16,9 +16,10 @@ INT_TYPES = st.sampled_from([np.int8, np.int32, np.int64, np.uint8, np.uint32, n
 
 @given(INT_TYPES.flatmap(lambda t: hnp.arrays(t, st.integers(0, 300))))
 def test_distinct_is_np_unique_for_any_integers(values: np.ndarray) -> None:
-    out = ragged.distinct(values)
     expected = np.unique(values)
-    assert out.dtype == expected.dtype and np.array_equal(out, expected)
+    for runs in (False, True):  # the sort used does not change the values
+        out = ragged.distinct(values, runs)
+        assert out.dtype == expected.dtype and np.array_equal(out, expected)
 
 
 def test_distinct_of_candidate_pair_codes_and_of_other_types() -> None:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from . import ragged
 from .melody import Melody, scale_ticks
 from .near import (
     MinHasher,
@@ -24,7 +25,7 @@ from .near import (
     invariant_key,
     jaccard,
     melody_tokens,
-    near_pairs,
+    near_pair_arrays,
     shingles,
 )
 from .parallel import Mapper
@@ -140,7 +141,7 @@ def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recal
     Among settings that reach the target, the one merging the fewest distinct input
     melodies wins (then the higher recall, then the smaller shingle size). ``mapper``
     (``parallel.Mapper``) only saves time: the near-duplicate search of each setting over
-    the input melodies runs through it (``near_pairs``) when they are many.
+    the input melodies runs through it (``near_pair_arrays``) when they are many.
     """
     distinct: dict[str, Tokens] = {}
     for m in melodies:
@@ -174,7 +175,8 @@ def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recal
         threshold = max(threshold, min_similarity)
         found = collide & (sims >= threshold)
         params = NearParams(size, round(lsh_threshold, 4), round(threshold, 4), num_perm, min_tokens)
-        merged = {i for i, j, _ in near_pairs(token_seqs, params, mapper=mapper) for i in (i, j)}
+        left, right, _ = near_pair_arrays(token_seqs, params, mapper=mapper)
+        merged = ragged.distinct(np.r_[left, right])
         names = sorted(PROBES)
         by_probe = tuple((n, float(found[[p[0] == n for p in probes]].mean())) for n in names
                          if any(p[0] == n for p in probes))

@@ -43,7 +43,7 @@ from .near import (
     invariant_digests,
     invariant_key,
     melody_tokens,
-    near_pairs,
+    near_pair_arrays,
     signatures_of,
 )
 from .parallel import Mapper
@@ -419,7 +419,7 @@ class MelodyRelations:
         two classes whose examples all carry one and the same label are not compared.
         ``prints`` and ``buckets`` hold fingerprints and LSH buckets (of MinHash signatures)
         already computed (the rest are computed here); ``mapper`` runs the LSH bands and the
-        verification of candidate pairs (``near.near_pairs``); ``melody_of`` gives each
+        verification of candidate pairs (``near.near_pair_arrays``); ``melody_of`` gives each
         example's melody; ``rows``, when the caller knows them, the examples' rows of
         ``prints`` and ``buckets`` (``_tables_of``)."""
         fps, rows = _tables_of(examples, prints, buckets, params, rows)
@@ -434,15 +434,24 @@ class MelodyRelations:
         if across is not None:
             labels = [across(ex) for ex in examples] if callable(across) else across
             groups = _class_groups(classes, labels, len(first))
-        near: dict[int, list[tuple[int, float]]] = defaultdict(list)
         index = None if rows is None or buckets is None else rows[first]
-        for i, j, sim in near_pairs(_Tokens(reps, melody_of), params, groups, mapper=mapper,
-                                    buckets=None if index is None or buckets is None else buckets.rows,
-                                    bucket_rows=index, lengths=lengths):
-            near[i].append((j, sim))
-            near[j].append((i, sim))
-        return cls(ClassById(examples, classes),
-                   {k: tuple(sorted(v, key=lambda t: (-t[1], t[0]))) for k, v in near.items()}, classes)
+        i, j, sim = near_pair_arrays(_Tokens(reps, melody_of), params, groups, mapper=mapper,
+                                     buckets=None if index is None or buckets is None else buckets.rows,
+                                     bucket_rows=index, lengths=lengths)
+        return cls(ClassById(examples, classes), _neighbours(i, j, sim), classes)
+
+
+def _neighbours(i: np.ndarray, j: np.ndarray, sim: np.ndarray) -> dict[int, tuple[tuple[int, float], ...]]:
+    """Class -> its near neighbours (other class, similarity), most similar first (then by
+    class), from the near pairs (i, j, similarity); classes by number."""
+    this, other, how = np.r_[i, j], np.r_[j, i], np.r_[sim, sim]
+    order = np.lexsort((other, -how, this))
+    this = this[order]
+    entries = list(zip(other[order].tolist(), how[order].tolist(), strict=True))
+    cuts = np.flatnonzero(np.r_[True, this[1:] != this[:-1], True]) if len(this) else np.zeros(1, int)
+    keys = this[cuts[:-1]].tolist()
+    return {k: tuple(entries[a:b]) for k, a, b in zip(keys, cuts[:-1].tolist(), cuts[1:].tolist(),
+                                                      strict=True)}
 
 
 class ClassById(Mapping[str, int]):

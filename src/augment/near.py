@@ -403,10 +403,20 @@ def _bucket_pairs(order: np.ndarray, starts: np.ndarray, size: int, group: np.nd
 
 
 def _large_bucket_pairs(members: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
-    """Codes of the cross-group pairs of one big bucket, never building same-group pairs."""
+    """Codes of the cross-group pairs of one big bucket. When at most half of its pairs
+    are inside a group (a file's lines are each their own group), all pairs are made at
+    once and those filtered out; else (a seed family's thousands of variants in one bucket)
+    group by group, never building same-group pairs."""
     by_group = members[np.argsort(group[members], kind="stable")]
     g = group[by_group]
     cuts = np.flatnonzero(np.r_[True, g[1:] != g[:-1], True])
+    runs = np.diff(cuts)
+    if int((runs * (runs - 1)).sum()) <= len(members) * (len(members) - 1) // 2:
+        ranked = np.sort(members)
+        x, y = np.triu_indices(len(ranked), 1)
+        left, right = ranked[x], ranked[y]
+        keep = group[left] != group[right]
+        return left[keep] * n + right[keep]
     out = []
     for a, b in zip(cuts[:-1], cuts[1:], strict=True):
         run, rest = by_group[a:b], by_group[b:]
@@ -497,7 +507,7 @@ def pair_codes(buckets: np.ndarray, groups: Sequence[int] | np.ndarray | None = 
                 found.extend(in_flight.popleft())
         while in_flight:
             found.extend(in_flight.popleft())
-    return ragged.distinct(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+    return ragged.distinct(np.concatenate(found), runs=True) if found else np.zeros(0, dtype=np.int64)
 
 
 BAND_JOB_ROWS = 50_000  # rows from which the bands are grouped through the mapper
@@ -538,7 +548,20 @@ def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
                groups: Sequence[int] | None = None, *, mapper: Mapper | None = None,
                buckets: np.ndarray | None = None, bucket_rows: np.ndarray | None = None,
                lengths: Sequence[int] | None = None) -> list[tuple[int, int, float]]:
-    """Verified near-duplicate pairs (i < j, similarity >= params.similarity), sorted.
+    """Verified near-duplicate pairs (i < j, similarity >= params.similarity), sorted:
+    ``near_pair_arrays`` as tuples."""
+    i, j, sim = near_pair_arrays(token_seqs, params, groups, mapper=mapper, buckets=buckets,
+                                 bucket_rows=bucket_rows, lengths=lengths)
+    return list(zip(i.tolist(), j.tolist(), sim.tolist(), strict=True))
+
+
+def near_pair_arrays(token_seqs: Sequence[Tokens], params: NearParams,
+                     groups: Sequence[int] | None = None, *, mapper: Mapper | None = None,
+                     buckets: np.ndarray | None = None, bucket_rows: np.ndarray | None = None,
+                     lengths: Sequence[int] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Verified near-duplicate pairs (i < j, similarity >= params.similarity), sorted by
+    (i, j), as three arrays: i, j (int64) and the similarity (float64).
 
     Sequences shorter than ``params.min_tokens`` take no part: a short motif shares too
     much with unrelated tunes for its edits to be told from them. With ``groups`` (one
@@ -556,7 +579,7 @@ def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
     lengths = [len(t) for t in token_seqs] if lengths is None else lengths
     usable = [i for i, n in enumerate(lengths) if n >= params.min_tokens]
     if len(usable) < 2:
-        return []
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
     index = None
     if buckets is None:
         buckets = band_buckets(signatures_of([token_seqs[i] for i in usable], params), params)
@@ -575,12 +598,10 @@ def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
     held = ragged.distinct(np.r_[x, y])  # the sequences a candidate holds: only these are read
     tok = _tokenized(token_seqs, [usable[k] for k in held.tolist()])
     distance = _distances(tok, np.searchsorted(held, x), np.searchsorted(held, y), mapper)
-    out = []
-    for a, b, d, n in zip(x.tolist(), y.tolist(), distance.tolist(), longer.tolist(), strict=True):
-        sim = 1 - d / n  # as edit_similarity computes it
-        if sim >= params.similarity:
-            out.append((usable[a], usable[b], sim))
-    return out
+    sim = 1 - distance / longer  # as edit_similarity computes it (float64, as Python's floats)
+    found = sim >= params.similarity
+    at = np.asarray(usable, dtype=np.int64)
+    return at[x[found]], at[y[found]], sim[found]
 
 
 def _tokenized(token_seqs: Sequence[Tokens], picked: list[int]) -> Tokenized:

@@ -63,15 +63,18 @@ def drained(parts: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def distinct(values: np.ndarray) -> np.ndarray:
+def distinct(values: np.ndarray, runs: bool = False) -> np.ndarray:
     """``np.unique(values)`` of a 1-D array: its distinct values, sorted. Integers are
     sorted and compared with their neighbours here: numpy 2's ``np.unique`` hashes integers
     instead, 7-20x slower on 10^4-10^6 of them (537,000 candidate-pair codes: 250 ms against
-    4 ms). Other types go to ``np.unique``."""
+    4 ms). Other types go to ``np.unique``. ``runs``: the values come in long ascending
+    runs (arrays made in order, put end to end), which numpy's stable sort (timsort) merges:
+    the LSH bands' 7-10 million candidate codes of a 54,000-melody file in ~0.2 s against
+    ~0.6 s (on shuffled values it is ~1.3x slower)."""
     values = np.asarray(values)
     if values.ndim != 1 or values.dtype.kind not in "iu":
         return np.unique(values)
-    ranked = np.sort(values)
+    ranked = np.sort(values, kind="stable" if runs else None)
     if len(ranked) < 2:
         return ranked
     keep = np.empty(len(ranked), dtype=bool)
