@@ -164,6 +164,42 @@ def test_dedup_and_split_fingerprint_each_line_once(monkeypatch: pytest.MonkeyPa
     assert sum(made) == n
 
 
+def test_dedup_and_split_search_near_pairs_only_in_the_calibration(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    """Calibration searches the whole file once for each shingle size; dedup, the tune
+    groups and the audit then read the chosen setting's pairs from that search
+    (``NearSearch.among``) instead of searching again. The files are the same either way."""
+    import augment.calibrate as calibrate_module
+    import augment.dedup as dedup_module
+
+    path, _ = _dataset(tmp_path)
+    calls: list[str] = []
+    for module in (calibrate_module, dedup_module):
+        real = module.near_pair_arrays
+
+        def counted(*args, _real=real, _name=module.__name__, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(module, "near_pair_arrays", counted)
+    for command, out in (("dedup", ["-o", str(tmp_path / "d.jsonl")]),
+                         ("split", ["--out", str(tmp_path / "s")])):
+        calls.clear()
+        r = CliRunner().invoke(cli, [command, str(path), *out, "--workers", "1"])
+        assert r.exit_code == 0, r.output
+        assert calls == ["augment.calibrate"] * 3, command
+    # Searching again (no search to reuse) writes the same files.
+    monkeypatch.setattr(dedup_module.NearSearch, "among", lambda *a: None)
+    r = CliRunner().invoke(cli, ["dedup", str(path), "-o", str(tmp_path / "again.jsonl"), "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "again.jsonl").read_bytes() == (tmp_path / "d.jsonl").read_bytes()
+    assert (tmp_path / "again.rejected.jsonl").read_bytes() == (tmp_path / "d.rejected.jsonl").read_bytes()
+    r = CliRunner().invoke(cli, ["split", str(path), "--out", str(tmp_path / "s2"), "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    assert _files(tmp_path / "s2") == _files(tmp_path / "s")
+    assert "augment.dedup" in calls  # these runs did search again
+
+
 def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"messages": []}\n')

@@ -313,28 +313,32 @@ def test_first_equal_and_shares_digest_match_their_definitions_with_lead_collisi
     assert first_equal(b"").tolist() == [] and shares_digest(b"", b"".join(distinct)) is False
 
 
-def test_family_links_equal_the_set_definition_on_random_relations() -> None:
-    """``family_links`` (numpy, a dict of sets only for tunes with near neighbours) equals the
-    plain definition: per tune held by the examples, its families and those of its near
-    neighbours' tunes held by the examples, the first by name linked with each other."""
+def test_family_groups_equal_the_set_definition_on_random_relations() -> None:
+    """``family_groups`` (components of a graph of families and held tunes, in numpy) equals
+    the plain definition: per tune held by the examples, its families and those of its near
+    neighbours' tunes held by the examples are linked; a group is a linked component, named
+    by its first family by name."""
     import random
     from collections import defaultdict
     from types import SimpleNamespace
 
-    from augment.dedup import MelodyRelations, family_links
+    from augment.dedup import MelodyRelations, family_groups
 
     def by_definition(examples, relations):  # type: ignore[no-untyped-def]
         families_of = defaultdict(set)
         for ex in examples:
             families_of[relations.rep_of[ex.id]].add(ex.seed_id)
-        links = set()
+        group = {f: f for fams in families_of.values() for f in fams}
         for rep, fams in families_of.items():
             linked = set(fams)
             for other, _ in relations.near.get(rep, ()):
                 linked |= families_of.get(other, set())
-            ordered = sorted(linked)
-            links.update((ordered[0], f) for f in ordered[1:])
-        return sorted(links)
+            merged = {group[f] for f in linked}
+            first = min(merged)
+            for f, g in group.items():  # every family of a merged group moves to its first
+                if g in merged:
+                    group[f] = first
+        return group
 
     rng = random.Random(0)
     for _ in range(300):
@@ -351,10 +355,16 @@ def test_family_links_equal_the_set_definition_on_random_relations() -> None:
         relations = MelodyRelations({e.id: rng.randrange(tunes) for e in examples},
                                     {k: tuple(v) for k, v in near.items()})
         given = [e for e in examples if rng.random() < 0.7]
-        assert family_links(given, relations) == by_definition(given, relations)  # type: ignore[arg-type]
+        assert family_groups(given, relations) == by_definition(given, relations)  # type: ignore[arg-type]
         # the classes given by the caller (dedup carries the kept examples' along)
         tunes = np.array([relations.rep_of[e.id] for e in given], dtype=np.int64)
-        assert family_links(given, relations, tunes) == by_definition(given, relations)  # type: ignore[arg-type]
+        assert family_groups(given, relations, tunes) == by_definition(given, relations)  # type: ignore[arg-type]
+    # A tune no example holds joins nothing: s0 and s1 are near it, not to each other.
+    two = [SimpleNamespace(id="a", seed_id="s0"), SimpleNamespace(id="b", seed_id="s1")]
+    relations = MelodyRelations({"a": 0, "b": 2}, {0: ((1, 0.9),), 1: ((0, 0.9), (2, 0.9)), 2: ((1, 0.9),)})
+    assert family_groups(two, relations) == {"s0": "s0", "s1": "s1"}  # type: ignore[arg-type]
+    relations = MelodyRelations({"a": 0, "b": 2}, {0: ((2, 0.9),), 2: ((0, 0.9),)})
+    assert family_groups(two, relations) == {"s0": "s0", "s1": "s0"}  # type: ignore[arg-type]
 
 
 def test_policy_pass_equals_the_plain_loop_over_every_example() -> None:

@@ -243,3 +243,80 @@ def test_a_run_tells_the_hasher_how_many_shingles_to_expect(monkeypatch: pytest.
     assert not rejected and result.counts["rejected_seed_checks"] == 0
     assert expected == [sum(len(e.melody) for e in examples) * config.expand.variants_per_seed]
     assert 0 < expected[0] <= near.NUMPY_SHINGLES  # the bundled run is one that hashes in numpy
+
+
+def _near_rich_melodies() -> list:
+    """300 corpus tunes with near copies (last note a rest; one note moved) and transposed
+    copies (the same invariant class)."""
+    from augment.melody import transpose
+
+    melodies = [m for _, m in corpus()[:300]]
+    melodies += [type(m).from_ticks(m.pitches[:-1] + (None,), m.ticks) for m in melodies[:60]]
+    melodies += [type(m).from_ticks((m.pitches[0], m.pitches[1] and m.pitches[1] + 2, *m.pitches[2:]),
+                                    m.ticks) for m in melodies[60:100]]
+    melodies += [transpose(m, 5) for m in melodies[100:120]]
+    return melodies
+
+
+def test_a_search_made_earlier_gives_the_pairs_of_any_subset_of_its_melodies() -> None:
+    """``NearSearch.among``: the calibration's search over every melody gives, for any
+    subset of them, the pairs a search of that subset finds; None when it cannot."""
+    from augment.calibrate import calibrate
+    from augment.near import invariant_key, near_pair_arrays
+
+    melodies = _near_rich_melodies()
+    calibration = calibrate(melodies, np.random.default_rng(2), min_tokens=6)
+    search = calibration.search
+    assert search is not None and search.params == calibration.params and len(search.i) > 40
+    params = calibration.params
+    by_key = {invariant_key(m): m for m in melodies}  # one melody a class, as a search takes them
+    rng = np.random.default_rng(3)
+    keys = sorted(by_key)
+    for size in (len(keys), 200, 40):
+        picked = [keys[k] for k in rng.permutation(len(keys))[:size].tolist()]
+        seqs = [melody_tokens(by_key[k]) for k in picked]
+        got = search.among([len(t) for t in seqs], params, lambda i, picked=picked: bytes.fromhex(picked[i]))
+        want = near_pair_arrays(seqs, params)
+        assert got is not None and all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
+        if size == 200:
+            assert len(want[0]) > 10  # the subset has pairs to find
+    digests = [bytes.fromhex(k) for k in keys]
+    lengths = [len(melody_tokens(by_key[k])) for k in keys]
+    other = type(params)(params.shingle_size, params.lsh_threshold, params.similarity - 0.01,
+                         params.num_perm, params.min_tokens)
+    more = [*digests, b"\0" * 32]
+    assert search.among(lengths, other, digests.__getitem__) is None  # another setting: search again
+    assert search.among([*lengths, params.min_tokens], params, more.__getitem__) is None  # unseen
+    short = search.among([*lengths, params.min_tokens - 1], params, more.__getitem__)  # too short: left out
+    whole = search.among(lengths, params, digests.__getitem__)
+    assert short is not None and whole is not None and np.array_equal(short[0], whole[0])
+
+    def never(k: int) -> bytes:
+        raise AssertionError("more melodies than were searched: no digest is read")
+    assert search.among([params.min_tokens] * (len(keys) + 1), params, never) is None
+
+
+def test_relations_from_a_search_made_earlier_equal_searching_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``MelodyRelations.of`` with the calibration's search: the same classes and near
+    neighbours as searching, with and without groups (across families), on examples that
+    hold every class several times."""
+    from augment.calibrate import calibrate
+    from augment.dedup import MelodyRelations, PrintTable
+    from dataset_util import example
+
+    melodies = _near_rich_melodies()
+    search = calibrate(melodies, np.random.default_rng(2), min_tokens=6).search
+    assert search is not None
+    examples = [example(m, f"Tune {k % 7}.") for k, m in enumerate(melodies + melodies[::3])]
+    prints = PrintTable.of(examples)
+    families = [f"f{k % 5}" for k in range(len(examples))]
+    from augment import dedup
+
+    searched = dedup.near_pair_arrays
+    for across in (None, families):
+        again = MelodyRelations.of(examples, search.params, across, prints=prints)
+        monkeypatch.setattr(dedup, "near_pair_arrays", None)  # reused: no search at all
+        reused = MelodyRelations.of(examples, search.params, across, prints=prints, search=search)
+        monkeypatch.setattr(dedup, "near_pair_arrays", searched)
+        assert dict(reused.rep_of) == dict(again.rep_of) and reused.near == again.near
+        assert sum(map(len, again.near.values())) > 40

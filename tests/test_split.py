@@ -10,7 +10,7 @@ from augment.dataset import tune_groups
 from augment.dedup import MelodyRelations
 from augment.melody import transpose
 from augment.near import NearParams
-from augment.split import SPLITS, Group, assign_groups, group_of, key_from_name
+from augment.split import SPLITS, Group, assign_groups, key_from_name
 from dataset_util import example, seeds_from_corpus
 
 
@@ -55,9 +55,34 @@ def test_transposed_seeds_are_one_group() -> None:
     assert len({group[b.seed_id], group[c.seed_id], group[a.seed_id]}) == 3
 
 
-def test_group_of_is_transitive() -> None:
-    assert group_of(["a", "b", "c", "d"], [("c", "b"), ("b", "a")]) == \
-        {"a": "a", "b": "a", "c": "a", "d": "d"}
+def test_components_are_transitive_and_named_by_their_smallest_node() -> None:
+    from augment.ragged import components
+
+    assert components(5, np.array([2, 1]), np.array([1, 0])).tolist() == [0, 0, 0, 3, 4]
+    assert components(3, np.zeros(0, int), np.zeros(0, int)).tolist() == [0, 1, 2]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 30).flatmap(lambda n: st.tuples(
+    st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=40))))
+def test_components_equal_a_union_find(graph: tuple[int, list[tuple[int, int]]]) -> None:
+    """Chains, cycles, self-loops and repeated edges in any order: each node's smallest
+    connected node, as a plain union-find gives it."""
+    from augment.ragged import components
+
+    n, edges = graph
+    parent = list(range(n))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+    for a, b in edges:
+        ra, rb = root(a), root(b)
+        parent[max(ra, rb)] = min(ra, rb)
+    u = np.array([a for a, _ in edges], dtype=np.int64)
+    v = np.array([b for _, b in edges], dtype=np.int64)
+    assert components(n, u, v).tolist() == [root(x) for x in range(n)]
 
 
 def test_key_names() -> None:

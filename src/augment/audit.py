@@ -24,7 +24,7 @@ from .dedup import (
 )
 from .errors import AugmentError
 from .example import Example
-from .near import NearParams, near_pairs
+from .near import NearParams, NearSearch, near_pairs
 from .parallel import Mapper
 
 HELD_OUT = ("validation", "test")
@@ -33,11 +33,13 @@ HELD_OUT = ("validation", "test")
 def find_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
                prints: Prints | None = None, buckets: Buckets | None = None,
                mapper: Mapper | None = None, melody_of: MelodyOf = MELODY,
-               rows: Mapping[str, np.ndarray] | None = None) -> list[str]:
+               rows: Mapping[str, np.ndarray] | None = None,
+               search: NearSearch | None = None) -> list[str]:
     """One line per held-out example that shares its tune with a training example.
 
     ``prints`` and ``buckets`` (made earlier), ``rows`` (each split's examples' rows of
-    those tables, when the caller knows them) and ``mapper`` only save time; ``melody_of``
+    those tables, when the caller knows them), ``search`` (a near search made earlier over
+    these melodies: ``MelodyRelations.of``) and ``mapper`` only save time; ``melody_of``
     gives each example's melody (``dedup.MELODY``: its own)."""
     train = list(by_split.get("train", ()))
     held = [(name, e) for name in HELD_OUT for e in by_split.get(name, ())]
@@ -53,7 +55,7 @@ def find_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
     relations = MelodyRelations.of([*train, *(e for _, e in held)], params,
                                    ["train"] * len(train) + ["held out"] * len(held),
                                    prints=prints, buckets=buckets, mapper=mapper,
-                                   melody_of=melody_of)
+                                   melody_of=melody_of, search=search)
     # An exact copy is also in the same invariant class, so melodies are compared as text
     # only inside the classes that train and held out share.
     train_of_rep: dict[int, list[Example]] = defaultdict(list)
@@ -139,10 +141,11 @@ def isin_few(values: np.ndarray, few: np.ndarray) -> np.ndarray:
 def assert_no_leaks(by_split: Mapping[str, Sequence[Example]], params: NearParams, *,
                     prints: Prints | None = None, buckets: Buckets | None = None,
                     mapper: Mapper | None = None, melody_of: MelodyOf = MELODY,
-                    rows: Mapping[str, np.ndarray] | None = None) -> None:
+                    rows: Mapping[str, np.ndarray] | None = None,
+                    search: NearSearch | None = None) -> None:
     """Raise AugmentError naming the leaking examples; nothing is written then."""
     problems = find_leaks(by_split, params, prints=prints, buckets=buckets, mapper=mapper,
-                          melody_of=melody_of, rows=rows)
+                          melody_of=melody_of, rows=rows, search=search)
     if problems:
         shown = "\n".join(problems[:10])
         more = f"\n... and {len(problems) - 10} more" if len(problems) > 10 else ""

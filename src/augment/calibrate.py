@@ -11,7 +11,7 @@ duplicates, e.g. hand-made seeds).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from .melody import Melody, scale_ticks
 from .near import (
     MinHasher,
     NearParams,
+    NearSearch,
     Tokens,
     edit_similarity,
     invariant_key,
@@ -105,6 +106,9 @@ class Calibration:
     probe_pairs: int
     melodies: int
     merged_melodies: int
+    # The chosen setting's search over the input melodies (how ``merged_melodies`` was
+    # counted), for a caller that searches some of them again (``NearSearch.among``).
+    search: NearSearch | None = field(default=None, compare=False, repr=False)
 
     @property
     def merge_rate(self) -> float:
@@ -154,6 +158,7 @@ def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recal
         rng.choice(keys, size=max_probe_melodies, replace=False).tolist())
     probes = make_probes([by_key[k] for k in chosen], rng)
     token_seqs = [distinct[k] for k in keys]
+    digests = tuple(map(bytes.fromhex, keys))
     if not probes:
         params = NearParams(shingle_sizes[0], 0.3, max(min_similarity, 0.8), num_perm, min_tokens)
         return Calibration(params, target_recall, 0.0, (), 0, len(keys), 0)
@@ -175,13 +180,13 @@ def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recal
         threshold = max(threshold, min_similarity)
         found = collide & (sims >= threshold)
         params = NearParams(size, round(lsh_threshold, 4), round(threshold, 4), num_perm, min_tokens)
-        left, right, _ = near_pair_arrays(token_seqs, params, mapper=mapper)
+        left, right, sim = near_pair_arrays(token_seqs, params, mapper=mapper)
         merged = ragged.distinct(np.r_[left, right])
         names = sorted(PROBES)
         by_probe = tuple((n, float(found[[p[0] == n for p in probes]].mean())) for n in names
                          if any(p[0] == n for p in probes))
         result = Calibration(params, target_recall, float(found.mean()), by_probe, len(probes),
-                             len(keys), len(merged))
+                             len(keys), len(merged), NearSearch(params, digests, left, right, sim))
         score = (0.0 if result.probe_recall >= target_recall else 1.0 - result.probe_recall,
                  result.merge_rate, -result.probe_recall)
         if best is None or score < best[0]:

@@ -31,7 +31,7 @@ from .dedup import (
     _rows,
     calibrate_for,
     dedup,
-    family_links,
+    family_groups,
     near_params,
 )
 from .diversity import ColumnCodes, report
@@ -41,7 +41,7 @@ from .near import NearParams
 from .parallel import Mapper, local_mapper
 from .progress import SILENT, Progress
 from .select import select
-from .split import SPLITS, Group, assign_groups, group_of, key_from_name, stratum_of
+from .split import SPLITS, Group, assign_groups, key_from_name, stratum_of
 from .theory import Key, MelodyArrays, MelodyRows, PackedMelodies
 
 
@@ -57,9 +57,9 @@ class SplitPlan:
 
 def tune_groups(examples: Sequence[Example], relations: MelodyRelations,
                 tunes: np.ndarray | None = None) -> dict[str, str]:
-    """Seed family -> group: families sharing a tune are one group (``family_links``;
+    """Seed family -> group: families sharing a tune are one group (``family_groups``;
     ``tunes``: each example's class, when known)."""
-    return group_of(sorted({e.seed_id for e in examples}), family_links(examples, relations, tunes))
+    return family_groups(examples, relations, tunes)
 
 
 def _held_out_key(e: Example, held_keys: frozenset[Key]) -> bool:

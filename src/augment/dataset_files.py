@@ -156,14 +156,18 @@ def _split_file(path: Path, config: Config, out_dir: Path, run_seed: int, progre
             if config.dedup.calibrate else None
     params = near_params(config.dedup, calibration)
     prints = PrintTable.of(examples)  # made once: the tune groups and the audit read them
+    # The calibration's search of the chosen setting covered every melody here: the tune
+    # groups and the audit read their near pairs from it (``NearSearch.among``).
+    search = None if calibration is None else calibration.search
     with progress.stage("tune groups"):
-        group = tune_groups(examples, MelodyRelations.of(examples, params, prints=prints, mapper=mapper))
+        group = tune_groups(examples, MelodyRelations.of(examples, params, prints=prints, mapper=mapper,
+                                                         search=search))
     side = assign_sides(examples, group, config, run_seed)
     by_split: dict[str, list[Example]] = {name: [] for name in SPLITS}
     for e in examples:
         by_split[side[e.seed_id]].append(e)
     with progress.stage("leakage audit"):
-        assert_no_leaks(by_split, params, prints=prints, mapper=mapper)
+        assert_no_leaks(by_split, params, prints=prints, mapper=mapper, search=search)
     result = FileResult(Counter({"input_lines": len(rows), "groups": len(set(group.values()))}))
     files = {}
     begin_output(out_dir)

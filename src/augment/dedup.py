@@ -21,7 +21,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import chain, repeat
 from operator import attrgetter, not_
 from typing import cast, overload
 
@@ -36,6 +36,7 @@ from .example import Example
 from .melody import GridArrays, Melody
 from .near import (
     NearParams,
+    NearSearch,
     Tokens,
     band_buckets,
     batch_tokens,
@@ -412,7 +413,8 @@ class MelodyRelations:
            across: Callable[[Example], str] | Sequence[str] | None = None, *,
            prints: Prints | None = None,
            buckets: Buckets | None = None, mapper: Mapper | None = None,
-           melody_of: MelodyOf = MELODY, rows: np.ndarray | None = None) -> MelodyRelations:
+           melody_of: MelodyOf = MELODY, rows: np.ndarray | None = None,
+           search: NearSearch | None = None) -> MelodyRelations:
         """Classes and near pairs of ``examples``. With ``across`` (e.g. the seed family; a
         function of the example, or the label of each example in order),
         near pairs are only looked for between classes that could join different labels:
@@ -421,7 +423,9 @@ class MelodyRelations:
         already computed (the rest are computed here); ``mapper`` runs the LSH bands and the
         verification of candidate pairs (``near.near_pair_arrays``); ``melody_of`` gives each
         example's melody; ``rows``, when the caller knows them, the examples' rows of
-        ``prints`` and ``buckets`` (``_tables_of``)."""
+        ``prints`` and ``buckets`` (``_tables_of``). ``search``, a search made earlier over
+        these melodies or more (``Calibration.search``), gives the near pairs when it can
+        (``NearSearch.among``: same params, every melody searched) instead of searching."""
         fps, rows = _tables_of(examples, prints, buckets, params, rows)
         # Classes of equal invariant keys, numbered as first met; each is represented by its
         # first example.
@@ -434,10 +438,21 @@ class MelodyRelations:
         if across is not None:
             labels = [across(ex) for ex in examples] if callable(across) else across
             groups = _class_groups(classes, labels, len(first))
-        index = None if rows is None or buckets is None else rows[first]
-        i, j, sim = near_pair_arrays(_Tokens(reps, melody_of), params, groups, mapper=mapper,
-                                     buckets=None if index is None or buckets is None else buckets.rows,
-                                     bucket_rows=index, lengths=lengths)
+        def digest_of(k: int) -> bytes:  # class k's invariant digest
+            at = int(first[k]) * DIGEST
+            return fps.invariant[at:at + DIGEST]
+        known = None if search is None else search.among(fps.length[first], params, digest_of)
+        if known is not None:
+            i, j, sim = known
+            if groups is not None:  # as near_pair_arrays leaves out pairs inside a group
+                group = np.asarray(groups, dtype=np.int64)
+                across_ = group[i] != group[j]
+                i, j, sim = i[across_], j[across_], sim[across_]
+        else:
+            index = None if rows is None or buckets is None else rows[first]
+            i, j, sim = near_pair_arrays(_Tokens(reps, melody_of), params, groups, mapper=mapper,
+                                         buckets=None if index is None or buckets is None else buckets.rows,
+                                         bucket_rows=index, lengths=lengths)
         return cls(ClassById(examples, classes), _neighbours(i, j, sim), classes)
 
 
@@ -576,7 +591,8 @@ def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
     relations = MelodyRelations.of(kept_exact, params,
                                    None if same_family_near else list(map(_SEED_ID, kept_exact)),
                                    prints=prints, buckets=buckets, mapper=mapper,
-                                   melody_of=melody_of, rows=kept_rows)
+                                   melody_of=melody_of, rows=kept_rows,
+                                   search=None if calibration is None else calibration.search)
     positions, more = _by_policies(kept_exact, relations.class_of, relations.near, config)
     dropped.extend(more)
     for _, reason in more:
@@ -676,40 +692,37 @@ def _duplicate_of(family: str, keepers: dict[str, str], level: str, config: Dedu
     return None
 
 
-def family_links(examples: Sequence[Example], relations: MelodyRelations,
-                 tunes: np.ndarray | None = None) -> list[tuple[str, str]]:
-    """Pairs of seed families that share a tune (invariant or near), sorted: for each tune,
-    the first of the families it joins (by name) with each of the others. ``tunes``, when
-    the caller has them, is each example's class (``relations.rep_of`` of its id)."""
+def family_groups(examples: Sequence[Example], relations: MelodyRelations,
+                  tunes: np.ndarray | None = None) -> dict[str, str]:
+    """Seed family -> group: the first family (by name) of the families that share a tune
+    with it, directly or through others. A tune joins the families of the examples that
+    hold it, and those of the tunes near it that the examples hold (a neighbour no example
+    holds joins nothing). ``tunes``, when the caller has them, is each example's class
+    (``relations.rep_of`` of its id). The components of a graph of families and held tunes
+    (``ragged.components``): an edge from each example's tune to its family, and one
+    between two held tunes that are near."""
     if not examples:
-        return []
+        return {}
     family_of = list(map(_SEED_ID, examples))
     names = sorted(set(family_of))
-    number = {name: i for i, name in enumerate(names)}  # in name order
-    n = len(names)
+    number = {name: i for i, name in enumerate(names)}  # in name order: a group's first is its smallest
     tune = np.fromiter(map(relations.rep_of.__getitem__, map(_ID, examples)), dtype=np.int64,
                        count=len(examples)) if tunes is None else tunes
     if len(tune) != len(examples):
         raise ValueError("one tune is needed for each example")
     family = np.fromiter(map(number.__getitem__, family_of), dtype=np.int64, count=len(examples))
-    # Each (tune, family) once, by tune and then family: a tune's families in name order.
-    code = ragged.distinct(tune * n + family)
-    tunes, families = code // n, code % n
-    first = np.r_[True, tunes[1:] != tunes[:-1]]
-    lead = families[np.flatnonzero(first)[np.cumsum(first) - 1]]  # each row's tune's first family
-    near = {rep for rep, others in relations.near.items() if others}
-    plain = ~first & ~np.isin(tunes, list(near))
-    links = set(zip(lead[plain].tolist(), families[plain].tolist(), strict=True))
-    # Tunes with near neighbours also join their neighbours' families (few: a dict of sets).
-    involved = near | {other for rep in near for other, _ in relations.near[rep]}
-    families_of: dict[int, set[int]] = defaultdict(set)
-    keep = np.isin(tunes, list(involved))
-    for rep, f in zip(tunes[keep].tolist(), families[keep].tolist(), strict=True):
-        families_of[rep].add(f)
-    for rep in near & families_of.keys():  # the near tunes these examples hold
-        linked = set(families_of[rep])
-        for other, _ in relations.near[rep]:
-            linked |= families_of.get(other, set())
-        ordered = sorted(linked)
-        links.update((ordered[0], f) for f in ordered[1:])
-    return sorted((names[a], names[b]) for a, b in links)
+    held, node = np.unique(tune, return_inverse=True)  # held tune k is node len(names) + k
+    u, v = [family], [len(names) + node.reshape(-1)]
+    near = relations.near
+    if near:
+        this = np.fromiter(chain.from_iterable(repeat(rep, len(others)) for rep, others in near.items()),
+                           dtype=np.int64)
+        other = np.fromiter((o for others in near.values() for o, _ in others), dtype=np.int64,
+                            count=len(this))
+        a, b = np.searchsorted(held, this), np.searchsorted(held, other)
+        both = (a < len(held)) & (b < len(held))
+        both[both] &= (held[a[both]] == this[both]) & (held[b[both]] == other[both])
+        u.append(len(names) + a[both])
+        v.append(len(names) + b[both])
+    root = ragged.components(len(names) + len(held), np.concatenate(u), np.concatenate(v))
+    return {name: names[r] for name, r in zip(names, root[:len(names)].tolist(), strict=True)}

@@ -604,6 +604,52 @@ def near_pair_arrays(token_seqs: Sequence[Tokens], params: NearParams,
     return at[x[found]], at[y[found]], sim[found]
 
 
+@dataclass(frozen=True, eq=False)
+class NearSearch:
+    """A search's verified near pairs (``near_pair_arrays``, no groups) under ``params``,
+    among distinct melodies named by their invariant digests (``bytes.fromhex`` of
+    ``invariant_key``), in the search's order.
+
+    Whether two melodies are a verified pair depends on those two alone (a shared LSH band
+    bucket, then their edit similarity), so a later search under the same ``params`` over
+    some of these melodies would find exactly the pairs among them: ``among`` gives those
+    instead of searching again (``augment dedup`` of a file calibrates on all its melodies,
+    then dedups them with the chosen setting)."""
+
+    params: NearParams
+    digests: tuple[bytes, ...]
+    i: np.ndarray
+    j: np.ndarray
+    sim: np.ndarray
+
+    def among(self, lengths: Sequence[int] | np.ndarray, params: NearParams,
+              digest_of: Callable[[int], bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The pairs among the given distinct melodies (``near_pair_arrays`` of them: i < j
+        by their positions here, sorted), or None when ``params`` differ or a given melody of
+        ``params.min_tokens`` tokens or more was not searched. The given melodies are their
+        token counts (``lengths``) and ``digest_of(k)``, melody k's digest: asked only for
+        those long enough, and only when they are not more than were searched (a run's
+        million candidates against its seeds' search: None at once)."""
+        if params != self.params:
+            return None
+        usable = np.flatnonzero(np.asarray(lengths, dtype=np.int64) >= params.min_tokens)
+        if len(usable) > len(self.digests):
+            return None
+        number = {d: k for k, d in enumerate(self.digests)}
+        position = np.full(len(self.digests) + 1, -1, dtype=np.int64)  # searched -> given
+        for at in usable.tolist():
+            k = number.get(digest_of(at))
+            if k is None:
+                return None
+            position[k] = at
+        x, y = position[self.i], position[self.j]
+        both = (x >= 0) & (y >= 0)
+        x, y, sim = x[both], y[both], self.sim[both]
+        first, second = np.minimum(x, y), np.maximum(x, y)
+        order = np.lexsort((second, first))
+        return first[order], second[order], sim[order]
+
+
 def _tokenized(token_seqs: Sequence[Tokens], picked: list[int]) -> Tokenized:
     """The sequences ``picked`` of ``token_seqs``, numbered: all at once when ``token_seqs``
     can make them so (a ``tokenized`` method, returning None when it cannot), else one by one.

@@ -166,3 +166,25 @@ def factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.flatnonzero(present), (np.cumsum(present) - 1)[values]
     distinct, index = np.unique(values, return_inverse=True)
     return distinct, index.reshape(-1)
+
+
+def components(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """For each of ``n`` nodes, the smallest node of its connected component, given the edges
+    (``u[k]``, ``v[k]``). Every node points at a root (a node that points at itself) of its
+    component; each round hooks the larger of two roots an edge joins under the smaller,
+    then points every node at its root again, until no edge joins two roots. The smallest
+    node of a component never hooks, so it is the root that remains."""
+    parent = np.arange(n, dtype=np.int64)
+    u, v = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64)
+    while True:
+        pu, pv = parent[u], parent[v]
+        apart = pu != pv
+        if not apart.any():
+            return parent
+        u, v, pu, pv = u[apart], v[apart], pu[apart], pv[apart]  # joined edges stay joined
+        np.minimum.at(parent, np.maximum(pu, pv), np.minimum(pu, pv))
+        while True:
+            up = parent[parent]
+            if np.array_equal(up, parent):
+                break
+            parent = up

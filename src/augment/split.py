@@ -1,7 +1,7 @@
 """Splits by seed family: every variant of one seed lands on the same side.
 
 ``assign_groups`` is size-aware: a *group* is one or more seed families that
-share a tune (merged by ``dedup.family_links``); groups are placed largest first (ties by
+share a tune (merged by ``dedup.family_groups``); groups are placed largest first (ties by
 the stable hash) into the held-out split that lacks the most rows and still has room for
 them, then the one remaining group that best closes each gap is added, so test and
 validation get their fraction of rows as closely as the group sizes allow (plain hashing
@@ -12,7 +12,7 @@ misses by tens of percent on small seed sets), optionally per key or mode stratu
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .prompt import parse_claims
@@ -32,25 +32,6 @@ def key_from_name(name: str) -> Key | None:
     if tonic is None or mode is None:
         return None
     return Key(tonic, MODE_EQUIVALENT.get(mode, mode))  # type: ignore[arg-type]
-
-
-def group_of(families: Iterable[str], links: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """family -> group id (the smallest family id of its linked component)."""
-    parent = {f: f for f in families}
-
-    def root(f: str) -> str:
-        while parent[f] != f:
-            parent[f] = parent[parent[f]]
-            f = parent[f]
-        return f
-
-    for a, b in links:
-        parent.setdefault(a, a)
-        parent.setdefault(b, b)
-        ra, rb = root(a), root(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return {f: root(f) for f in sorted(parent)}
 
 
 @dataclass(frozen=True)
