@@ -103,14 +103,19 @@ def test_split_command_keeps_copies_together_and_meets_fractions(tmp_path: Path)
 
 def test_dedup_and_split_write_the_same_files_with_a_pool(monkeypatch: pytest.MonkeyPatch,
                                                           tmp_path: Path) -> None:
-    """--workers 2 runs the near-duplicate searches of dedup and split (calibration's, the
-    dedup's or tune groups', the audit's) through a pool. On this small file the pool is
-    forced by lowering the thresholds (LSH bands by job, candidate pairs in chunks of 7);
-    the files are the same bytes as with --workers 1."""
+    """--workers 2 runs the near-duplicate searches of dedup and split through a pool:
+    calibration's three (one a shingle size) at once, this process taking one; the dedup's,
+    tune groups' and audit's read the chosen one's pairs, or, when they search again, send
+    their LSH bands and candidate pairs to the pool. On this small file the pool is forced by
+    lowering the thresholds (calibration's melodies, LSH bands by job, candidate pairs in
+    chunks of 7); the files are the same bytes as with --workers 1 each way."""
+    import augment.calibrate as calibrate
+    import augment.dedup as dedup
     import augment.near as near
     from augment import parallel
 
     path, _ = _dataset(tmp_path)
+    monkeypatch.setattr(calibrate, "PARALLEL_MELODIES", 2)
     monkeypatch.setattr(near, "VERIFY_CHUNK", 7)
     monkeypatch.setattr(near, "BAND_JOB_ROWS", 2)
     pooled: list[str] = []
@@ -122,22 +127,26 @@ def test_dedup_and_split_write_the_same_files_with_a_pool(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(parallel, "_pool_map", counting)
     runner = CliRunner()
-    for w in ("1", "2"):
+    for w in ("1", "2", "2-searching-again"):
+        if w == "2-searching-again":
+            monkeypatch.setattr(dedup.NearSearch, "among", lambda *a: None)
         d = tmp_path / f"w{w}"
         d.mkdir()
-        r = runner.invoke(cli, ["dedup", str(path), "-o", str(d / "dedup.jsonl"), "--workers", w,
+        workers = w[0]
+        r = runner.invoke(cli, ["dedup", str(path), "-o", str(d / "dedup.jsonl"), "--workers", workers,
                                 "--rejects", str(d / "rejected.jsonl")])
         assert r.exit_code == 0, r.output
         by_dedup, pooled[:] = set(pooled), []
-        r = runner.invoke(cli, ["split", str(path), "--out", str(d / "split"), "--workers", w])
+        r = runner.invoke(cli, ["split", str(path), "--out", str(d / "split"), "--workers", workers])
         assert r.exit_code == 0, r.output
         by_split, pooled[:] = set(pooled), []
         # One process: no pool; two: both commands' searches went through it.
-        wanted = set() if w == "1" else {"band_pairs", "distances_job"}
-        assert by_dedup >= wanted and by_split >= wanted and (w == "2" or not by_dedup | by_split)
-    for name in ("dedup.jsonl", "rejected.jsonl"):
-        assert (tmp_path / "w1" / name).read_bytes() == (tmp_path / "w2" / name).read_bytes()
-    assert _files(tmp_path / "w1" / "split") == _files(tmp_path / "w2" / "split")
+        wanted = {"1": set(), "2": {"search_job"},
+                  "2-searching-again": {"search_job", "band_pairs", "distances_job"}}[w]
+        assert by_dedup == wanted and by_split == wanted
+        for name in ("dedup.jsonl", "rejected.jsonl"):
+            assert (tmp_path / "w1" / name).read_bytes() == (d / name).read_bytes()
+        assert _files(tmp_path / "w1" / "split") == _files(d / "split")
 
 
 def test_dedup_and_split_fingerprint_each_line_once(monkeypatch: pytest.MonkeyPatch,
@@ -174,14 +183,14 @@ def test_dedup_and_split_search_near_pairs_only_in_the_calibration(monkeypatch: 
 
     path, _ = _dataset(tmp_path)
     calls: list[str] = []
-    for module in (calibrate_module, dedup_module):
-        real = module.near_pair_arrays
+    for module, name in ((calibrate_module, "search_job"), (dedup_module, "near_pair_arrays")):
+        real = getattr(module, name)
 
         def counted(*args, _real=real, _name=module.__name__, **kwargs):  # type: ignore[no-untyped-def]
             calls.append(_name)
             return _real(*args, **kwargs)
 
-        monkeypatch.setattr(module, "near_pair_arrays", counted)
+        monkeypatch.setattr(module, name, counted)
     for command, out in (("dedup", ["-o", str(tmp_path / "d.jsonl")]),
                          ("split", ["--out", str(tmp_path / "s")])):
         calls.clear()

@@ -147,27 +147,65 @@ def test_near_pairs_verified_in_mapped_chunks_equal_one_pass(monkeypatch: pytest
 def test_calibration_searches_through_the_mapper_with_the_same_result(monkeypatch: pytest.MonkeyPatch
                                                                       ) -> None:
     """``calibrate`` counts what each setting merges with a near-duplicate search over every
-    input melody (a whole file's for ``augment dedup`` and ``split``): through a mapper when
-    given, with the same calibration."""
+    input melody (a whole file's for ``augment dedup`` and ``split``): with a mapper and
+    many melodies, the three searches at once (this process taking the first), with the same
+    calibration and the same pairs."""
     import numpy as np
 
-    import augment.near as near
+    import augment.calibrate as calibrate_module
     from augment.calibrate import calibrate
     from augment.parallel import local_mapper
     from dataset_util import corpus
 
     melodies = [m for _, m in corpus()[:120]]
     plain = calibrate(melodies, np.random.default_rng(5))
-    monkeypatch.setattr(near, "VERIFY_CHUNK", 7)
-    monkeypatch.setattr(near, "BAND_JOB_ROWS", 2)
     called: list[str] = []
 
     def counting(fn, items):  # type: ignore[no-untyped-def]
-        called.append(fn.__name__)
+        called.append(f"{fn.__name__} x{len(items)}")
         return local_mapper(2)(fn, items)
 
     assert calibrate(melodies, np.random.default_rng(5), mapper=counting) == plain
-    assert called.count("band_pairs") >= 3  # each shingle size's search
+    assert called == []  # few melodies: no pool
+    monkeypatch.setattr(calibrate_module, "PARALLEL_MELODIES", 2)
+    pooled = calibrate(melodies, np.random.default_rng(5), mapper=counting)
+    assert pooled == plain and called == ["search_job x2"]  # sizes 3 and 4; size 2 here
+    assert plain.search is not None and pooled.search is not None
+    assert all(np.array_equal(getattr(plain.search, k), getattr(pooled.search, k)) for k in "i j sim".split())
+    assert len(plain.search.i) > 0
+
+
+def test_calibration_tokens_made_at_once_equal_melody_by_melody(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calibration tokenizes and keys the input melodies all at once when they lie on the
+    tick grid (``batch_tokens``, ``invariant_digests``); melody by melody (off the grid) it
+    finds the same: the same calibration, search and probes. Transposed copies share a key:
+    the last one given is probed."""
+    import numpy as np
+
+    import augment.calibrate as calibrate_module
+    from augment.calibrate import calibrate
+    from augment.melody import transpose
+    from augment.near import invariant_key
+    from dataset_util import corpus
+
+    melodies = [m for _, m in corpus()[:150]]
+    melodies += [transpose(m, 7) for m in melodies[:30]]
+    at_once = calibrate(melodies, np.random.default_rng(6), max_probe_melodies=400)
+    keys, tok, last = calibrate_module._distinct(melodies, 6)
+    assert all(last[invariant_key(m)] is m for m in melodies[150:])  # the copies came last
+    monkeypatch.setattr(calibrate_module, "batch_tokens", lambda melodies: None)
+    one_by_one = calibrate(melodies, np.random.default_rng(6), max_probe_melodies=400)
+    assert at_once == one_by_one and at_once.probe_pairs > 100
+    assert at_once.search is not None and one_by_one.search is not None
+    assert at_once.search.digests == one_by_one.search.digests
+    for k in ("i", "j", "sim"):
+        assert np.array_equal(getattr(at_once.search, k), getattr(one_by_one.search, k))
+    keys2, tok2, last2 = calibrate_module._distinct(melodies, 6)
+
+    def texts(tok):  # type: ignore[no-untyped-def]
+        return [[tok.vocab[t] for t in tok.row(k)] for k in range(len(tok))]
+    assert keys2 == keys and last2 == last and texts(tok2) == texts(tok) and len(keys) > 100
+    assert all(len(t) >= 6 for t in texts(tok))
 
 
 def test_values_sent_to_workers_come_back_equal() -> None:

@@ -16,17 +16,20 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import ragged
+from .editdist import Tokenized, token_ids
 from .melody import Melody, scale_ticks
 from .near import (
     MinHasher,
     NearParams,
     NearSearch,
     Tokens,
+    batch_tokens,
     edit_similarity,
+    invariant_digests,
     invariant_key,
     jaccard,
     melody_tokens,
-    near_pair_arrays,
+    search_job,
     shingles,
 )
 from .parallel import Mapper
@@ -147,24 +150,17 @@ def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recal
     (``parallel.Mapper``) only saves time: the near-duplicate search of each setting over
     the input melodies runs through it (``near_pair_arrays``) when they are many.
     """
-    distinct: dict[str, Tokens] = {}
-    for m in melodies:
-        tokens = melody_tokens(m)
-        if len(tokens) >= min_tokens:
-            distinct.setdefault(invariant_key(m), tokens)
-    by_key = {invariant_key(m): m for m in melodies}
-    keys = sorted(distinct)
+    keys, tok, last = _distinct(melodies, min_tokens)
     chosen = keys if len(keys) <= max_probe_melodies else sorted(
         rng.choice(keys, size=max_probe_melodies, replace=False).tolist())
-    probes = make_probes([by_key[k] for k in chosen], rng)
-    token_seqs = [distinct[k] for k in keys]
+    probes = make_probes([last[k] for k in chosen], rng)
     digests = tuple(map(bytes.fromhex, keys))
     if not probes:
         params = NearParams(shingle_sizes[0], 0.3, max(min_similarity, 0.8), num_perm, min_tokens)
         return Calibration(params, target_recall, 0.0, (), 0, len(keys), 0)
     sims = np.array([edit_similarity(a, b) for _, a, b in probes])
     hasher = MinHasher(num_perm)
-    best: tuple[tuple[float, float, float], Calibration] | None = None
+    settings = []  # (params, which probes it finds) per shingle size
     for size in shingle_sizes:
         sh = [(shingles(a, size), shingles(b, size)) for _, a, b in probes]
         jac = np.array([jaccard(a, b) for a, b in sh])
@@ -178,18 +174,63 @@ def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recal
         need = int(np.ceil(target_recall * len(probes)))
         threshold = float(found_sims[need - 1]) if len(found_sims) >= need else min_similarity
         threshold = max(threshold, min_similarity)
-        found = collide & (sims >= threshold)
         params = NearParams(size, round(lsh_threshold, 4), round(threshold, 4), num_perm, min_tokens)
-        left, right, sim = near_pair_arrays(token_seqs, params, mapper=mapper)
-        merged = ragged.distinct(np.r_[left, right])
-        names = sorted(PROBES)
+        settings.append((params, collide & (sims >= threshold)))
+    best: tuple[tuple[float, float, float], Calibration] | None = None
+    names = sorted(PROBES)
+    for (params, found), (i, j, sim) in zip(settings, _searches(tok, [p for p, _ in settings], mapper),
+                                            strict=True):
+        merged = ragged.distinct(np.r_[i, j])
         by_probe = tuple((n, float(found[[p[0] == n for p in probes]].mean())) for n in names
                          if any(p[0] == n for p in probes))
         result = Calibration(params, target_recall, float(found.mean()), by_probe, len(probes),
-                             len(keys), len(merged), NearSearch(params, digests, left, right, sim))
+                             len(keys), len(merged), NearSearch(params, digests, i, j, sim))
         score = (0.0 if result.probe_recall >= target_recall else 1.0 - result.probe_recall,
                  result.merge_rate, -result.probe_recall)
         if best is None or score < best[0]:
             best = (score, result)
     assert best is not None
     return best[1]
+
+
+def _distinct(melodies: Sequence[Melody], min_tokens: int) -> tuple[list[str], Tokenized, dict[str, Melody]]:
+    """The distinct input melodies of ``min_tokens`` tokens or more, by invariant key: their
+    keys (sorted), their tokens in that order, and the last melody given of every key (a
+    probe edits it). Tokens and keys are made for all melodies at once (``batch_tokens``,
+    ``invariant_digests``) when they lie on the tick grid, else melody by melody."""
+    tok = batch_tokens(melodies) if melodies else None
+    if tok is None:
+        distinct: dict[str, Tokens] = {}
+        last: dict[str, Melody] = {}
+        for m in melodies:
+            tokens = melody_tokens(m)
+            key = invariant_key(m, tokens)
+            last[key] = m
+            if len(tokens) >= min_tokens:
+                distinct.setdefault(key, tokens)
+        keys = sorted(distinct)
+        return keys, token_ids([distinct[k] for k in keys]), last
+    every = [d.hex() for d in invariant_digests(melodies, tok)]
+    first: dict[str, int] = {}
+    for at in np.flatnonzero(tok.lengths >= min_tokens).tolist():
+        first.setdefault(every[at], at)
+    keys = sorted(first)
+    rows = np.asarray([first[k] for k in keys], dtype=np.int64)
+    return keys, tok.subset(rows), dict(zip(every, melodies, strict=True))
+
+
+# Distinct melodies from which calibration's searches (one a shingle size) run at once, this
+# process doing one and the mapper the others, when it has a mapper.
+PARALLEL_MELODIES = 5_000
+
+
+def _searches(tok: Tokenized, settings: list[NearParams], mapper: Mapper | None
+              ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``near_pair_arrays`` of all of ``tok``'s sequences under each setting (``search_job``):
+    one after another here, or with ``mapper`` and many melodies all at once, this process
+    taking the first while the mapper (a pool: started when called) takes the others."""
+    jobs = [(tok, params) for params in settings]
+    if mapper is None or len(tok) < PARALLEL_MELODIES or len(jobs) < 2:
+        return [search_job(job) for job in jobs]
+    others = mapper(search_job, jobs[1:])
+    return [search_job(jobs[0]), *others]

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
 from math import gcd
+from typing import overload
 
 import numpy as np
 
@@ -582,7 +583,7 @@ def near_pair_arrays(token_seqs: Sequence[Tokens], params: NearParams,
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
     index = None
     if buckets is None:
-        buckets = band_buckets(signatures_of([token_seqs[i] for i in usable], params), params)
+        buckets = band_buckets(signatures_of(_tokenized(token_seqs, usable), params), params)
     else:  # the usable rows, read band by band
         index = np.asarray(usable, dtype=np.int64)
         if bucket_rows is not None:
@@ -602,6 +603,38 @@ def near_pair_arrays(token_seqs: Sequence[Tokens], params: NearParams,
     found = sim >= params.similarity
     at = np.asarray(usable, dtype=np.int64)
     return at[x[found]], at[y[found]], sim[found]
+
+
+class TokenRows(Sequence[Tokens]):
+    """The sequences of a ``Tokenized`` as token tuples (``near_pair_arrays`` reads them
+    numbered, through ``tokenized``: a search job carries its melodies this way)."""
+
+    def __init__(self, tok: Tokenized) -> None:
+        self.tok = tok
+
+    def __len__(self) -> int:
+        return len(self.tok)
+
+    @overload
+    def __getitem__(self, i: int) -> Tokens: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Tokens]: ...
+
+    def __getitem__(self, i: int | slice) -> Tokens | Sequence[Tokens]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(len(self))[i]]
+        return tuple(str(self.tok.vocab[k]) for k in self.tok.row(i))
+
+    def tokenized(self, picked: Sequence[int]) -> Tokenized:
+        return self.tok.subset(np.asarray(picked, dtype=np.int64))
+
+
+def search_job(job: tuple[Tokenized, NearParams]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``near_pair_arrays`` of every sequence of a ``Tokenized``: one whole search, as one
+    picklable unit of work for a ``parallel.Mapper``."""
+    tok, params = job
+    return near_pair_arrays(TokenRows(tok), params, lengths=tok.lengths.tolist())
 
 
 @dataclass(frozen=True, eq=False)
