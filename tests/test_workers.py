@@ -270,3 +270,55 @@ def test_a_seed_runs_without_the_cyclic_collector_and_leaves_it_as_it_was(monkey
         assert gc.isenabled()
     finally:
         (gc.enable if was_on else gc.disable)()
+
+
+def test_pool_processes_end_when_the_run_is_killed() -> None:
+    """A run killed with SIGKILL (or by the OOM killer) leaves no pool process behind waiting
+    for work and holding memory: each one ends when it sees its parent gone."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    if not Path("/proc").is_dir():
+        pytest.skip("needs /proc to see the pool's processes")
+    code = (
+        "import os, sys\n"
+        "import numpy as np\n"
+        "from augment.near import band_pairs\n"
+        "from augment.parallel import local_pool\n"
+        "with local_pool(3) as mapper:\n"
+        "    list(mapper(band_pairs, [(np.zeros(3, dtype=np.uint64), np.arange(3))] * 6))\n"
+        "    kids = [p for p in os.listdir('/proc') if p.isdigit() and\n"
+        "            open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split()[1] == str(os.getpid())]\n"
+        "    print(' '.join(kids), flush=True)\n"
+        "    sys.stdin.read()\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    run = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           text=True, env=env)
+    assert run.stdout is not None
+    kids = [int(k) for k in run.stdout.readline().split()]
+    assert len(kids) == 3, kids
+
+    def living() -> list[int]:
+        out = []
+        for k in kids:
+            try:
+                state = Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except FileNotFoundError:
+                continue
+            if state != "Z":
+                out.append(k)
+        return out
+    assert living() == kids
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    deadline = time.monotonic() + 30  # a liveness deadline, not a speed check: they end at once
+    while living() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = living()
+    for k in left:
+        os.kill(k, signal.SIGKILL)
+    assert left == []

@@ -8,7 +8,9 @@ the output is byte-identical whatever the number of workers.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -84,11 +86,27 @@ def local_pool(workers: int = 1) -> Iterator[Mapper]:
     if workers <= 1:
         yield local_mapper(1)
         return
-    pool = ProcessPoolExecutor(max_workers=workers)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_leave_with_the_parent)
     try:
         yield partial(_pool_map, pool, workers)
     finally:  # results nobody will read (after an error) are not waited for
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _leave_with_the_parent() -> None:
+    """Each pool process's initializer: a thread that ends the process as soon as the
+    process that started the pool is gone. A pool process otherwise waits for work forever
+    when that process is killed (SIGKILL, the OOM killer), holding its memory: the pipe it
+    reads stays open in its sibling processes. ``parent_process`` watches the parent's
+    sentinel, under any start method (fork, spawn, forkserver)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # returns when the parent has ended
+        os._exit(1)
+    threading.Thread(target=watch, name="augment-parent-watch", daemon=True).start()
 
 
 def _pool_map(pool: ProcessPoolExecutor, workers: int, fn: Callable[[T], R], items: Sequence[T]
