@@ -320,3 +320,43 @@ def test_relations_from_a_search_made_earlier_equal_searching_again(monkeypatch:
         monkeypatch.setattr(dedup, "near_pair_arrays", searched)
         assert dict(reused.rep_of) == dict(again.rep_of) and reused.near == again.near
         assert sum(map(len, again.near.values())) > 40
+
+
+def test_near_pairs_the_same_merged_and_verified_in_small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bands' pairs are merged into the distinct ones as they come (``MERGE_CODES``) and
+    verified a block of candidates at a time (``VERIFY_BLOCK``), to bound memory: with
+    blocks of a few codes the pairs are the same as in one piece, with and without groups."""
+    from augment.near import NearParams, edit_similarity, near_pair_arrays, signatures_of
+
+    seqs = [melody_tokens(m) for m in _near_rich_melodies()]
+    params = NearParams(shingle_size=3, lsh_threshold=0.3, similarity=0.75)
+    groups = [k % 4 for k in range(len(seqs))]
+    whole = [near_pair_arrays(seqs, params), near_pair_arrays(seqs, params, groups)]
+    assert len(whole[0][0]) > 40 and 0 < len(whole[1][0]) < len(whole[0][0])
+    # By definition: the pairs sharing a band's bucket (a dict of the band's values), of
+    # edit similarity at least the threshold, one pair at a time.
+    signatures = signatures_of(seqs, params)
+    bands, rows = params.bands()
+    candidates = set()
+    for band in range(bands):
+        bucket: dict[bytes, list[int]] = {}
+        for k, row in enumerate(signatures[:, band * rows:(band + 1) * rows]):
+            bucket.setdefault(row.tobytes(), []).append(k)
+        candidates |= {(a, b) for members in bucket.values() for a in members for b in members if a < b}
+    defined = sorted((a, b, edit_similarity(seqs[a], seqs[b])) for a, b in candidates
+                     if len(seqs[a]) >= params.min_tokens and len(seqs[b]) >= params.min_tokens)
+    assert list(zip(*(part.tolist() for part in whole[0]), strict=True)) == \
+        [p for p in defined if p[2] >= params.similarity]
+    monkeypatch.setattr(near, "MERGE_CODES", 5)
+    monkeypatch.setattr(near, "VERIFY_BLOCK", 7)
+    merges: list[int] = []
+    real = near.ragged.distinct
+
+    def counted(values, runs=False):  # type: ignore[no-untyped-def]
+        merges.append(len(values))
+        return real(values, runs)
+    monkeypatch.setattr(near.ragged, "distinct", counted)
+    blocks = [near_pair_arrays(seqs, params), near_pair_arrays(seqs, params, groups)]
+    assert len(merges) > 10  # merged many times
+    for got, want in zip(blocks, whole, strict=True):
+        assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))

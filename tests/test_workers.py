@@ -206,6 +206,15 @@ def test_calibration_tokens_made_at_once_equal_melody_by_melody(monkeypatch: pyt
         return [[tok.vocab[t] for t in tok.row(k)] for k in range(len(tok))]
     assert keys2 == keys and last2 == last and texts(tok2) == texts(tok) and len(keys) > 100
     assert all(len(t) >= 6 for t in texts(tok))
+    # In chunks of 7 melodies (each numbering its tokens its own way), a key met again in
+    # a later chunk: the same.
+    monkeypatch.undo()
+    monkeypatch.setattr(calibrate_module, "DISTINCT_CHUNK", 7)
+    keys3, tok3, last3 = calibrate_module._distinct(melodies, 6)
+    assert keys3 == keys and last3 == last and texts(tok3) == texts(tok)
+    in_chunks = calibrate(melodies, np.random.default_rng(6), max_probe_melodies=400)
+    assert in_chunks == at_once and in_chunks.search is not None
+    assert np.array_equal(in_chunks.search.i, at_once.search.i)
 
 
 def test_values_sent_to_workers_come_back_equal() -> None:

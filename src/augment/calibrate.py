@@ -10,7 +10,7 @@ duplicates, e.g. hand-made seeds).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -26,7 +26,6 @@ from .near import (
     batch_tokens,
     edit_similarity,
     invariant_digests,
-    invariant_key,
     jaccard,
     melody_tokens,
     search_job,
@@ -185,10 +184,12 @@ def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recal
                          if any(p[0] == n for p in probes))
         result = Calibration(params, target_recall, float(found.mean()), by_probe, len(probes),
                              len(keys), len(merged), NearSearch(params, digests, i, j, sim))
+        del i, j, sim, merged  # only the best setting's search is kept
         score = (0.0 if result.probe_recall >= target_recall else 1.0 - result.probe_recall,
                  result.merge_rate, -result.probe_recall)
         if best is None or score < best[0]:
             best = (score, result)
+        del result
     assert best is not None
     return best[1]
 
@@ -196,27 +197,43 @@ def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recal
 def _distinct(melodies: Sequence[Melody], min_tokens: int) -> tuple[list[str], Tokenized, dict[str, Melody]]:
     """The distinct input melodies of ``min_tokens`` tokens or more, by invariant key: their
     keys (sorted), their tokens in that order, and the last melody given of every key (a
-    probe edits it). Tokens and keys are made for all melodies at once (``batch_tokens``,
-    ``invariant_digests``) when they lie on the tick grid, else melody by melody."""
-    tok = batch_tokens(melodies) if melodies else None
-    if tok is None:
-        distinct: dict[str, Tokens] = {}
-        last: dict[str, Melody] = {}
-        for m in melodies:
-            tokens = melody_tokens(m)
-            key = invariant_key(m, tokens)
-            last[key] = m
-            if len(tokens) >= min_tokens:
-                distinct.setdefault(key, tokens)
-        keys = sorted(distinct)
-        return keys, token_ids([distinct[k] for k in keys]), last
-    every = [d.hex() for d in invariant_digests(melodies, tok)]
-    first: dict[str, int] = {}
-    for at in np.flatnonzero(tok.lengths >= min_tokens).tolist():
-        first.setdefault(every[at], at)
+    probe edits it). Made ``DISTINCT_CHUNK`` melodies at a time, all of a chunk at once
+    when they lie on the tick grid (``batch_tokens``), else melody by melody; only the
+    distinct melodies' tokens are kept (a file of near a million lines would otherwise hold
+    every line's tokens, and the batch's work arrays, at once)."""
+    last: dict[str, Melody] = {}
+    first: dict[str, int] = {}  # key -> its row among the kept
+    kept: list[Tokenized] = []
+    for lo in range(0, len(melodies), DISTINCT_CHUNK):
+        chunk = melodies[lo:lo + DISTINCT_CHUNK]
+        tok = batch_tokens(chunk)
+        if tok is None:
+            tok = token_ids([melody_tokens(m) for m in chunk])
+        keys = [d.hex() for d in invariant_digests(chunk, tok)]
+        last.update(zip(keys, chunk, strict=True))
+        new = []
+        for at in np.flatnonzero(tok.lengths >= min_tokens).tolist():
+            if keys[at] not in first:
+                first[keys[at]] = len(first)
+                new.append(at)
+        kept.append(tok.subset(np.asarray(new, dtype=np.int64)))
     keys = sorted(first)
-    rows = np.asarray([first[k] for k in keys], dtype=np.int64)
-    return keys, tok.subset(rows), dict(zip(every, melodies, strict=True))
+    return keys, _joined(kept).subset(np.asarray([first[k] for k in keys], dtype=np.int64)), last
+
+
+DISTINCT_CHUNK = 50_000  # melodies calibration tokenizes at a time
+
+
+def _joined(parts: list[Tokenized]) -> Tokenized:
+    """The sequences of several ``Tokenized`` one after another, numbered anew (each part
+    numbers its tokens its own way; only equal numbers for equal tokens matter)."""
+    number: dict[object, int] = {}
+    flats = []
+    for part in parts:
+        renumber = np.asarray([number.setdefault(t, len(number)) for t in part.vocab], dtype=np.int32)
+        flats.append(renumber[part.flat] if len(part.flat) else np.zeros(0, dtype=np.int32))
+    flat = np.concatenate(flats) if flats else np.zeros(0, dtype=np.int32)
+    return Tokenized(flat, ragged.joined([p.starts for p in parts]), tuple(number))
 
 
 # Distinct melodies from which calibration's searches (one a shingle size) run at once, this
@@ -225,12 +242,15 @@ PARALLEL_MELODIES = 5_000
 
 
 def _searches(tok: Tokenized, settings: list[NearParams], mapper: Mapper | None
-              ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """``near_pair_arrays`` of all of ``tok``'s sequences under each setting (``search_job``):
-    one after another here, or with ``mapper`` and many melodies all at once, this process
-    taking the first while the mapper (a pool: started when called) takes the others."""
+              ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``near_pair_arrays`` of all of ``tok``'s sequences under each setting (``search_job``),
+    in order, each made when read: one after another here, or with ``mapper`` and many
+    melodies all at once, this process taking the first while the mapper (a pool: started
+    when called) takes the others."""
     jobs = [(tok, params) for params in settings]
     if mapper is None or len(tok) < PARALLEL_MELODIES or len(jobs) < 2:
-        return [search_job(job) for job in jobs]
+        yield from map(search_job, jobs)
+        return
     others = mapper(search_job, jobs[1:])
-    return [search_job(jobs[0]), *others]
+    yield search_job(jobs[0])
+    yield from others

@@ -495,20 +495,53 @@ def pair_codes(buckets: np.ndarray, groups: Sequence[int] | np.ndarray | None = 
 
     # One band's buckets at a time in this process; a few bands' at a time through the mapper.
     jobs = ((bucket_column(band), group) for band in range(buckets.shape[1]))
+    merged = _Merged()
     if mapper is None or n < BAND_JOB_ROWS:
-        found = [band_pairs(job) for job in jobs]
+        for job in jobs:
+            merged.add(band_pairs(job))
     else:
-        found = []
         # Two calls in flight: the pool's processes start the next bands while this one
         # reads the last ones' pairs and lays out the next columns (no idle gap between).
         in_flight: deque[Iterator[np.ndarray]] = deque()
         while batch := list(islice(jobs, BANDS_PER_CALL)):
             in_flight.append(mapper(band_pairs, batch))
             if len(in_flight) > 1:
-                found.extend(in_flight.popleft())
+                for codes in in_flight.popleft():
+                    merged.add(codes)
         while in_flight:
-            found.extend(in_flight.popleft())
-    return ragged.distinct(np.concatenate(found), runs=True) if found else np.zeros(0, dtype=np.int64)
+            for codes in in_flight.popleft():
+                merged.add(codes)
+    return merged.result()
+
+
+class _Merged:
+    """The distinct codes of the bands' pairs, merged as they come: the pairs a band adds
+    wait until they are as many as the distinct ones so far, then join them (a near pair
+    shares a bucket in many bands: a near-duplicate-rich file's bands give 3-4 times its
+    distinct pairs, ~250 million codes for 890,000 lines, which all at once took ~6 GB)."""
+
+    def __init__(self) -> None:
+        self.distinct = np.zeros(0, dtype=np.int64)
+        self.waiting: list[np.ndarray] = []
+        self.count = 0
+
+    def add(self, codes: np.ndarray) -> None:
+        self.waiting.append(codes)
+        self.count += len(codes)
+        if self.count > max(len(self.distinct), MERGE_CODES):
+            self._merge()
+
+    def _merge(self) -> None:
+        self.distinct = ragged.distinct(np.concatenate([self.distinct, *self.waiting]), runs=True)
+        self.waiting, self.count = [], 0
+
+    def result(self) -> np.ndarray:
+        if self.waiting:
+            self._merge()
+        return self.distinct
+
+
+MERGE_CODES = 1 << 22  # codes the bands' pairs may wait with before they are merged (32 MB)
 
 
 BAND_JOB_ROWS = 50_000  # rows from which the bands are grouped through the mapper
@@ -591,18 +624,44 @@ def near_pair_arrays(token_seqs: Sequence[Tokens], params: NearParams,
     group = None if groups is None else [groups[i] for i in usable]
     codes = pair_codes(buckets, group, mapper=mapper, index=index)
     length = np.array([lengths[i] for i in usable], dtype=np.int64)
-    x, y = codes // len(usable), codes % len(usable)
-    longer = np.maximum(length[x], length[y])
-    # The distance is at least the length difference: skip pairs that cannot reach it.
-    reachable = 1 - np.abs(length[x] - length[y]) / longer >= params.similarity
-    x, y, longer = x[reachable], y[reachable], longer[reachable]
-    held = ragged.distinct(np.r_[x, y])  # the sequences a candidate holds: only these are read
+    n = len(usable)
+
+    def candidates(block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(x, y, longer length) of a block of codes, without the pairs whose length
+        difference alone keeps them under the threshold (the distance is at least that)."""
+        x, y = block // n, block % n
+        longer = np.maximum(length[x], length[y])
+        reachable = 1 - np.abs(length[x] - length[y]) / longer >= params.similarity
+        return x[reachable], y[reachable], longer[reachable]
+
+    # The candidates are verified a block of codes at a time (a near-duplicate-rich file of
+    # 890,000 lines has ~75 million): the sequences some candidate holds are marked first,
+    # and only those are read, once.
+    blocks = [codes[lo:lo + VERIFY_BLOCK] for lo in range(0, len(codes), VERIFY_BLOCK)]
+    held_mask = np.zeros(n, dtype=bool)
+    for block in blocks:
+        x, y, _ = candidates(block)
+        held_mask[x] = held_mask[y] = True
+    held = np.flatnonzero(held_mask)
     tok = _tokenized(token_seqs, [usable[k] for k in held.tolist()])
-    distance = _distances(tok, np.searchsorted(held, x), np.searchsorted(held, y), mapper)
-    sim = 1 - distance / longer  # as edit_similarity computes it (float64, as Python's floats)
-    found = sim >= params.similarity
+    del held_mask
+    row_of = np.zeros(n, dtype=np.int64)
+    row_of[held] = np.arange(len(held))
     at = np.asarray(usable, dtype=np.int64)
-    return at[x[found]], at[y[found]], sim[found]
+    out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for block in blocks:
+        x, y, longer = candidates(block)
+        distance = _distances(tok, row_of[x], row_of[y], mapper)
+        sim = 1 - distance / longer  # as edit_similarity computes it (float64, as Python's floats)
+        found = sim >= params.similarity
+        out.append((at[x[found]], at[y[found]], sim[found]))
+    if not out:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+    i, j, sim = (np.concatenate([part[k] for part in out]) for k in range(3))
+    return i, j, sim
+
+
+VERIFY_BLOCK = 1 << 22  # candidate codes verified at a time (~200 MB of work arrays)
 
 
 class TokenRows(Sequence[Tokens]):
