@@ -428,7 +428,7 @@ def test_neighbours_of_near_pairs_most_similar_first() -> None:
     most similar first and then by class, as sorting each class's list would give."""
     from collections import defaultdict
 
-    from augment.dedup import _neighbours
+    from augment.dedup import Neighbours
 
     rng = np.random.default_rng(4)
     codes = np.unique(rng.integers(0, 40 * 40, size=300))
@@ -440,5 +440,10 @@ def test_neighbours_of_near_pairs_most_similar_first() -> None:
         want[a].append((b, s))
         want[b].append((a, s))
     by_sorting = {k: tuple(sorted(v, key=lambda t: (-t[1], t[0]))) for k, v in want.items()}
-    assert _neighbours(i, j, sim) == by_sorting
-    assert _neighbours(np.zeros(0, int), np.zeros(0, int), np.zeros(0)) == {}
+    got = Neighbours.of(i, j, sim)
+    assert got == by_sorting and dict(got) == by_sorting and sorted(got) == sorted(by_sorting)
+    assert 5 not in got or 5 in by_sorting
+    this, other = got.pairs()
+    assert sorted(zip(this.tolist(), other.tolist(), strict=True)) == \
+        sorted((k, o) for k, v in by_sorting.items() for o, _ in v)
+    assert Neighbours.of(np.zeros(0, int), np.zeros(0, int), np.zeros(0)) == {}

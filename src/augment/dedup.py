@@ -403,7 +403,7 @@ class MelodyRelations:
     """Which examples share a tune: invariant class per example and verified near pairs."""
 
     rep_of: Mapping[str, int]  # example id -> index of its invariant class
-    near: dict[int, tuple[tuple[int, float], ...]] = field(default_factory=dict)
+    near: Mapping[int, tuple[tuple[int, float], ...]] = field(default_factory=dict)
     # The class of each example ``of`` was given, in that order (``rep_of`` by position).
     class_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), compare=False,
                                  repr=False)
@@ -453,20 +453,56 @@ class MelodyRelations:
             i, j, sim = near_pair_arrays(_Tokens(reps, melody_of), params, groups, mapper=mapper,
                                          buckets=None if index is None or buckets is None else buckets.rows,
                                          bucket_rows=index, lengths=lengths)
-        return cls(ClassById(examples, classes), _neighbours(i, j, sim), classes)
+        return cls(ClassById(examples, classes), Neighbours.of(i, j, sim), classes)
 
 
-def _neighbours(i: np.ndarray, j: np.ndarray, sim: np.ndarray) -> dict[int, tuple[tuple[int, float], ...]]:
+class Neighbours(Mapping[int, tuple[tuple[int, float], ...]]):
     """Class -> its near neighbours (other class, similarity), most similar first (then by
-    class), from the near pairs (i, j, similarity); classes by number."""
-    this, other, how = np.r_[i, j], np.r_[j, i], np.r_[sim, sim]
-    order = np.lexsort((other, -how, this))
-    this = this[order]
-    entries = list(zip(other[order].tolist(), how[order].tolist(), strict=True))
-    cuts = np.flatnonzero(np.r_[True, this[1:] != this[:-1], True]) if len(this) else np.zeros(1, int)
-    keys = this[cuts[:-1]].tolist()
-    return {k: tuple(entries[a:b]) for k, a, b in zip(keys, cuts[:-1].tolist(), cuts[1:].tolist(),
-                                                      strict=True)}
+    class): ``MelodyRelations.near`` kept as arrays, a class's tuple made when it is read.
+    A near-duplicate-rich file holds tens of millions of neighbour entries (890,000 lines:
+    ~20 million pairs, each listed both ways), ~200 bytes each as tuples and 16 here."""
+
+    def __init__(self, classes: np.ndarray, starts: np.ndarray, other: np.ndarray, sim: np.ndarray) -> None:
+        # classes[n]'s neighbours: other[starts[n]:starts[n + 1]], with their similarities
+        self.classes, self.starts, self.other, self.sim = classes, starts, other, sim
+        self._at = {k: n for n, k in enumerate(classes.tolist())}
+
+    @classmethod
+    def of(cls, i: np.ndarray, j: np.ndarray, sim: np.ndarray) -> Neighbours:
+        """From the near pairs (i, j, similarity), each listed both ways."""
+        this, other, how = np.r_[i, j], np.r_[j, i], np.r_[sim, sim]
+        order = np.lexsort((other, -how, this))
+        this = this[order]
+        cuts = np.flatnonzero(np.r_[True, this[1:] != this[:-1], True]) if len(this) else np.zeros(1, int)
+        return cls(this[cuts[:-1]], cuts, other[order], how[order])
+
+    def __getitem__(self, key: int) -> tuple[tuple[int, float], ...]:
+        n = self._at[key]
+        a, b = int(self.starts[n]), int(self.starts[n + 1])
+        return tuple(zip(self.other[a:b].tolist(), self.sim[a:b].tolist(), strict=True))
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._at)
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._at
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(class, neighbour) of every entry, as arrays."""
+        return np.repeat(self.classes, np.diff(self.starts)), self.other
+
+
+def _near_pairs_of(near: Mapping[int, tuple[tuple[int, float], ...]]) -> tuple[np.ndarray, np.ndarray]:
+    """(class, neighbour) of every entry of a ``MelodyRelations.near``, as arrays."""
+    if isinstance(near, Neighbours):
+        return near.pairs()
+    this = np.fromiter(chain.from_iterable(repeat(rep, len(others)) for rep, others in near.items()),
+                       dtype=np.int64)
+    other = np.fromiter((o for others in near.values() for o, _ in others), dtype=np.int64, count=len(this))
+    return this, other
 
 
 class ClassById(Mapping[str, int]):
@@ -713,12 +749,8 @@ def family_groups(examples: Sequence[Example], relations: MelodyRelations,
     family = np.fromiter(map(number.__getitem__, family_of), dtype=np.int64, count=len(examples))
     held, node = np.unique(tune, return_inverse=True)  # held tune k is node len(names) + k
     u, v = [family], [len(names) + node.reshape(-1)]
-    near = relations.near
-    if near:
-        this = np.fromiter(chain.from_iterable(repeat(rep, len(others)) for rep, others in near.items()),
-                           dtype=np.int64)
-        other = np.fromiter((o for others in near.values() for o, _ in others), dtype=np.int64,
-                            count=len(this))
+    if relations.near:
+        this, other = _near_pairs_of(relations.near)
         a, b = np.searchsorted(held, this), np.searchsorted(held, other)
         both = (a < len(held)) & (b < len(held))
         both[both] &= (held[a[both]] == this[both]) & (held[b[both]] == other[both])
