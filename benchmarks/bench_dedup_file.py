@@ -9,8 +9,9 @@ no lineage, so every line is its own tune and calibration searches the whole fil
     python benchmarks/bench_dedup_file.py --size 100000 --workers 1 2      # ~6 min
     python benchmarks/bench_dedup_file.py --size 10000 --commands dedup --repeat 3
 
-Prints each run's seconds, peak RSS (the command's process and its pool, the largest one)
-and a digest of the files it wrote (equal digests: the same output, whatever the workers).
+Prints each run's seconds, peak RSS (the command's process and its pool, the largest one),
+the peak of all its processes together (their PSS summed, sampled 4 times a second) and a
+digest of the files it wrote (equal digests: the same output, whatever the workers).
 """
 
 from __future__ import annotations
@@ -58,17 +59,19 @@ def digest(out: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def run_once(command: str, data: Path, out: Path, workers: str) -> tuple[float, float, str]:
-    """(seconds, peak RSS in MB of the largest of the run's processes, digest of its files)."""
+def run_once(command: str, data: Path, out: Path, workers: str) -> tuple[float, float, float | None, str]:
+    """(seconds, peak RSS in MB of the largest of the run's processes, peak PSS in MB of
+    all of them together (``bench_expand.TreeMemory``), digest of its files)."""
     out.mkdir(parents=True)
     start = time.perf_counter()
     process = subprocess.Popen(command_line(command, data, out, workers), stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
+    with bench_expand.TreeMemory(root=process.pid) as memory:
+        _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"augment {command} --workers {workers} failed ({process.returncode})")
-    return seconds, usage.ru_maxrss / 1024, digest(out)
+    return seconds, usage.ru_maxrss / 1024, memory.peak_mb, digest(out)
 
 
 def main() -> None:
@@ -88,10 +91,11 @@ def main() -> None:
             for k in range(args.repeat):
                 for workers in args.workers:
                     out = Path(tmp) / f"{command}_{workers}_{k}"
-                    seconds, rss, files = run_once(command, data, out, workers)
+                    seconds, rss, pss, files = run_once(command, data, out, workers)
                     times[workers].append(seconds)
                     print(f"{command} --workers {workers} run {k + 1}: {seconds:.2f} s, peak RSS "
-                          f"{rss:.0f} MB, files {files}", flush=True)
+                          f"{rss:.0f} MB, peak PSS of all its processes {pss} MB, files {files}",
+                          flush=True)
             for workers, found in times.items():
                 print(f"{command} --workers {workers}: median {statistics.median(found):.2f} s")
 

@@ -167,15 +167,15 @@ def instrument() -> dict[str, float]:
 
 
 class TreeMemory:
-    """Peak memory of this process and its children together, sampled every ``every``
-    seconds in a thread: the sum of their PSS (proportional set size: a page shared by
-    forked processes counts once, split among them; file pages mapped count too). Linux
-    only (/proc); None elsewhere."""
+    """Peak memory of a process (``root``, default this one) and its descendants together,
+    sampled every ``every`` seconds in a thread: the sum of their PSS (proportional set
+    size: a page shared by forked processes counts once, split among them; file pages
+    mapped count too). Linux only (/proc); None elsewhere."""
 
-    def __init__(self, every: float = 0.25) -> None:
+    def __init__(self, every: float = 0.25, root: int | None = None) -> None:
         import threading
 
-        self.every, self.peak_kb = every, 0
+        self.every, self.peak_kb, self.root = every, 0, root
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -188,16 +188,17 @@ class TreeMemory:
         self._thread.join()
 
     def _pids(self) -> list[int]:
-        me = os.getpid()
-        pids = [me]
+        children: dict[int, list[int]] = {}
         for entry in os.listdir("/proc"):
             if entry.isdigit():
                 try:
                     stat = Path(f"/proc/{entry}/stat").read_text()
                 except OSError:
                     continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == me:
-                    pids.append(int(entry))
+                children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+        pids = [os.getpid() if self.root is None else self.root]
+        for pid in pids:  # grows as it goes: the descendants, generation by generation
+            pids.extend(children.get(pid, ()))
         return pids
 
     def _run(self) -> None:

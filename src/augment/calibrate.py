@@ -145,9 +145,10 @@ def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recal
     """Pick shingle size, LSH banding and similarity threshold for ``target_recall``.
 
     Among settings that reach the target, the one merging the fewest distinct input
-    melodies wins (then the higher recall, then the smaller shingle size). ``mapper``
-    (``parallel.Mapper``) only saves time: the near-duplicate search of each setting over
-    the input melodies runs through it (``near_pair_arrays``) when they are many.
+    melodies wins (then the higher recall, then the smaller shingle size). The winner keeps
+    its search over the input melodies (``Calibration.search``). ``mapper``
+    (``parallel.Mapper``) only saves time: with many melodies (``PARALLEL_MELODIES``) the
+    settings' searches run at once, the first here and the others through it.
     """
     keys, tok, last = _distinct(melodies, min_tokens)
     chosen = keys if len(keys) <= max_probe_melodies else sorted(

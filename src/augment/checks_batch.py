@@ -26,7 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import checks
+from . import checks, compiled
 from .config import ChecksConfig
 from .example import Example
 from .facts import _scale
@@ -291,13 +291,8 @@ def _loop(pitches: np.ndarray, ticks: np.ndarray, starts: np.ndarray, keys: np.n
 
 @lru_cache(maxsize=1)
 def _compiled() -> Callable[..., None]:
-    """``_loop`` compiled for this machine (cached on disk by numba, as ``near`` does)."""
-    import numba
-
-    try:
-        return numba.njit(cache=True, nogil=True)(_loop)
-    except RuntimeError:  # no writable cache directory anywhere: compile in memory each process
-        return numba.njit(nogil=True)(_loop)
+    """``_loop`` compiled for this machine (``compiled.njit``)."""
+    return compiled.njit(_loop)
 
 
 assert TICKS_PER_QUARTER == 48  # the loop's ``t % 48`` and ``/ 48.0``

@@ -459,8 +459,8 @@ class MelodyRelations:
 class Neighbours(Mapping[int, tuple[tuple[int, float], ...]]):
     """Class -> its near neighbours (other class, similarity), most similar first (then by
     class): ``MelodyRelations.near`` kept as arrays, a class's tuple made when it is read.
-    A near-duplicate-rich file holds tens of millions of neighbour entries (890,000 lines:
-    ~20 million pairs, each listed both ways), ~200 bytes each as tuples and 16 here."""
+    A near-duplicate-rich file holds many (a 100,065-line one: 0.77-0.98 million pairs, each
+    listed both ways), ~200 bytes each as tuples and 16 here."""
 
     def __init__(self, classes: np.ndarray, starts: np.ndarray, other: np.ndarray, sim: np.ndarray) -> None:
         # classes[n]'s neighbours: other[starts[n]:starts[n + 1]], with their similarities

@@ -23,7 +23,7 @@ from itertools import chain
 
 import numpy as np
 
-from . import ragged
+from . import compiled, ragged
 
 WORD = 64  # bits per lane: the longest shorter side handled in numpy
 BATCH = 2048  # pairs per numpy pass (the match table is BATCH * 64 * longest bytes)
@@ -244,10 +244,5 @@ def _pairs_loop(flat: np.ndarray, starts: np.ndarray, short: np.ndarray, long_: 
 
 @lru_cache(maxsize=1)
 def _compiled_loop() -> Callable[..., None]:
-    """``_pairs_loop`` compiled for this machine (cached on disk by numba, as ``near`` does)."""
-    import numba
-
-    try:
-        return numba.njit(cache=True, nogil=True)(_pairs_loop)
-    except RuntimeError:  # no writable cache directory anywhere: compile in memory each process
-        return numba.njit(nogil=True)(_pairs_loop)
+    """``_pairs_loop`` compiled for this machine (``compiled.njit``)."""
+    return compiled.njit(_pairs_loop)
