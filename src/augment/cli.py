@@ -83,8 +83,8 @@ class _Workers(click.ParamType):
 
 WORKERS = _Workers()
 _WORKER_COUNTS = "auto = one per usable CPU, at most 4; 0 = one per usable CPU; 1 = no pool"
-FILE_WORKERS_HELP = ("Processes for the near-duplicate searches of a large file (LSH bands, "
-                     f"verifying candidate pairs): {_WORKER_COUNTS}. The output is the same "
+FILE_WORKERS_HELP = ("Processes for the near-duplicate calibration of a large file (its three "
+                     f"searches at once; more memory): {_WORKER_COUNTS}. The output is the same "
                      "whatever the number.")
 
 

@@ -85,8 +85,8 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
 
     ``on_error="fail"`` raises on any invalid line before writing; ``"skip"`` sets invalid
     lines aside in ``rejects``. Both files are written atomically. ``workers`` > 1 runs the
-    near-duplicate searches of a large file (calibration's and dedup's: LSH bands and the
-    verification of candidate pairs) in a process pool; the files are the same.
+    calibration's near-duplicate searches of a large file at once, in a process pool (the
+    dedup reads the chosen one's pairs); the files are the same.
     """
     rejects = rejects_path_for(out) if rejects is None else rejects
     if len({path.resolve(), out.resolve(), rejects.resolve()}) < 3:
@@ -138,8 +138,9 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
 def split_file(path: Path, config: Config, out_dir: Path, run_seed: int = 0, *,
                progress: Progress = SILENT, workers: int = 1) -> FileResult:
     """Split an existing dataset into train/validation/test by shared tunes; audit; write.
-    ``workers`` > 1 runs the near-duplicate searches of a large file in a process pool; the
-    files are the same."""
+    ``workers`` > 1 runs the calibration's near-duplicate searches of a large file at once,
+    in a process pool (the tune groups and the audit read the chosen one's pairs); the files
+    are the same."""
     with local_pool(workers) as mapper:
         return _split_file(path, config, out_dir, run_seed, progress, mapper)
 

@@ -38,6 +38,7 @@ from .near import (
     NearParams,
     NearSearch,
     Tokens,
+    TokenSequence,
     band_buckets,
     batch_tokens,
     grid_tokens,
@@ -432,12 +433,11 @@ class MelodyRelations:
         first_of = first_equal(fps.invariant)
         first = np.flatnonzero(first_of == np.arange(len(first_of)))
         classes = np.searchsorted(first, first_of)
-        reps = [examples[i] for i in first.tolist()]
-        lengths = fps.length[first].tolist()
         groups = None
         if across is not None:
             labels = [across(ex) for ex in examples] if callable(across) else across
             groups = _class_groups(classes, labels, len(first))
+
         def digest_of(k: int) -> bytes:  # class k's invariant digest
             at = int(first[k]) * DIGEST
             return fps.invariant[at:at + DIGEST]
@@ -448,11 +448,12 @@ class MelodyRelations:
                 group = np.asarray(groups, dtype=np.int64)
                 across_ = group[i] != group[j]
                 i, j, sim = i[across_], j[across_], sim[across_]
-        else:
+        else:  # search: only the classes' first examples
             index = None if rows is None or buckets is None else rows[first]
+            reps = [examples[i] for i in first.tolist()]
             i, j, sim = near_pair_arrays(_Tokens(reps, melody_of), params, groups, mapper=mapper,
                                          buckets=None if index is None or buckets is None else buckets.rows,
-                                         bucket_rows=index, lengths=lengths)
+                                         bucket_rows=index, lengths=fps.length[first].tolist())
         return cls(ClassById(examples, classes), Neighbours.of(i, j, sim), classes)
 
 
@@ -534,7 +535,7 @@ class ClassById(Mapping[str, int]):
         return len(self._dict())
 
 
-class _Tokens(Sequence[Tokens]):
+class _Tokens(TokenSequence):
     """``melody_tokens`` of each example's melody, made when read."""
 
     def __init__(self, examples: Sequence[Example], melody_of: MelodyOf = MELODY) -> None:
@@ -544,15 +545,7 @@ class _Tokens(Sequence[Tokens]):
     def __len__(self) -> int:
         return len(self._examples)
 
-    @overload
-    def __getitem__(self, i: int) -> Tokens: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> Sequence[Tokens]: ...
-
-    def __getitem__(self, i: int | slice) -> Tokens | Sequence[Tokens]:
-        if isinstance(i, slice):
-            return [melody_tokens(self._melody_of(e)) for e in self._examples[i]]
+    def row(self, i: int) -> Tokens:
         return melody_tokens(self._melody_of(self._examples[i]))
 
     def tokenized(self, picked: Sequence[int]) -> Tokenized | None:

@@ -660,15 +660,19 @@ def near_pair_arrays(token_seqs: Sequence[Tokens], params: NearParams,
 VERIFY_BLOCK = 1 << 22  # candidate codes verified at a time (a few arrays of 32 MB each)
 
 
-class TokenRows(Sequence[Tokens]):
-    """The sequences of a ``Tokenized`` as token tuples (``near_pair_arrays`` reads them
-    numbered, through ``tokenized``: a search job carries its melodies this way)."""
-
-    def __init__(self, tok: Tokenized) -> None:
-        self.tok = tok
+class TokenSequence(Sequence[Tokens]):
+    """Token sequences made when read (``row``), for ``near_pair_arrays``, which reads only
+    those a candidate pair holds, numbered all at once through ``tokenized`` when it can
+    (None: made one by one)."""
 
     def __len__(self) -> int:
-        return len(self.tok)
+        raise NotImplementedError
+
+    def row(self, i: int) -> Tokens:
+        raise NotImplementedError
+
+    def tokenized(self, picked: Sequence[int]) -> Tokenized | None:
+        return None
 
     @overload
     def __getitem__(self, i: int) -> Tokens: ...
@@ -678,7 +682,21 @@ class TokenRows(Sequence[Tokens]):
 
     def __getitem__(self, i: int | slice) -> Tokens | Sequence[Tokens]:
         if isinstance(i, slice):
-            return [self[k] for k in range(len(self))[i]]
+            return [self.row(k) for k in range(len(self))[i]]
+        return self.row(i)
+
+
+class TokenRows(TokenSequence):
+    """The sequences of a ``Tokenized`` as token tuples (a search job carries its melodies
+    this way)."""
+
+    def __init__(self, tok: Tokenized) -> None:
+        self.tok = tok
+
+    def __len__(self) -> int:
+        return len(self.tok)
+
+    def row(self, i: int) -> Tokens:
         return tuple(str(self.tok.vocab[k]) for k in self.tok.row(i))
 
     def tokenized(self, picked: Sequence[int]) -> Tokenized:
