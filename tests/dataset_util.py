@@ -79,3 +79,17 @@ def reprompted_variants(seeds: int, step: int, variants_per_seed: int) -> list[E
             if not isinstance(p, str):
                 out.append(p)
     return out
+
+
+def record_calls(monkeypatch, module: object, name: str, note=None) -> list:  # type: ignore[no-untyped-def]
+    """Wrap ``module.name`` for the test: each call still runs, and what ``note(*args)``
+    makes of it (by default its first argument) is appended to the list returned."""
+    real = getattr(module, name)
+    calls: list = []
+
+    def recorded(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(args[0] if note is None else note(*args))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, recorded)
+    return calls

@@ -13,7 +13,7 @@ from augment.calibrate import PROBES
 from augment.cli import cli
 from augment.codec import example_to_line
 from augment.melody import transpose
-from dataset_util import corpus, example
+from dataset_util import corpus, example, record_calls
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = str(ROOT / "seeds" / "beethoven.jsonl")
@@ -156,14 +156,7 @@ def test_dedup_and_split_fingerprint_each_line_once(monkeypatch: pytest.MonkeyPa
     import augment.dedup as dedup_module
 
     path, n = _dataset(tmp_path)
-    made: list[int] = []
-    real = dedup_module.fingerprints
-
-    def counted(batch, *args, **kwargs):  # type: ignore[no-untyped-def]
-        made.append(len(batch))
-        return real(batch, *args, **kwargs)
-
-    monkeypatch.setattr(dedup_module, "fingerprints", counted)
+    made = record_calls(monkeypatch, dedup_module, "fingerprints", lambda batch, *_: len(batch))
     r = CliRunner().invoke(cli, ["dedup", str(path), "-o", str(tmp_path / "d.jsonl"), "--workers", "1"])
     assert r.exit_code == 0, r.output
     assert sum(made) == n
@@ -182,21 +175,14 @@ def test_dedup_and_split_search_near_pairs_only_in_the_calibration(monkeypatch: 
     import augment.dedup as dedup_module
 
     path, _ = _dataset(tmp_path)
-    calls: list[str] = []
-    for module, name in ((calibrate_module, "search_job"), (dedup_module, "near_pair_arrays")):
-        real = getattr(module, name)
-
-        def counted(*args, _real=real, _name=module.__name__, **kwargs):  # type: ignore[no-untyped-def]
-            calls.append(_name)
-            return _real(*args, **kwargs)
-
-        monkeypatch.setattr(module, name, counted)
+    searched = record_calls(monkeypatch, calibrate_module, "search_job")
+    searched_again = record_calls(monkeypatch, dedup_module, "near_pair_arrays")
     for command, out in (("dedup", ["-o", str(tmp_path / "d.jsonl")]),
                          ("split", ["--out", str(tmp_path / "s")])):
-        calls.clear()
+        searched.clear()
         r = CliRunner().invoke(cli, [command, str(path), *out, "--workers", "1"])
         assert r.exit_code == 0, r.output
-        assert calls == ["augment.calibrate"] * 3, command
+        assert len(searched) == 3 and searched_again == [], command
     # Searching again (no search to reuse) writes the same files.
     monkeypatch.setattr(dedup_module.NearSearch, "among", lambda *a: None)
     r = CliRunner().invoke(cli, ["dedup", str(path), "-o", str(tmp_path / "again.jsonl"), "--workers", "1"])
@@ -206,7 +192,7 @@ def test_dedup_and_split_search_near_pairs_only_in_the_calibration(monkeypatch: 
     r = CliRunner().invoke(cli, ["split", str(path), "--out", str(tmp_path / "s2"), "--workers", "1"])
     assert r.exit_code == 0, r.output
     assert _files(tmp_path / "s2") == _files(tmp_path / "s")
-    assert "augment.dedup" in calls  # these runs did search again
+    assert searched_again  # these runs did search again
 
 
 def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from augment.near import (
     melody_tokens,
     shingles,
 )
-from dataset_util import corpus, example, seeds_from_corpus, transposed_family
+from dataset_util import corpus, example, record_calls, seeds_from_corpus, transposed_family
 
 # Pairs in the fixture that are the same tune (verified by title): not false merges.
 SAME_TUNES = {
@@ -209,14 +209,7 @@ def test_prints_made_where_none_are_given_come_in_batches_equal_to_one_by_one(
     examples = [e for s in seeds[:5] for e in transposed_family(s, [0, 4])] + list(seeds[5:])
     one_by_one = [fingerprint(e) for e in examples]
     monkeypatch.setattr(dedup_module, "PRINT_BATCH", 7)  # batches that end mid-way
-    made: list[int] = []
-    real = dedup_module.fingerprints
-
-    def counted(batch, *args, **kwargs):  # type: ignore[no-untyped-def]
-        made.append(len(batch))
-        return real(batch, *args, **kwargs)
-
-    monkeypatch.setattr(dedup_module, "fingerprints", counted)
+    made = record_calls(monkeypatch, dedup_module, "fingerprints", lambda batch, *_: len(batch))
     assert list(_prints_of(examples, None)) == one_by_one
     assert made == [7] * (len(examples) // 7) + [len(examples) % 7]
     some = {e.id: fp for e, fp in list(zip(examples, one_by_one, strict=True))[::3]}

@@ -17,7 +17,7 @@ from augment.calibrate import make_probes
 from augment.config import load_config
 from augment.near import EMPTY, MinHasher, jaccard, melody_tokens, shingles
 from augment.pipeline import expand
-from dataset_util import corpus
+from dataset_util import corpus, record_calls
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -349,13 +349,7 @@ def test_near_pairs_the_same_merged_and_verified_in_small_blocks(monkeypatch: py
         [p for p in defined if p[2] >= params.similarity]
     monkeypatch.setattr(near, "MERGE_CODES", 5)
     monkeypatch.setattr(near, "VERIFY_BLOCK", 7)
-    merges: list[int] = []
-    real = near.ragged.distinct
-
-    def counted(values, runs=False):  # type: ignore[no-untyped-def]
-        merges.append(len(values))
-        return real(values, runs)
-    monkeypatch.setattr(near.ragged, "distinct", counted)
+    merges = record_calls(monkeypatch, near.ragged, "distinct")
     blocks = [near_pair_arrays(seqs, params), near_pair_arrays(seqs, params, groups)]
     assert len(merges) > 10  # merged many times
     for got, want in zip(blocks, whole, strict=True):
