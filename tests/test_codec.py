@@ -4,7 +4,7 @@ import json
 from fractions import Fraction
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from augment.codec import FormatConfig, format_melody, parse_line, parse_melody
@@ -145,3 +145,64 @@ def test_a_good_line_keeps_its_text_and_extra_keys() -> None:
     assert example.messages[1].content == "melody_pitch_duration_data: [(60, 1)]"
     assert dict(example.messages[1].extra) == {"weight": 1}
     assert example.prompt == "C major please"
+
+
+# --- the plain-melody reading (codec._plain_melody) against the full one ------------------
+
+_PAIR_TEXTS = ["60, 0.5", "62, 0.25", "0, 1.0", "null, 1.0", "127, 4.0", "128, 1.0", "-1, 1.0",
+               "60, 0", "60, -0.5", "60, 1e999", "60, 0.3333333333333333", "60, 1", "60.0, 1.0",
+               "true, 1.0", "60, true", '"C", 1.0', "60", "60, 1.0, 2", "[60, 1.0]", "60, NaN",
+               "99999999999999999999, 1.0", "60, 1e-400", "60 , 0.5", " 60, 0.5", "60,0.5", ""]
+_JOINS = ["], [", "],[", "] , [", "],\n ["]
+
+
+def _full_reading(text: str, fmt: FormatConfig) -> object:
+    """parse_melody with the plain reading switched off: its melody, or its problems."""
+    from unittest.mock import patch
+
+    from augment import codec
+    with patch.object(codec, "_plain_melody", lambda body, fmt, limits: None):
+        return _outcome(text, fmt)
+
+
+def _outcome(text: str, fmt: FormatConfig) -> object:
+    try:
+        return parse_melody(text, fmt)
+    except MelodyFormatError as exc:
+        return exc.problems
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PAIR_TEXTS), max_size=12),
+       st.lists(st.sampled_from(_JOINS), min_size=11, max_size=11),
+       st.sampled_from([FormatConfig(), FormatConfig("whole"), FormatConfig(rest="null")]),
+       st.sampled_from(["[[{}]]", "[({})]", " [[{}]] ", "[[{}]", "[{}]]", "[[{}]]]"]))
+def test_the_plain_reading_equals_the_full_one(pairs: list[str], joins: list[str], fmt: FormatConfig,
+                                               shape: str) -> None:
+    body = "".join(j + p for j, p in zip(["", *joins[:len(pairs) - 1]], pairs, strict=True))
+    text = "melody_pitch_duration_data: " + shape.format(body)
+    assert _outcome(text, fmt) == _full_reading(text, fmt)  # the pair table cold, then warm
+    assert _outcome(text, fmt) == _full_reading(text, fmt)
+
+
+def test_written_melodies_take_the_plain_reading_and_read_back_the_same() -> None:
+    from augment import codec
+    from augment.limits import DEFAULT_LIMITS
+    from dataset_util import corpus
+
+    formats = [FormatConfig(), FormatConfig("whole"), FormatConfig(rest="null")]
+    for _, melody in corpus():
+        for fmt in formats:
+            text = format_melody(melody, fmt)
+            body = text[len(codec.PREFIX):].strip()
+            assert codec._plain_melody(body, fmt, DEFAULT_LIMITS) == melody  # taken, and right
+            assert parse_melody(text, fmt) == melody == _full_reading(text, fmt)
+
+
+def test_the_plain_reading_leaves_a_melody_over_the_note_limit_to_the_full_one() -> None:
+    from augment.limits import Limits
+
+    text = "melody_pitch_duration_data: [" + ", ".join(["[60, 0.5]"] * 5) + "]"
+    with pytest.raises(MelodyFormatError, match="5 notes, over the limit of 4"):
+        parse_melody(text, limits=Limits(max_notes=4))
+    assert len(parse_melody(text, limits=Limits(max_notes=5))) == 5

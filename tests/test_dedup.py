@@ -370,7 +370,7 @@ def test_policy_pass_equals_the_plain_loop_over_every_example() -> None:
     from types import SimpleNamespace
 
     from augment.config import DEDUP_LEVELS
-    from augment.dedup import _by_policies, _duplicate_of
+    from augment.dedup import Neighbours, _by_policies, _duplicate_of
 
     def plain(examples, class_of, near, config):  # type: ignore[no-untyped-def]
         keepers = defaultdict(dict)
@@ -407,10 +407,15 @@ def test_policy_pass_equals_the_plain_loop_over_every_example() -> None:
         near_t = {k: tuple(sorted(v, key=lambda t: (-t[1], t[0]))) for k, v in near.items()}
         config = DedupConfig(calibrate=False, within_family=rng.choice(DEDUP_LEVELS),
                              across_families=rng.choice(DEDUP_LEVELS))
-        positions, dropped = _by_policies(examples, class_of, near_t, config)  # type: ignore[arg-type]
         want_kept, want_dropped = plain(examples, class_of.tolist(), near_t, config)
-        assert positions.tolist() == want_kept
-        assert [(e.id, r) for e, r in dropped] == [(e.id, r) for e, r in want_dropped]
+        pairs = [(a, b, sim) for a, others in near_t.items() for b, sim in others if a < b]
+        as_arrays = Neighbours.of(*(np.asarray([p[k] for p in pairs], dtype=np.int64 if k < 2 else float)
+                                    for k in range(3)))
+        assert as_arrays == near_t
+        for given_near in (near_t, as_arrays):  # a dict, and as MelodyRelations keeps it
+            positions, dropped = _by_policies(examples, class_of, given_near, config)  # type: ignore[arg-type]
+            assert positions.tolist() == want_kept
+            assert [(e.id, r) for e, r in dropped] == [(e.id, r) for e, r in want_dropped]
         for _, r in dropped:
             seen_drops["invariant" if r.startswith("inv") else "near"] += 1
     assert seen_drops["invariant"] > 100 and seen_drops["near"] > 10  # both kinds were decided
@@ -440,3 +445,23 @@ def test_neighbours_of_near_pairs_most_similar_first() -> None:
     assert sorted(zip(this.tolist(), other.tolist(), strict=True)) == \
         sorted((k, o) for k, v in by_sorting.items() for o, _ in v)
     assert Neighbours.of(np.zeros(0, int), np.zeros(0, int), np.zeros(0)) == {}
+
+
+def test_neighbour_order_is_the_lexsort_it_replaces() -> None:
+    """``_neighbour_order``'s one sort of a combined key orders entries as ``np.lexsort``
+    by class, similarity descending, then neighbour; and falls back to it when the key
+    would not fit (here: a negative class)."""
+    from augment.dedup import _neighbour_order
+
+    rng = np.random.default_rng(11)
+    for n, m in ((5, 30), (300, 4000), (2, 1)):
+        codes = np.unique(rng.integers(0, n * n, size=m))
+        i, j = codes // n, codes % n
+        i, j = i[i != j], j[i != j]
+        sim = 1 - rng.integers(0, 9, size=len(i)) / rng.integers(10, 40, size=len(i))
+        this, other, how = np.r_[i, j], np.r_[j, i], np.r_[sim, sim]
+        want = np.lexsort((other, -how, this))
+        assert _neighbour_order(this, other, how, sim).tolist() == want.tolist()
+        assert _neighbour_order(this - 3, other, how, sim).tolist() == \
+            np.lexsort((other, -how, this - 3)).tolist()
+    assert _neighbour_order(np.zeros(0, int), np.zeros(0, int), np.zeros(0), np.zeros(0)).tolist() == []

@@ -180,11 +180,12 @@ def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recal
     names = sorted(PROBES)
     for (params, found), (i, j, sim) in zip(settings, _searches(tok, [p for p, _ in settings], mapper),
                                             strict=True):
-        merged = ragged.distinct(np.r_[i, j])
+        merged = np.zeros(len(keys), dtype=bool)  # the melodies some verified pair holds
+        merged[i] = merged[j] = True
         by_probe = tuple((n, float(found[[p[0] == n for p in probes]].mean())) for n in names
                          if any(p[0] == n for p in probes))
         result = Calibration(params, target_recall, float(found.mean()), by_probe, len(probes),
-                             len(keys), len(merged), NearSearch(params, digests, i, j, sim))
+                             len(keys), int(merged.sum()), NearSearch(params, digests, i, j, sim))
         del i, j, sim, merged  # only the best setting's search is kept
         score = (0.0 if result.probe_recall >= target_recall else 1.0 - result.probe_recall,
                  result.merge_rate, -result.probe_recall)
