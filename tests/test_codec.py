@@ -179,7 +179,7 @@ def _outcome(text: str, fmt: FormatConfig) -> object:
        st.sampled_from(["[[{}]]", "[({})]", " [[{}]] ", "[[{}]", "[{}]]", "[[{}]]]"]))
 def test_the_plain_reading_equals_the_full_one(pairs: list[str], joins: list[str], fmt: FormatConfig,
                                                shape: str) -> None:
-    body = "".join(j + p for j, p in zip(["", *joins[:len(pairs) - 1]], pairs, strict=True))
+    body = "".join(j + p for j, p in zip(["", *joins][:len(pairs)], pairs, strict=True))
     text = "melody_pitch_duration_data: " + shape.format(body)
     assert _outcome(text, fmt) == _full_reading(text, fmt)  # the pair table cold, then warm
     assert _outcome(text, fmt) == _full_reading(text, fmt)
