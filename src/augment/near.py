@@ -752,7 +752,7 @@ class NearSearch:
         both = (x >= 0) & (y >= 0)
         x, y, sim = x[both], y[both], self.sim[both]
         first, second = np.minimum(x, y), np.maximum(x, y)
-        order = np.lexsort((second, first))
+        order = np.argsort(first * len(lengths) + second)  # by (first, second); pairs are distinct
         return first[order], second[order], sim[order]
 
 
