@@ -4,7 +4,7 @@ import json
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from augment.codec import FormatConfig, format_melody, parse_line, parse_melody
@@ -206,3 +206,34 @@ def test_the_plain_reading_leaves_a_melody_over_the_note_limit_to_the_full_one()
     with pytest.raises(MelodyFormatError, match="5 notes, over the limit of 4"):
         parse_melody(text, limits=Limits(max_notes=4))
     assert len(parse_melody(text, limits=Limits(max_notes=5))) == 5
+
+
+_VALUES = st.sampled_from(["user", "system", "assistant", "robot", "", "  ", "Write a melody.", None, 3, True,
+                           ["user"], {"a": 1}, BRIEF, 0, 1])
+_MESSAGE = st.one_of(st.fixed_dictionaries({"role": _VALUES, "content": _VALUES}),  # the plain shape
+                    st.dictionaries(st.sampled_from(["role", "content", "weight", "name", "tool_calls",
+                                                     "colour"]), _VALUES, max_size=4))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_MESSAGE, min_size=1, max_size=4), st.booleans())
+@example([{"role": "user", "content": "Write a melody.", "weight": 1}], True)  # an extra key
+@example([{"role": "user", "content": " "}], True)  # no text
+@example([{"role": "robot", "content": "Write a melody."}], True)  # an unknown role
+@example([{"role": "user", "content": ["Write", "a melody."]}], True)  # content not a str
+def test_plain_messages_read_as_the_full_checks_read_them(messages: list[dict], answer: bool) -> None:
+    """``codec._plain_message`` (a message of just a known role and some text) takes no
+    message the full checks would flag, and reads the ones it takes as they do."""
+    from unittest.mock import patch
+
+    from augment import codec
+
+    if answer:
+        messages = [*messages, {"role": "assistant", "content": BRIEF}]
+    line = json.dumps({"messages": messages})
+    fast = parse_line(line, FormatConfig(), "f.jsonl", 3)
+    with patch.object(codec, "_plain_message", lambda raw: None):
+        full = parse_line(line, FormatConfig(), "f.jsonl", 3)
+    assert fast == full
+    taken = [m for m in messages if codec._plain_message(m) is not None]
+    assert all(set(m) == {"role", "content"} for m in taken)

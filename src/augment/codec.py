@@ -392,6 +392,10 @@ def parse_line(
                                 "'messages' are not kept in the output", "warning"))
     parsed: list[Message] = []
     for position, raw in enumerate(messages, start=1):
+        plain = _plain_message(raw)
+        if plain is not None:
+            parsed.append(plain)
+            continue
         where = f"messages[{position - 1}]"
         if not isinstance(raw, dict):
             findings.append(err("data_type", f"{where} is not an object"))
@@ -434,6 +438,18 @@ def parse_line(
     messages_t = tuple(parsed)
     example = Example.seed(messages_t, melody, melody_index, f"{file}:{line}")
     return example, findings
+
+
+def _plain_message(raw: object) -> Message | None:
+    """The message of ``{"role": ..., "content": ...}`` with a known role and some text, as
+    ``parse_line``'s checks would take it without a finding (most messages); None for any
+    other, which those checks then read."""
+    if type(raw) is not dict or len(raw) != 2:
+        return None
+    role, content = raw.get("role"), raw.get("content")
+    if type(role) is not str or role not in KNOWN_ROLES or type(content) is not str or not content.strip():
+        return None
+    return Message(role, content, ())
 
 
 def _nan_in_json(name: str) -> Any:
