@@ -143,7 +143,8 @@ def test_dedup_and_split_write_the_same_files_with_a_pool(monkeypatch: pytest.Mo
         # One process: no pool; two: both commands' searches went through it.
         wanted = {"1": set(), "2": {"search_job"},
                   "2-searching-again": {"search_job", "band_pairs", "distances_job"}}[w]
-        assert by_dedup == wanted and by_split == wanted
+        # (dedup also parses the file's lines through the pool: ``read_slim``)
+        assert by_dedup == wanted | ({"parse_batch"} if workers == "2" else set()) and by_split == wanted
         for name in ("dedup.jsonl", "rejected.jsonl"):
             assert (tmp_path / "w1" / name).read_bytes() == (d / name).read_bytes()
         assert _files(tmp_path / "w1" / "split") == _files(d / "split")
@@ -152,14 +153,17 @@ def test_dedup_and_split_write_the_same_files_with_a_pool(monkeypatch: pytest.Mo
 def test_dedup_and_split_fingerprint_each_line_once(monkeypatch: pytest.MonkeyPatch,
                                                     tmp_path: Path) -> None:
     """A file's lines come with no fingerprints: dedup (exact, then near) and split (tune
-    groups, then the audit) make them once (``PrintTable.of``) and read them twice."""
+    groups, then the audit) make them once (dedup where it parses them, ``read_slim``; split
+    in ``PrintTable.of``) and read them twice."""
+    import augment.dataset_files as files_module
     import augment.dedup as dedup_module
 
     path, n = _dataset(tmp_path)
     made = record_calls(monkeypatch, dedup_module, "fingerprints", lambda batch, *_: len(batch))
+    made_reading = record_calls(monkeypatch, files_module, "fingerprints", lambda batch, *_: len(batch))
     r = CliRunner().invoke(cli, ["dedup", str(path), "-o", str(tmp_path / "d.jsonl"), "--workers", "1"])
     assert r.exit_code == 0, r.output
-    assert sum(made) == n
+    assert sum(made) + sum(made_reading) == n and sum(made_reading) == n
     made.clear()
     r = CliRunner().invoke(cli, ["split", str(path), "--out", str(tmp_path / "s"), "--workers", "1"])
     assert r.exit_code == 0, r.output
@@ -251,3 +255,44 @@ def test_expand_summary_names_top_rejection_reasons_and_the_file(tmp_path: Path)
     top = max(reasons, key=lambda k: reasons[k])
     assert f"{top} {reasons[top]}" in line
     assert len(r.stdout.splitlines()) <= 12
+
+
+def test_dedup_reads_a_file_as_slim_lines_with_the_fingerprints_of_the_full_ones(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``read_slim`` (parsing a few lines a job, here 3, in this process or a pool's) gives
+    every line's number, text and errors as ``read_lines`` does, its example with the same
+    ids, melody and source but no message texts, and the fingerprints ``PrintTable.of``
+    makes of the full examples."""
+    from augment.codec import FormatConfig
+    from augment.dataset_files import read_lines, read_slim
+    from augment.dedup import PrintTable
+    from augment.limits import Limits
+    from augment.parallel import local_pool
+
+    path, _ = _dataset(tmp_path)
+    good = path.read_bytes().splitlines()
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_bytes(b"\n".join([
+        good[0], good[1], good[0], b"", b"{not json", b"\xff\xfe not utf-8", b'{"messages": []}',
+        b'{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": '
+        b'"melody_pitch_duration_data: [[60, 0.3333333333333333], [62, 0.1]]"}], "note": 1}',
+        b"[" + b"1, " * 3000 + b"1]", *good[2:9]]) + b"\n")
+    fmt, limits = FormatConfig(), Limits(max_line_bytes=4000)
+    full = read_lines(mixed, fmt, limits=limits)
+    full_prints = PrintTable.of([line.example for line in full if line.example is not None])
+    assert {line.number for line in full if line.errors} == {4, 5, 6, 7, 9}  # each kind of problem
+    assert any(line.example is not None and not line.example.melody.is_on_grid() for line in full)
+    import augment.dataset_files as files_module
+    monkeypatch.setattr(files_module, "READ_BATCH", 3)
+    for workers in (1, 2):
+        with local_pool(workers) as mapper:
+            read = read_slim(mixed, fmt, limits=limits, mapper=mapper if workers > 1 else None)
+        assert [(x.number, x.text, x.errors) for x in read.lines] == \
+            [(x.number, x.text, x.errors) for x in full]
+        for slim, whole in zip(read.lines, full, strict=True):
+            assert (slim.example is None) == (whole.example is None)
+            if whole.example is not None and slim.example is not None:
+                assert slim.example.messages == () and slim.example.melody == whole.example.melody
+                assert (slim.example.id, slim.example.seed_id, slim.example.source) == \
+                    (whole.example.id, whole.example.seed_id, whole.example.source)
+        assert dict(read.prints) == dict(full_prints)

@@ -505,15 +505,20 @@ def read_examples(
     findings) per line. The one reader every command uses."""
     name = str(path)
     for number, text, problem in raw_lines(path, limits.max_line_bytes):
-        if text is None:
-            finding = (Finding(name, number, "invalid_utf8", "line is not valid UTF-8")
-                       if problem == NOT_UTF8 else
-                       Finding(name, number, "line_too_long", f"line is {problem:,} bytes, over the "
-                               f"limit of {limits.max_line_bytes:,} ([limits] max_line_bytes)"))
-            yield number, None, None, [finding]
-            continue
-        example, findings = parse_line(text, fmt, name, number, limits)
+        example, findings = read_line(name, number, text, problem, fmt, limits)
         yield number, text, example, findings
+
+
+def read_line(name: str, number: int, text: str | None, problem: int, fmt: FormatConfig,
+              limits: Limits = DEFAULT_LIMITS) -> tuple[Example | None, list[Finding]]:
+    """One line of file ``name`` as ``raw_lines`` gives it (its text, or None and the
+    problem): the example it holds, or None, and the findings."""
+    if text is None:
+        return None, [Finding(name, number, "invalid_utf8", "line is not valid UTF-8")
+                      if problem == NOT_UTF8 else
+                      Finding(name, number, "line_too_long", f"line is {problem:,} bytes, over the "
+                              f"limit of {limits.max_line_bytes:,} ([limits] max_line_bytes)")]
+    return parse_line(text, fmt, name, number, limits)
 
 
 __all__ = [
@@ -524,6 +529,7 @@ __all__ = [
     "format_ticks",
     "iter_lines",
     "parse_line",
+    "read_line",
     "parse_melody",
     "read_examples",
     "seed_id_for",

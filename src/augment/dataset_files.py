@@ -6,22 +6,25 @@ the tunes they share: exact, transposed/tempo-scaled and near duplicates.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .audit import assert_no_leaks
-from .codec import FormatConfig, example_to_line, read_examples
+from .codec import FormatConfig, example_to_line, read_examples, read_line
 from .config import Config
 from .dataset import assign_sides, tune_groups
-from .dedup import MelodyRelations, PrintTable, calibrate_for, dedup, near_params
+from .dedup import MelodyRelations, PrintBlock, PrintTable, calibrate_for, dedup, fingerprints, near_params
 from .diversity import diversity_report
 from .errors import AugmentError
 from .example import Example
-from .limits import DEFAULT_LIMITS, Limits
+from .limits import DEFAULT_LIMITS, Limits, raw_lines
 from .output import begin_output, dumps, write_atomic, write_manifest
-from .parallel import Mapper, local_pool
+from .parallel import Mapper, local_mapper, local_pool
+from .pipeline import collecting_less, collection_paused
 from .progress import SILENT, Progress
 from .split import SPLITS
 
@@ -47,6 +50,65 @@ def read_lines(path: Path, fmt: FormatConfig, progress: Progress = SILENT,
         bad = tuple(str(f) for f in findings if f.severity == "error")
         lines.append(Line(number, text, None if bad or text is None else example, bad))
     return lines
+
+
+@dataclass(frozen=True)
+class ReadFile:
+    """A file's lines as ``augment dedup`` reads them (``read_slim``): each line's example
+    slim (its ids and melody, no message texts: ~1 KB a line less) and the fingerprints
+    of every example read, by id, made where it was parsed."""
+
+    lines: list[Line]
+    prints: PrintTable
+
+
+def read_slim(path: Path, fmt: FormatConfig, progress: Progress = SILENT,
+              limits: Limits = DEFAULT_LIMITS, mapper: Mapper | None = None) -> ReadFile:
+    """``read_lines`` with slim examples, and their fingerprints (``PrintTable.of`` of the
+    full examples). The lines are parsed ``READ_BATCH`` at a time through ``mapper`` (a
+    pool's processes parse and fingerprint while this one reads the results: a line's
+    parsed example costs ~30 us to make, a slim one ~9 us to receive)."""
+    if not path.is_file():
+        raise AugmentError(f"{path}: no such file")
+    raw = list(raw_lines(path, limits.max_line_bytes))
+    jobs = [(str(path), fmt, limits, raw[lo:lo + READ_BATCH]) for lo in range(0, len(raw), READ_BATCH)]
+    blocks: list[PrintBlock] = []
+    row_of: dict[str, int] = {}
+
+    def parsed() -> Iterator[Line]:
+        at = 0
+        for job, (read, block) in zip(jobs, (mapper or local_mapper())(parse_batch, jobs), strict=True):
+            blocks.append(block)
+            for (number, text, _), (errors, example) in zip(job[3], read, strict=True):
+                if example is not None:
+                    row_of.setdefault(example.id, at)
+                    at += 1
+                yield Line(number, text, example, errors)
+
+    lines = list(progress.track(parsed(), "read", len(raw)))
+    return ReadFile(lines, PrintTable(PrintBlock.join(blocks) if blocks else PrintBlock.of([]), row_of))
+
+
+READ_BATCH = 2_048  # lines a parsing job takes
+
+
+def parse_batch(job: tuple[str, FormatConfig, Limits, list[tuple[int, str | None, int]]]
+                ) -> tuple[list[tuple[tuple[str, ...], Example | None]], PrintBlock]:
+    """(error findings, slim example or None) of each raw line (``raw_lines``' triples) of a
+    file, as ``read_lines`` takes them, and the fingerprints of the examples, in order."""
+    name, fmt, limits, raw = job
+    out: list[tuple[tuple[str, ...], Example | None]] = []
+    examples = []
+    with collection_paused():  # (what a job makes lives until it ends, and holds no cycle)
+        for number, text, problem in raw:
+            example, findings = read_line(name, number, text, problem, fmt, limits)
+            bad = tuple(str(f) for f in findings if f.severity == "error")
+            if bad or text is None or example is None:
+                out.append((bad, None))
+                continue
+            examples.append(example)
+            out.append(((), Example(example.id, (), example.melody, 0, example.seed_id, example.source)))
+        return out, fingerprints(examples)[0] if examples else PrintBlock.of([])
 
 
 def _fail_on_invalid(path: Path, lines: list[Line], hint: str = "") -> None:
@@ -92,17 +154,21 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
     if len({path.resolve(), out.resolve(), rejects.resolve()}) < 3:
         raise AugmentError(f"input {path}, output {out} and rejects {rejects} must be three "
                            "different files")
-    lines = read_lines(path, config.format, progress, config.limits)
-    if on_error == "fail":
-        _fail_on_invalid(path, lines, " (or use --on-error skip to set them aside)")
-    first_line: dict[str, int] = {}  # example id -> first line that holds it
-    unique = []
-    for line in lines:
-        if line.example is not None and line.example.id not in first_line:
-            first_line[line.example.id] = line.number
-            unique.append(line.example)
-    with progress.stage("dedup"), local_pool(workers) as mapper:
-        result = dedup(unique, config.dedup, run_seed, prints=PrintTable.of(unique), mapper=mapper)
+    # The lines live to the end: the collector runs less often, and not through them again.
+    with collecting_less(), local_pool(workers) as mapper:
+        read = read_slim(path, config.format, progress, config.limits, mapper)
+        lines = read.lines
+        gc.freeze()  # (``collecting_less`` unfreezes them at its end)
+        if on_error == "fail":
+            _fail_on_invalid(path, lines, " (or use --on-error skip to set them aside)")
+        first_line: dict[str, int] = {}  # example id -> first line that holds it
+        unique = []
+        for line in lines:
+            if line.example is not None and line.example.id not in first_line:
+                first_line[line.example.id] = line.number
+                unique.append(line.example)
+        with progress.stage("dedup"):
+            result = dedup(unique, config.dedup, run_seed, prints=read.prints, mapper=mapper)
     dropped = {e.id: reason for e, reason in result.dropped}
     kept, records = [], []
     for line in lines:
