@@ -207,7 +207,7 @@ def split_file(path: Path, config: Config, out_dir: Path, run_seed: int = 0, *,
     ``workers`` > 1 runs the calibration's near-duplicate searches of a large file at once,
     in a process pool (the tune groups and the audit read the chosen one's pairs); the files
     are the same."""
-    with local_pool(workers) as mapper:
+    with collecting_less(), local_pool(workers) as mapper:  # (the collector: as in ``dedup_file``)
         return _split_file(path, config, out_dir, run_seed, progress, mapper)
 
 
@@ -218,6 +218,7 @@ def _split_file(path: Path, config: Config, out_dir: Path, run_seed: int, progre
                            "choose an output directory that holds no input")
     rows = read_file(path, config.format, progress, config.limits)
     examples = sorted({e.id: e for e, _ in rows}.values(), key=lambda e: e.id)
+    gc.freeze()  # the lines live to the end
     with progress.stage("near-duplicate calibration"):
         calibration = calibrate_for([e.melody for e in examples], config.dedup, run_seed, mapper) \
             if config.dedup.calibrate else None
