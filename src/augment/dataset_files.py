@@ -146,9 +146,10 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
     every other line to ``rejects`` with its reasons: kept + duplicates + invalid = input.
 
     ``on_error="fail"`` raises on any invalid line before writing; ``"skip"`` sets invalid
-    lines aside in ``rejects``. Both files are written atomically. ``workers`` > 1 runs the
-    calibration's near-duplicate searches of a large file at once, in a process pool (the
-    dedup reads the chosen one's pairs); the files are the same.
+    lines aside in ``rejects``. Both files are written atomically. ``workers`` > 1 parses
+    the lines in a process pool (``read_slim``) and runs the calibration's near-duplicate
+    searches of a large file at once there (the dedup reads the chosen one's pairs); the
+    files are the same.
     """
     rejects = rejects_path_for(out) if rejects is None else rejects
     if len({path.resolve(), out.resolve(), rejects.resolve()}) < 3:
