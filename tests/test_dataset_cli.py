@@ -143,8 +143,9 @@ def test_dedup_and_split_write_the_same_files_with_a_pool(monkeypatch: pytest.Mo
         # One process: no pool; two: both commands' searches went through it.
         wanted = {"1": set(), "2": {"search_job"},
                   "2-searching-again": {"search_job", "band_pairs", "distances_job"}}[w]
-        # (dedup also parses the file's lines through the pool: ``read_slim``)
-        assert by_dedup == wanted | ({"parse_batch"} if workers == "2" else set()) and by_split == wanted
+        # (both also parse the file's lines through the pool: ``read_parsed``)
+        parsing = {"parse_batch"} if workers == "2" else set()
+        assert by_dedup == wanted | parsing and by_split == wanted | parsing
         for name in ("dedup.jsonl", "rejected.jsonl"):
             assert (tmp_path / "w1" / name).read_bytes() == (d / name).read_bytes()
         assert _files(tmp_path / "w1" / "split") == _files(d / "split")
@@ -153,8 +154,8 @@ def test_dedup_and_split_write_the_same_files_with_a_pool(monkeypatch: pytest.Mo
 def test_dedup_and_split_fingerprint_each_line_once(monkeypatch: pytest.MonkeyPatch,
                                                     tmp_path: Path) -> None:
     """A file's lines come with no fingerprints: dedup (exact, then near) and split (tune
-    groups, then the audit) make them once (dedup where it parses them, ``read_slim``; split
-    in ``PrintTable.of``) and read them twice."""
+    groups, then the audit) make them once, where the lines are parsed (``read_parsed``), and
+    read them twice."""
     import augment.dataset_files as files_module
     import augment.dedup as dedup_module
 
@@ -165,9 +166,10 @@ def test_dedup_and_split_fingerprint_each_line_once(monkeypatch: pytest.MonkeyPa
     assert r.exit_code == 0, r.output
     assert sum(made) + sum(made_reading) == n and sum(made_reading) == n
     made.clear()
+    made_reading.clear()
     r = CliRunner().invoke(cli, ["split", str(path), "--out", str(tmp_path / "s"), "--workers", "1"])
     assert r.exit_code == 0, r.output
-    assert sum(made) == n
+    assert sum(made) + sum(made_reading) == n and sum(made_reading) == n
 
 
 def test_dedup_and_split_search_near_pairs_only_in_the_calibration(monkeypatch: pytest.MonkeyPatch,
@@ -257,15 +259,16 @@ def test_expand_summary_names_top_rejection_reasons_and_the_file(tmp_path: Path)
     assert len(r.stdout.splitlines()) <= 12
 
 
-def test_dedup_reads_a_file_as_slim_lines_with_the_fingerprints_of_the_full_ones(
+def test_a_file_read_in_batches_gives_its_lines_and_the_fingerprints_of_their_examples(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """``read_slim`` (parsing a few lines a job, here 3, in this process or a pool's) gives
-    every line's number, text and errors as ``read_lines`` does, its example with the same
-    ids, melody and source but no message texts, and the fingerprints ``PrintTable.of``
-    makes of the full examples."""
+    """``read_parsed`` (parsing a few lines a job, here 3, in this process or a pool's) gives
+    every line's number, text and errors as ``read_lines`` does, its example (slim: the same
+    ids, melody and source, no message texts), and the fingerprints ``PrintTable.of`` makes
+    of the full examples."""
     from augment.codec import FormatConfig
-    from augment.dataset_files import read_lines, read_slim
+    from augment.dataset_files import read_lines, read_parsed
     from augment.dedup import PrintTable
+    from augment.example import Example
     from augment.limits import Limits
     from augment.parallel import local_pool
 
@@ -284,15 +287,14 @@ def test_dedup_reads_a_file_as_slim_lines_with_the_fingerprints_of_the_full_ones
     assert any(line.example is not None and not line.example.melody.is_on_grid() for line in full)
     import augment.dataset_files as files_module
     monkeypatch.setattr(files_module, "READ_BATCH", 3)
-    for workers in (1, 2):
+    for workers, slim in ((1, True), (2, True), (1, False), (2, False)):
         with local_pool(workers) as mapper:
-            read = read_slim(mixed, fmt, limits=limits, mapper=mapper if workers > 1 else None)
+            read = read_parsed(mixed, fmt, limits=limits, mapper=mapper if workers > 1 else None, slim=slim)
         assert [(x.number, x.text, x.errors) for x in read.lines] == \
             [(x.number, x.text, x.errors) for x in full]
-        for slim, whole in zip(read.lines, full, strict=True):
-            assert (slim.example is None) == (whole.example is None)
-            if whole.example is not None and slim.example is not None:
-                assert slim.example.messages == () and slim.example.melody == whole.example.melody
-                assert (slim.example.id, slim.example.seed_id, slim.example.source) == \
-                    (whole.example.id, whole.example.seed_id, whole.example.source)
+        for got, whole in zip(read.lines, full, strict=True):
+            assert (got.example is None) == (whole.example is None)
+            if whole.example is not None and got.example is not None:
+                w = whole.example
+                assert got.example == (w if not slim else Example(w.id, (), w.melody, 0, w.seed_id, w.source))
         assert dict(read.prints) == dict(full_prints)

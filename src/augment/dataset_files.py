@@ -54,24 +54,25 @@ def read_lines(path: Path, fmt: FormatConfig, progress: Progress = SILENT,
 
 @dataclass(frozen=True)
 class ReadFile:
-    """A file's lines as ``augment dedup`` reads them (``read_slim``): each line's example
-    slim (its ids and melody, no message texts: ~1 KB a line less) and the fingerprints
-    of every example read, by id, made where it was parsed."""
+    """A file's lines as ``read_parsed`` gives them, and the fingerprints of every example
+    read, by id, made where it was parsed."""
 
     lines: list[Line]
     prints: PrintTable
 
 
-def read_slim(path: Path, fmt: FormatConfig, progress: Progress = SILENT,
-              limits: Limits = DEFAULT_LIMITS, mapper: Mapper | None = None) -> ReadFile:
-    """``read_lines`` with slim examples, and their fingerprints (``PrintTable.of`` of the
-    full examples). The lines are parsed ``READ_BATCH`` at a time through ``mapper`` (a
-    pool's processes parse and fingerprint while this one reads the results: a line's
-    parsed example costs ~30 us to make, a slim one ~9 us to receive)."""
+def read_parsed(path: Path, fmt: FormatConfig, progress: Progress = SILENT,
+                limits: Limits = DEFAULT_LIMITS, mapper: Mapper | None = None, *,
+                slim: bool = False) -> ReadFile:
+    """``read_lines``, and the examples' fingerprints (``PrintTable.of`` of them). The lines
+    are parsed ``READ_BATCH`` at a time through ``mapper``: a pool's processes parse and
+    fingerprint while this one receives the results (a line's example costs ~30 us to
+    parse, ~15 us to receive). ``slim``: each example as its ids and melody, without its
+    message texts (~9 us to receive, ~1 KB a line less: ``augment dedup`` needs no more)."""
     if not path.is_file():
         raise AugmentError(f"{path}: no such file")
     raw = list(raw_lines(path, limits.max_line_bytes))
-    jobs = [(str(path), fmt, limits, raw[lo:lo + READ_BATCH]) for lo in range(0, len(raw), READ_BATCH)]
+    jobs = [(str(path), fmt, limits, raw[lo:lo + READ_BATCH], slim) for lo in range(0, len(raw), READ_BATCH)]
     blocks: list[PrintBlock] = []
     row_of: dict[str, int] = {}
 
@@ -92,11 +93,12 @@ def read_slim(path: Path, fmt: FormatConfig, progress: Progress = SILENT,
 READ_BATCH = 2_048  # lines a parsing job takes
 
 
-def parse_batch(job: tuple[str, FormatConfig, Limits, list[tuple[int, str | None, int]]]
+def parse_batch(job: tuple[str, FormatConfig, Limits, list[tuple[int, str | None, int]], bool]
                 ) -> tuple[list[tuple[tuple[str, ...], Example | None]], PrintBlock]:
-    """(error findings, slim example or None) of each raw line (``raw_lines``' triples) of a
-    file, as ``read_lines`` takes them, and the fingerprints of the examples, in order."""
-    name, fmt, limits, raw = job
+    """(error findings, example or None) of each raw line (``raw_lines``' triples) of a
+    file, as ``read_lines`` takes them, each example slim when asked (``read_parsed``), and
+    the fingerprints of the examples, in order."""
+    name, fmt, limits, raw, slim = job
     out: list[tuple[tuple[str, ...], Example | None]] = []
     examples = []
     with collection_paused():  # (what a job makes lives until it ends, and holds no cycle)
@@ -107,7 +109,8 @@ def parse_batch(job: tuple[str, FormatConfig, Limits, list[tuple[int, str | None
                 out.append((bad, None))
                 continue
             examples.append(example)
-            out.append(((), Example(example.id, (), example.melody, 0, example.seed_id, example.source)))
+            out.append(((), Example(example.id, (), example.melody, 0, example.seed_id, example.source)
+                        if slim else example))
         return out, fingerprints(examples)[0] if examples else PrintBlock.of([])
 
 
@@ -117,15 +120,6 @@ def _fail_on_invalid(path: Path, lines: list[Line], hint: str = "") -> None:
         more = f"\n... and {len(errors) - 10} more" if len(errors) > 10 else ""
         raise AugmentError(f"{len(errors)} problem(s) in {path}; fix them or run 'augment validate'"
                            f"{hint}:\n" + "\n".join(errors[:10]) + more)
-
-
-def read_file(path: Path, fmt: FormatConfig, progress: Progress = SILENT,
-              limits: Limits = DEFAULT_LIMITS) -> list[tuple[Example, str]]:
-    """(example, original line text) for every line; AugmentError naming bad lines."""
-    lines = read_lines(path, fmt, progress, limits)
-    _fail_on_invalid(path, lines)
-    return [(line.example, line.text) for line in lines
-            if line.example is not None and line.text is not None]
 
 
 @dataclass
@@ -147,7 +141,7 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
 
     ``on_error="fail"`` raises on any invalid line before writing; ``"skip"`` sets invalid
     lines aside in ``rejects``. Both files are written atomically. ``workers`` > 1 parses
-    the lines in a process pool (``read_slim``) and runs the calibration's near-duplicate
+    the lines in a process pool (``read_parsed``) and runs the calibration's near-duplicate
     searches of a large file at once there (the dedup reads the chosen one's pairs); the
     files are the same.
     """
@@ -157,7 +151,7 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
                            "different files")
     # The lines live to the end: the collector runs less often, and not through them again.
     with collecting_less(), local_pool(workers) as mapper:
-        read = read_slim(path, config.format, progress, config.limits, mapper)
+        read = read_parsed(path, config.format, progress, config.limits, mapper, slim=True)
         lines = read.lines
         gc.freeze()  # (``collecting_less`` unfreezes them at its end)
         if on_error == "fail":
@@ -205,9 +199,9 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
 def split_file(path: Path, config: Config, out_dir: Path, run_seed: int = 0, *,
                progress: Progress = SILENT, workers: int = 1) -> FileResult:
     """Split an existing dataset into train/validation/test by shared tunes; audit; write.
-    ``workers`` > 1 runs the calibration's near-duplicate searches of a large file at once,
-    in a process pool (the tune groups and the audit read the chosen one's pairs); the files
-    are the same."""
+    ``workers`` > 1 parses the lines in a process pool (``read_parsed``) and runs the
+    calibration's near-duplicate searches of a large file at once there (the tune groups and
+    the audit read the chosen one's pairs); the files are the same."""
     with collecting_less(), local_pool(workers) as mapper:  # (the collector: as in ``dedup_file``)
         return _split_file(path, config, out_dir, run_seed, progress, mapper)
 
@@ -217,14 +211,16 @@ def _split_file(path: Path, config: Config, out_dir: Path, run_seed: int, progre
     if out_dir.resolve() in path.resolve().parents:
         raise AugmentError(f"--out {out_dir} contains the input file {path}; "
                            "choose an output directory that holds no input")
-    rows = read_file(path, config.format, progress, config.limits)
-    examples = sorted({e.id: e for e, _ in rows}.values(), key=lambda e: e.id)
+    read = read_parsed(path, config.format, progress, config.limits, mapper)
+    _fail_on_invalid(path, read.lines)
+    rows = [line.example for line in read.lines if line.example is not None]
+    examples = sorted({e.id: e for e in rows}.values(), key=lambda e: e.id)
     gc.freeze()  # the lines live to the end
     with progress.stage("near-duplicate calibration"):
         calibration = calibrate_for([e.melody for e in examples], config.dedup, run_seed, mapper) \
             if config.dedup.calibrate else None
     params = near_params(config.dedup, calibration)
-    prints = PrintTable.of(examples)  # made once: the tune groups and the audit read them
+    prints = read.prints  # made once, where the lines were parsed: the tune groups and the audit read them
     # The calibration's search of the chosen setting covered every melody here: the tune
     # groups and the audit read their near pairs from it (``NearSearch.among``).
     search = None if calibration is None else calibration.search
