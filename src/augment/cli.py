@@ -83,12 +83,9 @@ class _Workers(click.ParamType):
 
 WORKERS = _Workers()
 _WORKER_COUNTS = "auto = one per usable CPU, at most 4; 0 = one per usable CPU; 1 = no pool"
-FILE_WORKERS_HELP = ("Processes for the near-duplicate calibration of a large file (its three "
-                     f"searches at once; more memory): {_WORKER_COUNTS}. The output is the same "
-                     "whatever the number.")
-DEDUP_WORKERS_HELP = ("Processes that parse the file's lines and run the near-duplicate calibration of "
-                      f"a large file (its three searches at once; more memory): {_WORKER_COUNTS}. The "
-                      "output is the same whatever the number.")
+FILE_WORKERS_HELP = ("Processes that parse the file's lines and run the near-duplicate calibration of "
+                     f"a large file (its three searches at once; more memory): {_WORKER_COUNTS}. The "
+                     "output is the same whatever the number.")
 
 
 def _load(rules: str | None) -> Config:
@@ -334,7 +331,7 @@ def report_command(out_dir: Path) -> None:
 @click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
               help="fail: stop before writing on any invalid line; skip: put it in the rejects file.")
 @click.option("--workers", "workers", type=WORKERS, default="auto", show_default=True,
-              help=DEDUP_WORKERS_HELP)
+              help=FILE_WORKERS_HELP)
 @progress_options
 def dedup_command(file: Path, out: Path, rules: str | None, seed: int, rejects: Path | None,
                   on_error: str, workers: int, show_progress: bool, quiet: bool) -> None:
