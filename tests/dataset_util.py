@@ -93,3 +93,16 @@ def record_calls(monkeypatch, module: object, name: str, note=None) -> list:  # 
 
     monkeypatch.setattr(module, name, recorded)
     return calls
+
+
+def near_rich_melodies() -> list:
+    """300 corpus tunes with near copies (last note a rest; one note moved) and transposed
+    copies (the same invariant class)."""
+    from augment.melody import transpose
+
+    melodies = [m for _, m in corpus()[:300]]
+    melodies += [type(m).from_ticks(m.pitches[:-1] + (None,), m.ticks) for m in melodies[:60]]
+    melodies += [type(m).from_ticks((m.pitches[0], m.pitches[1] and m.pitches[1] + 2, *m.pitches[2:]),
+                                    m.ticks) for m in melodies[60:100]]
+    melodies += [transpose(m, 5) for m in melodies[100:120]]
+    return melodies

@@ -103,19 +103,20 @@ def test_split_command_keeps_copies_together_and_meets_fractions(tmp_path: Path)
 
 def test_dedup_and_split_write_the_same_files_with_a_pool(monkeypatch: pytest.MonkeyPatch,
                                                           tmp_path: Path) -> None:
-    """--workers 2 runs the near-duplicate searches of dedup and split through a pool:
-    calibration's three (one a shingle size) at once, this process taking one; the dedup's,
-    tune groups' and audit's read the chosen one's pairs, or, when they search again, send
-    their LSH bands and candidate pairs to the pool. On this small file the pool is forced by
-    lowering the thresholds (calibration's melodies, LSH bands by job, candidate pairs in
-    chunks of 7); the files are the same bytes as with --workers 1 each way."""
+    """--workers 2 runs the near-duplicate work of dedup and split through a pool:
+    calibration counts what its settings merge at once (this process taking one) and sends
+    the chosen setting's LSH bands and candidate pairs to the pool; the dedup's, tune groups'
+    and audit's read that search's pairs, or, when they search again, send their bands and
+    candidates to the pool too. On this small file the pool is forced by lowering the
+    thresholds (calibration's melodies, LSH bands by job, candidate pairs in chunks of 7);
+    the files are the same bytes as with --workers 1 each way."""
     import augment.calibrate as calibrate
     import augment.dedup as dedup
     import augment.near as near
     from augment import parallel
 
     path, _ = _dataset(tmp_path)
-    monkeypatch.setattr(calibrate, "PARALLEL_MELODIES", 2)
+    monkeypatch.setattr(calibrate, "COUNT_FIRST", 2)
     monkeypatch.setattr(near, "VERIFY_CHUNK", 7)
     monkeypatch.setattr(near, "BAND_JOB_ROWS", 2)
     pooled: list[str] = []
@@ -140,9 +141,9 @@ def test_dedup_and_split_write_the_same_files_with_a_pool(monkeypatch: pytest.Mo
         r = runner.invoke(cli, ["split", str(path), "--out", str(d / "split"), "--workers", workers])
         assert r.exit_code == 0, r.output
         by_split, pooled[:] = set(pooled), []
-        # One process: no pool; two: both commands' searches went through it.
-        wanted = {"1": set(), "2": {"search_job"},
-                  "2-searching-again": {"search_job", "band_pairs", "distances_job"}}[w]
+        # One process: no pool; two: both commands' counts and searches went through it.
+        wanted = {"1": set(), "2": {"merged_job", "band_pairs", "distances_job"},
+                  "2-searching-again": {"merged_job", "band_pairs", "distances_job"}}[w]
         # (both also parse the file's lines through the pool: ``read_parsed``)
         parsing = {"parse_batch"} if workers == "2" else set()
         assert by_dedup == wanted | parsing and by_split == wanted | parsing

@@ -17,7 +17,7 @@ from augment.calibrate import make_probes
 from augment.config import load_config
 from augment.near import EMPTY, MinHasher, jaccard, melody_tokens, shingles
 from augment.pipeline import expand
-from dataset_util import corpus, record_calls
+from dataset_util import corpus, near_rich_melodies, record_calls
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -245,26 +245,13 @@ def test_a_run_tells_the_hasher_how_many_shingles_to_expect(monkeypatch: pytest.
     assert 0 < expected[0] <= near.NUMPY_SHINGLES  # the bundled run is one that hashes in numpy
 
 
-def _near_rich_melodies() -> list:
-    """300 corpus tunes with near copies (last note a rest; one note moved) and transposed
-    copies (the same invariant class)."""
-    from augment.melody import transpose
-
-    melodies = [m for _, m in corpus()[:300]]
-    melodies += [type(m).from_ticks(m.pitches[:-1] + (None,), m.ticks) for m in melodies[:60]]
-    melodies += [type(m).from_ticks((m.pitches[0], m.pitches[1] and m.pitches[1] + 2, *m.pitches[2:]),
-                                    m.ticks) for m in melodies[60:100]]
-    melodies += [transpose(m, 5) for m in melodies[100:120]]
-    return melodies
-
-
 def test_a_search_made_earlier_gives_the_pairs_of_any_subset_of_its_melodies() -> None:
     """``NearSearch.among``: the calibration's search over every melody gives, for any
     subset of them, the pairs a search of that subset finds; None when it cannot."""
     from augment.calibrate import calibrate
     from augment.near import invariant_key, near_pair_arrays
 
-    melodies = _near_rich_melodies()
+    melodies = near_rich_melodies()
     calibration = calibrate(melodies, np.random.default_rng(2), min_tokens=6)
     search = calibration.search
     assert search is not None and search.params == calibration.params and len(search.i) > 40
@@ -304,7 +291,7 @@ def test_relations_from_a_search_made_earlier_equal_searching_again(monkeypatch:
     from augment.dedup import MelodyRelations, PrintTable
     from dataset_util import example
 
-    melodies = _near_rich_melodies()
+    melodies = near_rich_melodies()
     search = calibrate(melodies, np.random.default_rng(2), min_tokens=6).search
     assert search is not None
     examples = [example(m, f"Tune {k % 7}.") for k, m in enumerate(melodies + melodies[::3])]
@@ -328,7 +315,7 @@ def test_near_pairs_the_same_merged_and_verified_in_small_blocks(monkeypatch: py
     blocks of a few codes the pairs are the same as in one piece, with and without groups."""
     from augment.near import NearParams, edit_similarity, near_pair_arrays, signatures_of
 
-    seqs = [melody_tokens(m) for m in _near_rich_melodies()]
+    seqs = [melody_tokens(m) for m in near_rich_melodies()]
     params = NearParams(shingle_size=3, lsh_threshold=0.3, similarity=0.75)
     groups = [k % 4 for k in range(len(seqs))]
     whole = [near_pair_arrays(seqs, params), near_pair_arrays(seqs, params, groups)]
@@ -354,3 +341,25 @@ def test_near_pairs_the_same_merged_and_verified_in_small_blocks(monkeypatch: py
     assert len(merges) > 10  # merged many times
     for got, want in zip(blocks, whole, strict=True):
         assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
+
+
+def test_merged_count_without_the_pairs_equals_the_search_s() -> None:
+    """``near.merged_job`` (band by band, a candidate verified only while one of its two is
+    in no verified pair yet) counts the melodies some pair of ``search_job`` holds, for
+    loose and strict settings, on corpus tunes with near and transposed copies."""
+    from augment.editdist import token_ids
+    from augment.near import NearParams, merged_job, search_job
+
+    seqs = [melody_tokens(m) for m in near_rich_melodies()]
+    seqs += [s[:-1] for s in seqs[:40]]  # more near copies: one token fewer
+    tok = token_ids(seqs)
+    counts = []
+    for size, lsh, similarity, min_tokens in ((2, 0.3, 0.7, 7), (3, 0.25, 0.95, 7), (4, 0.5, 0.97, 12),
+                                              (3, 0.2, 0.5, 4)):
+        params = NearParams(size, lsh, similarity, 128, min_tokens)
+        i, j, _ = search_job((tok, params))
+        want = len(np.unique(np.r_[i, j]))
+        assert merged_job((tok, params)) == want
+        counts.append(want)
+    assert len(set(counts)) > 1 and min(counts) > 50  # settings that merge, and differently
+    assert merged_job((token_ids(seqs[:1]), NearParams(3, 0.3, 0.8, 128, 7))) == 0

@@ -146,33 +146,41 @@ def test_near_pairs_verified_in_mapped_chunks_equal_one_pass(monkeypatch: pytest
 
 def test_calibration_searches_through_the_mapper_with_the_same_result(monkeypatch: pytest.MonkeyPatch
                                                                       ) -> None:
-    """``calibrate`` counts what each setting merges with a near-duplicate search over every
-    input melody (a whole file's for ``augment dedup`` and ``split``): with a mapper and
-    many melodies, the three searches at once (this process taking the first), with the same
-    calibration and the same pairs."""
+    """``calibrate`` counts what each setting merges over every input melody (a whole
+    file's for ``augment dedup`` and ``split``). From ``COUNT_FIRST`` distinct melodies it
+    counts them without the pairs (with a mapper, the settings at once, this process taking
+    the first) and searches only the winner: the same calibration and the same pairs, on
+    corpus tunes with near copies, whichever probes the generator draws."""
     import numpy as np
 
     import augment.calibrate as calibrate_module
     from augment.calibrate import calibrate
     from augment.parallel import local_mapper
-    from dataset_util import corpus
+    from dataset_util import corpus, near_rich_melodies
 
-    melodies = [m for _, m in corpus()[:120]]
-    plain = calibrate(melodies, np.random.default_rng(5))
     called: list[str] = []
 
     def counting(fn, items):  # type: ignore[no-untyped-def]
         called.append(f"{fn.__name__} x{len(items)}")
         return local_mapper(2)(fn, items)
 
-    assert calibrate(melodies, np.random.default_rng(5), mapper=counting) == plain
+    few = [m for _, m in corpus()[:120]]
+    pooled = calibrate(few, np.random.default_rng(5), mapper=counting)
+    assert pooled == calibrate(few, np.random.default_rng(5))
     assert called == []  # few melodies: no pool
-    monkeypatch.setattr(calibrate_module, "PARALLEL_MELODIES", 2)
-    pooled = calibrate(melodies, np.random.default_rng(5), mapper=counting)
-    assert pooled == plain and called == ["search_job x2"]  # sizes 3 and 4; size 2 here
-    assert plain.search is not None and pooled.search is not None
-    assert all(np.array_equal(getattr(plain.search, k), getattr(pooled.search, k)) for k in "i j sim".split())
-    assert len(plain.search.i) > 0
+    melodies = near_rich_melodies()
+    for rng_seed in range(5):
+        monkeypatch.setattr(calibrate_module, "COUNT_FIRST", 10**9)
+        plain = calibrate(melodies, np.random.default_rng(rng_seed))
+        monkeypatch.setattr(calibrate_module, "COUNT_FIRST", 2)
+        for mapper in (None, counting):
+            counted = calibrate(melodies, np.random.default_rng(rng_seed), mapper=mapper)
+            assert counted == plain and plain.merged_melodies > 0
+            assert plain.search is not None and counted.search is not None
+            assert all(np.array_equal(getattr(plain.search, k), getattr(counted.search, k))
+                       for k in "i j sim".split())
+    # the counts were needed (settings tied on recall) and went through the pool
+    assert called and set(called) <= {"merged_job x2", "merged_job x1"}
 
 
 def test_calibration_tokens_made_at_once_equal_melody_by_melody(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,12 +22,15 @@ from .near import (
     MinHasher,
     NearParams,
     NearSearch,
+    TokenRows,
     Tokens,
     batch_tokens,
     edit_similarity,
     invariant_digests,
     jaccard,
     melody_tokens,
+    merged_job,
+    near_pair_arrays,
     search_job,
     shingles,
 )
@@ -146,9 +149,11 @@ def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recal
 
     Among settings that reach the target, the one merging the fewest distinct input
     melodies wins (then the higher recall, then the smaller shingle size). The winner keeps
-    its search over the input melodies (``Calibration.search``). ``mapper``
-    (``parallel.Mapper``) only saves time: with many melodies (``PARALLEL_MELODIES``) the
-    settings' searches run at once, the first here and the others through it.
+    its search over the input melodies (``Calibration.search``). From ``COUNT_FIRST``
+    distinct melodies the settings' merged melodies are counted without their pairs and
+    only the winner is searched (``_by_counts_first``: the same result); ``mapper``
+    (``parallel.Mapper``) only saves time there, running the counts at once and the
+    winner's search in jobs.
     """
     keys, tok, last = _distinct(melodies, min_tokens)
     chosen = keys if len(keys) <= max_probe_melodies else sorted(
@@ -176,24 +181,75 @@ def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recal
         threshold = max(threshold, min_similarity)
         params = NearParams(size, round(lsh_threshold, 4), round(threshold, 4), num_perm, min_tokens)
         settings.append((params, collide & (sims >= threshold)))
-    best: tuple[tuple[float, float, float], Calibration] | None = None
     names = sorted(PROBES)
-    for (params, found), (i, j, sim) in zip(settings, _searches(tok, [p for p, _ in settings], mapper),
+
+    def result(params: NearParams, found: np.ndarray, merged: int, search: NearSearch | None) -> Calibration:
+        by_probe = tuple((n, float(found[[p[0] == n for p in probes]].mean())) for n in names
+                         if any(p[0] == n for p in probes))
+        return Calibration(params, target_recall, float(found.mean()), by_probe, len(probes),
+                           len(keys), merged, search)
+
+    def score(c: Calibration) -> tuple[float, float, float]:
+        return (0.0 if c.probe_recall >= target_recall else 1.0 - c.probe_recall, c.merge_rate,
+                -c.probe_recall)
+
+    if len(tok) >= COUNT_FIRST:
+        return _by_counts_first(tok, settings, digests, result, score, mapper)
+    best: tuple[tuple[float, float, float], Calibration] | None = None
+    for (params, found), (i, j, sim) in zip(settings, _searches(tok, [p for p, _ in settings]),
                                             strict=True):
         merged = np.zeros(len(keys), dtype=bool)  # the melodies some verified pair holds
         merged[i] = merged[j] = True
-        by_probe = tuple((n, float(found[[p[0] == n for p in probes]].mean())) for n in names
-                         if any(p[0] == n for p in probes))
-        result = Calibration(params, target_recall, float(found.mean()), by_probe, len(probes),
-                             len(keys), int(merged.sum()), NearSearch(params, digests, i, j, sim))
+        made = result(params, found, int(merged.sum()), NearSearch(params, digests, i, j, sim))
         del i, j, sim, merged  # only the best setting's search is kept
-        score = (0.0 if result.probe_recall >= target_recall else 1.0 - result.probe_recall,
-                 result.merge_rate, -result.probe_recall)
-        if best is None or score < best[0]:
-            best = (score, result)
-        del result
+        if best is None or score(made) < best[0]:
+            best = (score(made), made)
+        del made
     assert best is not None
     return best[1]
+
+
+# Distinct melodies from which calibration counts each setting's merged melodies first
+# (``near.merged_job``: no pairs kept) and searches only the setting it keeps.
+COUNT_FIRST = 5_000
+
+
+def _by_counts_first(tok: Tokenized, settings: list[tuple[NearParams, np.ndarray]],
+                     digests: tuple[bytes, ...],
+                     result: Callable[[NearParams, np.ndarray, int, NearSearch | None], Calibration],
+                     score: Callable[[Calibration], tuple[float, float, float]],
+                     mapper: Mapper | None) -> Calibration:
+    """``calibrate``'s choice among ``settings`` (each with the probes it finds), the same
+    as searching each in full and keeping the best: the settings whose probe recall ties
+    for the best are told apart by their merged melodies, counted without their pairs
+    (``near.merged_job``; at once through ``mapper``, this process taking the first), and
+    only the chosen one is searched in full (through ``mapper``: its LSH bands and
+    candidates in jobs). One search's pairs are held at a time, not three."""
+    scored = [result(params, found, 0, None) for params, found in settings]
+    shortfall = [score(c)[0] for c in scored]
+    tied = [k for k, short in enumerate(shortfall) if short == min(shortfall)]
+    if len(tied) > 1:
+        counts = _merged_counts(tok, [settings[k][0] for k in tied], mapper)
+        for k, count in zip(tied, counts, strict=True):
+            scored[k] = result(*settings[k], count, None)
+    chosen = min(tied, key=lambda k: score(scored[k]))  # the first of equal scores, as one by one
+    params, found = settings[chosen]
+    i, j, sim = near_pair_arrays(TokenRows(tok), params, lengths=tok.lengths.tolist(), mapper=mapper)
+    merged = np.zeros(len(digests), dtype=bool)
+    merged[i] = merged[j] = True
+    if len(tied) > 1 and int(merged.sum()) != scored[chosen].merged_melodies:
+        raise AssertionError("the merged melodies counted without the pairs differ from the search's")
+    return result(params, found, int(merged.sum()), NearSearch(params, digests, i, j, sim))
+
+
+def _merged_counts(tok: Tokenized, settings: list[NearParams], mapper: Mapper | None) -> list[int]:
+    """``near.merged_job`` of each setting: one after another here, or with ``mapper`` all at
+    once, this process taking the first while the mapper (a pool) takes the others."""
+    jobs = [(tok, params) for params in settings]
+    if mapper is None:
+        return [merged_job(job) for job in jobs]
+    others = mapper(merged_job, jobs[1:])
+    return [merged_job(jobs[0]), *others]
 
 
 def _distinct(melodies: Sequence[Melody], min_tokens: int) -> tuple[list[str], Tokenized, dict[str, Melody]]:
@@ -238,21 +294,8 @@ def _joined(parts: list[Tokenized]) -> Tokenized:
     return Tokenized(flat, ragged.joined([p.starts for p in parts]), tuple(number))
 
 
-# Distinct melodies from which calibration's searches (one a shingle size) run at once, this
-# process doing one and the mapper the others, when it has a mapper.
-PARALLEL_MELODIES = 5_000
-
-
-def _searches(tok: Tokenized, settings: list[NearParams], mapper: Mapper | None
+def _searches(tok: Tokenized, settings: list[NearParams]
               ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """``near_pair_arrays`` of all of ``tok``'s sequences under each setting (``search_job``),
-    in order, each made when read: one after another here, or with ``mapper`` and many
-    melodies all at once, this process taking the first while the mapper (a pool: started
-    when called) takes the others."""
-    jobs = [(tok, params) for params in settings]
-    if mapper is None or len(tok) < PARALLEL_MELODIES or len(jobs) < 2:
-        yield from map(search_job, jobs)
-        return
-    others = mapper(search_job, jobs[1:])
-    yield search_job(jobs[0])
-    yield from others
+    in order, each made when read (a few thousand melodies: ``COUNT_FIRST``)."""
+    return map(search_job, [(tok, params) for params in settings])

@@ -710,6 +710,42 @@ def search_job(job: tuple[Tokenized, NearParams]) -> tuple[np.ndarray, np.ndarra
     return near_pair_arrays(TokenRows(tok), params, lengths=tok.lengths.tolist())
 
 
+def merged_job(job: tuple[Tokenized, NearParams]) -> int:
+    """How many of a ``Tokenized``'s sequences some pair of ``search_job(job)`` holds,
+    without making the pairs: the calibration's count for a setting it may not keep.
+
+    The LSH bands are read one at a time and their candidate pairs (``band_pairs``) verified
+    as ``near_pair_arrays`` verifies them (the length bound, then the edit similarity),
+    except a pair whose two sequences are both in a verified pair already: it cannot change
+    the count. A near-duplicate-rich file has most of its sequences in a pair after the
+    first bands, so most of the later bands' candidates (each near pair shares several) are
+    not verified, and no band's codes are kept or merged."""
+    tok, params = job
+    lengths = tok.lengths.tolist()
+    usable = [i for i, n in enumerate(lengths) if n >= params.min_tokens]
+    n = len(usable)
+    if n < 2:
+        return 0
+    sub = _tokenized(TokenRows(tok), usable)
+    buckets = band_buckets(signatures_of(sub, params), params)
+    length = np.array([lengths[i] for i in usable], dtype=np.int64)
+    group = np.arange(n)
+    merged = np.zeros(n, dtype=bool)
+    for band in range(buckets.shape[1]):
+        codes = band_pairs((np.ascontiguousarray(buckets[:, band]), group))
+        for lo in range(0, len(codes), VERIFY_BLOCK):
+            block = codes[lo:lo + VERIFY_BLOCK]
+            x, y = block // n, block % n
+            open_ = ~(merged[x] & merged[y])
+            x, y = x[open_], y[open_]
+            longer = np.maximum(length[x], length[y])
+            reachable = 1 - np.abs(length[x] - length[y]) / longer >= params.similarity
+            x, y, longer = x[reachable], y[reachable], longer[reachable]
+            found = 1 - edit_distances(sub, x, y) / longer >= params.similarity
+            merged[x[found]] = merged[y[found]] = True
+    return int(merged.sum())
+
+
 @dataclass(frozen=True, eq=False)
 class NearSearch:
     """A search's verified near pairs (``near_pair_arrays``, no groups) under ``params``,
