@@ -142,8 +142,8 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
     ``on_error="fail"`` raises on any invalid line before writing; ``"skip"`` sets invalid
     lines aside in ``rejects``. Both files are written atomically. ``workers`` > 1 parses
     the lines in a process pool (``read_parsed``) and runs the calibration's near-duplicate
-    searches of a large file at once there (the dedup reads the chosen one's pairs); the
-    files are the same.
+    work of a large file there (``calibrate``: its settings' counts at once, then the chosen
+    one's search in jobs; the dedup reads that search's pairs); the files are the same.
     """
     rejects = rejects_path_for(out) if rejects is None else rejects
     if len({path.resolve(), out.resolve(), rejects.resolve()}) < 3:
@@ -200,8 +200,8 @@ def split_file(path: Path, config: Config, out_dir: Path, run_seed: int = 0, *,
                progress: Progress = SILENT, workers: int = 1) -> FileResult:
     """Split an existing dataset into train/validation/test by shared tunes; audit; write.
     ``workers`` > 1 parses the lines in a process pool (``read_parsed``) and runs the
-    calibration's near-duplicate searches of a large file at once there (the tune groups and
-    the audit read the chosen one's pairs); the files are the same."""
+    calibration's near-duplicate work of a large file there (as in ``dedup_file``; the tune
+    groups and the audit read the chosen search's pairs); the files are the same."""
     with collecting_less(), local_pool(workers) as mapper:  # (the collector: as in ``dedup_file``)
         return _split_file(path, config, out_dir, run_seed, progress, mapper)
 
