@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from augment.calibrate import PROBES
 from augment.cli import cli
@@ -299,3 +301,19 @@ def test_a_file_read_in_batches_gives_its_lines_and_the_fingerprints_of_their_ex
                 w = whole.example
                 assert got.example == (w if not slim else Example(w.id, (), w.melody, 0, w.seed_id, w.source))
         assert dict(read.prints) == dict(full_prints)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.none(), st.text()), st.lists(st.text(), max_size=3), st.one_of(st.none(), st.text()),
+       st.sampled_from(["dedup", "read"]), st.text())
+def test_a_rejects_record_is_written_as_dumps_writes_it(text: str | None, reasons: list[str],
+                                                         ident: str | None, stage: str, source: str) -> None:
+    """``dataset_files._record_json`` (a duplicate's record written out by hand) is the
+    text ``output.dumps`` writes, for any texts (quotes, control characters, non-ASCII)."""
+    from augment.dataset_files import _record_json
+    from augment.output import dumps
+
+    record = {"source": source, "stage": stage, "reasons": reasons, "text": text}
+    if ident is not None:
+        record["id"] = ident
+    assert _record_json(record) == dumps(record)
