@@ -1,0 +1,125 @@
+"""The file commands' per-line steps, each against the way it replaced, in one process:
+reading a melody text, parsing a line, reading a file (with and without the collector
+paused), ordering near neighbours and writing a rejects record.
+
+    python benchmarks/bench_read.py --size 20000      # ~1 min (makes its input once)
+    python benchmarks/bench_read.py --input train.jsonl
+
+The input is the first ``--size`` lines of the train split of an ``expand`` run of the
+bundled seeds (``bench_dedup_file``'s file for 100k), unless ``--input`` names a file.
+Prints microseconds a line (a melody, a record) for each way, best of ``--repeat``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from unittest.mock import patch
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import bench_dedup_file  # noqa: E402
+
+from augment import codec, dataset_files, dedup  # noqa: E402
+from augment.codec import FormatConfig, parse_line, parse_melody  # noqa: E402
+from augment.dedup import PrintTable  # noqa: E402
+from augment.output import dumps  # noqa: E402
+from augment.pipeline import collection_paused  # noqa: E402
+
+
+def best(repeat: int, run: Callable[[], Any]) -> float:
+    """The fastest of ``repeat`` runs, in seconds."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=20_000, help="lines of the input")
+    parser.add_argument("--input", type=Path, default=None, help="a chat JSONL file instead")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench_read_") as tmp:
+        source = args.input or bench_dedup_file.input_file(100_000, Path(tmp))
+        lines = source.read_text(encoding="utf-8").splitlines()[:args.size]
+        path = Path(tmp) / "lines.jsonl"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        report(path, lines, args.repeat)
+
+
+def report(path: Path, lines: list[str], repeat: int) -> None:
+    fmt, n = FormatConfig(), len(lines)
+    texts = [parse_line(x, fmt, "f", 1)[0].messages[-1].content for x in lines]  # type: ignore[union-attr]
+
+    def per(seconds: float, count: int = n) -> str:
+        return f"{seconds / count * 1e6:6.2f} us"
+
+    no_plain_melody = patch.object(codec, "_plain_melody", lambda body, fmt, limits: None)
+    no_plain_message = patch.object(codec, "_plain_message", lambda raw: None)
+    print(f"{n} lines of {path}")
+    table = best(repeat, lambda: [parse_melody(t) for t in texts])
+    with no_plain_melody:
+        full = best(repeat, lambda: [parse_melody(t) for t in texts])
+    print(f"melody text: table of pair texts {per(table)}, full reading {per(full)}")
+    plain = best(repeat, lambda: [parse_line(x, fmt, "f", 1) for x in lines])
+    with no_plain_message:
+        checked = best(repeat, lambda: [parse_line(x, fmt, "f", 1) for x in lines])
+    with no_plain_message, no_plain_melody:
+        neither = best(repeat, lambda: [parse_line(x, fmt, "f", 1) for x in lines])
+    print(f"line: plain messages and melody {per(plain)}, plain melody only {per(checked)}, "
+          f"neither {per(neither)}")
+
+    def old_read() -> None:
+        read = dataset_files.read_lines(path, fmt)
+        PrintTable.of([line.example for line in read if line.example is not None])
+
+    def slim_read() -> None:
+        dataset_files.read_parsed(path, fmt, slim=True)
+
+    def paused(run: Callable[[], None]) -> Callable[[], None]:
+        def inner() -> None:
+            with collection_paused():
+                run()
+        return inner
+
+    gc.collect()
+    old, slim, slim_paused = (best(repeat, run) for run in (old_read, slim_read, paused(slim_read)))
+    print(f"file, read and fingerprinted, one process: read_lines + PrintTable.of {per(old)}, "
+          f"read_parsed(slim) {per(slim)}, the same with the collector paused {per(slim_paused)}")
+
+    rng = np.random.default_rng(0)
+    m, classes = 2_000_000, 200_000
+    i, j = rng.integers(0, classes, m), rng.integers(0, classes, m)
+    keep = i < j
+    codes = np.unique(i[keep] * classes + j[keep])
+    i, j = codes // classes, codes % classes
+    sim = 1 - rng.integers(0, 15, len(i)) / rng.integers(30, 60, len(i))
+    this, other, how = np.r_[i, j], np.r_[j, i], np.r_[sim, sim]
+    keyed = best(repeat, lambda: dedup._neighbour_order(this, other, how, sim))
+    lexsorted = best(repeat, lambda: np.lexsort((other, -how, this)))
+    print(f"near neighbours ordered ({len(this):,} entries): one int64 key {keyed:.2f} s, "
+          f"np.lexsort {lexsorted:.2f} s")
+
+    reason = "near_duplicate: edit similarity 0.788 to s01a09519451b (seed family s01a09519451b)"
+    records = [{"source": f"{path}:{k}", "stage": "dedup", "id": "s3b080165ffda", "text": x,
+                "reasons": [reason]} for k, x in enumerate(lines)]
+    by_hand = best(repeat, lambda: [dataset_files._record_json(r) for r in records])
+    encoded = best(repeat, lambda: [dumps(r) for r in records])
+    print(f"rejects record: by hand {per(by_hand)}, output.dumps {per(encoded)}")
+
+
+if __name__ == "__main__":
+    main()
