@@ -141,7 +141,8 @@ def _plain_melody(body: str, fmt: FormatConfig, limits: Limits) -> Melody | None
     which the full reading then takes (and words its problems).
 
     Each pair's text is read once (``_plain_pair``): a file repeats a few hundred pair texts
-    over its thousands of lines (~4 us a melody against ~23 us the full way). A pair read
+    over its thousands of lines (7.6 us a melody against 22.8 us the full way:
+    ``benchmarks/bench_read.py``). A pair read
     alone as ``[text]`` is a JSON array of two scalars, which holds no bracket, so the
     body splits at exactly its pairs' boundaries and reads as the list of those pairs.
     """

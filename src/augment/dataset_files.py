@@ -67,9 +67,9 @@ def read_parsed(path: Path, fmt: FormatConfig, progress: Progress = SILENT,
                 slim: bool = False) -> ReadFile:
     """``read_lines``, and the examples' fingerprints (``PrintTable.of`` of them). The lines
     are parsed ``READ_BATCH`` at a time through ``mapper``: a pool's processes parse and
-    fingerprint while this one receives the results (a line's example costs ~30 us to
-    parse, ~15 us to receive). ``slim``: each example as its ids and melody, without its
-    message texts (~9 us to receive, ~1 KB a line less: ``augment dedup`` needs no more)."""
+    fingerprint while this one receives the results (receiving an example costs less than
+    parsing it). ``slim``: each example as its ids and melody, without its message texts
+    (cheaper still to receive, and ~1 KB a line less: ``augment dedup`` needs no more)."""
     if not path.is_file():
         raise AugmentError(f"{path}: no such file")
     raw = list(raw_lines(path, limits.max_line_bytes))
