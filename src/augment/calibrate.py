@@ -198,10 +198,8 @@ def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recal
     best: tuple[tuple[float, float, float], Calibration] | None = None
     for (params, found), (i, j, sim) in zip(settings, _searches(tok, [p for p, _ in settings]),
                                             strict=True):
-        merged = np.zeros(len(keys), dtype=bool)  # the melodies some verified pair holds
-        merged[i] = merged[j] = True
-        made = result(params, found, int(merged.sum()), NearSearch(params, digests, i, j, sim))
-        del i, j, sim, merged  # only the best setting's search is kept
+        made = result(params, found, _merged(len(keys), i, j), NearSearch(params, digests, i, j, sim))
+        del i, j, sim  # only the best setting's search is kept
         if best is None or score(made) < best[0]:
             best = (score(made), made)
         del made
@@ -235,11 +233,17 @@ def _by_counts_first(tok: Tokenized, settings: list[tuple[NearParams, np.ndarray
     chosen = min(tied, key=lambda k: score(scored[k]))  # the first of equal scores, as one by one
     params, found = settings[chosen]
     i, j, sim = near_pair_arrays(TokenRows(tok), params, lengths=tok.lengths.tolist(), mapper=mapper)
-    merged = np.zeros(len(digests), dtype=bool)
-    merged[i] = merged[j] = True
-    if len(tied) > 1 and int(merged.sum()) != scored[chosen].merged_melodies:
+    merged = _merged(len(digests), i, j)
+    if len(tied) > 1 and merged != scored[chosen].merged_melodies:
         raise AssertionError("the merged melodies counted without the pairs differ from the search's")
-    return result(params, found, int(merged.sum()), NearSearch(params, digests, i, j, sim))
+    return result(params, found, merged, NearSearch(params, digests, i, j, sim))
+
+
+def _merged(melodies: int, i: np.ndarray, j: np.ndarray) -> int:
+    """How many of ``melodies`` some pair (i, j) holds."""
+    held = np.zeros(melodies, dtype=bool)
+    held[i] = held[j] = True
+    return int(held.sum())
 
 
 def _merged_counts(tok: Tokenized, settings: list[NearParams], mapper: Mapper | None) -> list[int]:

@@ -478,9 +478,14 @@ class Neighbours(Mapping[int, tuple[tuple[int, float], ...]]):
         return cls(this[cuts[:-1]], cuts, other[order], how[order])
 
     def __getitem__(self, key: int) -> tuple[tuple[int, float], ...]:
+        other, sim = self.row(key)
+        return tuple(zip(other.tolist(), sim.tolist(), strict=True))
+
+    def row(self, key: int) -> tuple[np.ndarray, np.ndarray]:
+        """Class ``key``'s neighbours and their similarities, as arrays (KeyError: none)."""
         n = self._at[key]
         a, b = int(self.starts[n]), int(self.starts[n + 1])
-        return tuple(zip(self.other[a:b].tolist(), self.sim[a:b].tolist(), strict=True))
+        return self.other[a:b], self.sim[a:b]
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._at)
@@ -694,6 +699,7 @@ class _KeptNeighbours:
 
     def __init__(self, near: Mapping[int, tuple[tuple[int, float], ...]], classes: int) -> None:
         self.near = near
+        # The classes holding a keeper: a set for a dict ``near``, a mask for ``Neighbours``.
         self.kept: set[int] = set()
         self.mask = None
         if isinstance(near, Neighbours):  # (a neighbour may be a class no example here holds)
@@ -701,23 +707,20 @@ class _KeptNeighbours:
             self.mask = np.zeros(max(classes, listed), dtype=bool)
 
     def add(self, rep: int) -> None:
-        self.kept.add(rep)
-        if self.mask is not None:
+        if self.mask is None:
+            self.kept.add(rep)
+        else:
             self.mask[rep] = True
 
     def of(self, rep: int) -> Iterable[tuple[int, float]]:
         near = self.near
         if not isinstance(near, Neighbours) or self.mask is None:
             return [(o, sim) for o, sim in near.get(rep, ()) if o in self.kept]
-        n = near._at.get(rep)
-        if n is None:
+        if rep not in near:
             return ()
-        a, b = near.starts[n], near.starts[n + 1]
-        others = near.other[a:b]
+        others, sims = near.row(rep)
         hit = np.flatnonzero(self.mask[others])
-        if not len(hit):
-            return ()
-        return zip(others[hit].tolist(), near.sim[a:b][hit].tolist(), strict=True)
+        return zip(others[hit].tolist(), sims[hit].tolist(), strict=True)
 
 
 def _by_class(examples: Sequence[Example], class_of: np.ndarray, positions: np.ndarray,

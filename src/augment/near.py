@@ -623,12 +623,7 @@ def near_pair_arrays(token_seqs: Sequence[Tokens], params: NearParams,
     n = len(usable)
 
     def candidates(block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(x, y, longer length) of a block of codes, without the pairs whose length
-        difference alone keeps them under the threshold (the distance is at least that)."""
-        x, y = block // n, block % n
-        longer = np.maximum(length[x], length[y])
-        reachable = 1 - np.abs(length[x] - length[y]) / longer >= params.similarity
-        return x[reachable], y[reachable], longer[reachable]
+        return _reachable(block // n, block % n, length, params.similarity)
 
     # The candidates are verified a block of codes at a time (a near-duplicate-rich file of
     # 890,000 lines has ~75 million): the sequences some candidate holds are marked first,
@@ -647,9 +642,7 @@ def near_pair_arrays(token_seqs: Sequence[Tokens], params: NearParams,
     out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for block in blocks:
         x, y, longer = candidates(block)
-        distance = _distances(tok, row_of[x], row_of[y], mapper)
-        sim = 1 - distance / longer  # as edit_similarity computes it (float64, as Python's floats)
-        found = sim >= params.similarity
+        sim, found = _verified(_distances(tok, row_of[x], row_of[y], mapper), longer, params.similarity)
         out.append((at[x[found]], at[y[found]], sim[found]))
     if not out:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
@@ -658,6 +651,23 @@ def near_pair_arrays(token_seqs: Sequence[Tokens], params: NearParams,
 
 
 VERIFY_BLOCK = 1 << 22  # candidate codes verified at a time (a few arrays of 32 MB each)
+
+
+def _reachable(x: np.ndarray, y: np.ndarray, length: np.ndarray, similarity: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, y, longer length) of the candidate pairs (x[k], y[k]) of sequences of ``length``
+    tokens, without those whose length difference alone keeps them under ``similarity``
+    (the distance is at least that)."""
+    longer = np.maximum(length[x], length[y])
+    reachable = 1 - np.abs(length[x] - length[y]) / longer >= similarity
+    return x[reachable], y[reachable], longer[reachable]
+
+
+def _verified(distance: np.ndarray, longer: np.ndarray, similarity: float) -> tuple[np.ndarray, np.ndarray]:
+    """(edit similarity, whether it reaches ``similarity``) of pairs at ``distance`` whose
+    longer sequence has ``longer`` tokens, as ``edit_similarity`` computes it (float64)."""
+    sim = 1 - distance / longer
+    return sim, sim >= similarity
 
 
 class TokenSequence(Sequence[Tokens]):
@@ -737,11 +747,8 @@ def merged_job(job: tuple[Tokenized, NearParams]) -> int:
             block = codes[lo:lo + VERIFY_BLOCK]
             x, y = block // n, block % n
             open_ = ~(merged[x] & merged[y])
-            x, y = x[open_], y[open_]
-            longer = np.maximum(length[x], length[y])
-            reachable = 1 - np.abs(length[x] - length[y]) / longer >= params.similarity
-            x, y, longer = x[reachable], y[reachable], longer[reachable]
-            found = 1 - edit_distances(sub, x, y) / longer >= params.similarity
+            x, y, longer = _reachable(x[open_], y[open_], length, params.similarity)
+            _, found = _verified(edit_distances(sub, x, y), longer, params.similarity)
             merged[x[found]] = merged[y[found]] = True
     return int(merged.sum())
 
