@@ -26,14 +26,17 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))
 
 import bench_dedup_file  # noqa: E402
 
 from augment import codec, dataset_files, dedup  # noqa: E402
 from augment.codec import FormatConfig, parse_line, parse_melody  # noqa: E402
 from augment.dedup import PrintTable  # noqa: E402
+from augment.limits import DEFAULT_LIMITS  # noqa: E402
 from augment.output import dumps  # noqa: E402
 from augment.pipeline import collection_paused  # noqa: E402
+from dataset_util import lines_by_definition  # noqa: E402
 
 
 def best(repeat: int, run: Callable[[], Any]) -> float:
@@ -83,7 +86,7 @@ def report(path: Path, lines: list[str], repeat: int) -> None:
           f"neither {per(neither)}")
 
     def old_read() -> None:
-        read = dataset_files.read_lines(path, fmt)
+        read = lines_by_definition(path, fmt, DEFAULT_LIMITS)  # line by line, as dedup read
         PrintTable.of([line.example for line in read if line.example is not None])
 
     def slim_read() -> None:
@@ -97,7 +100,7 @@ def report(path: Path, lines: list[str], repeat: int) -> None:
 
     gc.collect()
     old, slim, slim_paused = (best(repeat, run) for run in (old_read, slim_read, paused(slim_read)))
-    print(f"file, read and fingerprinted, one process: read_lines + PrintTable.of {per(old)}, "
+    print(f"file, read and fingerprinted, one process: line by line + PrintTable.of {per(old)}, "
           f"read_parsed(slim) {per(slim)}, the same with the collector paused {per(slim_paused)}")
 
     rng = np.random.default_rng(0)

@@ -106,3 +106,17 @@ def near_rich_melodies() -> list:
                                     m.ticks) for m in melodies[60:100]]
     melodies += [transpose(m, 5) for m in melodies[100:120]]
     return melodies
+
+
+def lines_by_definition(path, fmt, limits):  # type: ignore[no-untyped-def]
+    """Every line of a file as ``dataset_files.Line``, read one by one (``read_examples``):
+    its example only when no finding is an error (the plain definition ``read_parsed``'s
+    batches are checked against)."""
+    from augment.codec import read_examples
+    from augment.dataset_files import Line
+
+    lines = []
+    for number, text, example, findings in read_examples(path, fmt, limits):
+        bad = tuple(str(f) for f in findings if f.severity == "error")
+        lines.append(Line(number, text, None if bad or text is None else example, bad))
+    return lines

@@ -15,7 +15,7 @@ from augment.calibrate import PROBES
 from augment.cli import cli
 from augment.codec import example_to_line
 from augment.melody import transpose
-from dataset_util import corpus, example, record_calls
+from dataset_util import corpus, example, lines_by_definition, record_calls
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = str(ROOT / "seeds" / "beethoven.jsonl")
@@ -265,11 +265,11 @@ def test_expand_summary_names_top_rejection_reasons_and_the_file(tmp_path: Path)
 def test_a_file_read_in_batches_gives_its_lines_and_the_fingerprints_of_their_examples(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """``read_parsed`` (parsing a few lines a job, here 3, in this process or a pool's) gives
-    every line's number, text and errors as ``read_lines`` does, its example (slim: the same
+    every line's number, text and errors as reading them one by one does, its example (slim: the same
     ids, melody and source, no message texts), and the fingerprints ``PrintTable.of`` makes
     of the full examples."""
     from augment.codec import FormatConfig
-    from augment.dataset_files import read_lines, read_parsed
+    from augment.dataset_files import read_parsed
     from augment.dedup import PrintTable
     from augment.example import Example
     from augment.limits import Limits
@@ -284,7 +284,7 @@ def test_a_file_read_in_batches_gives_its_lines_and_the_fingerprints_of_their_ex
         b'"melody_pitch_duration_data: [[60, 0.3333333333333333], [62, 0.1]]"}], "note": 1}',
         b"[" + b"1, " * 3000 + b"1]", *good[2:9]]) + b"\n")
     fmt, limits = FormatConfig(), Limits(max_line_bytes=4000)
-    full = read_lines(mixed, fmt, limits=limits)
+    full = lines_by_definition(mixed, fmt, limits)
     full_prints = PrintTable.of([line.example for line in full if line.example is not None])
     assert {line.number for line in full if line.errors} == {4, 5, 6, 7, 9}  # each kind of problem
     assert any(line.example is not None and not line.example.melody.is_on_grid() for line in full)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .audit import assert_no_leaks
-from .codec import FormatConfig, example_to_line, read_examples, read_line
+from .codec import FormatConfig, example_to_line, read_line
 from .config import Config
 from .dataset import assign_sides, tune_groups
 from .dedup import MelodyRelations, PrintBlock, PrintTable, calibrate_for, dedup, fingerprints, near_params
@@ -41,18 +41,6 @@ class Line:
     errors: tuple[str, ...] = ()
 
 
-def read_lines(path: Path, fmt: FormatConfig, progress: Progress = SILENT,
-               limits: Limits = DEFAULT_LIMITS) -> list[Line]:
-    """Every line of ``path``, parsed; AugmentError when the file does not exist."""
-    if not path.is_file():
-        raise AugmentError(f"{path}: no such file")
-    lines = []
-    for number, text, example, findings in progress.track(read_examples(path, fmt, limits), "read"):
-        bad = tuple(str(f) for f in findings if f.severity == "error")
-        lines.append(Line(number, text, None if bad or text is None else example, bad))
-    return lines
-
-
 @dataclass(frozen=True)
 class ReadFile:
     """A file's lines as ``read_parsed`` gives them, and the fingerprints of every example
@@ -65,11 +53,13 @@ class ReadFile:
 def read_parsed(path: Path, fmt: FormatConfig, progress: Progress = SILENT,
                 limits: Limits = DEFAULT_LIMITS, mapper: Mapper | None = None, *,
                 slim: bool = False) -> ReadFile:
-    """``read_lines``, and the examples' fingerprints (``PrintTable.of`` of them). The lines
-    are parsed ``READ_BATCH`` at a time through ``mapper``: a pool's processes parse and
-    fingerprint while this one receives the results (receiving an example costs less than
-    parsing it). ``slim``: each example as its ids and melody, without its message texts
-    (cheaper still to receive, and ~1 KB a line less: ``augment dedup`` needs no more)."""
+    """Every line of ``path``: its number, text, and example or the error findings that
+    stopped it (``codec.read_line``); and the examples' fingerprints (``PrintTable.of`` of
+    them); AugmentError when the file does not exist. The lines are parsed ``READ_BATCH``
+    at a time through ``mapper``: a pool's processes parse and fingerprint while this one
+    receives the results (receiving an example costs less than parsing it). ``slim``: each
+    example as its ids and melody, without its message texts (cheaper still to receive, and
+    ~1 KB a line less: ``augment dedup`` needs no more)."""
     if not path.is_file():
         raise AugmentError(f"{path}: no such file")
     raw = list(raw_lines(path, limits.max_line_bytes))
@@ -96,8 +86,8 @@ READ_BATCH = 2_048  # lines a parsing job takes
 
 def parse_batch(job: tuple[str, FormatConfig, Limits, list[tuple[int, str | None, int]], bool]
                 ) -> tuple[list[tuple[tuple[str, ...], Example | None]], PrintBlock]:
-    """(error findings, example or None) of each raw line (``raw_lines``' triples) of a
-    file, as ``read_lines`` takes them, each example slim when asked (``read_parsed``), and
+    """(error findings, example or None: None when any finding is an error) of each raw line
+    (``raw_lines``' triples) of a file, each example slim when asked (``read_parsed``), and
     the fingerprints of the examples, in order."""
     name, fmt, limits, raw, slim = job
     out: list[tuple[tuple[str, ...], Example | None]] = []
