@@ -28,6 +28,8 @@ import numpy as np
 from datasketch import MinHash
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from timing import best_of  # noqa: E402
+
 from augment.near import MinHasher, jaccard, melody_tokens, shingles  # noqa: E402
 from dataset_util import corpus  # noqa: E402
 
@@ -52,15 +54,6 @@ def shingle_sets(copies: int, rng: np.random.Generator) -> tuple[list[np.ndarray
             pairs.append((i, len(sets)))
             sets.append(shingles(edited(t, 1 + c * max(1, len(t) // (2 * copies)), rng), SHINGLE_SIZE))
     return sets, pairs
-
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def errors(est: np.ndarray, exact: np.ndarray) -> tuple[float, float]:

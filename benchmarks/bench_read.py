@@ -16,10 +16,8 @@ import argparse
 import gc
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 from unittest.mock import patch
 
 import numpy as np
@@ -29,6 +27,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 import bench_dedup_file  # noqa: E402
+from timing import best_of  # noqa: E402
 
 from augment import codec, dataset_files, dedup  # noqa: E402
 from augment.codec import FormatConfig, parse_line, parse_melody  # noqa: E402
@@ -37,16 +36,6 @@ from augment.limits import DEFAULT_LIMITS  # noqa: E402
 from augment.output import dumps  # noqa: E402
 from augment.pipeline import collection_paused  # noqa: E402
 from dataset_util import lines_by_definition  # noqa: E402
-
-
-def best(repeat: int, run: Callable[[], Any]) -> float:
-    """The fastest of ``repeat`` runs, in seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -73,15 +62,15 @@ def report(path: Path, lines: list[str], repeat: int) -> None:
     no_plain_melody = patch.object(codec, "_plain_melody", lambda body, fmt, limits: None)
     no_plain_message = patch.object(codec, "_plain_message", lambda raw: None)
     print(f"{n} lines of {path}")
-    table = best(repeat, lambda: [parse_melody(t) for t in texts])
+    table = best_of(lambda: [parse_melody(t) for t in texts], repeat)
     with no_plain_melody:
-        full = best(repeat, lambda: [parse_melody(t) for t in texts])
+        full = best_of(lambda: [parse_melody(t) for t in texts], repeat)
     print(f"melody text: table of pair texts {per(table)}, full reading {per(full)}")
-    plain = best(repeat, lambda: [parse_line(x, fmt, "f", 1) for x in lines])
+    plain = best_of(lambda: [parse_line(x, fmt, "f", 1) for x in lines], repeat)
     with no_plain_message:
-        checked = best(repeat, lambda: [parse_line(x, fmt, "f", 1) for x in lines])
+        checked = best_of(lambda: [parse_line(x, fmt, "f", 1) for x in lines], repeat)
     with no_plain_message, no_plain_melody:
-        neither = best(repeat, lambda: [parse_line(x, fmt, "f", 1) for x in lines])
+        neither = best_of(lambda: [parse_line(x, fmt, "f", 1) for x in lines], repeat)
     print(f"line: plain messages and melody {per(plain)}, plain melody only {per(checked)}, "
           f"neither {per(neither)}")
 
@@ -99,7 +88,7 @@ def report(path: Path, lines: list[str], repeat: int) -> None:
         return inner
 
     gc.collect()
-    old, slim, slim_paused = (best(repeat, run) for run in (old_read, slim_read, paused(slim_read)))
+    old, slim, slim_paused = (best_of(run, repeat) for run in (old_read, slim_read, paused(slim_read)))
     print(f"file, read and fingerprinted, one process: line by line + PrintTable.of {per(old)}, "
           f"read_parsed(slim) {per(slim)}, the same with the collector paused {per(slim_paused)}")
 
@@ -111,16 +100,16 @@ def report(path: Path, lines: list[str], repeat: int) -> None:
     i, j = codes // classes, codes % classes
     sim = 1 - rng.integers(0, 15, len(i)) / rng.integers(30, 60, len(i))
     this, other, how = np.r_[i, j], np.r_[j, i], np.r_[sim, sim]
-    keyed = best(repeat, lambda: dedup._neighbour_order(this, other, how, sim))
-    lexsorted = best(repeat, lambda: np.lexsort((other, -how, this)))
+    keyed = best_of(lambda: dedup._neighbour_order(this, other, how, sim), repeat)
+    lexsorted = best_of(lambda: np.lexsort((other, -how, this)), repeat)
     print(f"near neighbours ordered ({len(this):,} entries): one int64 key {keyed:.2f} s, "
           f"np.lexsort {lexsorted:.2f} s")
 
     reason = "near_duplicate: edit similarity 0.788 to s01a09519451b (seed family s01a09519451b)"
     records = [{"source": f"{path}:{k}", "stage": "dedup", "id": "s3b080165ffda", "text": x,
                 "reasons": [reason]} for k, x in enumerate(lines)]
-    by_hand = best(repeat, lambda: [dataset_files._record_json(r) for r in records])
-    encoded = best(repeat, lambda: [dumps(r) for r in records])
+    by_hand = best_of(lambda: [dataset_files._record_json(r) for r in records], repeat)
+    encoded = best_of(lambda: [dumps(r) for r in records], repeat)
     print(f"rejects record: by hand {per(by_hand)}, output.dumps {per(encoded)}")
 
 
