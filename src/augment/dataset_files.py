@@ -6,7 +6,6 @@ the tunes they share: exact, transposed/tempo-scaled and near duplicates.
 
 from __future__ import annotations
 
-import gc
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -25,7 +24,7 @@ from .example import Example
 from .limits import DEFAULT_LIMITS, Limits, raw_lines
 from .output import begin_output, dumps, write_atomic, write_manifest
 from .parallel import Mapper, local_mapper, local_pool
-from .pipeline import collecting_less, collection_paused
+from .pipeline import collecting_less, collection_paused, settled
 from .progress import SILENT, Progress
 from .split import SPLITS
 
@@ -144,7 +143,7 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
     with collecting_less(), local_pool(workers) as mapper:
         read = read_parsed(path, config.format, progress, config.limits, mapper, slim=True)
         lines = read.lines
-        gc.freeze()  # (``collecting_less`` unfreezes them at its end)
+        settled()  # (``collecting_less`` unfreezes them at its end)
         if on_error == "fail":
             _fail_on_invalid(path, lines, " (or use --on-error skip to set them aside)")
         first_line: dict[str, int] = {}  # example id -> first line that holds it
@@ -223,7 +222,7 @@ def _split_file(path: Path, config: Config, out_dir: Path, run_seed: int, progre
     _fail_on_invalid(path, read.lines)
     rows = [line.example for line in read.lines if line.example is not None]
     examples = sorted({e.id: e for e in rows}.values(), key=lambda e: e.id)
-    gc.freeze()  # the lines live to the end
+    settled()  # the lines live to the end
     with progress.stage("near-duplicate calibration"):
         calibration = calibrate_for([e.melody for e in examples], config.dedup, run_seed, mapper) \
             if config.dedup.calibrate else None

@@ -493,7 +493,7 @@ def _check_out_dir(out_dir: Path, seed_paths: Sequence[Path]) -> None:
 @contextmanager
 def collecting_less(first_generation: int = 100_000) -> Iterator[None]:
     """Run the cyclic garbage collector less often while a large run builds its data (and
-    unfreeze, at the end, what the run froze: ``_settled``; objects a caller froze before
+    unfreeze, at the end, what the run froze: ``settled``; objects a caller froze before
     the run are unfrozen too).
 
     A run holds millions of small, acyclic objects (examples, tuples, strings). With the
@@ -508,7 +508,7 @@ def collecting_less(first_generation: int = 100_000) -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*old)
-        gc.unfreeze()  # what ``_settled`` froze joins the oldest generation again
+        gc.unfreeze()  # what ``settled`` froze joins the oldest generation again
 
 
 @contextmanager
@@ -531,12 +531,13 @@ def collection_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _settled() -> None:
-    """Leave the objects that exist now (a big run's candidates, alive to the end of the run)
-    out of later collections (``gc.freeze``, which costs nothing): the run goes on to
-    allocate millions more, and each collection would walk them all again (3 s of the main
-    process at 300k while the pool's results arrive; a quarter of the dataset stages' time at
-    a million examples). ``collecting_less`` unfreezes them when the run ends."""
+def settled() -> None:
+    """Leave the objects that exist now (a big run's candidates, a file's lines: alive to
+    the end of the run) out of later collections (``gc.freeze``, which costs nothing): the
+    run goes on to allocate millions more, and each collection would walk them all again
+    (3 s of the main process at 300k while the pool's results arrive; a quarter of the
+    dataset stages' time at a million examples). ``collecting_less`` unfreezes them when
+    the run ends."""
     gc.freeze()
 
 
@@ -646,9 +647,9 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
         rejected.extend(Rejected.set_all_aside(sorted(done.rejected, key=Rejected.key), rejects))
         counts.update(done.counts)
         rules.update(done.rules)
-        _settled()
+        settled()
     counts["variants_passing_checks"] = len(candidates) - len(passing_seeds)
-    _settled()
+    settled()
 
     # packed (5 bytes an event) when every block is; in mapped files on this machine
     melodies = PackedMelodies.drain(arrays) if melody_folder is None else stored(arrays, melody_folder)
