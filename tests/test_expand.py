@@ -212,7 +212,8 @@ def test_draws_that_repeat_a_step_reuse_its_example_and_give_the_same_variants()
     from collections import Counter
 
     from augment.config import load_config
-    from augment.pipeline import Family, make_variant, seed_facts, variant_rng
+    from augment.drawing import Family, make_variant, variant_rng
+    from augment.pipeline import seed_facts
     from augment.rules.transpose import Transpose
     from augment.seeding import VariantStreams
     from dataset_util import seeds_from_corpus

@@ -1,4 +1,4 @@
-"""seeding.VariantStreams gives bit for bit the streams of pipeline.variant_rng."""
+"""seeding.VariantStreams gives bit for bit the streams of drawing.variant_rng."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from augment.pipeline import variant_rng
+from augment.drawing import variant_rng
 from augment.seeding import VariantStreams, pcg64_outputs, pcg64_states
 
 RUN_SEEDS = [0, 1, 2**40 + 3]

@@ -7,7 +7,6 @@ knows about the command line.
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import platform
 import tempfile
@@ -28,9 +27,10 @@ from . import ragged
 from .checks import run_checks
 from .checks_batch import run_checks_batch
 from .codec import FormatConfig, example_to_line, format_melodies, read_examples
-from .config import Config, RuleSpec
+from .config import Config
 from .dataset import build_splits, plan_splits
 from .dedup import PrintBlock, PrintTable, RowMelodies, fingerprints
+from .drawing import draw_variants
 from .errors import AugmentError, Finding
 from .example import Example, Message, Step
 from .heap import release_free_memory
@@ -52,11 +52,8 @@ from .parallel import Mapper, check_workers, local_pool
 from .progress import SILENT, Progress
 from .prompt import stated_key
 from .reprompt import reprompt, seed_facts
-from .rules import Rule
-from .rules.base import Choices, Drawn
-from .seeding import DrawStream, VariantStreams
 from .split import SPLITS
-from .theory import MelodyArrays, PackedMelodies, detect_key, detect_keys, stored
+from .theory import MelodyArrays, PackedMelodies, detect_keys, stored
 
 OnError = Literal["fail", "skip"]
 
@@ -137,14 +134,6 @@ class RunResult:
     manifest: dict[str, Any] = field(default_factory=dict)
 
 
-def variant_rng(run_seed: int, seed_id: str, index: int) -> np.random.Generator:
-    """The generator of one variant, from a stable hash: independent of order and workers.
-    (``draw_variants`` takes the same streams from ``seeding.VariantStreams``, made in
-    blocks; this is their definition.)"""
-    digest = hashlib.sha256(f"{run_seed}:{seed_id}:{index}".encode()).digest()
-    return np.random.default_rng(int.from_bytes(digest[:16], "little"))
-
-
 def read_seeds(paths: Sequence[Path], fmt: FormatConfig, limits: Limits = DEFAULT_LIMITS
                ) -> tuple[list[Example], list[Rejected], list[Finding]]:
     """Parse every line: (examples, rejected lines, all findings)."""
@@ -168,140 +157,6 @@ def annotate_keys(examples: list[Example]) -> list[Example]:
     detected = detect_keys([e.melody for e in examples])
     return [replace(ex, key=stated_key(ex.prompt) or (None if est is None else est.key))
             for ex, est in zip(examples, detected, strict=True)]
-
-
-class Family:
-    """What one seed's draws have worked out so far (``make_variant``), kept for its later
-    draws: one seed's thousands of draws walk the same few parents again and again.
-
-    - ``made``: every example a step has made, by (parent id, step JSON): a draw that takes
-      the same step from the same parent reuses it instead of applying the rule again.
-    - ``choices``: a rule's ``Choices`` for an example, by (example id, rule's place in the
-      config), for the rules that draw by choices (``Rule.draws_by_choices``).
-    - ``drawn``: what each drawn entry of those choices made, by (example id, rule's place,
-      entry): the child, or None when the entry makes no params.
-
-    Rules and keys are pure functions of the parent and the params, and only the draw of an
-    entry reads the generator, so a draw gives the same variant with a family as without.
-    """
-
-    def __init__(self) -> None:
-        self.made: dict[tuple[str, str], Example] = {}
-        self.choices: dict[tuple[str, int], Choices | None] = {}
-        self.drawn: dict[tuple[str, int, Drawn], Example | None] = {}
-
-    def child(self, example: Example, rule: Rule, params: dict[str, Any]) -> Example:
-        """The child ``rule`` makes of ``example`` with ``params``, made once."""
-        step = Step.of(rule.name, params)
-        key = (example.id, step.json_text())
-        known = self.made.get(key)
-        if known is None:
-            known = self.made[key] = _apply(example, rule, step, params)
-        return known
-
-    def drawn_child(self, example: Example, at: int, rule: Rule,
-                    rng: np.random.Generator | DrawStream) -> Example | None:
-        """The child of ``example`` that ``rule`` (at place ``at`` of the config) draws with
-        ``rng`` by its choices; None when the rule does not apply."""
-        key = (example.id, at)
-        choices = self.choices.get(key, _UNSEEN)
-        if choices is _UNSEEN:
-            choices = self.choices[key] = rule.choices(example)
-        if choices is None:
-            return None
-        drawn = choices.draw(rng)
-        known = self.drawn.get((example.id, at, drawn), _UNSEEN)
-        if known is _UNSEEN:
-            params = choices.params(drawn)
-            known = self.drawn[example.id, at, drawn] = \
-                None if params is None else self.child(example, rule, params)
-        return known
-
-
-_UNSEEN: Any = object()  # not looked up yet (None is a remembered answer)
-
-
-def make_variant(seed: Example, specs: Sequence[RuleSpec], rng: np.random.Generator | DrawStream,
-                 family: Family | None = None) -> Example | None:
-    """Apply each rule with its probability; None when no rule applied.
-
-    ``rng`` is the variant's generator, or its ``DrawStream`` (the same reads, cheaper),
-    which hands over to the generator at the first rule asked through ``sample``.
-    ``family`` (one per seed, filled here) remembers what earlier draws worked out; the
-    variant is the same with it or without it, only cheaper (``Family``).
-    """
-    example = seed
-    for at, spec in enumerate(specs):
-        if rng.random() >= spec.p:
-            continue
-        rule = spec.rule
-        if family is not None and spec.by_choices:
-            known = family.drawn_child(example, at, rule, rng)
-            if known is not None:
-                example = known
-            continue
-        if isinstance(rng, DrawStream):
-            rng = rng.generator()
-        params = rule.sample(example, rng)
-        if params is None:
-            continue
-        if family is not None:
-            example = family.child(example, rule, params)
-        else:
-            example = _apply(example, rule, Step.of(rule.name, params), params)
-    return None if example is seed else example
-
-
-def _apply(example: Example, rule: Rule, step: Step, params: dict[str, Any]) -> Example:
-    """The child of ``example`` that ``rule`` makes with ``params`` (its ``step``)."""
-    melody = rule.apply(example.melody, **params)
-    key = rule.derive_key(example.key, **params)
-    if key is None:
-        estimate = detect_key(melody)
-        key = None if estimate is None else estimate.key
-    return _derive_meter(example.derive(melody, step, key), rule, params)
-
-
-def _derive_meter(example: Example, rule: Rule, params: dict[str, Any]) -> Example:
-    """Carry the meter fact through a rule that rescales bars (time_scale); drop it when the
-    scaled bar is no conventional time signature."""
-    facts = dict(example.facts)
-    meter = facts.get("meter")
-    if meter is None or "meter" not in rule.changes:
-        return example
-    new = rule.derive_meter(meter, **params)
-    if new is None:
-        facts.pop("meter")
-    else:
-        facts["meter"] = new
-    return replace(example, facts=tuple(facts.items()))
-
-
-def draw_variants(seed: Example, config: Config, run_seed: int, counts: Counter[str]
-                  ) -> list[Example]:
-    """Up to ``variants_per_seed`` distinct variants of one seed.
-
-    Attempt ``i`` uses its own generator, so the result depends only on (run seed, seed,
-    config). A draw that repeats an earlier variant's steps is not a new variant and is
-    drawn again, up to ``attempts_per_variant * variants_per_seed`` attempts.
-    """
-    wanted = config.expand.variants_per_seed
-    seen: dict[str, Example] = {}
-    family = Family()
-    # variant_rng's streams, made in blocks; a draw reads one output a rule and a few more
-    streams = VariantStreams(run_seed, seed.seed_id, outputs=len(config.rules) + 6)
-    for index in range(wanted * config.expand.attempts_per_variant):
-        if len(seen) == wanted:
-            break
-        variant = make_variant(seed, config.rules, streams.stream(index), family)
-        counts["variants_drawn"] += 1
-        if variant is None:
-            counts["variants_no_rule_applied"] += 1
-        elif variant.id in seen:
-            counts["variants_repeated"] += 1
-        else:
-            seen[variant.id] = variant
-    return list(seen.values())
 
 
 @dataclass

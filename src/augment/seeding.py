@@ -1,4 +1,4 @@
-"""Per-variant random generators, bit for bit those of ``pipeline.variant_rng``, made cheaply.
+"""Per-variant random generators, bit for bit those of ``drawing.variant_rng``, made cheaply.
 
 ``variant_rng(run_seed, seed_id, index)`` is ``np.random.default_rng(int.from_bytes(sha256(
 f"{run_seed}:{seed_id}:{index}")[:16], "little"))``. Building a Generator that way costs ~6 us,
@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DrawStream", "VariantStreams"]
+__all__ = ["DrawStream", "StreamColumns", "VariantStreams"]
 
 _M32 = 0xFFFFFFFF
 _M64 = (1 << 64) - 1
@@ -172,7 +172,7 @@ def _output(state: int) -> int:
 
 
 class DrawStream:
-    """One variant's stream (that of ``pipeline.variant_rng``) for ``random()`` and
+    """One variant's stream (that of ``drawing.variant_rng``) for ``random()`` and
     ``integers(n)``, read from its first outputs, worked out with its block
     (``VariantStreams.stream``); past them it steps the state itself.
 
@@ -251,6 +251,71 @@ class DrawStream:
         return self._gen
 
 
+class StreamColumns:
+    """The streams of a block of variants read side by side, one row a variant: what each
+    row's ``DrawStream`` would give, for many rows in one numpy call.
+
+    ``random(rows)`` and ``integers(rows, n)`` read, for each row in ``rows`` (distinct row
+    numbers), the next value of that row's stream, as ``DrawStream.random()`` and
+    ``integers(n)`` would (Lemire's redraws and the waiting high halves of 32-bit draws
+    included); a row's reads happen in call order, whatever the other rows do. The first
+    ``width`` outputs of every row are worked out at once; a row that reads past them has all
+    rows' outputs worked out again, twice as many.
+    """
+
+    def __init__(self, states: np.ndarray, width: int) -> None:
+        self._states = states  # pcg64_states rows
+        self._out = pcg64_outputs(states, max(width, 1))
+        self._at = np.zeros(len(states), dtype=np.intp)  # outputs each row has read
+        self._waiting = np.zeros(len(states), dtype=bool)  # as DrawStream's
+        self._upper = np.zeros(len(states), dtype=np.uint64)
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def random(self, rows: np.ndarray) -> np.ndarray:
+        """``Generator.random()`` of each row: float64 in [0, 1)."""
+        return (self._take(rows) >> np.uint64(11)).astype(np.float64) * _DOUBLE_UNIT
+
+    def integers(self, rows: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """``Generator.integers(n[k])`` of row ``rows[k]``, for ``1 < n[k] < 2**32``: uint64."""
+        n = n.astype(np.uint64)
+        m = self._u32(rows) * n
+        redo = (m & _U32) < n
+        if redo.any():
+            threshold = (_U32 - (n - np.uint64(1))) % n
+            redo &= (m & _U32) < threshold
+            while redo.any():
+                at = np.flatnonzero(redo)
+                m[at] = self._u32(rows[at]) * n[at]
+                redo[at] = (m[at] & _U32) < threshold[at]
+        return m >> np.uint64(32)
+
+    def _take(self, rows: np.ndarray) -> np.ndarray:
+        """Each row's next output."""
+        at = self._at[rows]
+        if len(at) and int(at.max()) >= self._out.shape[1]:
+            self._out = pcg64_outputs(self._states, 2 * (int(at.max()) + 1))
+        self._at[rows] = at + 1
+        return self._out[rows, at]
+
+    def _u32(self, rows: np.ndarray) -> np.ndarray:
+        """Each row's next 32-bit draw (uint64): a waiting high half, else the low half of a new
+        output whose high half then waits."""
+        waiting = self._waiting[rows]
+        out = np.empty(len(rows), dtype=np.uint64)
+        held = rows[waiting]
+        out[waiting] = self._upper[held]
+        self._waiting[held] = False
+        fresh = rows[~waiting]
+        x = self._take(fresh)
+        self._upper[fresh] = x >> np.uint64(32)
+        self._waiting[fresh] = True
+        out[~waiting] = x & _U32
+        return out
+
+
+_U32 = np.uint64(_M32)
 _M128 = (1 << 128) - 1
 _MORE = 7  # outputs stepped past the one asked for when a stream runs beyond its first ones
 _DOUBLE_UNIT = 1.0 / 9007199254740992.0  # 2**-53, numpy's next_double
@@ -268,7 +333,7 @@ class VariantStreams:
 
     ``rng(index)`` returns a Generator whose stream (every ``random()``, ``integers()``,
     ``choice()``, ... and ``bit_generator.state``) equals that of a fresh
-    ``pipeline.variant_rng(run_seed, seed_id, index)``.
+    ``drawing.variant_rng(run_seed, seed_id, index)``.
 
     The returned Generator is ONE object reused by every call on this instance: it is valid only
     until the next ``rng()`` call, which overwrites its state (use it within one variant; do not
@@ -336,10 +401,13 @@ class VariantStreams:
             return 0
         return None
 
-    def _fill(self, start: int) -> None:
-        """Compute the states of the block [start, start + next size)."""
-        size = self._next
-        self._next = min(2 * size, self._max_block)
+    def columns(self, start: int, size: int) -> StreamColumns:
+        """The streams of variants ``start .. start + size - 1`` side by side, row ``k`` that
+        of variant ``start + k`` (``StreamColumns``); independent of this object's other calls."""
+        return StreamColumns(self._block_states(start, size), self._outputs)
+
+    def _block_states(self, start: int, size: int) -> np.ndarray:
+        """``pcg64_states`` rows of variants ``start .. start + size - 1``."""
         copy = self._hasher.copy
 
         def digest(i: int) -> bytes:
@@ -348,8 +416,13 @@ class VariantStreams:
             return h.digest()
 
         raw = b"".join(map(digest, range(start, start + size)))
-        entropy = np.frombuffer(raw, dtype="<u4").reshape(size, 8)[:, :_POOL]
-        self._states = pcg64_states(entropy)
+        return pcg64_states(np.frombuffer(raw, dtype="<u4").reshape(size, 8)[:, :_POOL])
+
+    def _fill(self, start: int) -> None:
+        """Compute the states of the block [start, start + next size)."""
+        size = self._next
+        self._next = min(2 * size, self._max_block)
+        self._states = self._block_states(start, size)
         self._ints = [(s_hi << 64 | s_lo, i_hi << 64 | i_lo)
                       for s_lo, s_hi, i_lo, i_hi in self._states.tolist()]
         self._outs = None

@@ -9,7 +9,7 @@ A rule may instead define ``choices(example)``: every params it may draw for tha
 example, as a value (``Choices``), which the inherited ``sample`` then draws from. The
 built-in rules do: one seed's draws meet the same parent example thousands of times, and
 the engine keeps each parent's choices and what each drawn entry made
-(``pipeline.Family``), so a draw that walks an earlier draw's way costs a generator call
+(``drawing.Family``), so a draw that walks an earlier draw's way costs a generator call
 per rule instead of the rule's work again. A plugin may define either; one that defines
 ``sample`` itself is always asked through it. The params become the lineage
 record, so any variant can be replayed from its seed. ``changes`` names the facts the
