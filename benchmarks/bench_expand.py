@@ -80,6 +80,7 @@ def corpus_seeds(path: Path) -> Path:
                     {"role": "user", "content": f"Generate a melody{key} like {row['source']}."},
                     {"role": "assistant", "content": format_melody(melody)}]
         lines.append(json.dumps({"messages": messages}))
+    path.parent.mkdir(parents=True, exist_ok=True)  # (``--out`` may name a folder not made yet)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

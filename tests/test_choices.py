@@ -111,3 +111,45 @@ def test_every_choice_of_a_real_melody_applies(name: str) -> None:
         for k in range(5):
             assert rule.sample(seed, np.random.default_rng(k)) in made
     assert applied > 0
+
+
+def test_choices_of_many_examples_are_each_ones_choices() -> None:
+    """``choices_of`` (asked by the walk of a seed's draws for many parents at once; the
+    ornament rule works it out in numpy) gives each example's ``choices``: real melodies and
+    their variants, with every rule's parameters varied, a melody without a key, rests
+    (between a third, at the end), durations off the tick grid, pitches at the range's ends."""
+    import dataclasses
+    from fractions import Fraction
+
+    from augment.config import load_config
+    from augment.drawing import draw_variants
+    from augment.melody import Melody
+    from augment.theory import Key
+    from conftest import DEFAULT_RULES
+    from dataset_util import example
+
+    config = load_config(DEFAULT_RULES.parent / "wide.toml")
+    config = dataclasses.replace(config, expand=dataclasses.replace(config.expand, variants_per_seed=120))
+    examples = []
+    for seed in [seed_facts(s) for s in seeds_from_corpus(8, step=60)]:
+        examples += [seed, *draw_variants(seed, config, 0, Counter())]
+    odd = Melody.from_ticks((60, None, 64, 62, 65, 67, 60, None),
+                            (48, 12, 24, Fraction(16, 5) * 5 + Fraction(1, 5), 96, 24, 48, 24))
+    edge = Melody.from_pairs([(127, 1), (124, 1), (0, 1), (3, 2), (7, 1)])
+    examples += [dataclasses.replace(example(odd), key=Key(0, "major")),
+                 dataclasses.replace(example(edge), key=Key(0, "minor")),
+                 dataclasses.replace(example(odd), key=None)]
+    kinds = 0
+    for name, cls in sorted(BUILTIN_RULES.items()):
+        rules = [cls()]
+        if name == "ornament":
+            rules += [cls(kinds="passing"), cls(kinds="neighbour", low_pitch=0, high_pitch=127),
+                      cls(min_duration_quarters=0.5, low_pitch=60, high_pitch=72)]
+        for rule in rules:
+            got = rule.choices_of(examples)
+            want = [rule.choices(e) for e in examples]
+            assert [c and c.groups for c in got] == [c and c.groups for c in want], rule
+            assert all((c is None) == (w is None) for c, w in zip(got, want, strict=True))
+            kinds += len({g[0][0] for c in got if c is not None for g in c.groups
+                          if name == "ornament"})
+    assert kinds == 2 + 1 + 1 + 2  # each ornament rule drew options of each of its kinds

@@ -316,8 +316,8 @@ class ColumnWalk:
         first_group = self.group_size.n
         sizes: list[int] = []  # of the new groups
         slot_group, slot_groups, group_slot = [], [], []
-        for slot, k in enumerate(nodes, first_slot):
-            choices = rule.choices(self.examples[k])
+        made = rule.choices_of([self.examples[k] for k in nodes])
+        for (slot, k), choices in zip(enumerate(nodes, first_slot), made, strict=True):
             these = [] if choices is None else [len(g) for g in choices.groups]
             if choices is not None and (not these or min(these) == 0):
                 raise ValueError(f"rule {rule.name!r}: its Choices hold an empty group")

@@ -78,6 +78,12 @@ class Rule:
         """
         raise NotImplementedError
 
+    def choices_of(self, examples: Sequence[Example]) -> list[Choices | None]:
+        """``choices`` of each example. The walk of a seed's draws asks for the choices of
+        the parents it meets a few dozen at a time; a rule whose choices are cheaper worked
+        out together (in numpy) overrides this, with the same result."""
+        return [self.choices(e) for e in examples]
+
     def sample(self, example: Example, rng: np.random.Generator) -> dict[str, Any] | None:
         choices = self.choices(example)
         return None if choices is None else choices.params(choices.draw(rng))

@@ -14,10 +14,14 @@ recorded in the params, so ``apply`` needs no key. Pieces shorter than
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+from itertools import repeat
 from typing import Any
+
+import numpy as np
 
 from ..example import Example
 from ..melody import TICKS_PER_QUARTER, Melody, scale_ticks
@@ -116,6 +120,79 @@ def _drawable(melody: Melody, key: Key, least: int, kinds: tuple[str, ...], low_
     return tuple(tuple(group) for group in (neighbour, passing) if group)
 
 
+def _drawable_of(melodies: Sequence[tuple[Melody, Key]], least: int, kinds: tuple[str, ...],
+                 low_pitch: int, high_pitch: int) -> list[tuple[tuple[Option, ...], ...]]:
+    """``_drawable`` of each (melody, key), worked out for all their notes at once in numpy
+    (a seed's draws meet their parents a few dozen at a time: ``Rule.choices_of``)."""
+    if not melodies:
+        return []
+    sizes = [len(m.pitches) for m, _ in melodies]
+    total = sum(sizes)
+    pitch = np.fromiter((-1 if x is None else x for m, _ in melodies for x in m.pitches),
+                        np.int64, total)
+    ticks = np.fromiter((t if type(t) is int else -1 for m, _ in melodies for t in m.ticks),
+                        np.int64, total)  # (off the grid: never drawn)
+    keys: dict[Key, int] = {}
+    key_at = np.repeat([keys.setdefault(k, len(keys)) for _, k in melodies], sizes)
+    fills, neighbours = _move_tables(tuple(keys))
+    tonic = np.asarray([k.tonic for k in keys], dtype=np.int64)[key_at]
+    played = pitch >= 0
+    pc = (pitch - tonic) % 12
+    note = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes)  # index in its melody
+    ends = np.cumsum(sizes)
+    out: list[list[list[Option]]] = [[[], []] for _ in melodies]  # neighbour, passing
+    if "passing" in kinds:
+        following = np.append(pitch[1:], -1)
+        following[ends - 1] = -1  # a melody's last note has none
+        gap = following - pitch
+        ok = played & (following >= 0) & (ticks % 2 == 0) & (ticks >= 2 * least) & (np.abs(gap) >= 3) \
+            & (np.abs(gap) <= 4)
+        at = np.flatnonzero(ok)
+        move = fills[key_at[at], pc[at], gap[at] + 4]
+        at, move = at[move != 0], move[move != 0]  # 0: no single scale note between
+        _deal(out, 1, "passing", at, note[at], pitch[at] + move, ends)
+    if "neighbour" in kinds:
+        ok = played & (ticks % 4 == 0) & (ticks >= 4 * least)
+        at = np.flatnonzero(ok)
+        moves = neighbours[key_at[at], pc[at]]  # (upper, lower); 0 0: off the scale
+        to = pitch[at, None] + moves
+        fine = (moves != 0) & (to >= low_pitch) & (to <= high_pitch)
+        rows, cols = np.nonzero(fine)  # in note order, the upper neighbour first
+        at = at[rows]
+        _deal(out, 0, "neighbour", at, note[at], to[rows, cols], ends)
+    return [tuple(tuple(group) for group in groups if group) for groups in out]
+
+
+def _deal(out: list[list[list[Option]]], group: int, kind: str, at: np.ndarray, index: np.ndarray,
+          pitch: np.ndarray, ends: np.ndarray) -> None:
+    """The options (``kind``, index, pitch) of the notes ``at`` (ascending, across the
+    melodies ending at ``ends``) to their melodies' ``group``."""
+    if not len(at):
+        return
+    owner = np.searchsorted(ends, at, side="right")
+    options = list(zip(repeat(kind), index.tolist(), pitch.tolist(), strict=False))
+    cuts = (np.flatnonzero(np.diff(owner)) + 1).tolist()
+    owners = owner.tolist()
+    for lo, hi in zip([0, *cuts], [*cuts, len(options)], strict=True):
+        out[owners[lo]][group] = options[lo:hi]
+
+
+@lru_cache(maxsize=256)
+def _move_tables(keys: tuple[Key, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """``_key_moves`` of each key as arrays: fills (key, pitch class, gap + 4) -> move (0:
+    none) and neighbours (key, pitch class) -> (upper, lower) moves (0 0: off the scale)."""
+    fills = np.zeros((len(keys), 12, 9), dtype=np.int64)
+    neighbours = np.zeros((len(keys), 12, 2), dtype=np.int64)
+    for k, key in enumerate(keys):
+        fill, neighbour = _key_moves(key)
+        for (pc, gap), move in fill.items():
+            fills[k, pc, gap + 4] = move
+        for pc, moves in enumerate(neighbour):
+            if moves is not None:
+                neighbours[k, pc] = moves
+    return fills, neighbours
+
+
 @lru_cache(maxsize=64)
 def _key_moves(key: Key) -> tuple[dict[tuple[int, int], int], tuple[tuple[int, int] | None, ...]]:
     """What ``_option_tuples`` reads of ``key``, by pitch class above the tonic (the octave
@@ -187,6 +264,17 @@ class Ornament(Rule):
                              self.kind_list(), self.low_pitch, self.high_pitch)
         # The kind first (sorted by name), then one of its options.
         return Choices(drawable, _params) if drawable else None
+
+    def choices_of(self, examples: Sequence[Example]) -> list[Choices | None]:
+        keyed = [e for e in examples if e.key is not None]
+        drawable = iter(_drawable_of([(e.melody, e.key) for e in keyed if e.key is not None],
+                                     least_ticks(self.min_duration_quarters), self.kind_list(),
+                                     self.low_pitch, self.high_pitch))
+        out: list[Choices | None] = []
+        for e in examples:
+            groups = () if e.key is None else next(drawable)
+            out.append(Choices(groups, _params) if groups else None)
+        return out
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
         return apply_ornament(melody, str(params["kind"]), int(params["index"]), int(params["pitch"]))
