@@ -123,10 +123,23 @@ def narrow(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.parametrize("columns_from", [1, 128, 10**9], ids=["columns", "mixed", "one-by-one"])
 @pytest.mark.parametrize("wanted", [1, 9, 37, 700])
-def test_draw_variants_stops_where_one_at_a_time_stops(wanted: int, tmp_path: Path) -> None:
+def test_draw_variants_stops_where_one_at_a_time_stops(wanted: int, columns_from: int, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """The blocks' variants and counts are those of the attempts up to the one that found the
-    last variant wanted, none past it; and up to the last attempt when too few exist."""
+    last variant wanted, none past it; and up to the last attempt when too few exist. So
+    whether every block is walked by columns, only the large ones (the default: a seed's
+    first attempts by columns, its last ones one by one), or none."""
+    from augment import drawing
+
+    monkeypatch.setattr(drawing, "COLUMNS_FROM", columns_from)
+    walked = []
+    draw = drawing.ColumnWalk.draw
+    monkeypatch.setattr(drawing.ColumnWalk, "draw", lambda self, c: walked.append(len(c)) or draw(self, c))
+    singly = []
+    one = drawing.make_variant
+    monkeypatch.setattr(drawing, "make_variant", lambda *a: singly.append(1) or one(*a))
     wide = load_config(WIDE)
     configs = [dataclasses.replace(wide, expand=dataclasses.replace(wide.expand, variants_per_seed=wanted)),
                load_config(narrow(tmp_path))]
@@ -137,6 +150,8 @@ def test_draw_variants_stops_where_one_at_a_time_stops(wanted: int, tmp_path: Pa
             want = one_at_a_time(seed, config, 3, want_counts)
             assert [signature(v) for v in got] == [signature(v) for v in want]
             assert got_counts == want_counts
+    assert bool(walked) == (columns_from == 1 or wanted == 700 and columns_from == 128)
+    assert bool(singly) == (columns_from > 1)  # (the mixed 700: its last attempts)
     assert want_counts["variants_no_rule_applied"] > 0  # the narrow config runs out
     assert want_counts["variants_drawn"] == 30 and len(want) <= 4
 
