@@ -143,15 +143,19 @@ def test_draw_variants_stops_where_one_at_a_time_stops(wanted: int, columns_from
     wide = load_config(WIDE)
     configs = [dataclasses.replace(wide, expand=dataclasses.replace(wide.expand, variants_per_seed=wanted)),
                load_config(narrow(tmp_path))]
+    attempts = 0
     for config in configs:
         for seed in [seed_facts(s) for s in seeds_from_corpus(3, start=5, step=90)]:
             got_counts, want_counts = Counter(), Counter()
             got = draw_variants(seed, config, 3, got_counts)
+            attempts += got_counts["variants_drawn"]
             want = one_at_a_time(seed, config, 3, want_counts)
             assert [signature(v) for v in got] == [signature(v) for v in want]
             assert got_counts == want_counts
     assert bool(walked) == (columns_from == 1 or wanted == 700 and columns_from == 128)
     assert bool(singly) == (columns_from > 1)  # (the mixed 700: its last attempts)
+    if columns_from == 10**9:
+        assert len(singly) == attempts  # one by one, not one attempt past the last needed
     assert want_counts["variants_no_rule_applied"] > 0  # the narrow config runs out
     assert want_counts["variants_drawn"] == 30 and len(want) <= 4
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -183,14 +183,15 @@ def draw_variants(seed: Example, config: Config, run_seed: int, counts: Counter[
             if by_columns else attempts - start
         if by_columns and size >= COLUMNS_FROM:
             walk = walk or ColumnWalk(seed, config.rules, family)
-            drawn: Iterable[Example | None] = walk.draw(streams.columns(start, size))
+            for variant in walk.draw(streams.columns(start, size)):
+                if len(seen) == wanted:
+                    break
+                take(variant)
         else:
-            drawn = (make_variant(seed, config.rules, streams.stream(index), family)
-                     for index in range(start, start + size))
-        for variant in drawn:
-            if len(seen) == wanted:
-                break
-            take(variant)
+            for index in range(start, start + size):
+                if len(seen) == wanted:  # (asked before the attempt is drawn: none past it)
+                    break
+                take(make_variant(seed, config.rules, streams.stream(index), family))
         start += size
     return list(seen.values())
 
