@@ -134,7 +134,7 @@ def _drawable_of(melodies: Sequence[tuple[Melody, Key]], least: int, kinds: tupl
                         np.int64, total)  # (off the grid: never drawn)
     keys: dict[Key, int] = {}
     key_at = np.repeat([keys.setdefault(k, len(keys)) for _, k in melodies], sizes)
-    fills, neighbours = _move_tables(tuple(keys))
+    fills, neighbours = _move_tables(list(keys))
     tonic = np.asarray([k.tonic for k in keys], dtype=np.int64)[key_at]
     played = pitch >= 0
     pc = (pitch - tonic) % 12
@@ -177,19 +177,24 @@ def _deal(out: list[list[list[Option]]], group: int, kind: str, at: np.ndarray, 
         out[owners[lo]][group] = options[lo:hi]
 
 
-@lru_cache(maxsize=256)
-def _move_tables(keys: tuple[Key, ...]) -> tuple[np.ndarray, np.ndarray]:
+def _move_tables(keys: Sequence[Key]) -> tuple[np.ndarray, np.ndarray]:
     """``_key_moves`` of each key as arrays: fills (key, pitch class, gap + 4) -> move (0:
     none) and neighbours (key, pitch class) -> (upper, lower) moves (0 0: off the scale)."""
-    fills = np.zeros((len(keys), 12, 9), dtype=np.int64)
-    neighbours = np.zeros((len(keys), 12, 2), dtype=np.int64)
-    for k, key in enumerate(keys):
-        fill, neighbour = _key_moves(key)
-        for (pc, gap), move in fill.items():
-            fills[k, pc, gap + 4] = move
-        for pc, moves in enumerate(neighbour):
-            if moves is not None:
-                neighbours[k, pc] = moves
+    tables = [_key_tables(key) for key in keys]
+    return np.stack([f for f, _ in tables]), np.stack([n for _, n in tables])
+
+
+@lru_cache(maxsize=64)
+def _key_tables(key: Key) -> tuple[np.ndarray, np.ndarray]:
+    """One key's rows of ``_move_tables``."""
+    fill, neighbour = _key_moves(key)
+    fills = np.zeros((12, 9), dtype=np.int64)
+    neighbours = np.zeros((12, 2), dtype=np.int64)
+    for (pc, gap), move in fill.items():
+        fills[pc, gap + 4] = move
+    for pc, moves in enumerate(neighbour):
+        if moves is not None:
+            neighbours[pc] = moves
     return fills, neighbours
 
 
