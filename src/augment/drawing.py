@@ -1,12 +1,13 @@
 """Drawing one seed's variants: the rules applied with their probabilities, one generator a
 variant (``variant_rng``), what earlier draws made kept for later ones (``Family``).
 
-``draw_variants`` walks a block of variants at once when every rule draws by its choices
-(the built-in rules do): rule by rule, the block's generator reads are numpy columns
-(``seeding.StreamColumns``) and what each (example, rule, drawn entry) makes is looked up in
-arrays (``ColumnWalk``), so a variant's walk costs no Python call a rule. It gives the
-variants ``make_variant`` gives one by one (tests/test_drawing.py), which stays the
-definition and the way for a rule that draws through its own ``sample``.
+``draw_variants`` walks a block of attempts at once when every rule draws by its choices
+(the built-in rules do) and the block is large enough (``COLUMNS_FROM``): rule by rule, the
+block's generator reads are numpy columns (``seeding.StreamColumns``) and what each
+(example, rule, drawn entry) makes is looked up in arrays (``ColumnWalk``), so an
+attempt's walk costs no Python call a rule. It gives the variants ``make_variant`` gives
+one by one (tests/test_drawing.py), which stays the definition, and the way for small
+blocks and for a rule that draws through its own ``sample``.
 """
 
 from __future__ import annotations
