@@ -210,10 +210,11 @@ MAX_BLOCK = 2048
 
 
 def _block_size(remaining: int, found: int, drawn: int) -> int:
+    """(``remaining`` >= 1: the loop asks only while variants are wanted.)"""
     if drawn == 0:
-        return max(1, min(MAX_BLOCK, remaining + remaining // 4))
+        return min(MAX_BLOCK, remaining + remaining // 4)
     rate = max(found / drawn, 1 / 64)
-    return max(1, min(MAX_BLOCK, int(remaining / rate) + 1))
+    return min(MAX_BLOCK, int(remaining / rate) + 1)
 
 
 _UNKNOWN = -2  # an entry not drawn yet

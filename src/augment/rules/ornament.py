@@ -271,8 +271,7 @@ class Ornament(Rule):
         return Choices(drawable, _params) if drawable else None
 
     def choices_of(self, examples: Sequence[Example]) -> list[Choices | None]:
-        keyed = [e for e in examples if e.key is not None]
-        drawable = iter(_drawable_of([(e.melody, e.key) for e in keyed if e.key is not None],
+        drawable = iter(_drawable_of([(e.melody, e.key) for e in examples if e.key is not None],
                                      least_ticks(self.min_duration_quarters), self.kind_list(),
                                      self.low_pitch, self.high_pitch))
         out: list[Choices | None] = []
