@@ -9,7 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from augment.editdist import edit_distances, token_ids
-from augment.near import edit_distance, melody_tokens, shingle_sets, shingles
+from augment.near import (
+    MinHasher,
+    NearParams,
+    batch_tokens,
+    edit_distance,
+    melody_tokens,
+    shingle_runs,
+    shingle_sets,
+    shingles,
+    signatures_of,
+)
 from dataset_util import corpus
 from test_fast_paths import levenshtein
 
@@ -86,3 +96,37 @@ def test_shingle_sets_equal_shingles_one_sequence_at_a_time(seqs: list[list[str]
     for mine, seq in zip(got, seqs, strict=True):
         want = shingles(tuple(seq), size)
         assert mine.dtype == want.dtype and mine.tolist() == want.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(tokens, max_size=8), st.integers(1, 5))
+def test_shingle_runs_are_each_sequences_shingles_with_repeats(seqs: list[list[str]], size: int) -> None:
+    """Every run of ``size`` tokens of each sequence in order (a short one's one shingle),
+    so that their distinct values are ``shingles`` and their signatures are the sets'."""
+    x, offsets = shingle_runs(token_ids(seqs), size)
+    assert x.dtype == np.uint64 and offsets.tolist()[0] == 0 and len(offsets) == len(seqs) + 1
+    for k, seq in enumerate(seqs):
+        mine = x[offsets[k]:offsets[k + 1]]
+        assert len(mine) == (0 if not seq else max(len(seq) - size + 1, 1))
+        assert sorted(set(mine.tolist())) == shingles(tuple(seq), size).tolist()
+        windows = [shingles(tuple(seq[i:i + size]), size)[0] for i in range(len(seq) - size + 1)]
+        assert len(seq) < size or mine.tolist() == windows  # in order, repeats kept
+    hasher = MinHasher(16, seed=3)
+    sets = [shingles(tuple(seq), size) for seq in seqs]
+    for compiled in (True, False):
+        for chunk in (1, 7, 1 << 16):
+            assert np.array_equal(hasher.signatures_of_runs(x, offsets, chunk, compiled),
+                                  hasher.signatures(sets, chunk, compiled))
+
+
+def test_signatures_of_real_melodies_are_those_of_their_distinct_shingles() -> None:
+    """``signatures_of`` signs the runs with repeats; the definition signs the sets."""
+    melodies = [m for _, m in corpus()]
+    tok = batch_tokens(melodies)
+    assert tok is not None
+    params = NearParams()
+    x, offsets = shingle_runs(tok, params.shingle_size)
+    assert len(x) > sum(map(len, shingle_sets(tok, params.shingle_size)))  # real tunes repeat
+    hasher = MinHasher(params.num_perm)
+    assert np.array_equal(signatures_of(tok, params),
+                          hasher.signatures(shingle_sets(tok, params.shingle_size)))

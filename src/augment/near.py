@@ -205,8 +205,7 @@ def shingle_sets(tok: Tokenized, size: int) -> list[np.ndarray]:
     if n == 0:
         return []
     lengths = tok.lengths
-    hashes = np.fromiter(map(_token_hash, tok.vocab), dtype=np.uint64, count=len(tok.vocab))
-    t = np.r_[hashes[tok.flat], np.zeros(size, dtype=np.uint64)]
+    t = np.r_[_hashes(tok), np.zeros(size, dtype=np.uint64)]
     total = len(tok.flat)
     h = t[:total].copy()
     for j in range(1, size):
@@ -220,6 +219,39 @@ def shingle_sets(tok: Tokenized, size: int) -> list[np.ndarray]:
     for i in np.flatnonzero((lengths > 0) & (lengths < size)).tolist():
         out[i] = shingles(tuple(str(tok.vocab[k]) for k in tok.row(i)), size)  # one short shingle
     return out
+
+
+def shingle_runs(tok: Tokenized, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The hashes of ``shingle_sets``, repeats kept: each sequence's runs of ``size`` tokens
+    in order (its one short shingle when it has fewer tokens), back to back as uint64, and
+    the offsets (``n + 1``) where each sequence's start. A MinHash signature is a minimum,
+    the same over these as over the distinct shingles, so signing them spares the sort that
+    makes the sets distinct."""
+    n = len(tok)
+    t = np.r_[_hashes(tok), np.zeros(size, dtype=np.uint64)]
+    total = len(tok.flat)
+    h = t[:total].copy()
+    for j in range(1, size):
+        h = ((h * np.uint64(1_000_003)) ^ t[j:j + total]) & np.uint64(0xFFFFFFFF)
+    lengths = tok.lengths
+    whole = np.arange(total) + size <= np.repeat(tok.starts[1:], lengths)
+    x = h[whole]
+    counts = np.maximum(lengths - size + 1, 0)
+    short = np.flatnonzero((lengths > 0) & (lengths < size))
+    if len(short):  # one shingle each, of all its tokens (as ``shingles`` makes it)
+        at = np.cumsum(counts)[short] - counts[short]
+        one = [shingles(tuple(str(tok.vocab[k]) for k in tok.row(i)), size)[0] for i in short.tolist()]
+        x = np.insert(x, at, np.array(one, dtype=np.uint64))
+        counts[short] = 1
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return x, offsets
+
+
+def _hashes(tok: Tokenized) -> np.ndarray:
+    """``_token_hash`` of each token of the sequences, in order (uint64)."""
+    vocab = np.fromiter(map(_token_hash, tok.vocab), dtype=np.uint64, count=len(tok.vocab))
+    return vocab[tok.flat]
 
 
 def _min_hash_loop(x: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray,
@@ -316,23 +348,31 @@ class MinHasher:
         ``chunk_shingles`` shingles (memory: 8 bytes per shingle beyond the output).
         ``compiled``: by the compiled loop (True) or in numpy (False); None: numpy while
         this process has hashed little and not loaded numba (``NUMPY_SHINGLES``)."""
-        out = np.empty((len(shingle_sets), self.num_perm), dtype=np.uint32)
+        offsets = np.zeros(len(shingle_sets) + 1, dtype=np.int64)
+        np.cumsum([len(s) for s in shingle_sets], out=offsets[1:])
+        x = np.concatenate(shingle_sets, dtype=np.uint64) if len(shingle_sets) else \
+            np.zeros(0, dtype=np.uint64)
+        return self.signatures_of_runs(x, offsets, chunk_shingles, compiled)
+
+    def signatures_of_runs(self, x: np.ndarray, offsets: np.ndarray, chunk_shingles: int = 1 << 16,
+                           compiled: bool | None = None) -> np.ndarray:
+        """``signatures`` of the sets ``x[offsets[s]:offsets[s + 1]]`` (hashes back to back,
+        uint64; a set may hold a hash more than once: the minimum is the same)."""
+        n = len(offsets) - 1
+        out = np.empty((n, self.num_perm), dtype=np.uint32)
         a, b = _coefficients(self.num_perm, self.seed)
-        sizes = np.array([len(s) for s in shingle_sets], dtype=np.int64)
-        ends = np.cumsum(sizes)
         if compiled is None:
-            compiled = not _use_numpy(int(ends[-1]) if len(ends) else 0)
+            compiled = not _use_numpy(int(offsets[-1]))
         loop = _compiled_loop() if compiled else _min_hash_numpy
         if not compiled:
             chunk_shingles = min(chunk_shingles, NUMPY_CHUNK)
+        ends = offsets[1:]
         start = 0
-        while start < len(shingle_sets):
+        while start < n:
             # At least one set per batch, then every following set that still fits.
-            limit = ends[start] - sizes[start] + chunk_shingles
-            stop = max(start + 1, int(np.searchsorted(ends, limit, side="right")))
-            x = np.concatenate(shingle_sets[start:stop], dtype=np.uint64)
-            offsets = np.concatenate(([0], np.cumsum(sizes[start:stop])))
-            loop(x, offsets, a, b, out[start:stop])
+            first = int(offsets[start])
+            stop = max(start + 1, int(np.searchsorted(ends, first + chunk_shingles, side="right")))
+            loop(x[first:offsets[stop]], offsets[start:stop + 1] - first, a, b, out[start:stop])
             start = stop
         return out
 
@@ -571,7 +611,7 @@ def signatures_of(token_seqs: Sequence[Tokens] | Tokenized, params: NearParams) 
     if not len(token_seqs):
         return np.zeros((0, params.num_perm), dtype=np.uint32)
     tok = token_seqs if isinstance(token_seqs, Tokenized) else token_ids(token_seqs)
-    return MinHasher(params.num_perm).signatures(shingle_sets(tok, params.shingle_size))
+    return MinHasher(params.num_perm).signatures_of_runs(*shingle_runs(tok, params.shingle_size))
 
 
 def near_pairs(token_seqs: Sequence[Tokens], params: NearParams,
