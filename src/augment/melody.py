@@ -15,6 +15,7 @@ Every function here returns a new value and never changes its argument.
 from __future__ import annotations
 
 import operator
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -246,17 +247,23 @@ class GridArrays:
 
     @staticmethod
     def of(melodies: Sequence[Melody]) -> GridArrays | None:
-        """The melodies laid out; None when a duration is off the tick grid."""
-        ticks = list(chain.from_iterable(m.ticks for m in melodies))
-        if not set(map(type, ticks)) <= {int}:
+        """The melodies laid out; None when a duration is off the tick grid.
+
+        ``array('q', ...)`` takes the ints and refuses, with a TypeError, what is none (a
+        Fraction off the grid, a rest's None) in one C pass, where a pass that looked at
+        each item's type first cost as much again."""
+        try:
+            ticks = array("q", list(chain.from_iterable([m.ticks for m in melodies])))
+        except TypeError:
             return None
-        pitches: list[int | None] = list(chain.from_iterable(m.pitches for m in melodies))
-        if None in pitches:
-            pitches = [-1 if p is None else p for p in pitches]
+        pitches: list[int | None] = list(chain.from_iterable([m.pitches for m in melodies]))
+        try:
+            sounding = array("q", pitches)
+        except TypeError:
+            sounding = array("q", [-1 if p is None else p for p in pitches])
         starts = np.zeros(len(melodies) + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, melodies), np.int64, len(melodies)), out=starts[1:])
-        return GridArrays(np.fromiter(pitches, np.int64, len(pitches)),
-                          np.fromiter(ticks, np.int64, len(ticks)), starts)
+        return GridArrays(np.frombuffer(sounding, np.int64), np.frombuffer(ticks, np.int64), starts)
 
     def __len__(self) -> int:
         return len(self.starts) - 1
