@@ -97,6 +97,42 @@ def test_column_walk_gives_each_attempts_variant(rules: Path, run_seed: int) -> 
                 assert by_id.setdefault(v.id, v) is v
 
 
+def some_children(parents: list[Example], specs) -> list[tuple[Example, object, dict]]:  # type: ignore[no-untyped-def]
+    """(parent, rule, params) of the first few entries of each group of each rule's choices."""
+    out = []
+    for parent in parents:
+        for spec in specs:
+            choices = spec.rule.choices(parent)
+            for g, group in enumerate(() if choices is None else choices.groups):
+                for i in range(min(len(group), 2)):
+                    params = choices.params((g, i))
+                    if params is not None:
+                        out.append((parent, spec.rule, params))
+    return out
+
+
+def test_family_children_made_together_are_those_made_one_by_one() -> None:
+    """What a walk's block makes at once (``Family.children``: the rules applied, then the
+    keys no rule derives found together) is what ``child`` makes one at a time, for the
+    children and the children's children of real melodies under every wide.toml rule (the
+    key derived by transposing, found for the others), a child asked twice in one call and
+    one made before the call."""
+    specs = load_config(WIDE).rules
+    seeds = [seed_facts(s) for s in seeds_from_corpus(3, step=53)]
+    wanted = some_children(seeds, specs)
+    family = Family()
+    earlier = family.child(*wanted[7])  # type: ignore[arg-type]
+    got = family.children(wanted + wanted[:5])  # type: ignore[arg-type]
+    want = [Family().child(*w) for w in wanted + wanted[:5]]  # type: ignore[arg-type]
+    assert [signature(v) for v in got] == [signature(v) for v in want]
+    assert got[7] is earlier and all(got[-5 + k] is got[k] for k in range(5))
+    grandchildren = some_children(got[::20], specs)
+    assert [signature(v) for v in family.children(grandchildren)] == \
+        [signature(Family().child(*w)) for w in grandchildren]  # type: ignore[arg-type]
+    rules = {rule.name for _, rule, _ in wanted + grandchildren}  # type: ignore[attr-defined]
+    assert {"transpose", "ornament", "rhythm"} <= rules and len(grandchildren) > 100
+
+
 def one_at_a_time(seed: Example, config, run_seed: int, counts: Counter[str]) -> list[Example]:  # type: ignore[no-untyped-def]
     """``draw_variants`` by its definition: one attempt at a time until enough."""
     wanted = config.expand.variants_per_seed

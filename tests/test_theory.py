@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 
 import numpy as np
@@ -18,6 +19,7 @@ from augment.theory import (
     Key,
     MelodyArrays,
     detect_key,
+    detect_key_each,
     detect_keys,
     find_keys,
     histograms,
@@ -180,3 +182,37 @@ def test_packed_melodies_unpack_and_join_to_the_same_arrays() -> None:
     unpacked = packed[2].unpack()
     assert np.array_equal(unpacked.quarters, parts[2].quarters) and len(packed[2]) == len(parts[2])
     assert len(MelodyArrays.concat([])) == 0
+
+
+def test_detect_key_each_gives_detect_keys_floats_melody_by_melody() -> None:
+    """Real melodies and rule variants of them (rests, durations off the tick grid, no
+    notes, only rests, pitches below 0), all at once and in blocks of other sizes, under
+    other profiles and cadence weights: each estimate equals ``detect_key``'s, float for
+    float (a product of many rows at once would differ in the last bit)."""
+    from collections import Counter
+
+    from augment.config import load_config
+    from augment.drawing import draw_variants
+    from conftest import DEFAULT_RULES
+    from dataset_util import corpus, seeds_from_corpus
+
+    config = load_config(DEFAULT_RULES.parent / "wide.toml")
+    config = dataclasses.replace(config, expand=dataclasses.replace(config.expand, variants_per_seed=300))
+    melodies = [m for _, m in corpus()[:400]]
+    for seed in seeds_from_corpus(4, step=37):
+        melodies += [v.melody for v in draw_variants(seed, config, 7, Counter())]
+    melodies += [Melody((), ()), Melody((None, None), (1, 2)), Melody.from_ticks((-3, 60, 64), (48, 48, 96)),
+                 Melody.from_ticks((-3, -5), (48, 48)),
+                 Melody([60, None, 67], [Fraction(4, 5), 1, Fraction(1, 3)])]
+    assert any(None in m.pitches for m in melodies) and any(not m.is_on_grid() for m in melodies)
+    others = (("krumhansl", NO_CADENCE), ("simple", CadenceWeights(0.3, 0.1, 0.0, 0.2)))
+    for profile, cadence in ((None, None), *others):
+        args = {} if profile is None else {"profile": profile, "cadence": cadence}
+        one = [detect_key(m, **args) for m in melodies]  # type: ignore[arg-type]
+        assert detect_key_each(melodies, **args) == one  # type: ignore[arg-type]
+        for block in (1, 9, 250):
+            got = []
+            for lo in range(0, len(melodies), block):
+                got += detect_key_each(melodies[lo:lo + block], **args)  # type: ignore[arg-type]
+            assert got == one
+    assert one[-5] is None and one[-4] is None and one[-3] is not None and one[-2] is None

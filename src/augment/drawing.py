@@ -22,10 +22,11 @@ import numpy as np
 
 from .config import Config, RuleSpec
 from .example import Example, Step
+from .melody import Melody
 from .rules import Rule
 from .rules.base import Choices, Drawn
 from .seeding import DrawStream, StreamColumns, VariantStreams
-from .theory import detect_key
+from .theory import Key, detect_key, detect_key_each
 
 __all__ = ["ColumnWalk", "Family", "draw_variants", "make_variant", "variant_rng"]
 
@@ -66,6 +67,31 @@ class Family:
         if known is None:
             known = self.made[key] = _apply(example, rule, step, params)
         return known
+
+    def children(self, wanted: Sequence[tuple[Example, Rule, dict[str, Any]]]) -> list[Example]:
+        """``[self.child(example, rule, params) for example, rule, params in wanted]``, the
+        new ones made together: each rule applied, then the keys no rule derives found at
+        once (``detect_key_each``, the floats ``detect_key`` gives)."""
+        keys = []
+        new: dict[tuple[str, str], tuple[Example, Rule, Step, dict[str, Any], Melody]] = {}
+        derived: dict[tuple[str, str], Key | None] = {}
+        for example, rule, params in wanted:
+            step = Step.of(rule.name, params)
+            key = (example.id, step.json_text())
+            keys.append(key)
+            if key in self.made or key in new:
+                continue
+            melody = rule.apply(example.melody, **params)
+            new[key] = (example, rule, step, params, melody)
+            known = rule.derive_key(example.key, **params)
+            if known is not None:
+                derived[key] = known
+        unknown = [key for key in new if key not in derived]
+        found = detect_key_each([new[key][4] for key in unknown])
+        derived.update(zip(unknown, (None if e is None else e.key for e in found), strict=True))
+        for key, (example, rule, step, params, melody) in new.items():
+            self.made[key] = _derive_meter(example.derive(melody, step, derived[key]), rule, params)
+        return [self.made[key] for key in keys]
 
     def drawn_child(self, example: Example, at: int, rule: Rule,
                     rng: np.random.Generator | DrawStream) -> Example | None:
@@ -356,16 +382,23 @@ class ColumnWalk:
         slots = self.group_slot.a[groups]
         drawn = zip(slots.tolist(), (groups - self.slot_group.a[slots]).tolist(),
                     (entries - self.group_entry.a[groups]).tolist(), strict=True)
-        children = []
+        wanted = []  # (parent, rule, params) of the entries that make a child
+        makes = []
         for slot, g, i in drawn:
             choices = self.slot_choices[slot]
             assert choices is not None
             params = choices.params((g, i))
-            if params is None:
+            makes.append(params is not None)
+            if params is not None:
+                rule = self.specs[self.slot_at[slot]].rule
+                wanted.append((self.examples[self.slot_node[slot]], rule, params))
+        made = iter(self.family.children(wanted))
+        children = []
+        for makes_one in makes:
+            if not makes_one:
                 children.append(_NO_CHILD)
                 continue
-            rule = self.specs[self.slot_at[slot]].rule
-            child = self.family.child(self.examples[self.slot_node[slot]], rule, params)
+            child = next(made)
             k = self.node_of.get(child.id)
             if k is None:
                 k = self.node_of[child.id] = len(self.examples)

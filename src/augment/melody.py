@@ -253,12 +253,12 @@ class GridArrays:
         Fraction off the grid, a rest's None) in one C pass, where a pass that looked at
         each item's type first cost as much again."""
         try:
-            ticks = array("q", list(chain.from_iterable([m.ticks for m in melodies])))
+            ticks = array("q", cast(list[int], list(chain.from_iterable([m.ticks for m in melodies]))))
         except TypeError:
             return None
         pitches: list[int | None] = list(chain.from_iterable([m.pitches for m in melodies]))
         try:
-            sounding = array("q", pitches)
+            sounding = array("q", cast(list[int], pitches))
         except TypeError:
             sounding = array("q", [-1 if p is None else p for p in pitches])
         starts = np.zeros(len(melodies) + 1, dtype=np.int64)

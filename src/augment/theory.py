@@ -696,6 +696,40 @@ def _cadence_bonuses(cadence: CadenceWeights) -> tuple[np.ndarray, np.ndarray]:
     return first, last
 
 
+def detect_key_each(melodies: Sequence[Melody], profile: str = DEFAULT_PROFILE,
+                    cadence: CadenceWeights = CadenceWeights()) -> list[KeyEstimate | None]:
+    """``[detect_key(m) for m in melodies]``, the same floats, worked out together (a rule
+    that draws thousands of children finds their keys at once): the histograms, centring,
+    norms, cadence bonuses and ranking of all rows in numpy, each row by the same ufuncs as
+    ``detect_key``'s; the one product of a row with the profiles row by row, as
+    ``key_correlation_row`` takes it (a product of many rows at once rounds differently in
+    the last bit, which could turn a tie the other way). A melody with a pitch below 0
+    takes ``detect_keys``'s reading, as ``detect_key`` gives it one."""
+    if not melodies:
+        return []
+    arrays = MelodyArrays.of(melodies)
+    h = arrays.histograms()
+    h = h - np.add.reduce(h, axis=1, keepdims=True) / 12
+    norms = np.sqrt(np.add.reduce(h * h, axis=1, keepdims=True))
+    norms[norms == 0] = 1.0
+    h = h / norms
+    profiles = _matrix(profile, ("major", "minor")).T
+    corr = np.empty((len(melodies), 24))
+    for k in range(len(melodies)):
+        np.matmul(h[k:k + 1], profiles, out=corr[k:k + 1])
+    first, last = _cadence_bonuses(cadence)
+    first_pitch, last_pitch = arrays.first_last_pitches()
+    score = corr + first[first_pitch % 12]
+    score += last[last_pitch % 12]
+    top = rank_keys(score)[:, :2]
+    rows = np.arange(len(melodies))
+    best_corr = corr[rows, top[:, 0]].tolist()
+    margin = (score[rows, top[:, 0]] - score[rows, top[:, 1]]).tolist()
+    silent = (first_pitch < 0).tolist()  # no note (a pitch below 0 is read as a rest, as there)
+    return [None if silent[i] else KeyEstimate(_KEYS[b], best_corr[i], margin[i], _KEYS[r])
+            for i, (b, r) in enumerate(top.tolist())]
+
+
 def detect_key(melody: Melody, profile: str = DEFAULT_PROFILE,
                cadence: CadenceWeights = CadenceWeights()) -> KeyEstimate | None:
     """``detect_keys`` for one melody: the same arithmetic on one row, without building
