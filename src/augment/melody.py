@@ -296,7 +296,8 @@ def retrograde(melody: Melody) -> Melody:
 def scale_durations(melody: Melody, factor: Fraction) -> Melody:
     """Multiply every duration by ``factor`` (augmentation > 1, diminution < 1)."""
     num, den = factor.numerator, factor.denominator
-    return Melody.from_ticks(melody.pitches, tuple([scale_ticks(t, num, den) for t in melody.ticks]))
+    scaled = {t: scale_ticks(t, num, den) for t in set(melody.ticks)}  # (few distinct durations)
+    return Melody.from_ticks(melody.pitches, tuple(map(scaled.__getitem__, melody.ticks)))
 
 
 def transposition_range(melody: Melody, low: int = MIN_PITCH, high: int = MAX_PITCH) -> range:
