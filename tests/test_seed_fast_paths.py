@@ -647,8 +647,10 @@ def test_output_lines_equal_json_dumps() -> None:
     messages = [Message("user", None), *(Message("assistant", "é", e) for e in extras)]
     odder = [Example.seed((m, odd.messages[2]), odd.melody, 1, "test") for m in messages]
     with_extra = [Example.seed((odd.messages[2], Message("tool", "t", ((1, 2),))), odd.melody, 0, "test")]
+    known: dict[tuple[str, str], str | None] = {}  # one table across them all, as for a seed's
     for example in (*variants(), odd, *odder, *with_extra):
-        assert example_to_line(example) == plain(example)
+        assert example_to_line(example) == plain(example) == example_to_line(example, known)
+    assert len(known) > 3  # (the variants' shared messages met it)
 
 
 def test_inversion_draws_remembered_per_melody_equal_the_draws_worked_out_each_time() -> None:

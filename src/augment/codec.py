@@ -457,14 +457,32 @@ def _nan_in_json(name: str) -> Any:
     raise MelodyFormatError([("non_finite", f"{name} is not valid JSON")])
 
 
+_UNKNOWN: Any = object()
+
 # What json.dumps(obj, ensure_ascii=False) builds per call, made once (every line is written so).
 _LINE_JSON = json.JSONEncoder(ensure_ascii=False)
 _json_str = encode_basestring  # how _LINE_JSON writes a str (non-ASCII kept)
 
 
-def example_to_line(example: Example) -> str:
-    """Messages only, keys in the input's order; non-ASCII kept as written."""
-    texts = [_message_json(m) for m in example.messages]
+def example_to_line(example: Example, known: dict[tuple[str, str], str | None] | None = None) -> str:
+    """Messages only, keys in the input's order; non-ASCII kept as written.
+
+    ``known``: the JSON of the messages besides the melody's met before, by (role,
+    content), filled here (a seed's variants share their system message and a few dozen
+    prompts)."""
+    if known is None:
+        texts = [_message_json(m) for m in example.messages]
+    else:
+        texts = []
+        for i, m in enumerate(example.messages):
+            if i == example.melody_index or m.extra or type(m.content) is not str:
+                texts.append(_message_json(m))
+                continue
+            key = (m.role, m.content)
+            text = known.get(key, _UNKNOWN)
+            if text is _UNKNOWN:
+                text = known[key] = _message_json(m)
+            texts.append(text)
     if None not in texts:
         return f'{{"messages": [{", ".join(cast(list[str], texts))}]}}'
     messages = []

@@ -235,7 +235,8 @@ def _expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams 
     # split and lineage files, written in id order, then read a few spans a window of them
     # from each seed's block (``output.preads``) instead of one read a line.
     by_id = sorted(range(len(passed)), key=[e.id for e in passed].__getitem__)
-    blob, sizes = pack_texts(((example_to_line(passed[k]), lineage_head(passed[k])) for k in by_id), 2)
+    known: dict[tuple[str, str], str | None] = {}
+    blob, sizes = pack_texts(((example_to_line(passed[k], known), lineage_head(passed[k])) for k in by_id), 2)
     order = np.asarray(by_id, dtype=np.int64)
     texts = (blob, sizes, -1, 0) if spool_path is None else \
         (b"", sizes, append_texts(spool_path, blob), len(blob))

@@ -188,7 +188,15 @@ def choice_list(text: str, allowed: tuple[str, ...], param: str) -> tuple[str, .
 
 def fraction_param(value: Any) -> Fraction:
     """A duration param written as a string ("3/2") or a number."""
+    if type(value) is str:
+        return _fraction_of_text(value)
     return value if isinstance(value, Fraction) else Fraction(str(value))
+
+
+@lru_cache(maxsize=1024)
+def _fraction_of_text(text: str) -> Fraction:
+    """(A rule's few factors and durations, parsed once: each child a rule makes asks.)"""
+    return Fraction(text)
 
 
 def fraction_text(value: Fraction) -> str:
