@@ -148,7 +148,10 @@ def test_choices_of_many_examples_are_each_ones_choices() -> None:
         for rule in rules:
             got = rule.choices_of(examples)
             want = [rule.choices(e) for e in examples]
-            assert [c and c.groups for c in got] == [c and c.groups for c in want], rule
+            assert [c and tuple(map(tuple, c.groups)) for c in got] == \
+                [c and tuple(map(tuple, c.groups)) for c in want], rule
+            for g in (g for c in got if c is not None for g in c.groups):  # read by place too
+                assert len(g) == len(tuple(g)) and g[-1] == tuple(g)[-1] and list(g[:2]) == list(g)[:2]
             assert all((c is None) == (w is None) for c, w in zip(got, want, strict=True))
             kinds += len({g[0][0] for c in got if c is not None for g in c.groups
                           if name == "ornament"})

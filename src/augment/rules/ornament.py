@@ -14,12 +14,13 @@ recorded in the params, so ``apply`` needs no key. Pieces shorter than
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from itertools import repeat
-from typing import Any
+from itertools import chain
+from typing import Any, overload
 
 import numpy as np
 
@@ -121,17 +122,15 @@ def _drawable(melody: Melody, key: Key, least: int, kinds: tuple[str, ...], low_
 
 
 def _drawable_of(melodies: Sequence[tuple[Melody, Key]], least: int, kinds: tuple[str, ...],
-                 low_pitch: int, high_pitch: int) -> list[tuple[tuple[Option, ...], ...]]:
+                 low_pitch: int, high_pitch: int) -> list[tuple[Sequence[Option], ...]]:
     """``_drawable`` of each (melody, key), worked out for all their notes at once in numpy
     (a seed's draws meet their parents a few dozen at a time: ``Rule.choices_of``)."""
     if not melodies:
         return []
     sizes = [len(m.pitches) for m, _ in melodies]
     total = sum(sizes)
-    pitch = np.fromiter((-1 if x is None else x for m, _ in melodies for x in m.pitches),
-                        np.int64, total)
-    ticks = np.fromiter((t if type(t) is int else -1 for m, _ in melodies for t in m.ticks),
-                        np.int64, total)  # (off the grid: never drawn)
+    pitch = _ints(list(chain.from_iterable([m.pitches for m, _ in melodies])))
+    ticks = _ints(list(chain.from_iterable([m.ticks for m, _ in melodies])))  # (off the grid: never drawn)
     keys: dict[Key, int] = {}
     key_at = np.repeat([keys.setdefault(k, len(keys)) for _, k in melodies], sizes)
     fills, neighbours = _move_tables(list(keys))
@@ -140,7 +139,7 @@ def _drawable_of(melodies: Sequence[tuple[Melody, Key]], least: int, kinds: tupl
     pc = (pitch - tonic) % 12
     note = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes)  # index in its melody
     ends = np.cumsum(sizes)
-    out: list[list[list[Option]]] = [[[], []] for _ in melodies]  # neighbour, passing
+    out: list[list[Sequence[Option]]] = [[(), ()] for _ in melodies]  # neighbour, passing
     if "passing" in kinds:
         following = np.append(pitch[1:], -1)
         following[ends - 1] = -1  # a melody's last note has none
@@ -160,21 +159,59 @@ def _drawable_of(melodies: Sequence[tuple[Melody, Key]], least: int, kinds: tupl
         rows, cols = np.nonzero(fine)  # in note order, the upper neighbour first
         at = at[rows]
         _deal(out, 0, "neighbour", at, note[at], to[rows, cols], ends)
-    return [tuple(tuple(group) for group in groups if group) for groups in out]
+    return [tuple(group for group in groups if group) for groups in out]
 
 
-def _deal(out: list[list[list[Option]]], group: int, kind: str, at: np.ndarray, index: np.ndarray,
+def _ints(values: list[Any]) -> np.ndarray:
+    """The values as int64, -1 for any that is no int (a rest's None, a duration off the
+    grid): ``array('q')`` takes ints in one C pass and refuses anything else."""
+    try:
+        return np.frombuffer(array("q", values), np.int64)
+    except TypeError:
+        return np.fromiter((x if type(x) is int else -1 for x in values), np.int64, len(values))
+
+
+class _Options(Sequence[Option]):
+    """The options of one kind at one melody's notes, ``(kind, notes[i], pitches[i])``, made
+    when read: the walk lays a parent's options out by their count, and draws few of them
+    (a melody has a hundred or so, and a million-example run meets ~250,000 parents)."""
+
+    __slots__ = ("kind", "notes", "pitches")
+
+    def __init__(self, kind: str, notes: np.ndarray, pitches: np.ndarray) -> None:
+        self.kind, self.notes, self.pitches = kind, notes, pitches
+
+    def __len__(self) -> int:
+        return len(self.notes)
+
+    @overload
+    def __getitem__(self, i: int) -> Option: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Option]: ...
+
+    def __getitem__(self, i: int | slice) -> Option | list[Option]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        return (self.kind, int(self.notes[i]), int(self.pitches[i]))
+
+    def __repr__(self) -> str:
+        return f"_Options({list(self)!r})"
+
+
+def _deal(out: list[list[Sequence[Option]]], group: int, kind: str, at: np.ndarray, index: np.ndarray,
           pitch: np.ndarray, ends: np.ndarray) -> None:
     """The options (``kind``, index, pitch) of the notes ``at`` (ascending, across the
     melodies ending at ``ends``) to their melodies' ``group``."""
     if not len(at):
         return
     owner = np.searchsorted(ends, at, side="right")
-    options = list(zip(repeat(kind), index.tolist(), pitch.tolist(), strict=False))
-    cuts = (np.flatnonzero(np.diff(owner)) + 1).tolist()
-    owners = owner.tolist()
-    for lo, hi in zip([0, *cuts], [*cuts, len(options)], strict=True):
-        out[owners[lo]][group] = options[lo:hi]
+    cuts = np.flatnonzero(np.diff(owner)) + 1
+    firsts = np.r_[0, cuts].tolist()
+    lasts = np.r_[cuts, len(at)].tolist()
+    owners = owner[firsts].tolist()
+    for k, lo, hi in zip(owners, firsts, lasts, strict=True):
+        out[k][group] = _Options(kind, index[lo:hi], pitch[lo:hi])
 
 
 def _move_tables(keys: Sequence[Key]) -> tuple[np.ndarray, np.ndarray]:
