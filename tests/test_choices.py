@@ -139,20 +139,34 @@ def test_choices_of_many_examples_are_each_ones_choices() -> None:
     examples += [dataclasses.replace(example(odd), key=Key(0, "major")),
                  dataclasses.replace(example(edge), key=Key(0, "minor")),
                  dataclasses.replace(example(odd), key=None)]
+    # meters besides the rules' own: 3/4 and 6/8 bars, and one of no whole number of ticks
+    examples += [dataclasses.replace(e, facts=(("meter", meter),))
+                 for e, meter in zip(examples[5::40], [(3, 4), (6, 8), (5, 7)] * 9, strict=False)]
+    # 5/7 bars are 960/7 ticks: a pair of sixteenths ending at tick 960 lies inside the 7th
+    steady = Melody.from_ticks((60,) * 96, (12,) * 96)
+    examples.append(dataclasses.replace(example(steady), key=Key(0, "major"), facts=(("meter", (5, 7)),)))
     kinds = 0
     for name, cls in sorted(BUILTIN_RULES.items()):
         rules = [cls()]
         if name == "ornament":
             rules += [cls(kinds="passing"), cls(kinds="neighbour", low_pitch=0, high_pitch=127),
                       cls(min_duration_quarters=0.5, low_pitch=60, high_pitch=72)]
+        if name == "rhythm":
+            rules += [cls(operations="merge,dot"), cls(meter="3/4", min_duration_quarters=0.125),
+                      cls(operations="split,syncopate", min_duration_quarters=0.5)]
         for rule in rules:
             got = rule.choices_of(examples)
             want = [rule.choices(e) for e in examples]
             assert [c and tuple(map(tuple, c.groups)) for c in got] == \
                 [c and tuple(map(tuple, c.groups)) for c in want], rule
+            batches = [examples[lo:lo + 23] for lo in range(0, len(examples), 23)]
+            by_batch = [c for batch in batches for c in rule.choices_of(batch)]
+            assert [c and tuple(map(tuple, c.groups)) for c in by_batch] == \
+                [c and tuple(map(tuple, c.groups)) for c in want], rule  # (batches all on the grid)
             for g in (g for c in got if c is not None for g in c.groups):  # read by place too
                 assert len(g) == len(tuple(g)) and g[-1] == tuple(g)[-1] and list(g[:2]) == list(g)[:2]
             assert all((c is None) == (w is None) for c, w in zip(got, want, strict=True))
             kinds += len({g[0][0] for c in got if c is not None for g in c.groups
-                          if name == "ornament"})
-    assert kinds == 2 + 1 + 1 + 2  # each ornament rule drew options of each of its kinds
+                          if name in ("ornament", "rhythm")})
+    # each ornament and rhythm rule drew options of each of its kinds
+    assert kinds == (2 + 1 + 1 + 2) + (4 + 2 + 4 + 2)

@@ -14,13 +14,11 @@ recorded in the params, so ``apply`` needs no key. Pieces shorter than
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from itertools import chain
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +26,7 @@ from ..example import Example
 from ..melody import TICKS_PER_QUARTER, Melody, scale_ticks
 from ..theory import Key
 from .base import Choices, Rule
+from .batch import deal, laid_out
 from .diatonic import at_least, choice_list, from_step, in_key, least_ticks, to_step
 
 KINDS = ("passing", "neighbour")
@@ -127,18 +126,15 @@ def _drawable_of(melodies: Sequence[tuple[Melody, Key]], least: int, kinds: tupl
     (a seed's draws meet their parents a few dozen at a time: ``Rule.choices_of``)."""
     if not melodies:
         return []
-    sizes = [len(m.pitches) for m, _ in melodies]
-    total = sum(sizes)
-    pitch = _ints(list(chain.from_iterable([m.pitches for m, _ in melodies])))
-    ticks = _ints(list(chain.from_iterable([m.ticks for m, _ in melodies])))  # (off the grid: never drawn)
+    pitch, ticks, ends = laid_out([m for m, _ in melodies])  # (ticks off the grid: never drawn)
+    sizes = np.diff(ends, prepend=0)
     keys: dict[Key, int] = {}
     key_at = np.repeat([keys.setdefault(k, len(keys)) for _, k in melodies], sizes)
     fills, neighbours = _move_tables(list(keys))
     tonic = np.asarray([k.tonic for k in keys], dtype=np.int64)[key_at]
     played = pitch >= 0
     pc = (pitch - tonic) % 12
-    note = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes)  # index in its melody
-    ends = np.cumsum(sizes)
+    note = np.arange(len(pitch)) - np.repeat(ends - sizes, sizes)  # index in its melody
     out: list[list[Sequence[Option]]] = [[(), ()] for _ in melodies]  # neighbour, passing
     if "passing" in kinds:
         following = np.append(pitch[1:], -1)
@@ -149,7 +145,7 @@ def _drawable_of(melodies: Sequence[tuple[Melody, Key]], least: int, kinds: tupl
         at = np.flatnonzero(ok)
         move = fills[key_at[at], pc[at], gap[at] + 4]
         at, move = at[move != 0], move[move != 0]  # 0: no single scale note between
-        _deal(out, 1, "passing", at, note[at], pitch[at] + move, ends)
+        deal(out, 1, "passing", at, note[at], pitch[at] + move, ends)
     if "neighbour" in kinds:
         ok = played & (ticks % 4 == 0) & (ticks >= 4 * least)
         at = np.flatnonzero(ok)
@@ -158,60 +154,8 @@ def _drawable_of(melodies: Sequence[tuple[Melody, Key]], least: int, kinds: tupl
         fine = (moves != 0) & (to >= low_pitch) & (to <= high_pitch)
         rows, cols = np.nonzero(fine)  # in note order, the upper neighbour first
         at = at[rows]
-        _deal(out, 0, "neighbour", at, note[at], to[rows, cols], ends)
+        deal(out, 0, "neighbour", at, note[at], to[rows, cols], ends)
     return [tuple(group for group in groups if group) for groups in out]
-
-
-def _ints(values: list[Any]) -> np.ndarray:
-    """The values as int64, -1 for any that is no int (a rest's None, a duration off the
-    grid): ``array('q')`` takes ints in one C pass and refuses anything else."""
-    try:
-        return np.frombuffer(array("q", values), np.int64)
-    except TypeError:
-        return np.fromiter((x if type(x) is int else -1 for x in values), np.int64, len(values))
-
-
-class _Options(Sequence[Option]):
-    """The options of one kind at one melody's notes, ``(kind, notes[i], pitches[i])``, made
-    when read: the walk lays a parent's options out by their count, and draws few of them
-    (a melody has a hundred or so, and a million-example run meets ~250,000 parents)."""
-
-    __slots__ = ("kind", "notes", "pitches")
-
-    def __init__(self, kind: str, notes: np.ndarray, pitches: np.ndarray) -> None:
-        self.kind, self.notes, self.pitches = kind, notes, pitches
-
-    def __len__(self) -> int:
-        return len(self.notes)
-
-    @overload
-    def __getitem__(self, i: int) -> Option: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> list[Option]: ...
-
-    def __getitem__(self, i: int | slice) -> Option | list[Option]:
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        return (self.kind, int(self.notes[i]), int(self.pitches[i]))
-
-    def __repr__(self) -> str:
-        return f"_Options({list(self)!r})"
-
-
-def _deal(out: list[list[Sequence[Option]]], group: int, kind: str, at: np.ndarray, index: np.ndarray,
-          pitch: np.ndarray, ends: np.ndarray) -> None:
-    """The options (``kind``, index, pitch) of the notes ``at`` (ascending, across the
-    melodies ending at ``ends``) to their melodies' ``group``."""
-    if not len(at):
-        return
-    owner = np.searchsorted(ends, at, side="right")
-    cuts = np.flatnonzero(np.diff(owner)) + 1
-    firsts = np.r_[0, cuts].tolist()
-    lasts = np.r_[cuts, len(at)].tolist()
-    owners = owner[firsts].tolist()
-    for k, lo, hi in zip(owners, firsts, lasts, strict=True):
-        out[k][group] = _Options(kind, index[lo:hi], pitch[lo:hi])
 
 
 def _move_tables(keys: Sequence[Key]) -> tuple[np.ndarray, np.ndarray]:

@@ -21,15 +21,19 @@ known, else ``meter``; durations never fall below ``min_duration_quarters``.
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from itertools import chain, repeat
-from typing import Any
+from typing import Any, cast
+
+import numpy as np
 
 from ..example import Example
 from ..melody import TICKS_PER_QUARTER, Melody, Ticks, exact_ticks, scale_ticks
 from .base import Choices, Rule
+from .batch import deal, laid_out
 from .diatonic import (
     at_least,
     bar_ticks,
@@ -142,6 +146,54 @@ def _shape_options(ticks: tuple[Ticks, ...], rests: tuple[bool, ...] | None,
     return tuple(tuple(found[op]) for op in sorted(found) if found[op])
 
 
+def _drawable_of(melodies: Sequence[Melody], bars: Sequence[Ticks], least: int,
+                 operations: tuple[str, ...]) -> list[tuple[Sequence[Option], ...]]:
+    """``_drawable`` of each melody with its bar's ticks, worked out for all their notes at
+    once in numpy (a seed's draws meet their parents a few dozen at a time:
+    ``Rule.choices_of``); a melody off the tick grid, or whose bar is no whole number of
+    ticks, takes ``_drawable`` itself."""
+    out: list[tuple[Sequence[Option], ...] | None] = [None] * len(melodies)
+    pitch, ticks, ends = laid_out(melodies)
+    rows = list(range(len(melodies)))
+    if (ticks < 0).any() or not all(type(b) is int for b in bars):  # (-1: a tick off the grid)
+        rows = [i for i, m in enumerate(melodies) if type(bars[i]) is int and m.is_on_grid()]
+        for i in sorted(set(range(len(melodies))).difference(rows)):
+            out[i] = _drawable(melodies[i], bars[i], least, operations)
+        if not rows:
+            return cast(list[tuple[Sequence[Option], ...]], out)
+        pitch, ticks, ends = laid_out([melodies[i] for i in rows])
+    sizes = np.diff(ends, prepend=0)
+    first = ends - sizes
+    bar = np.repeat(np.asarray([bars[i] for i in rows], dtype=np.int64), sizes)
+    before = np.cumsum(ticks) - ticks  # every note's onset, counted from the first melody's
+    onset = before - np.repeat(before[first], sizes)
+    note = np.arange(len(ticks)) - np.repeat(first, sizes)  # index in its melody
+    has_next = np.ones(len(ticks), dtype=bool)
+    has_next[ends - 1] = False
+    next_ticks, next_pitch = np.append(ticks[1:], 0), np.append(pitch[1:], -2)
+    # the note and the next one inside one bar (``_same_bar``, whole ticks)
+    one_bar = has_next & (onset // bar == (onset + ticks + next_ticks - 1) // bar)
+    sounding = pitch >= 0
+    groups: list[list[Sequence[Option]]] = [[(), (), (), ()] for _ in rows]  # OPS_SORTED
+    if "split" in operations:
+        parts = np.stack([sounding & (ticks % k == 0) & (ticks // k >= least) for k in (2, 3)], axis=1)
+        at, col = np.nonzero(parts)  # in note order, 2 parts before 3
+        deal(groups, OPS_SORTED.index("split"), "split", at, note[at], col + 2, ends)
+    if "merge" in operations:
+        at = np.flatnonzero(one_bar & sounding & (next_pitch == pitch))
+        deal(groups, OPS_SORTED.index("merge"), "merge", at, note[at], np.zeros_like(at), ends)
+    even = np.flatnonzero(one_bar & (ticks == next_ticks) & (ticks % 2 == 0) & (ticks // 2 >= least))
+    for op in ("dot", "syncopate"):
+        if op in operations:
+            deal(groups, OPS_SORTED.index(op), op, even, note[even], np.zeros_like(even), ends)
+    for i, found in zip(rows, groups, strict=True):
+        out[i] = tuple(group for group in found if group)
+    return cast(list[tuple[Sequence[Option], ...]], out)
+
+
+OPS_SORTED = tuple(sorted(OPERATIONS))  # the groups' order (``_shape_options``: ops sorted)
+
+
 def apply_rhythm(melody: Melody, op: str, index: int, parts: int = 2) -> Melody:
     """Apply one rhythm change at note ``index`` (see the module docstring)."""
     p, d = list(melody.pitches), list(melody.ticks)
@@ -189,6 +241,12 @@ class Rhythm(Rule):
                              least_ticks(self.min_duration_quarters), self.operation_list())
         # Draw the operation first so rare ones (merge) are not swamped by common ones.
         return Choices(drawable, _params) if drawable else None
+
+    def choices_of(self, examples: Sequence[Example]) -> list[Choices | None]:
+        bars = [bar_ticks(meter_of(e, self.meter)) for e in examples]
+        drawable = _drawable_of([e.melody for e in examples], bars,
+                                least_ticks(self.min_duration_quarters), self.operation_list())
+        return [Choices(groups, _params) if groups else None for groups in drawable]
 
     def apply(self, melody: Melody, **params: Any) -> Melody:
         return apply_rhythm(melody, str(params["op"]), int(params["index"]),
