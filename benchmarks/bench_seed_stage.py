@@ -17,6 +17,12 @@ digest of the output lines (equal digests: equal output).
     python benchmarks/bench_seed_stage.py                  # corpus and bundled, median of 3
     python benchmarks/bench_seed_stage.py --profile        # + cProfile (one run, cumulative)
     python benchmarks/bench_seed_stage.py --seeds corpus --profile --top 60
+    python benchmarks/bench_seed_stage.py --seeds corpus --variants 3365 --count 13 --near
+
+``--near`` passes near-duplicate params (``NearParams()``: the default shingles,
+permutations and bands), as a run does, so the MinHash signatures and LSH buckets of the
+passed variants are made and timed too; without it they are not (the figures of the
+rounds before the seventeenth).
 
 ``--against DIR`` times another checkout of the project too (e.g. a ``git worktree`` of an
 older commit: its ``src`` and its own copy of this script), alternating its runs with this
@@ -51,7 +57,7 @@ from checkouts import with_src_first  # noqa: E402
 from augment import pipeline  # noqa: E402
 from augment.config import Config, load_config  # noqa: E402
 from augment.example import Example  # noqa: E402
-from augment.near import load_compiled  # noqa: E402
+from augment.near import NearParams, load_compiled  # noqa: E402
 from augment.reprompt import seed_facts  # noqa: E402
 
 
@@ -63,13 +69,14 @@ def load_seeds(which: str, count: int, tmp: Path) -> list[Example]:
     return [seed_facts(s) for s in pipeline.annotate_keys(seeds)][:count]
 
 
-def run_once(seeds: list[Example], config: Config) -> tuple[float, int, int, str]:
+def run_once(seeds: list[Example], config: Config, near: NearParams | None = None
+             ) -> tuple[float, int, int, str]:
     """(seconds, variants drawn, variants passed, digest of the output lines) of one pass."""
     drawn = passed = 0
     digest = hashlib.sha256()
     with pipeline.collecting_less():
         start = time.perf_counter()
-        results = [pipeline.expand_seed(seed, config, 0) for seed in seeds]
+        results = [pipeline.expand_seed(seed, config, 0, near) for seed in seeds]
         seconds = time.perf_counter() - start
     for result in results:
         drawn += result.counts["variants_drawn"]
@@ -81,7 +88,7 @@ def run_once(seeds: list[Example], config: Config) -> tuple[float, int, int, str
     return seconds, drawn, passed, digest.hexdigest()[:16]
 
 
-def child(which: str, count: int, variants: int, profile: bool, top: int) -> None:
+def child(which: str, count: int, variants: int, profile: bool, top: int, near: bool = False) -> None:
     """One timed pass in this process; prints its figures as one JSON line."""
     config = load_config(bench_expand.RULES)
     config = dataclasses.replace(
@@ -92,7 +99,7 @@ def child(which: str, count: int, variants: int, profile: bool, top: int) -> Non
     profiler = cProfile.Profile() if profile else None
     if profiler is not None:
         profiler.enable()
-    seconds, drawn, passed, digest = run_once(seeds, config)
+    seconds, drawn, passed, digest = run_once(seeds, config, NearParams() if near else None)
     if profiler is not None:
         profiler.disable()
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(top)
@@ -108,8 +115,10 @@ def run_child(which: str, args: argparse.Namespace, profile: bool = False,
     if tree is not None:
         script = str(tree / "benchmarks" / Path(__file__).name)
         env = with_src_first(tree / "src")
+        if args.near and "--near" not in Path(script).read_text(encoding="utf-8"):
+            script = __file__  # (an older copy without --near: this one, on that tree's src)
     command = [sys.executable, script, "--one", which, "--count", str(args.count),
-               "--variants", str(args.variants), "--top", str(args.top)]
+               "--variants", str(args.variants), "--top", str(args.top)] + (["--near"] if args.near else [])
     done = subprocess.run(command + (["--profile"] if profile else []), check=True,
                           stdout=subprocess.PIPE, text=True, env=env)
     return dict(json.loads(done.stdout.splitlines()[-1]))
@@ -136,12 +145,14 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="also run once under cProfile and print the top functions (stderr)")
     parser.add_argument("--top", type=int, default=45, help="functions shown with --profile")
+    parser.add_argument("--near", action="store_true",
+                        help="make the MinHash signatures and LSH buckets too, as a run does")
     parser.add_argument("--against", type=Path, metavar="DIR",
                         help="also time this checkout, runs alternating, and print the ratio")
     parser.add_argument("--one", choices=["corpus", "beethoven"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        child(args.one, args.count, args.variants, args.profile, args.top)
+        child(args.one, args.count, args.variants, args.profile, args.top, args.near)
         return
     if args.against is not None and not (args.against / "benchmarks" / Path(__file__).name).is_file():
         parser.error(f"--against {args.against}: no benchmarks/{Path(__file__).name} there")
