@@ -145,6 +145,7 @@ def test_choices_of_many_examples_are_each_ones_choices() -> None:
     # 5/7 bars are 960/7 ticks: a pair of sixteenths ending at tick 960 lies inside the 7th
     steady = Melody.from_ticks((60,) * 96, (12,) * 96)
     examples.append(dataclasses.replace(example(steady), key=Key(0, "major"), facts=(("meter", (5, 7)),)))
+    examples.append(dataclasses.replace(example(Melody.from_ticks((), ())), key=Key(0, "major")))  # last
     kinds = 0
     for name, cls in sorted(BUILTIN_RULES.items()):
         rules = [cls()]

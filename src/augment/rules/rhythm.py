@@ -165,8 +165,9 @@ def _drawable_of(melodies: Sequence[Melody], bars: Sequence[Ticks], least: int,
     sizes = np.diff(ends, prepend=0)
     first = ends - sizes
     bar = np.repeat(np.asarray([bars[i] for i in rows], dtype=np.int64), sizes)
-    before = np.cumsum(ticks) - ticks  # every note's onset, counted from the first melody's
-    onset = before - np.repeat(before[first], sizes)
+    running = np.zeros(len(ticks) + 1, dtype=np.int64)  # onsets counted from the first melody's
+    np.cumsum(ticks, out=running[1:])
+    onset = running[:-1] - np.repeat(running[first], sizes)
     note = np.arange(len(ticks)) - np.repeat(first, sizes)  # index in its melody
     has_next = np.ones(len(ticks), dtype=bool)
     has_next[ends - 1] = False
