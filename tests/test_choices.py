@@ -160,10 +160,11 @@ def test_choices_of_many_examples_are_each_ones_choices() -> None:
             want = [rule.choices(e) for e in examples]
             assert [c and tuple(map(tuple, c.groups)) for c in got] == \
                 [c and tuple(map(tuple, c.groups)) for c in want], rule
-            batches = [examples[lo:lo + 23] for lo in range(0, len(examples), 23)]
+            batches = [examples[lo:lo + 23] for lo in range(0, len(examples), 23)] + [examples[-1:] * 2]
             by_batch = [c for batch in batches for c in rule.choices_of(batch)]
             assert [c and tuple(map(tuple, c.groups)) for c in by_batch] == \
-                [c and tuple(map(tuple, c.groups)) for c in want], rule  # (batches all on the grid)
+                [c and tuple(map(tuple, c.groups)) for c in want + want[-1:] * 2], rule
+            # (batches all on the grid; the last of melodies without notes only)
             for g in (g for c in got if c is not None for g in c.groups):  # read by place too
                 assert len(g) == len(tuple(g)) and g[-1] == tuple(g)[-1] and list(g[:2]) == list(g)[:2]
             assert all((c is None) == (w is None) for c, w in zip(got, want, strict=True))

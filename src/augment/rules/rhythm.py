@@ -170,7 +170,7 @@ def _drawable_of(melodies: Sequence[Melody], bars: Sequence[Ticks], least: int,
     onset = running[:-1] - np.repeat(running[first], sizes)
     note = np.arange(len(ticks)) - np.repeat(first, sizes)  # index in its melody
     has_next = np.ones(len(ticks), dtype=bool)
-    has_next[ends - 1] = False
+    has_next[ends[sizes > 0] - 1] = False
     next_ticks, next_pitch = np.append(ticks[1:], 0), np.append(pitch[1:], -2)
     # the note and the next one inside one bar (``_same_bar``, whole ticks)
     one_bar = has_next & (onset // bar == (onset + ticks + next_ticks - 1) // bar)
