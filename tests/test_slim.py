@@ -43,7 +43,7 @@ def test_slim_variants_are_the_variants_without_melody_and_melody_text(
         monkeypatch: pytest.MonkeyPatch) -> None:
     config, seeds = _seeds(8)
     slimmed = [expand_seed(seed, config, 11) for seed in seeds]
-    monkeypatch.setattr(pipeline, "slim", lambda e, shared=None: e)
+    monkeypatch.setattr(pipeline, "slimmed", list)
     whole = [expand_seed(seed, config, 11) for seed in seeds]
     for done, full in zip(slimmed, whole, strict=True):
         assert isinstance(done.arrays, PackedMelodies) and len(done.passed) > 5
@@ -195,3 +195,31 @@ def test_near_verification_reads_its_tokens_at_once_and_finds_what_one_by_one_fi
     assert single.counts == at_once.counts
     assert calls and at_once.counts["near_duplicates"] > 0
     assert _files(tmp_path / "at_once") == _files(tmp_path / "single")
+
+
+def test_slim_examples_as_columns_are_the_slim_examples(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``SlimExamples`` (how a worker sends a seed's passed variants) gives ``slim`` of each,
+    in its process and after the trip: the same values, equal parts one object, an
+    unhashable part kept as it is."""
+    from augment.example import Message
+
+    config, seeds = _seeds(4)
+    monkeypatch.setattr(pipeline, "slimmed", list)
+    whole = [v for seed in seeds for v in expand_seed(seed, config, 11).passed]
+    user = whole[3].messages[whole[3].user_index or 0]
+    odd = [replace(whole[3], messages=(*whole[3].messages[:-2],  # a list among a message's fields
+                                       Message(user.role, user.content, (("tags", ["a", {"b": 1}]),)),
+                                       whole[3].messages[-1])) for _ in range(2)]
+    whole += [*odd, replace(whole[0], facts=(("meter", (3, 4)),), key=None)]
+    shared: dict[object, object] = {}
+    want = [pipeline.slim(e, shared) for e in whole]
+    columns = pipeline.SlimExamples.of(whole)
+    for got in (columns, pickle.loads(pickle.dumps(columns))):
+        assert len(got) == len(want) and list(got) == want and got[2:5] == want[2:5] and got[-1] == want[-1]
+        assert all(e.melody is NO_MELODY for e in got)
+        for parts in ([s for e in got for s in e.steps], [m for e in got[:-3] for m in e.messages],
+                      [e.key for e in got if e.key is not None], [e.messages for e in got[:-3]]):
+            assert len({id(x) for x in parts}) == len(set(parts)) < len(parts)  # one object a value
+        assert got[-3].messages[-2].extra == (("tags", ["a", {"b": 1}]),)
+        assert got[-3].messages[-2] is not got[-2].messages[-2]  # (equal, but unhashable: not shared)
+        assert got[-3].messages[-1] is got[-2].messages[-1]  # (the other parts still are)

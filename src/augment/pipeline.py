@@ -12,14 +12,14 @@ import platform
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from itertools import chain, repeat
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, overload
 
 import numpy as np
 
@@ -163,7 +163,7 @@ def annotate_keys(examples: list[Example]) -> list[Example]:
 class SeedResult:
     """One seed's share of the work, as ``expand_seed`` returns it."""
 
-    passed: list[Example]  # variants that passed re-prompting and checks
+    passed: Sequence[Example]  # variants that passed re-prompting and checks (slim: ``SlimExamples``)
     rejected: list[Rejected]
     counts: Counter[str]
     prints: PrintBlock  # the dedup fingerprint of each passed variant
@@ -246,9 +246,7 @@ def _expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams 
     if packed is None:  # a duration off the tick grid: the melodies stay with the examples
         arrays = MelodyArrays.of([e.melody for e in passed])
         return SeedResult(passed, rejected, counts, prints, buckets, arrays, *texts, rules, order)
-    shared: dict[Any, Any] = {}
-    return SeedResult([slim(e, shared) for e in passed], rejected, counts, prints, buckets, packed,
-                      *texts, rules, order)
+    return SeedResult(slimmed(passed), rejected, counts, prints, buckets, packed, *texts, rules, order)
 
 
 # Draws of one seed from which its worker gives its free heap pages back afterwards: a
@@ -281,6 +279,121 @@ def slim(e: Example, shared: dict[Any, Any] | None = None) -> Example:
     messages[e.melody_index] = Message(old.role, None, old.extra)
     return Example(e.id, tuple(map(one, messages)), NO_MELODY, e.melody_index, e.seed_id, e.source,
                    e.parent_id, tuple(map(one, e.steps)), None if e.key is None else one(e.key), e.facts)
+
+
+class SlimExamples(Sequence[Example]):
+    """``[slim(e, shared) for e in examples]`` with one ``shared`` table, kept as columns
+    until read: each example's id and parent id, and numbers into one table of the parts
+    its examples share (the slim message tuples, steps, keys, facts, seed id, source), a
+    value once (an unhashable part is kept as it is, unshared, as ``slim`` keeps it). A
+    seed's worker makes them from its passed variants and sends these few lists to the
+    run's main process, which makes the examples once, when first read: pickling the slim
+    examples themselves cost ~2 us each there and ~3 us to read back, and making them
+    ~5 us (``bench_seed_stage.py``'s per-seed figures include the columns, not the examples)."""
+
+    __slots__ = ("ids", "parents", "fields", "steps", "step_ends", "parts", "_made")
+
+    def __init__(self, ids: list[str], parents: list[str | None], fields: np.ndarray,
+                 steps: np.ndarray, step_ends: np.ndarray, parts: list[Any]) -> None:
+        self.ids, self.parents, self.fields = ids, parents, fields  # six numbers a row
+        self.steps, self.step_ends, self.parts = steps, step_ends, parts
+        self._made: list[Example] | None = None
+
+    @staticmethod
+    def of(examples: Sequence[Example]) -> SlimExamples:
+        parts: list[Any] = []
+        number: dict[Any, int] = {}
+        # id() of a part kept -> its number: parts holds it, so no other live object has its id
+        by_id: dict[int, int] = {}
+
+        def part(x: Any) -> int:
+            k = by_id.get(id(x))
+            if k is not None:
+                return k
+            try:
+                k = number.setdefault(x, len(parts))
+            except TypeError:  # unhashable (a message carrying a list): kept, unshared
+                k = len(parts)
+            if k == len(parts):
+                parts.append(x)
+                by_id[id(x)] = k
+            return k
+
+        fields: list[int] = []
+        steps: list[int] = []
+        step_ends: list[int] = []
+        slim_messages: dict[tuple[Any, ...], int] = {}
+        rest_seen: dict[tuple[Any, ...], tuple[int, ...]] = {}
+        for e in examples:
+            mi = e.melody_index
+            try:  # the slim messages, by what they say: equal ones are one tuple of shared messages
+                said = tuple((m.role, None if i == mi else m.content, m.extra)
+                             for i, m in enumerate(e.messages))
+                messages = slim_messages.get(said)
+            except TypeError:
+                said, messages = None, None
+            if messages is None:
+                listed = list(e.messages)
+                listed[mi] = Message(listed[mi].role, None, listed[mi].extra)
+                messages = part(tuple(parts[part(m)] for m in listed))
+                if said is not None:
+                    slim_messages[said] = messages
+            rest = (mi, e.seed_id, e.source, e.key, e.facts)
+            try:  # (a seed's variants share these but for a few keys and meters)
+                numbers = rest_seen.get(rest)
+            except TypeError:
+                numbers = None
+            if numbers is None:
+                numbers = tuple(map(part, rest))
+                with suppress(TypeError):
+                    rest_seen[rest] = numbers
+            fields.append(messages)
+            fields += numbers
+            steps.extend(map(part, e.steps))
+            step_ends.append(len(steps))
+        return SlimExamples([e.id for e in examples], [e.parent_id for e in examples],
+                            np.asarray(fields, dtype=np.int64), np.asarray(steps, dtype=np.int64),
+                            np.asarray(step_ends, dtype=np.int64), parts)
+
+    def _examples(self) -> list[Example]:
+        made = self._made
+        if made is None:
+            parts, steps, f, at = self.parts, self.steps.tolist(), self.fields.tolist(), 0
+            part = parts.__getitem__
+            made = []
+            ends = self.step_ends.tolist()
+            for b, (id_, parent, end) in enumerate(zip(self.ids, self.parents, ends, strict=True)):
+                b *= 6  # (the row's fields: messages, melody index, seed id, source, key, facts)
+                made.append(Example(id_, parts[f[b]], NO_MELODY, parts[f[b + 1]], parts[f[b + 2]],
+                                    parts[f[b + 3]], parent, tuple(map(part, steps[at:end])),
+                                    parts[f[b + 4]], parts[f[b + 5]]))
+                at = end
+            self._made = made
+        return made
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, i: int) -> Example: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Example]: ...
+
+    def __getitem__(self, i: int | slice) -> Example | list[Example]:
+        return self._examples()[i]
+
+    def __iter__(self) -> Iterator[Example]:
+        return iter(self._examples())
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (SlimExamples, (self.ids, self.parents, self.fields, self.steps, self.step_ends,
+                               self.parts))
+
+
+def slimmed(examples: Sequence[Example]) -> Sequence[Example]:
+    """A seed's passed variants as the run's main process keeps them (``SlimExamples``)."""
+    return SlimExamples.of(examples)
 
 
 def lineage_head(e: Example) -> str:
