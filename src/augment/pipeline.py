@@ -287,9 +287,9 @@ class SlimExamples(Sequence[Example]):
     its examples share (the slim message tuples, steps, keys, facts, seed id, source), a
     value once (an unhashable part is kept as it is, unshared, as ``slim`` keeps it). A
     seed's worker makes them from its passed variants and sends these few lists to the
-    run's main process, which makes the examples once, when first read: pickling the slim
-    examples themselves cost ~2 us each there and ~3 us to read back, and making them
-    ~5 us (``bench_seed_stage.py``'s per-seed figures include the columns, not the examples)."""
+    run's main process, which makes the examples once, when first read: fewer objects made
+    and pickled a variant than slimming them in the worker and sending them (the
+    seventeenth round's A/B in benchmarks/README.md)."""
 
     __slots__ = ("ids", "parents", "fields", "steps", "step_ends", "parts", "_made")
 
