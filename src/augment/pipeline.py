@@ -288,7 +288,7 @@ class SlimExamples(Sequence[Example]):
     value once (an unhashable part is kept as it is, unshared, as ``slim`` keeps it). A
     seed's worker makes them from its passed variants and sends these few lists to the
     run's main process, which makes the examples once, when first read: fewer objects made
-    and pickled a variant than slimming them in the worker and sending them (the
+    and serialized a variant than slimming them in the worker and sending them (the
     seventeenth round's A/B in benchmarks/README.md)."""
 
     __slots__ = ("ids", "parents", "fields", "steps", "step_ends", "parts", "_made")
