@@ -198,35 +198,13 @@ def shingles(tokens: Tokens, size: int) -> np.ndarray:
     return np.unique(h).astype(np.uint32)
 
 
-def shingle_sets(tok: Tokenized, size: int) -> list[np.ndarray]:
-    """``shingles`` of every sequence of ``tok`` (equal to it sequence by sequence), in
-    numpy over all sequences at once."""
-    n = len(tok)
-    if n == 0:
-        return []
-    lengths = tok.lengths
-    t = np.r_[_hashes(tok), np.zeros(size, dtype=np.uint64)]
-    total = len(tok.flat)
-    h = t[:total].copy()
-    for j in range(1, size):
-        h = ((h * np.uint64(1_000_003)) ^ t[j:j + total]) & np.uint64(0xFFFFFFFF)
-    owner = ragged.owners(tok.starts)
-    whole = np.arange(total) + size <= tok.starts[1:][owner]
-    keyed = np.sort((owner[whole].astype(np.uint64) << np.uint64(32)) | h[whole])  # by sequence, then hash
-    keyed = keyed[np.r_[True, keyed[1:] != keyed[:-1]][:len(keyed)]]  # distinct (np.unique: slower)
-    counts = np.bincount((keyed >> np.uint64(32)).astype(np.int64), minlength=n)
-    out = np.split((keyed & np.uint64(0xFFFFFFFF)).astype(np.uint32), np.cumsum(counts)[:-1])
-    for i in np.flatnonzero((lengths > 0) & (lengths < size)).tolist():
-        out[i] = shingles(tuple(str(tok.vocab[k]) for k in tok.row(i)), size)  # one short shingle
-    return out
-
-
 def shingle_runs(tok: Tokenized, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The hashes of ``shingle_sets``, repeats kept: each sequence's runs of ``size`` tokens
-    in order (its one short shingle when it has fewer tokens), back to back as uint64, and
-    the offsets (``n + 1``) where each sequence's start. A MinHash signature is a minimum,
-    the same over these as over the distinct shingles, so signing them spares the sort that
-    makes the sets distinct."""
+    """The hashes of ``shingles`` of every sequence of ``tok``, repeats kept and in numpy
+    over all sequences at once: each sequence's runs of ``size`` tokens in order (its one
+    short shingle when it has fewer tokens), back to back as uint64, and the offsets
+    (``n + 1``) where each sequence's start. A MinHash signature is a minimum, the same over
+    these as over the distinct shingles, so signing them spares the sort that makes the
+    sets distinct."""
     n = len(tok)
     t = np.r_[_hashes(tok), np.zeros(size, dtype=np.uint64)]
     total = len(tok.flat)
@@ -345,7 +323,8 @@ class MinHasher:
     def signatures(self, shingle_sets: Sequence[np.ndarray], chunk_shingles: int = 1 << 16,
                    compiled: bool | None = None) -> np.ndarray:
         """One signature per set (rows, uint32), computed in batches of about
-        ``chunk_shingles`` shingles (memory: 8 bytes per shingle beyond the output).
+        ``chunk_shingles`` shingles (memory: the sets' hashes joined as uint64, 8 bytes a
+        shingle, beyond the output).
         ``compiled``: by the compiled loop (True) or in numpy (False); None: numpy while
         this process has hashed little and not loaded numba (``NUMPY_SHINGLES``)."""
         offsets = np.zeros(len(shingle_sets) + 1, dtype=np.int64)
