@@ -1,5 +1,5 @@
 """Slim examples: the main process of a run keeps each variant without its melody and
-melody text (``pipeline.slim``); the stages read the melody from the run's packed arrays and
+melody text (``pipeline.SlimExamples``); the stages read the melody from the run's packed arrays and
 the rejects file takes the spooled output line. Nothing written may change."""
 
 from __future__ import annotations
@@ -27,6 +27,26 @@ from augment.theory import MelodyArrays, PackedMelodies
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds" / "beethoven.jsonl"
 WIDE = ROOT / "rules" / "wide.toml"
+
+
+def slim(e, shared=None):  # type: ignore[no-untyped-def]
+    """A slim example by its definition (``pipeline.SlimExamples`` makes a seed's at once):
+    ``e`` without its melody (``NO_MELODY``) and melody text; with ``shared`` (one dict for a
+    seed's variants), its equal hashable parts (messages, steps, key) one object."""
+    from augment.example import Example, Message
+
+    def one(x):  # type: ignore[no-untyped-def]
+        if shared is None:
+            return x
+        try:
+            return shared.setdefault(x, x)
+        except TypeError:  # a message carrying a list or an object among its extra fields
+            return x
+    messages = list(e.messages)
+    old = messages[e.melody_index]
+    messages[e.melody_index] = Message(old.role, None, old.extra)
+    return Example(e.id, tuple(map(one, messages)), NO_MELODY, e.melody_index, e.seed_id, e.source,
+                   e.parent_id, tuple(map(one, e.steps)), None if e.key is None else one(e.key), e.facts)
 
 
 def _files(out: Path) -> dict[str, bytes]:
@@ -96,8 +116,7 @@ def test_slim_keeps_unhashable_parts_unshared() -> None:
     odd = replace(variant, messages=(*variant.messages[:-2],
                                      Message(user.role, user.content, (("tags", ["a", {"b": 1}]),)),
                                      variant.messages[-1]))
-    shared: dict[object, object] = {}
-    first, second = pipeline.slim(odd, shared), pipeline.slim(odd, shared)
+    first, second = pipeline.SlimExamples.of([odd, odd])
     assert first == second and first.messages[-2].extra == (("tags", ["a", {"b": 1}]),)
     assert first.steps[0] is second.steps[0]  # the hashable parts are still shared
 
@@ -151,7 +170,7 @@ def test_a_run_with_slim_examples_writes_what_a_run_with_whole_ones_writes(
     config = load_config(WIDE)
     config = replace(config, expand=replace(config.expand, variants_per_seed=130))
     slim = expand([SEEDS], config, tmp_path / "slim", workers=1, target=target)
-    monkeypatch.setattr(pipeline, "slim", lambda e, shared=None: e)
+    monkeypatch.setattr(pipeline, "slimmed", list)  # whole examples
     whole = expand([SEEDS], config, tmp_path / "whole", workers=1, target=target)
     assert _files(tmp_path / "slim") == _files(tmp_path / "whole")
     assert slim.counts == whole.counts
@@ -212,7 +231,7 @@ def test_slim_examples_as_columns_are_the_slim_examples(monkeypatch: pytest.Monk
                                        whole[3].messages[-1])) for _ in range(2)]
     whole += [*odd, replace(whole[0], facts=(("meter", (3, 4)),), key=None)]
     shared: dict[object, object] = {}
-    want = [pipeline.slim(e, shared) for e in whole]
+    want = [slim(e, shared) for e in whole]
     columns = pipeline.SlimExamples.of(whole)
     for got in (columns, pickle.loads(pickle.dumps(columns))):
         assert len(got) == len(want) and list(got) == want and got[2:5] == want[2:5] and got[-1] == want[-1]

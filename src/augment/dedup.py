@@ -59,7 +59,7 @@ MELODY: MelodyOf = attrgetter("melody")
 
 @dataclass(frozen=True)
 class RowMelodies:
-    """The melody of an example: its own, or a slim example's (``pipeline.slim``) row of
+    """The melody of an example: its own, or a slim example's (``pipeline.SlimExamples``) row of
     ``melodies`` (``row_of[id]``, which holds every example of the run). ``grid`` lays many
     out at once from the rows when the melodies are packed (exact, on the tick grid)."""
 
@@ -217,7 +217,7 @@ def fingerprints(examples: Sequence[Example], params: NearParams | None = None,
     MinHash signatures (``near.band_buckets`` of ``near.signatures_of``, row by row; one
     batch). ``grid``: the examples' melodies laid out already (``GridArrays.of``)."""
     if any(e.messages[e.melody_index].content is None for e in examples):
-        raise ValueError("a slim example (pipeline.slim: no melody, no melody text) has its "
+        raise ValueError("a slim example (pipeline.SlimExamples: no melody, no melody text) has its "
                          "fingerprint made where it was made, before slimming")
     exact = exact_digests(examples)
     melodies = [e.melody for e in examples]

@@ -71,7 +71,7 @@ class ColumnCodes:
     @classmethod
     def of(cls, examples: Sequence[Example]) -> ColumnCodes:
         keys = [e.key for e in examples]
-        # One name string a key object (a run's equal keys are mostly one object: pipeline.slim),
+        # One name string a key object (a run's equal keys are mostly one object: pipeline.SlimExamples),
         # found by identity: hashing a key is a Python call, a million of them a second.
         name_of: dict[int, str] = {}
         names = ["?" if k is None else name_of.get(id(k)) or name_of.setdefault(id(k), k.name)

@@ -257,39 +257,22 @@ TRIM_AFTER_DRAWS = 1_000
 NO_MELODY = Melody.from_ticks((), ())  # a slim example's melody: see its row of the melody arrays
 
 
-def slim(e: Example, shared: dict[Any, Any] | None = None) -> Example:
-    """``e`` without the melody and its text: what the main process of a run keeps of a
-    variant while the output line (spool), the fingerprint, the LSH buckets and the melody
-    arrays hold the rest (~1.4 KB less an example). Its melody is ``NO_MELODY``; the stages
-    read the melody from the arrays (``dedup.RowMelodies``); its output line is the spooled one.
-
-    ``shared`` (one dict for a seed's variants) makes equal parts one object: each rule step
-    (one seed's variants repeat the same few hundred), message and key. Pickling keeps one
-    copy of an object met twice, so the main process holds each once (~400 bytes less a
-    variant)."""
-    def one(x: Any) -> Any:
-        if shared is None:
-            return x
-        try:
-            return shared.setdefault(x, x)
-        except TypeError:  # a message carrying a list or an object among its extra fields
-            return x
-    messages = list(e.messages)
-    old = messages[e.melody_index]
-    messages[e.melody_index] = Message(old.role, None, old.extra)
-    return Example(e.id, tuple(map(one, messages)), NO_MELODY, e.melody_index, e.seed_id, e.source,
-                   e.parent_id, tuple(map(one, e.steps)), None if e.key is None else one(e.key), e.facts)
-
-
 class SlimExamples(Sequence[Example]):
-    """``[slim(e, shared) for e in examples]`` with one ``shared`` table, kept as columns
-    until read: each example's id and parent id, and numbers into one table of the parts
-    its examples share (the slim message tuples, steps, keys, facts, seed id, source), a
-    value once (an unhashable part is kept as it is, unshared, as ``slim`` keeps it). A
-    seed's worker makes them from its passed variants and sends these few lists to the
-    run's main process, which makes the examples once, when first read: fewer objects made
-    and serialized a variant than slimming them in the worker and sending them (the
-    seventeenth round's A/B in benchmarks/README.md)."""
+    """A seed's passed variants as the main process of a run keeps them: slim, each without
+    its melody and melody text while the output line (spool), the fingerprint, the LSH
+    buckets and the melody arrays hold the rest (~1.4 KB less an example). A slim example's
+    melody is ``NO_MELODY`` (the stages read it from the arrays: ``dedup.RowMelodies``) and
+    its melody message says None; equal parts of a seed's variants (each rule step, message
+    and key) are one object, so that the main process holds each once (~400 bytes less a
+    variant); an unhashable part (a message carrying a list among its extra fields) is kept
+    as it is. (``tests/test_slim.py`` holds the definition, one example at a time.)
+
+    Kept as columns until read: each example's id and parent id, and numbers into one table
+    of the parts they share (the slim message tuples, steps, keys, facts, seed id, source),
+    a value once. A seed's worker makes them from its passed variants and sends these few
+    lists to the run's main process, which makes the examples once, when first read: fewer
+    objects made and serialized a variant than slimming them in the worker and sending them
+    (the seventeenth round's A/B in benchmarks/README.md)."""
 
     __slots__ = ("ids", "parents", "fields", "steps", "step_ends", "parts", "_made")
 
