@@ -76,7 +76,8 @@ def one_run(size: int, workers: int, scratch: Path) -> dict[str, object]:
     shutil.rmtree(out)
     return {"seconds": round(seconds, 2), "cpu": round(cpu, 1),
             "pool_end": round(phases.ends.get("variants", 0.0), 1),
-            "augment": str(Path(augment.__file__).parent), "manifest": digest}
+            "augment": str(Path(augment.__file__).parent), "manifest": digest,
+            "ends": {label: round(end, 1) for label, end in phases.ends.items()}}
 
 
 def run_child(args: argparse.Namespace, tree: Path | None) -> dict[str, object]:

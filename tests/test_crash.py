@@ -4,6 +4,7 @@ and a rerun into the same directory succeeds and verifies."""
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import signal
@@ -85,8 +86,12 @@ def run_and_kill(seeds: Path, out: Path, seed: int, when: Trigger, deadline_seco
     """Start expand as a subprocess; SIGKILL it as soon as ``when`` holds.
     True when it was killed, False when it finished first."""
     wall = time.time() - 0.01
+    # A killed run leaves its scratch folder in $TMPDIR (README): here, beside ``out``.
+    scratch = out.parent / "tmp"
+    scratch.mkdir(exist_ok=True)
     proc = subprocess.Popen([sys.executable, "-m", "augment", *expand_args(seeds, out, seed)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "TMPDIR": str(scratch)})
     started = time.monotonic()
     try:
         while proc.poll() is None:
@@ -138,6 +143,8 @@ def test_sigkill_at_any_moment_never_leaves_an_accepted_incomplete_directory(
     assert accepted(out)
     assert files(out) == refs[3]
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")], "temporary files left behind"
+    # What the kills left in $TMPDIR is what the README says: scratch folders named augment-*.
+    assert all(p.is_dir() and p.name.startswith("augment-") for p in (base / "tmp").iterdir())
 
 
 def test_rerun_removes_the_stale_report_and_manifest_first(setup: dict[str, object]) -> None:

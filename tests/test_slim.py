@@ -242,3 +242,49 @@ def test_slim_examples_as_columns_are_the_slim_examples(monkeypatch: pytest.Monk
         assert got[-3].messages[-2].extra == (("tags", ["a", {"b": 1}]),)
         assert got[-3].messages[-2] is not got[-2].messages[-2]  # (equal, but unhashable: not shared)
         assert got[-3].messages[-1] is got[-2].messages[-1]  # (the other parts still are)
+
+
+def test_column_codes_made_block_by_block_are_those_of_all_the_candidates() -> None:
+    """A run numbers its candidates' key names, modes, prompts and families as each seed's
+    slim block comes in (``ColumnCoder``, a block by its ``representatives``): the same
+    values and numbers as ``ColumnCodes.of`` all of them, also for blocks holding unknown
+    keys, no prompt, a note between prompt and answer, an unhashable message, and empty."""
+    from augment.diversity import ColumnCoder, ColumnCodes
+    from augment.example import Message
+
+    config, seeds = _seeds(6)
+    blocks: list[list[object]] = [list(seeds)]
+    for seed in seeds:
+        blocks.append(list(expand_seed(seed, config, 5).passed))
+    odd = blocks[2][:40]
+    first = odd[0]
+    odd[3] = replace(first, id="v_nokey", key=None)
+    odd[7] = replace(first, id="v_noprompt", messages=(Message("assistant", None),), melody_index=0)
+    odd[9] = replace(first, id="v_note", melody_index=2, messages=(
+        Message("user", "Play it in F# minor."), Message("system", "a note"), first.messages[2]))
+    odd[11] = replace(first, id="v_list", messages=(first.messages[0], Message("user", "x", (("parts", [1]),)),
+                                                    first.messages[2]))
+    blocks.insert(1, odd)
+    blocks.append([])
+    slim_blocks: list[object] = [blocks[0]] + [pipeline.SlimExamples.of(b) for b in blocks[1:]]
+    coder = ColumnCoder()
+    for block in slim_blocks:
+        coder.add(block)  # type: ignore[arg-type]
+    every = [e for block in slim_blocks for e in block]  # type: ignore[attr-defined]
+    made, expected = coder.codes(), ColumnCodes.of(every)
+    assert made.values == expected.values
+    assert all(np.array_equal(a, b) for a, b in zip(made.codes, expected.codes, strict=True))
+    assert "?" in made.values[0] and "" in made.values[2] and "Play it in F# minor." in made.values[2]
+    assert len(made.codes[0]) == len(every) > 200
+    assert all(len(b.representatives()[0]) < len(b) for b in slim_blocks[2:-1])  # type: ignore[attr-defined]
+    # each slim example's representative has its fields, and they are first met in order
+    for block in slim_blocks[1:]:
+        firsts, row = block.representatives()  # type: ignore[attr-defined]
+        listed = list(block)  # type: ignore[call-overload]
+        assert [listed.index(f) for f in firsts] == sorted(listed.index(f) for f in firsts)
+        for e, k in zip(listed, row.tolist(), strict=True):
+            f = firsts[k]
+            assert (e.messages, e.melody_index, e.seed_id, e.source, e.key, e.facts) == \
+                (f.messages, f.melody_index, f.seed_id, f.source, f.key, f.facts)
+        assert len(firsts) == len({(e.messages, e.key, e.facts) for e in listed if e.id != "v_list"}) \
+            + any(e.id == "v_list" for e in listed)

@@ -125,7 +125,8 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
                  mapper: Mapper | None = None, prints: Prints | None = None,
                  buckets: np.ndarray | None = None,
                  arrays: MelodyArrays | PackedMelodies | None = None,
-                 melody_of: MelodyOf = MELODY, rows: Mapping[str, int] | None = None) -> Built:
+                 melody_of: MelodyOf = MELODY, rows: Mapping[str, int] | None = None,
+                 codes: ColumnCodes | None = None) -> Built:
     """Dedup, holdout filters, selection, final sides and the leakage audit.
 
     ``mapper`` (default: this process) runs the parallel parts (LSH bands, near-duplicate
@@ -136,7 +137,8 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     row by row: ``dedup.fingerprints``) and ``arrays`` (``MelodyArrays.of`` the candidates'
     melodies, or those packed). None changes the result. ``melody_of`` gives a candidate's
     melody (``dedup.MELODY``: its own); ``rows``, when the caller has it, each candidate id's
-    first position in ``candidates``."""
+    first position in ``candidates``; ``codes``, ``ColumnCodes.of`` the candidates (made as
+    they came: ``diversity.ColumnCoder``)."""
     counts: Counter[str] = Counter()
     run = mapper or local_mapper(1)
     if rows is None:
@@ -145,7 +147,8 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
             first.setdefault(e.id, i)
         rows = first
     before = MelodyArrays.of([melody_of(e) for e in candidates]) if arrays is None else arrays
-    codes = ColumnCodes.of(candidates)  # what the reports count, by candidate row
+    if codes is None:  # what the reports count, by candidate row
+        codes = ColumnCodes.of(candidates)
     report_before = run(report, [codes.columns([e.id for e in candidates], before)])  # a pool starts it
     table = None if buckets is None else Buckets(Buckets.signed_by(plan.params), buckets, rows)
     # Candidate i's row is i when every id is there once (``rows``: each id's first position).

@@ -70,16 +70,9 @@ class ColumnCodes:
 
     @classmethod
     def of(cls, examples: Sequence[Example]) -> ColumnCodes:
-        keys = [e.key for e in examples]
-        # One name string a key object (a run's equal keys are mostly one object: pipeline.SlimExamples),
-        # found by identity: hashing a key is a Python call, a million of them a second.
-        name_of: dict[int, str] = {}
-        names = ["?" if k is None else name_of.get(id(k)) or name_of.setdefault(id(k), k.name)
-                 for k in keys]
-        columns = (names, [k.mode if k else "?" for k in keys], [_prompt(e) or "" for e in examples],
-                   [e.seed_id for e in examples])
-        numbered = [ragged.numbered(column) for column in columns]
-        return cls(tuple(values for _, values in numbered), tuple(codes for codes, _ in numbered))
+        coder = ColumnCoder()
+        coder.add(examples)
+        return coder.codes()
 
     def columns(self, ids: Sequence[str], arrays: MelodyArrays | PackedMelodies | MelodyRows,
                 at: np.ndarray | None = None) -> Columns:
@@ -94,6 +87,41 @@ class ColumnCodes:
                                                         strict=True)})
         keys, modes, prompts, families = counted
         return Columns(ids, keys, modes, tuple(prompts), families, arrays)
+
+
+class ColumnCoder:
+    """``ColumnCodes.of`` examples given a block at a time (a run's candidates, as its seeds'
+    results come in): the same numbers. A block that tells its distinct rows
+    (``representatives``, as ``pipeline.SlimExamples`` does: equal fields but id, parent and
+    steps) is numbered by those, a few hundred a seed, instead of example by example (~2 s
+    of the run's main process at a million, after its pool's work)."""
+
+    def __init__(self) -> None:
+        self._numbers: tuple[dict[str, int], ...] = ({}, {}, {}, {})  # per column: value -> number
+        self._codes: tuple[list[np.ndarray], ...] = ([], [], [], [])  # per column: each block's
+
+    def add(self, examples: Sequence[Example]) -> None:
+        representatives = getattr(examples, "representatives", None)
+        firsts, row_of = (examples, None) if representatives is None else representatives()
+        for values, number, codes in zip(_column_values(firsts), self._numbers, self._codes, strict=True):
+            coded = np.fromiter([number.setdefault(v, len(number)) for v in values], dtype=np.int64,
+                                count=len(values))
+            codes.append(coded if row_of is None else coded[row_of])
+
+    def codes(self) -> ColumnCodes:
+        return ColumnCodes(tuple(tuple(number) for number in self._numbers),
+                           tuple(np.concatenate(c) if c else np.zeros(0, dtype=np.int64) for c in self._codes))
+
+
+def _column_values(examples: Sequence[Example]) -> tuple[list[str], ...]:
+    """Each example's key name, mode, prompt ("" for none) and family (seed id)."""
+    keys = [e.key for e in examples]
+    # One name string a key object (a run's equal keys are mostly one object: pipeline.SlimExamples),
+    # found by identity: hashing a key is a Python call, a million of them a second.
+    name_of: dict[int, str] = {}
+    names = ["?" if k is None else name_of.get(id(k)) or name_of.setdefault(id(k), k.name) for k in keys]
+    return (names, [k.mode if k else "?" for k in keys], [_prompt(e) or "" for e in examples],
+            [e.seed_id for e in examples])
 
 
 def _columns_from(ids: str | None, *rest: Any) -> Columns:

@@ -30,6 +30,7 @@ from .codec import FormatConfig, example_to_line, format_melodies, read_examples
 from .config import Config
 from .dataset import build_splits, plan_splits
 from .dedup import PrintBlock, PrintTable, RowMelodies, fingerprints
+from .diversity import ColumnCoder
 from .drawing import draw_variants
 from .errors import AugmentError, Finding
 from .example import Example, Message, Step
@@ -354,6 +355,21 @@ class SlimExamples(Sequence[Example]):
             self._made = made
         return made
 
+    def representatives(self) -> tuple[list[Example], np.ndarray]:
+        """The first example of each distinct row of fields (all but id, parent and steps:
+        the messages, melody index, seed id, source, key and facts), in the order first met,
+        and each example's number among them: what is read of many examples' shared fields
+        (``diversity.ColumnCoder``) is read once a row."""
+        if not len(self.ids):
+            return [], np.zeros(0, dtype=np.intp)
+        _, first, row = np.unique(self.fields.reshape(len(self.ids), 6), axis=0, return_index=True,
+                                  return_inverse=True)
+        order = np.argsort(first)
+        number = np.empty(len(order), dtype=np.intp)
+        number[order] = np.arange(len(order))
+        made = self._examples()
+        return [made[k] for k in first[order].tolist()], number[row.reshape(-1)]
+
     def __len__(self) -> int:
         return len(self.ids)
 
@@ -568,10 +584,14 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     split_of = plan.seed_split
 
     candidates: list[Example] = list(passing_seeds)
+    coder = ColumnCoder()  # what the diversity reports count of each candidate, as they come
+    coder.add(passing_seeds)
     seed_prints, seed_buckets = fingerprints(passing_seeds, plan.params)
     # Row blocks in the order of the candidates: fingerprints, LSH buckets and melody arrays.
     print_blocks = [seed_prints]
-    row_of: dict[str, int] = {}
+    row_of: dict[str, int] = {}  # each candidate id's first row, filled as they come
+    for i, e in enumerate(candidates):
+        row_of.setdefault(e.id, i)
     buckets = [seed_buckets]
     seed_arrays = MelodyArrays.of([e.melody for e in passing_seeds])
     arrays: list[MelodyArrays | PackedMelodies] = [seed_arrays.pack() or seed_arrays]
@@ -591,7 +611,10 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
             spool.add_placed(done.texts_at, done.text_sizes, done.texts_size, done.text_order)
         if first != len(candidates) - len(passing_seeds):
             raise AssertionError("spooled lines out of step with the candidates")
+        for i, e in enumerate(done.passed, len(candidates)):
+            row_of.setdefault(e.id, i)
         candidates.extend(done.passed)
+        coder.add(done.passed)
         print_blocks.append(done.prints)
         buckets.append(done.buckets)
         arrays.append(done.arrays)
@@ -605,15 +628,14 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
 
     # packed (5 bytes an event) when every block is; in mapped files on this machine
     melodies = PackedMelodies.drain(arrays) if melody_folder is None else stored(arrays, melody_folder)
-    for i, e in enumerate(candidates):
-        row_of.setdefault(e.id, i)
     prints = PrintTable(PrintBlock.join(print_blocks), row_of)
     print_blocks.clear()
     joined_buckets = _stacked(buckets)
     release_free_memory()  # the per-seed blocks just joined and freed
     built = build_splits(candidates, plan, config, run_seed, target, progress=progress,
                          mapper=mapper, prints=prints, buckets=joined_buckets,
-                         arrays=melodies, melody_of=RowMelodies(melodies, row_of), rows=row_of)
+                         arrays=melodies, melody_of=RowMelodies(melodies, row_of), rows=row_of,
+                         codes=coder.codes())
     counts.update(built.counts)
 
     def dropped() -> list[Rejected]:
