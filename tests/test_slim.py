@@ -262,8 +262,8 @@ def test_column_codes_made_block_by_block_are_those_of_all_the_candidates() -> N
     odd[7] = replace(first, id="v_noprompt", messages=(Message("assistant", None),), melody_index=0)
     odd[9] = replace(first, id="v_note", melody_index=2, messages=(
         Message("user", "Play it in F# minor."), Message("system", "a note"), first.messages[2]))
-    odd[11] = replace(first, id="v_list", messages=(first.messages[0], Message("user", "x", (("parts", [1]),)),
-                                                    first.messages[2]))
+    listed_part = Message("user", "x", (("parts", [1]),))  # (unhashable)
+    odd[11] = replace(first, id="v_list", messages=(first.messages[0], listed_part, first.messages[2]))
     blocks.insert(1, odd)
     blocks.append([])
     slim_blocks: list[object] = [blocks[0]] + [pipeline.SlimExamples.of(b) for b in blocks[1:]]

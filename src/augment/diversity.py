@@ -109,8 +109,9 @@ class ColumnCoder:
             codes.append(coded if row_of is None else coded[row_of])
 
     def codes(self) -> ColumnCodes:
+        empty = np.zeros(0, dtype=np.int64)
         return ColumnCodes(tuple(tuple(number) for number in self._numbers),
-                           tuple(np.concatenate(c) if c else np.zeros(0, dtype=np.int64) for c in self._codes))
+                           tuple(np.concatenate(c) if c else empty for c in self._codes))
 
 
 def _column_values(examples: Sequence[Example]) -> tuple[list[str], ...]:
