@@ -620,6 +620,42 @@ def test_written_examples_in_id_order_are_known_without_sorting_again(tmp_path: 
     assert lineage_ids == sorted(e.id for e in written) and result.counts["written_train"] > 0
 
 
+def test_splits_read_from_the_family_codes_are_those_read_from_each_example(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run's ``build_splits`` reads each kept example's side from the candidates' family
+    codes (its rows known); without them it reads each example's family: the
+    same splits, drops and id order, each example on its family's side, a held-out key's
+    train examples dropped."""
+    import augment.pipeline as pipeline
+    from augment.config import load_config
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text(DEFAULT_RULES.read_text().replace("[split]", '[split]\nholdout_keys = ["D major"]'))
+    calls = []
+    real = pipeline.build_splits
+
+    def spying(*args, **kwargs):  # type: ignore[no-untyped-def]
+        assert kwargs["codes"] is not None and kwargs["rows"] is not None
+        run = real(*args, **kwargs)
+        # (without the rows, the fingerprints' rows are not trusted: the families are read)
+        plain = real(*args, **{k: v for k, v in kwargs.items() if k not in ("rows", "codes")})
+        calls.append((run, plain))
+        return run
+
+    monkeypatch.setattr(pipeline, "build_splits", spying)
+    pipeline.expand([SEEDS], load_config(rules), tmp_path / "out")
+    ((run, plain),) = calls
+    for b in (run, plain):
+        assert all(b.by_split[name] for name in ("train", "validation", "test"))
+        assert all(b.split_of[e.seed_id] == name for name in b.by_split for e in b.by_split[name])
+        assert not any(e.key is not None and e.key.name == "D major" for e in b.by_split["train"])
+    assert {n: [e.id for e in run.by_split[n]] for n in run.by_split} == \
+        {n: [e.id for e in plain.by_split[n]] for n in plain.by_split}
+    assert [(s, e.id, r) for s, e, r in run.dropped] == [(s, e.id, r) for s, e, r in plain.dropped]
+    assert any(s == "split" for s, _, _ in run.dropped)
+    assert run.by_id.tolist() == plain.by_id.tolist()
+
+
 def test_held_out_rules_keep_their_variants_out_of_train_and_only_theirs_in_held_out(
         tmp_path: Path) -> None:
     """``[split] holdout_rules``: held-out seeds are augmented too, and of their variants

@@ -76,6 +76,20 @@ def _held_out_rule(e: Example, rules: set[str]) -> bool:
     return bool(rules) and any(s.rule in rules for s in e.steps)
 
 
+def _split_numbers(examples: Sequence[Example], split_of: Mapping[str, str], families: np.ndarray | None,
+                   names: Sequence[str]) -> np.ndarray:
+    """Each example's split number (its place in ``SPLITS``): ``split_of`` its family. With
+    ``families`` (each example's family as a number into ``names``), read from those."""
+    number = {name: k for k, name in enumerate(SPLITS)}
+    if families is None:
+        return np.fromiter((number[split_of[e.seed_id]] for e in examples), dtype=np.int64,
+                           count=len(examples))
+    used = np.unique(families)
+    of_family = np.full(len(names), -1, dtype=np.int64)
+    of_family[used] = [number[split_of[names[f]]] for f in used.tolist()]
+    return of_family[families]
+
+
 def assign_sides(examples: Sequence[Example], group: dict[str, str], config: Config,
             run_seed: int) -> dict[str, str]:
     """family -> split by size-aware group assignment (rows = examples given)."""
@@ -203,40 +217,45 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
             split_of[f] != plan.seed_split.get(f, "train") for f in split_of)
     else:
         split_of = assign_sides(kept, group, config, run_seed)
-    by_split: dict[str, list[Example]] = {name: [] for name in SPLITS}
-    at_of_split: dict[str, list[int]] = {name: [] for name in SPLITS}  # positions in kept
     held_keys = _held_out_keys(config.split.holdout_keys)
-    split_number = {name: k for k, name in enumerate(SPLITS)}
-    split_by_id: list[int] = []  # each written example's split, in id order
     ids = [e.id for e in kept]
     # dedup keeps the seeds first, then the variants, each by id (``select`` reorders them)
     seeds_first = next((k for k, e in enumerate(kept) if not e.is_seed), len(kept))
     by_id_order = ragged.text_order(ids) if target is not None else ragged.merged_order(ids, seeds_first)
     del ids
-    for at in by_id_order.tolist():  # by id
-        e = kept[at]
-        side_ = split_of[e.seed_id]
-        if side_ == "train" and _held_out_rule(e, holdout_rules):
-            dropped.append(("split", e, "holdout_rule: made by a rule held out of training"))
-        elif side_ == "train" and _held_out_key(e, held_keys):
-            dropped.append(("split", e, f"holdout_key: {e.key.name if e.key else '?'} is held out "
-                                        "of training"))
-        else:
-            by_split[side_].append(e)
-            at_of_split[side_].append(at)
-            split_by_id.append(split_number[side_])
+    # Each kept example's split number (``SPLITS``), its family's side: from the codes of the
+    # families when the kept examples' rows are known (no pass over a million examples).
+    split_no = _split_numbers(kept, split_of, None if kept_rows is None else codes.codes[3][kept_rows],
+                              codes.values[3])
+    # A train example made by a held-out rule, or in a held-out key, is dropped (by id).
+    unwritten = np.zeros(len(kept), dtype=bool)
+    if holdout_rules or held_keys:
+        for at in by_id_order[split_no[by_id_order] == SPLITS.index("train")].tolist():
+            e = kept[at]
+            if _held_out_rule(e, holdout_rules):
+                dropped.append(("split", e, "holdout_rule: made by a rule held out of training"))
+            elif _held_out_key(e, held_keys):
+                dropped.append(("split", e, f"holdout_key: {e.key.name if e.key else '?'} is held out "
+                                            "of training"))
+            else:
+                continue
+            unwritten[at] = True
+    written_by_id = by_id_order[~unwritten[by_id_order]]
+    split_by_id = split_no[written_by_id]  # each written example's split, in id order
+    at_of_split = {name: written_by_id[split_by_id == k] for k, name in enumerate(SPLITS)}  # in kept
+    by_split = {name: [kept[at] for at in at_of_split[name].tolist()] for name in SPLITS}
     counts["rejected_holdout"] = sum(1 for s, _, _ in dropped if s == "split")
     written = [e for name in SPLITS for e in by_split[name]]
     # written ones are candidates: their rows of ``before``, read as the report goes
     written_rows = _rows(rows, written) if kept_rows is None else \
-        kept_rows[np.asarray([at for name in SPLITS for at in at_of_split[name]], dtype=np.intp)]
+        kept_rows[np.concatenate([at_of_split[name] for name in SPLITS])]
     if written_rows is None:
         raise ValueError("a written example is not among the candidates")
     after = MelodyRows(before, written_rows)
     report_after = run(report, [codes.columns([e.id for e in written], after, written_rows)])
     del codes
     bounds = np.cumsum([0, *(len(by_split[name]) for name in SPLITS)]).tolist()
-    by_id = _id_order_of_splits(np.asarray(split_by_id, dtype=np.int64), bounds)
+    by_id = _id_order_of_splits(split_by_id, bounds)
     split_rows = None if kept_rows is None else \
         {name: written_rows[bounds[k]:bounds[k + 1]] for k, name in enumerate(SPLITS)}
     with progress.stage("leakage audit"):
