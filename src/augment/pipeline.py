@@ -362,8 +362,15 @@ class SlimExamples(Sequence[Example]):
         (``diversity.ColumnCoder``) is read once a row."""
         if not len(self.ids):
             return [], np.zeros(0, dtype=np.intp)
-        _, first, row = np.unique(self.fields.reshape(len(self.ids), 6), axis=0, return_index=True,
-                                  return_inverse=True)
+        # The rows sorted (stable: equal rows keep their order), each run of equal ones a
+        # distinct row whose first is the first met (np.unique over rows took ~4x as long).
+        fields = self.fields.reshape(len(self.ids), 6)
+        by_row = np.lexsort(fields.T[::-1])
+        ordered = fields[by_row]
+        starts = np.r_[True, (ordered[1:] != ordered[:-1]).any(axis=1)]
+        row = np.empty(len(by_row), dtype=np.intp)
+        row[by_row] = np.cumsum(starts) - 1
+        first = by_row[starts]
         order = np.argsort(first)
         number = np.empty(len(order), dtype=np.intp)
         number[order] = np.arange(len(order))
