@@ -11,9 +11,10 @@ names the seed file, so fixed paths make the two sides' manifests comparable). T
 checkout's run puts its ``src`` first on the path; the config and seeds are made by this
 tree's ``bench_expand`` through the package's public functions. A run prints its seconds,
 the CPU seconds of all its processes (its own and its pool's, from ``os.times``), when the
-pool's phase ended, which ``augment`` it imported and the digest of its manifest: equal
-digests, the same output. CPU summed over processes moves less with the machine's load
-than the wall clock does.
+pool's phase ended, the main process's own CPU seconds (all, and by the pool's end),
+which ``augment`` it imported and the digest of its manifest: equal digests, the same
+output. CPU summed over processes moves less with the machine's load than the wall clock
+does. (``--one`` prints, besides, when each stage ended: ``ends``.)
 """
 
 from __future__ import annotations
@@ -42,15 +43,21 @@ class PhaseEnds:
 
     def __init__(self, start: float) -> None:
         self.start, self.ends = start, {}
+        self.cpu: dict[str, float] = {}  # this (the main) process's own CPU seconds by then
+        self.cpu_start = time.process_time()
 
     def track(self, items: Iterable[T], label: str, total: int | None = None) -> Iterator[T]:
         yield from items
-        self.ends[label] = time.perf_counter() - self.start
+        self._end(label)
 
     @contextmanager
     def stage(self, label: str) -> Iterator[None]:
         yield
+        self._end(label)
+
+    def _end(self, label: str) -> None:
         self.ends[label] = time.perf_counter() - self.start
+        self.cpu[label] = time.process_time() - self.cpu_start
 
 
 def one_run(size: int, workers: int, scratch: Path) -> dict[str, object]:
@@ -77,7 +84,9 @@ def one_run(size: int, workers: int, scratch: Path) -> dict[str, object]:
     return {"seconds": round(seconds, 2), "cpu": round(cpu, 1),
             "pool_end": round(phases.ends.get("variants", 0.0), 1),
             "augment": str(Path(augment.__file__).parent), "manifest": digest,
-            "ends": {label: round(end, 1) for label, end in phases.ends.items()}}
+            "ends": {label: round(end, 1) for label, end in phases.ends.items()},
+            "main_cpu": round(time.process_time() - phases.cpu_start, 1),
+            "main_cpu_by_pool_end": round(phases.cpu.get("variants", 0.0), 1)}
 
 
 def run_child(args: argparse.Namespace, tree: Path | None) -> dict[str, object]:
@@ -111,8 +120,10 @@ def main() -> None:
     for pair in range(args.pairs):
         for name, tree in sides:
             r = run_child(args, tree)
+            main = "" if "main_cpu" not in r else \
+                f", main process's CPU {r['main_cpu']} s ({r['main_cpu_by_pool_end']} s by the pool's end)"
             print(f"pair {pair + 1} {name}: {r['seconds']} s, CPU {r['cpu']} s, pool's phase ended at "
-                  f"{r['pool_end']} s, manifest {r['manifest']} ({r['augment']})", flush=True)
+                  f"{r['pool_end']} s{main}, manifest {r['manifest']} ({r['augment']})", flush=True)
 
 
 if __name__ == "__main__":
