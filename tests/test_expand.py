@@ -449,42 +449,6 @@ def test_a_named_spool_keeps_what_other_processes_append_to_it(
         assert short.value.filename == spool.path
 
 
-def _append_to_both(paths: tuple[str, str], rows: list) -> tuple:  # type: ignore[type-arg]
-    """A seed's lines to one named spool and its rejections' to another, as a worker does."""
-    from augment.output import append_texts, pack_texts
-
-    lines, sizes = pack_texts(rows, 2)
-    rejections, reject_sizes = pack_texts([(f"rejected {a}",) for a, _ in rows], 1)
-    return (append_texts(paths[0], lines), sizes, len(lines),
-            append_texts(paths[1], rejections), reject_sizes, len(rejections))
-
-
-def test_two_named_spools_take_appends_in_turn_run_after_run(tmp_path: Path) -> None:
-    """A run's pool processes append each seed's lines to its spool and the seed's
-    rejections to its rejects spool, turn by turn (``append_texts``, which keeps a run's
-    files open: ``MAX_APPENDING``); the next run's spools, in the same processes, get theirs."""
-    from augment.output import Spool
-    from augment.parallel import local_pool
-
-    with local_pool(2) as run:
-        for attempt in range(2):  # two runs' spools, one after the other
-            folder = tmp_path / f"run{attempt}"
-            folder.mkdir()
-            blocks = [[(f"{attempt}.{b}.{i} ♪", f"head {b}.{i}") for i in range(b % 5 * 9)]
-                      for b in range(30)]
-            with Spool(width=2, folder=folder) as lines, Spool(folder=folder) as rejects:
-                assert lines.path is not None and rejects.path is not None
-                kept: list[tuple[str, str]] = []
-                for b, placed in enumerate(run(partial(_append_to_both, (lines.path, rejects.path)), blocks)):
-                    assert lines.add_placed(*placed[:3]) == len(kept)
-                    assert rejects.add_placed(*placed[3:]) == len(kept)
-                    kept.extend(blocks[b])
-                assert len(kept) > 300
-                assert list(lines.raws(range(len(kept)), 0)) == [a.encode() for a, _ in kept]
-                assert list(lines.raws(range(len(kept)), 1)) == [h.encode() for _, h in kept]
-                assert list(rejects.raws(range(len(kept)), 0)) == [f"rejected {a}".encode() for a, _ in kept]
-
-
 def test_a_spooled_file_is_written_by_another_process_as_this_one_would(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A pool's process writes a file of lines from a spool's named file (``write_spooled``):

@@ -343,16 +343,14 @@ def append_texts(path: str, data: bytes) -> int:
     pool's process keeps the file open from one call to the next."""
     fd = _APPENDING.get(path)
     if fd is None:
-        if len(_APPENDING) >= MAX_APPENDING:  # (another run's spools: one run's at a time)
-            for old in _APPENDING.values():
-                os.close(old)
-            _APPENDING.clear()
+        for old in _APPENDING.values():  # (another run's spool: one file at a time)
+            os.close(old)
+        _APPENDING.clear()
         fd = _APPENDING[path] = os.open(path, os.O_WRONLY | os.O_APPEND)
     return _append(fd, data, path)
 
 
-_APPENDING: dict[str, int] = {}  # this process's open spool files, by path
-MAX_APPENDING = 2  # a run's named spools: its output lines' and its rejections'
+_APPENDING: dict[str, int] = {}  # this process's open spool file, by path
 
 
 def _append(fd: int, data: bytes, path: str) -> int:

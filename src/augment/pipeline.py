@@ -182,16 +182,10 @@ class SeedResult:
     rules: Counter[str] = field(default_factory=Counter)
     # Which passed variant each entry of ``texts`` is (they lie in id order); None: in order.
     text_order: np.ndarray | None = None
-    # Where the worker put the lines of ``rejected`` (by id) itself, in the run's named
-    # rejects spool (``rejects_path``): the offset (-1: each rejection holds its line), each
-    # line's size, and the block's size; each rejection's ``spooled`` is then its place there.
-    rejects_at: int = -1
-    reject_sizes: np.ndarray | None = None
-    rejects_size: int = 0
 
 
 def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams | None = None,
-                spool_path: str | None = None, rejects_path: str | None = None) -> SeedResult:
+                spool_path: str | None = None) -> SeedResult:
     """One seed's variants after re-prompting and checks, with what the later stages need
     of each (fingerprint; LSH buckets of its MinHash signature under ``near``; melody
     arrays; output line; lineage head) made here, so that it runs in parallel too.
@@ -199,15 +193,14 @@ def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams |
     Pure and picklable, so a process pool or Ray can run it (``parallel.Mapper``). With
     ``spool_path`` (a named ``output.Spool`` of a run on this machine), the output lines
     and lineage heads are appended to that file here instead of sent back: ~1.3 KB an
-    example that would cross the pipe and be written by the run's main process; with
-    ``rejects_path`` (the run's named spool of rejections), the rejections' lines likewise.
+    example that would cross the pipe and be written by the run's main process.
     """
     with collection_paused():
-        return _expand_seed(seed, config, run_seed, near, spool_path, rejects_path)
+        return _expand_seed(seed, config, run_seed, near, spool_path)
 
 
 def _expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams | None,
-                 spool_path: str | None, rejects_path: str | None = None) -> SeedResult:
+                 spool_path: str | None) -> SeedResult:
     counts: Counter[str] = Counter()
     passed: list[Example] = []
     rejected: list[Rejected] = []
@@ -249,19 +242,12 @@ def _expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams 
     texts = (blob, sizes, -1, 0) if spool_path is None else \
         (b"", sizes, append_texts(spool_path, blob), len(blob))
     packed = None if grid is None else PackedMelodies.of_grid(grid)
-    placed: tuple[int, np.ndarray | None, int] = (-1, None, 0)
-    if rejects_path is not None:  # the lines to the rejects spool, by id, as the main process keeps them
-        rejected.sort(key=Rejected.key)
-        reject_blob, reject_sizes = pack_texts(((r.as_line(),) for r in rejected), 1)
-        placed = (append_texts(rejects_path, reject_blob), reject_sizes, len(reject_blob))
-        rejected = [Rejected(r.stage, r.reasons, sort_key=r.key(), spooled=k) for k, r in enumerate(rejected)]
     if counts["variants_drawn"] >= TRIM_AFTER_DRAWS:  # a big seed: give back its freed heap
         release_free_memory()  # (a worker runs hundreds of seeds; ~1 ms a call)
     if packed is None:  # a duration off the tick grid: the melodies stay with the examples
         arrays = MelodyArrays.of([e.melody for e in passed])
-        return SeedResult(passed, rejected, counts, prints, buckets, arrays, *texts, rules, order, *placed)
-    return SeedResult(slimmed(passed), rejected, counts, prints, buckets, packed, *texts, rules, order,
-                      *placed)
+        return SeedResult(passed, rejected, counts, prints, buckets, arrays, *texts, rules, order)
+    return SeedResult(slimmed(passed), rejected, counts, prints, buckets, packed, *texts, rules, order)
 
 
 # Draws of one seed from which its worker gives its free heap pages back afterwards: a
@@ -552,7 +538,7 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
     pooled = mapper is None and check_workers(workers) > 1
     with collecting_less(), pool as run, scratch as folder, \
             Spool(width=2, folder=Path(folder) if pooled and folder is not None else None) as spool, \
-            Spool(folder=Path(folder) if pooled and folder is not None else None) as rejects:
+            Spool() as rejects:
         return _expand(seed_paths, config, out_dir, run_seed, on_error, target=target,
                        progress=progress, mapper=run, spool=spool, rejects=rejects,
                        melody_folder=None if folder is None else Path(folder) / "melodies",
@@ -624,7 +610,7 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     # With a named spool (a pool of this machine), the workers append the lines themselves.
     rules: Counter[str] = Counter()  # the passed variants' steps by rule
     per_seed = partial(expand_seed, config=config, run_seed=run_seed, near=plan.params,
-                       spool_path=spool.path, rejects_path=rejects.path)
+                       spool_path=spool.path)
     for done in progress.track(mapper(per_seed, todo), "variants", len(todo)):
         # On disk until written: the lines of candidate row r are the spool's entry
         # r - len(passing_seeds) (the seeds' lines are made when written).
@@ -640,14 +626,7 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
         buckets.append(done.buckets)
         arrays.append(done.arrays)
         # (lines on disk until written, each seed's by key: the rejects file reads them so)
-        if done.rejects_at < 0:
-            rejected.extend(Rejected.set_all_aside(sorted(done.rejected, key=Rejected.key), rejects))
-        else:  # (the worker put their lines in the spool: only where they landed is told it)
-            first = rejects.add_placed(done.rejects_at, cast(np.ndarray, done.reject_sizes),
-                                       done.rejects_size)
-            for r in done.rejected:
-                r.spooled = cast(int, r.spooled) + first
-            rejected.extend(done.rejected)
+        rejected.extend(Rejected.set_all_aside(sorted(done.rejected, key=Rejected.key), rejects))
         counts.update(done.counts)
         rules.update(done.rules)
         settled()
