@@ -98,22 +98,26 @@ class ColumnCoder:
 
     def __init__(self) -> None:
         self._numbers: tuple[dict[str, int], ...] = ({}, {}, {}, {})  # per column: value -> number
-        self._codes: tuple[list[np.ndarray], ...] = ([], [], [], [])  # per column: each block's
+        # Per block: each column's numbers of its first examples of each distinct row, and
+        # each example's row among those (None: one example a row). A block's codes are
+        # made when asked: held so, a million candidates' take ~8 MB while the pool works.
+        self._blocks: list[tuple[tuple[np.ndarray, ...], np.ndarray | None]] = []
 
     def add(self, examples: Sequence[Example]) -> None:
         representatives = getattr(examples, "representatives", None)
         firsts, row_of = (examples, None) if representatives is None else representatives()
-        for values, number, codes in zip(_column_values(firsts), self._numbers, self._codes, strict=True):
-            coded = np.fromiter([number.setdefault(v, len(number)) for v in values], dtype=np.int64,
-                                count=len(values))
-            codes.append(coded if row_of is None else coded[row_of])
+        numbered = tuple(np.fromiter([number.setdefault(v, len(number)) for v in values], dtype=np.int64,
+                                     count=len(values))
+                         for values, number in zip(_column_values(firsts), self._numbers, strict=True))
+        self._blocks.append((numbered, row_of))
 
     def codes(self) -> ColumnCodes:
         """The codes of every example added, given away: the coder lets its blocks go (a
         million examples' codes are 32 MB, which the caller frees when done with them)."""
-        joined = tuple(np.concatenate(c) if c else np.zeros(0, dtype=np.int64) for c in self._codes)
-        for blocks in self._codes:
-            blocks.clear()
+        joined = tuple(np.concatenate([numbers[c] if row_of is None else numbers[c][row_of]
+                                       for numbers, row_of in self._blocks])
+                       if self._blocks else np.zeros(0, dtype=np.int64) for c in range(4))
+        self._blocks.clear()
         return ColumnCodes(tuple(tuple(number) for number in self._numbers), joined)
 
 
