@@ -363,7 +363,7 @@ class SlimExamples(Sequence[Example]):
         if not len(self.ids):
             return [], np.zeros(0, dtype=np.intp)
         # The rows sorted (stable: equal rows keep their order), each run of equal ones a
-        # distinct row whose first is the first met (np.unique over rows took ~4x as long).
+        # distinct row whose first is the first met (np.unique over rows, axis=0, took ~5x as long).
         fields = self.fields.reshape(len(self.ids), 6)
         by_row = np.lexsort(fields.T[::-1])
         ordered = fields[by_row]
