@@ -375,7 +375,7 @@ class SlimExamples(Sequence[Example]):
         number = np.empty(len(order), dtype=np.intp)
         number[order] = np.arange(len(order))
         made = self._examples()
-        return [made[k] for k in first[order].tolist()], number[row.reshape(-1)]
+        return [made[k] for k in first[order].tolist()], number[row]
 
     def __len__(self) -> int:
         return len(self.ids)
