@@ -530,3 +530,104 @@ def test_distinct_runs_by_numbered_halves_equal_the_definition(monkeypatch, pair
     assert first.paired and first.count() > 0  # (the first melody's halves fit in 40)
     assert _DistinctRuns(4, base).count() == 0
     assert not len(_DistinctRuns(4, 1100).half_number)  # a table past 8 MB: sorted instead
+
+
+def test_reports_of_candidates_and_their_written_rows_equal_the_two_reports(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run's two reports come from one job (``reports``): the written melodies are rows of
+    the candidates' packed batch, so one pass over the batch counts both sets. Each report
+    equals ``report`` of its own columns, rows in any order, in batches or whole, sent to
+    another process (one pickle: the rows still point at that batch) or not; and the one
+    pass is what ran. Rows taken twice, or unpacked melodies, get a report each."""
+    import pickle
+
+    from augment.theory import MelodyArrays, MelodyRows
+
+    seeds = seeds_from_corpus(240)
+    examples = [example(s.melody) for s in seeds[:120]] + list(seeds[120:])
+    examples.insert(3, example(Melody.from_pairs([[None, "1/4"], [60, "3/4"], [62, 2], [None, 1]])))
+    unpacked = MelodyArrays.of([e.melody for e in examples])
+    packed = unpacked.pack()
+    assert packed is not None
+    rng = np.random.default_rng(3)
+    rows = rng.permutation(len(examples))[:200]  # most of them, in no order (as written: by id)
+    chosen = [examples[i] for i in rows.tolist()]
+    passes: list[int] = []
+    one_pass = diversity._melody_metrics_of
+
+    def counted(arrays, rows, sets):  # noqa: ANN001, ANN202
+        passes.append(len(sets))
+        return one_pass(arrays, rows, sets)
+    monkeypatch.setattr(diversity, "_melody_metrics_of", counted)
+    for batch_rows in (7, 64, 10_000):
+        before = diversity.Columns.of(examples, packed)
+        after = diversity.Columns.of(chosen, MelodyRows(packed, rows))
+        want = (diversity.report(before, batch_rows),
+                diversity.report(diversity.Columns.of(chosen, packed.subset(rows)), batch_rows))
+        assert want[1] != want[0]  # (the sets differ in what the reports count)
+        assert want[1] == diversity.report(after, batch_rows)
+        passes.clear()
+        assert diversity.reports((before, after), batch_rows) == want
+        assert passes == [2]  # one pass, both sets
+        sent = pickle.loads(pickle.dumps((before, after)))
+        passes.clear()
+        assert diversity.reports(sent, batch_rows) == want
+        assert passes == [2]
+    # rows taken twice, or melodies not packed: each set its own pass, the same reports
+    twice = np.r_[rows, rows[:5]]
+    again = [examples[i] for i in twice.tolist()]
+    for before, after in ((diversity.Columns.of(examples, packed),
+                           diversity.Columns.of(again, MelodyRows(packed, twice))),
+                          (diversity.Columns.of(examples, unpacked),
+                           diversity.Columns.of(chosen, MelodyRows(unpacked, rows)))):
+        want = (diversity.report(before), diversity.report(after))
+        passes.clear()
+        assert diversity.reports((before, after)) == want
+        assert passes == [1, 1]
+    # the melody metrics of each set from one pass equal those of the set's own melodies
+    held = np.zeros(len(examples), dtype=bool)
+    held[rows] = True
+    few = np.zeros(len(examples), dtype=bool)
+    few[[0, 3, 50]] = True
+    both = one_pass(packed, 64, [None, held, few])
+    assert both == [one_pass(packed.subset(np.flatnonzero(s)), 64, [None])[0]
+                    for s in (held | True, held, few)]
+
+
+@pytest.mark.parametrize("pair_numbers", [1 << 12, 60])
+def test_distinct_runs_of_several_sets_equal_those_counted_apart(monkeypatch, pair_numbers: int) -> None:
+    """Counted at once, each set's runs (marked apart, from numbers shared by all the
+    melodies) are those of the set counted alone: in a bitmap, by numbered halves (before
+    and after they outgrow the bitmap), by their numbers, and as rows."""
+    from augment import ragged
+    from augment.diversity import _DistinctRuns
+    from augment.theory import MelodyArrays
+
+    monkeypatch.setattr(diversity, "PAIR_NUMBERS", pair_numbers)
+    arrays = MelodyArrays.of([s.melody for s in seeds_from_corpus(200)])
+    owner = ragged.owners(arrays.starts)
+    durations = np.searchsorted(np.unique(arrays.quarters), arrays.quarters) * 2 + (arrays.pitches < 0)
+    rng = np.random.default_rng(11)
+    sets = [rng.random(200) < share for share in (0.9, 0.5, 0.05)]
+    cuts = [0] + [int(arrays.starts[i]) for i in range(1, 200, 23)] + [len(owner)]
+    for n, values, base in ((3, arrays.pitches % 12, 12),  # bitmap
+                            (4, durations, 200),  # halves (200^4 > 2^24, 200^2 <= 2^20)
+                            (3, durations, 1100),  # numbers, kept (1100^2 > 2^20)
+                            (4, durations * 40_000, 80_001 * 200)):  # rows (> 2^62)
+        together = _DistinctRuns(n, base, len(sets) + 1)
+        apart = [_DistinctRuns(n, base) for _ in sets]
+        for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+            batch_owner = owner[lo:hi] - owner[lo]
+            within = [None] + [s[owner[lo]:owner[hi - 1] + 1] for s in sets]
+            together.add(values[lo:hi], batch_owner, within)
+            for runs, s in zip(apart, sets, strict=True):
+                keep = s[owner[lo:hi]]
+                runs.add(values[lo:hi][keep], batch_owner[keep])
+        alone = _DistinctRuns(n, base)
+        for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+            alone.add(values[lo:hi], owner[lo:hi] - owner[lo])
+        counts = [together.count(k) for k in range(len(sets) + 1)]
+        assert counts == [alone.count(), *(runs.count() for runs in apart)], (n, base)
+        assert counts[0] > counts[1] > counts[2] > counts[3] > 0, (n, base)
+    with pytest.raises(ValueError, match="2 sets given"):
+        _DistinctRuns(3, 12).add(np.arange(6) % 12, np.zeros(6, dtype=np.int64), [None, None])

@@ -34,7 +34,7 @@ from .dedup import (
     family_groups,
     near_params,
 )
-from .diversity import ColumnCodes, report
+from .diversity import ColumnCodes, reports
 from .example import Example
 from .heap import release_free_memory
 from .near import NearParams
@@ -144,8 +144,9 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     """Dedup, holdout filters, selection, final sides and the leakage audit.
 
     ``mapper`` (default: this process) runs the parallel parts (LSH bands, near-duplicate
-    verification; the diversity reports, which a pool computes while this process goes on
-    with dedup, the audit and, in ``expand``, writing: ``Built.diversity`` waits for them).
+    verification; the diversity reports, which a pool computes in one job once the written
+    examples are known, while this process goes on with the audit and, in ``expand``,
+    writing: ``Built.diversity`` waits for them).
     What was made earlier, in parallel, saves its work here: ``prints`` (fingerprints by id,
     ``dedup.fingerprints``), ``buckets`` (the candidates' LSH buckets under ``plan.params``,
     row by row: ``dedup.fingerprints``) and ``arrays`` (``MelodyArrays.of`` the candidates'
@@ -163,7 +164,6 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     before = MelodyArrays.of([melody_of(e) for e in candidates]) if arrays is None else arrays
     if codes is None:  # what the reports count, by candidate row
         codes = ColumnCodes.of(candidates)
-    report_before = run(report, [codes.columns([e.id for e in candidates], before)])  # a pool starts it
     table = None if buckets is None else Buckets(Buckets.signed_by(plan.params), buckets, rows)
     # Candidate i's row is i when every id is there once (``rows``: each id's first position).
     in_order = np.arange(len(candidates)) if isinstance(prints, PrintTable) and prints.row_of is rows \
@@ -251,8 +251,11 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
         kept_rows[np.concatenate([at_of_split[name] for name in SPLITS])]
     if written_rows is None:
         raise ValueError("a written example is not among the candidates")
-    after = MelodyRows(before, written_rows)
-    report_after = run(report, [codes.columns([e.id for e in written], after, written_rows)])
+    # Both reports in one job (``reports``: the written melodies are rows of the candidates',
+    # so one pass over those serves both), which a pool starts while this process goes on.
+    reported = run(reports, [(codes.columns([e.id for e in candidates], before),
+                              codes.columns([e.id for e in written], MelodyRows(before, written_rows),
+                                            written_rows))])
     del codes
     bounds = np.cumsum([0, *(len(by_split[name]) for name in SPLITS)]).tolist()
     by_id = _id_order_of_splits(split_by_id, bounds)
@@ -265,7 +268,8 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     @cache
     def diversity() -> dict[str, dict[str, float]]:
         with progress.stage("diversity"):
-            return {"before": next(iter(report_before)), "after": next(iter(report_after))}
+            before_report, after_report = next(iter(reported))
+            return {"before": before_report, "after": after_report}
     return Built(by_split, split_of, dropped, params, plan.calibration, counts, diversity,
                  written_rows, by_id)
 

@@ -263,10 +263,10 @@ def _distinct_ngrams(values: np.ndarray, owner: np.ndarray, n: int) -> int:
     return runs.count()
 
 
-def _intervals(arrays: MelodyArrays) -> tuple[np.ndarray, np.ndarray]:
+def _intervals(arrays: MelodyArrays, owner: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Semitone steps between consecutive sounding notes of each melody (rests skipped),
-    back to back, with the melody of each step."""
-    owner = ragged.owners(arrays.starts)
+    back to back, with the melody of each step (``owner``: each event's, when known)."""
+    owner = ragged.owners(arrays.starts) if owner is None else owner
     sounding = arrays.pitches >= 0
     notes, note_owner = arrays.pitches[sounding], owner[sounding]
     same = note_owner[1:] == note_owner[:-1]
@@ -396,9 +396,13 @@ class _DistinctRuns:
     runs of an even length whose halves are few, each half is numbered as first met and a
     run marked in a bitmap by its two halves' numbers (the 4-grams of durations: a sort of
     each batch's runs took 40% of a report's time); else the runs' numbers (or the runs
-    themselves, when too many to number) are kept, each batch's distinct ones."""
+    themselves, when too many to number) are kept, each batch's distinct ones.
 
-    def __init__(self, n: int, base: int) -> None:
+    ``sets``: the runs of that many sets of the melodies are counted at once, each set
+    marked apart (``add``'s ``within``) from the same numbers (halves numbered over all the
+    melodies given: one to one, so each set's count is its own)."""
+
+    def __init__(self, n: int, base: int, sets: int = 1) -> None:
         self.n, self.base = n, base
         self.small = base ** n <= 1 << 24  # count the numbers that occur in a bitmap
         self.wide = base ** n >= 1 << 62  # too many to number: keep the runs themselves
@@ -408,27 +412,37 @@ class _DistinctRuns:
         self.half_number = np.full(base ** (n // 2) if halves else 0, -1, dtype=np.int64)
         self.halves = 0  # halves numbered so far
         self.paired = halves  # marking pairs of half numbers (until there are too many)
-        self.seen = np.zeros(base ** n if self.small else PAIR_NUMBERS ** 2 if halves else 0, dtype=bool)
-        self.found: list[np.ndarray] = []
+        size = base ** n if self.small else PAIR_NUMBERS ** 2 if halves else 0
+        self.seen = [np.zeros(size, dtype=bool) for _ in range(sets)]  # a bitmap a set
+        self.found: list[list[np.ndarray]] = [[] for _ in range(sets)]
 
-    def add(self, values: np.ndarray, owner: np.ndarray) -> None:
+    def add(self, values: np.ndarray, owner: np.ndarray,
+            within: Sequence[np.ndarray | None] | None = None) -> None:
+        """``within``: for each set, which melodies it holds (one bool a melody, by the
+        numbers ``owner`` gives), None for all; by default every set holds all."""
         n = self.n
         if len(values) < n:
             return
         last = len(values) - n + 1
         inside = owner[:last] == owner[n - 1:]
+        sets = [inside if k is None else inside & k[owner[:last]]
+                for k in (within if within is not None else [None] * len(self.seen))]
+        if len(sets) != len(self.seen):
+            raise ValueError(f"{len(sets)} sets given to runs counted for {len(self.seen)}")
         if self.wide:
-            runs = np.stack([values[j:last + j][inside] for j in range(n)], axis=1)
-            self.found.append(np.unique(runs, axis=0))
+            runs = np.stack([values[j:last + j] for j in range(n)], axis=1)
+            for found, chosen in zip(self.found, sets, strict=True):
+                found.append(np.unique(runs[chosen], axis=0))
             return
         if len(self.half_number):
-            self._add_halves(values, inside)
+            self._add_halves(values, sets)
             return
-        code = self._numbers(values, n)[inside]
-        if self.small:
-            self.seen[code] = True
-        else:
-            self.found.append(ragged.distinct(code))
+        code = self._numbers(values, n)
+        for seen, found, chosen in zip(self.seen, self.found, sets, strict=True):
+            if self.small:
+                seen[code[chosen]] = True
+            else:
+                found.append(ragged.distinct(code[chosen]))
 
     def _numbers(self, values: np.ndarray, k: int) -> np.ndarray:
         """The number (base ``base``) of the run of ``k`` values from each place that has one."""
@@ -439,33 +453,37 @@ class _DistinctRuns:
             code += values[j:last + j]
         return code
 
-    def _add_halves(self, values: np.ndarray, inside: np.ndarray) -> None:
+    def _add_halves(self, values: np.ndarray, sets: list[np.ndarray]) -> None:
         k = self.n // 2
         half = self._numbers(values, k)
         new = ragged.distinct(half[self.half_number[half] < 0])
         self.half_number[new] = np.arange(self.halves, self.halves + len(new))
         self.halves += len(new)
         numbered = self.half_number[half]
-        first, second = numbered[:len(inside)][inside], numbered[k:k + len(inside)][inside]
+        runs = len(sets[0])
+        first, second = numbered[:runs], numbered[k:k + runs]
         if self.paired and self.halves > PAIR_NUMBERS:  # too many for the bitmap: keep numbers
-            self.found.append(self._pairs_seen())
-            self.paired, self.seen = False, np.zeros(0, dtype=bool)
-        if self.paired:
-            self.seen[first * PAIR_NUMBERS + second] = True
-        else:
-            self.found.append(ragged.distinct(first * len(self.half_number) + second))
+            for seen, found in zip(self.seen, self.found, strict=True):
+                found.append(self._pairs_seen(seen))
+            self.paired, self.seen = False, [np.zeros(0, dtype=bool) for _ in self.seen]
+        for seen, found, chosen in zip(self.seen, self.found, sets, strict=True):
+            if self.paired:
+                seen[first[chosen] * PAIR_NUMBERS + second[chosen]] = True
+            else:
+                found.append(ragged.distinct(first[chosen] * len(self.half_number) + second[chosen]))
 
-    def _pairs_seen(self) -> np.ndarray:
-        """The runs marked in the bitmap of half numbers, as kept past it."""
-        first, second = np.divmod(np.flatnonzero(self.seen), PAIR_NUMBERS)
+    def _pairs_seen(self, seen: np.ndarray) -> np.ndarray:
+        """The runs marked in a bitmap of half numbers, as kept past it."""
+        first, second = np.divmod(np.flatnonzero(seen), PAIR_NUMBERS)
         return first * len(self.half_number) + second
 
-    def count(self) -> int:
+    def count(self, at: int = 0) -> int:
+        """The distinct runs of set ``at``."""
         if self.small or self.paired:
-            return int(np.count_nonzero(self.seen))
-        if not self.found:
+            return int(np.count_nonzero(self.seen[at]))
+        if not self.found[at]:
             return 0
-        found = np.concatenate(self.found)
+        found = np.concatenate(self.found[at])
         return len(np.unique(found, axis=0) if self.wide else ragged.distinct(found))
 
 
@@ -504,39 +522,115 @@ def _release(arrays: MelodyArrays | PackedMelodies) -> None:
 
 def _melody_metrics(arrays: MelodyArrays | PackedMelodies | MelodyRows, rows: int) -> dict[str, float]:
     """pitch_class_entropy, distinct_interval_3grams, contour_variety and rhythm_variety of
-    the melodies, ``rows`` melodies unpacked at a time (the same values as the functions).
+    the melodies, ``rows`` melodies unpacked at a time (the same values as the functions)."""
+    return _melody_metrics_of(arrays, rows, [None])[0]
+
+
+def _melody_metrics_of(arrays: MelodyArrays | PackedMelodies | MelodyRows, rows: int,
+                       sets: list[np.ndarray | None]) -> list[dict[str, float]]:
+    """``_melody_metrics`` of each set of the melodies (one bool a melody, None: all of
+    them), from one pass over the melodies: each batch unpacked, and its intervals, contours
+    and rhythms numbered, once for all the sets.
 
     No metric here depends on the order of the melodies, so rows of a batch are read in
     the batch's order: the written examples (in id order, scattered over the run's mapped
     melody files) would otherwise map nearly the whole files in each batch (~300 MB at a
-    million). The same order whatever the number of workers."""
+    million). The same order whatever the number of workers.
+
+    Packed melodies (whole ticks) weigh their pitch classes in ticks, summed exactly, so a
+    set's entropy is the same whatever the batches and the other sets; unpacked ones in
+    quarters, melody by melody, as ``pitch_class_entropy`` does."""
     if isinstance(arrays, MelodyRows):
-        arrays = MelodyRows(arrays.batch, np.sort(arrays.index))
+        order = np.argsort(arrays.index, kind="stable")
+        arrays = MelodyRows(arrays.batch, arrays.index[order])
+        sets = [None if chosen is None else chosen[order] for chosen in sets]
+    whole = arrays.batch if isinstance(arrays, MelodyRows) else arrays
+    exact = isinstance(whole, PackedMelodies)
     batches = [(lo, min(lo + rows, len(arrays))) for lo in range(0, len(arrays), rows)]
-    # rhythm_variety ranks the durations among all distinct ones: find them first.
+    # rhythm_variety ranks the durations among all distinct ones: find them first (those of
+    # all the melodies: ranks among more durations count each set's runs just as well).
     durations = _durations(arrays, batches)
-    total = np.zeros(12)
-    intervals = _DistinctRuns(3, 2 * MAX_PITCH + 1)
-    contours = _DistinctRuns(5, 3)
-    rhythms = _DistinctRuns(4, 2 * len(durations))
+    rank_of_ticks = _tick_ranks(durations) if exact else None
+    totals = [np.zeros(12) for _ in sets]
+    intervals = _DistinctRuns(3, 2 * MAX_PITCH + 1, len(sets))
+    contours = _DistinctRuns(5, 3, len(sets))
+    rhythms = _DistinctRuns(4, 2 * len(durations), len(sets))
     for lo, hi in batches:
         batch = arrays.rows(lo, hi)
-        total += batch.histograms().sum(axis=0)
-        step, owner = _intervals(batch)
-        intervals.add(step + MAX_PITCH, owner)
-        contours.add(np.sign(step) + 1, owner)
-        duration = np.searchsorted(durations, batch.quarters)
-        rhythms.add(duration * 2 + (batch.pitches < 0), ragged.owners(batch.starts))
-    return {"pitch_class_entropy": _weighted_entropy(total),
-            "distinct_interval_3grams": float(intervals.count()),
-            "contour_variety": float(contours.count()),
-            "rhythm_variety": float(rhythms.count())}
+        within = [None if chosen is None else chosen[lo:hi] for chosen in sets]
+        owner = ragged.owners(batch.starts)
+        ticks = np.rint(batch.quarters * TICKS_PER_QUARTER) if exact else None
+        if ticks is not None:  # pitch classes by ticks: whole numbers, summed exactly
+            sounding = batch.pitches >= 0
+            pitch_class, weight, note_owner = batch.pitches[sounding] % 12, ticks[sounding], owner[sounding]
+            for total, chosen in zip(totals, within, strict=True):
+                picked = slice(None) if chosen is None else chosen[note_owner]
+                total += np.bincount(pitch_class[picked], weights=weight[picked], minlength=12)
+        else:
+            histograms = batch.histograms()
+            for total, chosen in zip(totals, within, strict=True):
+                total += (histograms if chosen is None else histograms[chosen]).sum(axis=0)
+        step, step_owner = _intervals(batch, owner)
+        intervals.add(step + MAX_PITCH, step_owner, within)
+        contours.add(np.sign(step) + 1, step_owner, within)
+        duration = np.searchsorted(durations, batch.quarters) if rank_of_ticks is None or ticks is None \
+            else rank_of_ticks[ticks.astype(np.int64)]
+        rhythms.add(duration * 2 + (batch.pitches < 0), owner, within)
+    return [{"pitch_class_entropy": _weighted_entropy(total),
+             "distinct_interval_3grams": float(intervals.count(k)),
+             "contour_variety": float(contours.count(k)),
+             "rhythm_variety": float(rhythms.count(k))} for k, total in enumerate(totals)]
+
+
+def _tick_ranks(durations: np.ndarray) -> np.ndarray | None:
+    """Each tick count's rank among ``durations`` (quarters of whole ticks, ascending), by
+    index: what ``np.searchsorted(durations, quarters)`` gives, read from a table (~3x
+    faster); None when the longest is too long for a small table."""
+    ticks = np.rint(durations * TICKS_PER_QUARTER).astype(np.int64)
+    if not len(ticks) or ticks[-1] >= RANKED_TICKS:
+        return None
+    table = np.zeros(int(ticks[-1]) + 1, dtype=np.int64)
+    table[ticks] = np.arange(len(ticks))
+    return table
+
+
+RANKED_TICKS = 1 << 20  # tick counts a table of ranks covers (8 MB at most)
 
 
 def report(columns: Columns, rows: int = REPORT_ROWS) -> dict[str, float]:
     """``diversity_report`` of examples given as columns (a pure function of picklable
     values: a mapper can run it in another process). The melody metrics unpack ``rows``
     melodies at a time."""
-    melodic = _melody_metrics(columns.arrays, rows)
+    return _report(columns, _melody_metrics(columns.arrays, rows))
+
+
+def reports(pair: tuple[Columns, Columns], rows: int = REPORT_ROWS
+            ) -> tuple[dict[str, float], dict[str, float]]:
+    """``(report(before), report(after))`` of a pair of columns, the same values. When the
+    melodies of ``after`` are rows of those of ``before`` (``MelodyRows`` of that very
+    batch, packed, no row twice: a run's written examples among its candidates), their
+    melody metrics come from the one pass over ``before``'s melodies (``_melody_metrics_of``):
+    a run's second pass over nearly the same million melodies is not made."""
+    before, after = pair
+    held = _held_rows(before.arrays, after.arrays)
+    if held is None:
+        return report(before, rows), report(after, rows)
+    melodic_before, melodic_after = _melody_metrics_of(before.arrays, rows, [None, held])
+    return _report(before, melodic_before), _report(after, melodic_after)
+
+
+def _held_rows(batch: MelodyArrays | PackedMelodies | MelodyRows,
+               rows: MelodyArrays | PackedMelodies | MelodyRows) -> np.ndarray | None:
+    """Which melodies of ``batch`` ``rows`` holds (one bool each), when ``rows`` are rows of
+    that packed batch, none twice; else None."""
+    if not isinstance(rows, MelodyRows) or rows.batch is not batch or not isinstance(batch, PackedMelodies):
+        return None
+    held = np.zeros(len(batch), dtype=bool)
+    held[rows.index] = True
+    return held if np.count_nonzero(held) == len(rows.index) else None
+
+
+def _report(columns: Columns, melodic: dict[str, float]) -> dict[str, float]:
+    """The report of ``columns`` given its melody metrics."""
     return {name: round(melodic[name] if name in melodic else f(columns), 4)
             for name, f in METRICS.items()}
