@@ -159,9 +159,11 @@ def _apply(example: Example, rule: Rule, step: Step, params: dict[str, Any]) -> 
 def _derive_meter(example: Example, rule: Rule, params: dict[str, Any]) -> Example:
     """Carry the meter fact through a rule that rescales bars (time_scale); drop it when the
     scaled bar is no conventional time signature."""
+    if "meter" not in rule.changes:  # (asked first: most rules keep the meter, ~1.5M children a million)
+        return example
     facts = dict(example.facts)
     meter = facts.get("meter")
-    if meter is None or "meter" not in rule.changes:
+    if meter is None:
         return example
     new = rule.derive_meter(meter, **params)
     if new is None:
