@@ -682,32 +682,3 @@ def test_held_out_rules_keep_their_variants_out_of_train_and_only_theirs_in_held
     assert result.counts["holdout_variants_unused"] > 0
     rejected = (tmp_path / "out" / "rejected.jsonl").read_text()
     assert "holdout_rule: made by a rule held out of training" in rejected
-
-
-def test_a_run_lets_go_of_its_examples_before_it_waits_for_the_pools_files(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``write_outputs`` calls the run's ``let_go`` once, when this process has written its
-    own file (the rejections) and before the manifest (which waits for the pool's files and
-    reports): the run's candidates are let go then. The files are those of a run without it."""
-    import augment.pipeline as pipeline
-    from augment.config import load_config
-
-    config = load_config(DEFAULT_RULES)
-    pipeline.expand([SEEDS], config, tmp_path / "plain", workers=2)
-    seen = []
-    real = pipeline.write_outputs
-
-    def spying(*args, **kwargs):  # type: ignore[no-untyped-def]
-        let_go = kwargs["let_go"]
-        out = args[0].out_dir
-
-        def watched() -> None:
-            seen.append(sorted(p.name for p in out.iterdir() if not p.name.startswith(".")))
-            let_go()
-        return real(*args, **{**kwargs, "let_go": watched})
-
-    monkeypatch.setattr(pipeline, "write_outputs", spying)
-    pipeline.expand([SEEDS], config, tmp_path / "out", workers=2)
-    assert len(seen) == 1 and "rejected.jsonl" in seen[0] and "manifest.json" not in seen[0]
-    for path in sorted((tmp_path / "plain").iterdir()):
-        assert (tmp_path / "out" / path.name).read_bytes() == path.read_bytes(), path.name

@@ -654,17 +654,11 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
             None if line is None else line.decode("utf-8"))
             for (stage, ex, reason), line in zip(built.dropped, made_lines, strict=True)],
             key=Rejected.key), rejects)
-    def let_go() -> None:
-        """This run's hold on its examples (the candidates, and the splits in ``built``),
-        let go while the pool's processes still write: a million take ~1.3 s to free."""
-        nonlocal built
-        candidates.clear()
-        del built
     with progress.stage("write"):
         write_outputs(result, built, rejected, config, run_seed, seed_paths, spool, rejects,
                       _entries(built.written_rows, len(passing_seeds)),
                       mapper=None if spool.path is None else mapper, more_rejected=dropped,
-                      per_rule=_rules_written(rules, candidates, built.written_rows), let_go=let_go)
+                      per_rule=_rules_written(rules, candidates, built.written_rows))
     return result
 
 
@@ -717,7 +711,7 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
                   rejects: Spool | None = None, made_entries: np.ndarray | None = None, *,
                   mapper: Mapper | None = None,
                   more_rejected: Callable[[], list[Rejected]] | None = None,
-                  per_rule: Counter[str] | None = None, let_go: Callable[[], None] | None = None) -> None:
+                  per_rule: Counter[str] | None = None) -> None:
     """Splits (messages only), lineage, rejected, then the manifest last. ``made`` holds the
     output line (``example_to_line``) and lineage head (``lineage_head``) of the examples
     whose lines were made earlier, ``made_entries`` the entry of each written example (the
@@ -728,10 +722,7 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
     rejections. ``more_rejected`` makes the rest of the rejections (``rejected`` is extended
     with them): called once those processes have started (a run's dropped candidates, ~1 s
     at a million). ``per_rule``, when given, is the written examples' steps by rule
-    (counted here otherwise). ``let_go``, when given, is called once this process has
-    written its files and no longer holds the examples (nor ``built``), before it waits for
-    the pool's: a run lets go of its own hold then, so that its million examples are freed
-    (~1.3 s) while those processes still write, not after the last file."""
+    (counted here otherwise)."""
     written = [e for name in SPLITS for e in built.by_split[name]]
     entries = np.full(len(written), -1, dtype=np.int64) if made is None or made_entries is None \
         else made_entries
@@ -803,11 +794,6 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
         per_rule = steps_by_rule(written)
     per_check = Counter(reason.split(":")[0] for r in rejected if r.stage in ("checks", "dedup", "split")
                         for reason in r.reasons)
-    per_split = {name: len(by_split[name]) for name in SPLITS}
-    diversity, calibration, params = built.diversity, built.calibration, built.params
-    if let_go is not None:
-        del built, by_split, written, by_id  # (this function's hold on the examples)
-        let_go()
     if digests is not None:
         result.files.update(zip(names, digests, strict=True))
     result.manifest = {
@@ -820,10 +806,10 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
         "counts": dict(sorted(counts.items())),
         "counts_per_rule": dict(sorted(per_rule.items())),
         "rejected_per_reason": dict(sorted(per_check.items())),
-        "counts_per_split": per_split,
-        "diversity": diversity(),  # waited for last: the pool made it while files were written
-        "dedup_calibration": None if calibration is None else calibration.as_dict(),
-        "near_params": asdict(params),
+        "counts_per_split": {name: len(by_split[name]) for name in SPLITS},
+        "diversity": built.diversity(),  # waited for last: the pool made it while files were written
+        "dedup_calibration": None if built.calibration is None else built.calibration.as_dict(),
+        "near_params": asdict(built.params),
         "files": {name: {"sha256": digest} for name, digest in sorted(result.files.items())},
     }
     write_manifest(out_dir, result.manifest)
