@@ -37,7 +37,8 @@ from augment.theory import MelodyArrays, MelodyRows  # noqa: E402
 
 def candidates(seeds: int, variants: int) -> tuple[list, MelodyArrays]:  # type: ignore[type-arg]
     config = load_config(bench_expand.RULES)
-    config = dataclasses.replace(config, expand=dataclasses.replace(config.expand, variants_per_seed=variants))
+    expand = dataclasses.replace(config.expand, variants_per_seed=variants)
+    config = dataclasses.replace(config, expand=expand)
     with tempfile.TemporaryDirectory() as tmp:
         chosen = load_seeds("corpus", seeds, Path(tmp))
     examples = []
