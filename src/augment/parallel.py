@@ -80,7 +80,8 @@ def local_pool(workers: int = 1) -> Iterator[Mapper]:
     The pool's processes start (fork) at the first job, and every later call reuses them.
     A call submits all its items at once and returns an iterator over the results: work
     given to the pool runs while this process goes on with other things, until the
-    results are read (``expand`` computes the diversity report that way beside dedup).
+    results are read (``expand`` computes the diversity reports that way beside the audit
+    and the writing).
     """
     workers = check_workers(workers)
     if workers <= 1:
