@@ -161,7 +161,6 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
         for i, e in enumerate(candidates):
             first.setdefault(e.id, i)
         rows = first
-    before = MelodyArrays.of([melody_of(e) for e in candidates]) if arrays is None else arrays
     if codes is None:  # what the reports count, by candidate row
         codes = ColumnCodes.of(candidates)
     table = None if buckets is None else Buckets(Buckets.signed_by(plan.params), buckets, rows)
@@ -246,13 +245,14 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     by_split = {name: [kept[at] for at in at_of_split[name].tolist()] for name in SPLITS}
     counts["rejected_holdout"] = sum(1 for s, _, _ in dropped if s == "split")
     written = [e for name in SPLITS for e in by_split[name]]
-    # written ones are candidates: their rows of ``before``, read as the report goes
+    # written ones are candidates: their rows of the candidates' melodies, read as the report goes
     written_rows = _rows(rows, written) if kept_rows is None else \
         kept_rows[np.concatenate([at_of_split[name] for name in SPLITS])]
     if written_rows is None:
         raise ValueError("a written example is not among the candidates")
     # Both reports in one job (``reports``: the written melodies are rows of the candidates',
     # so one pass over those serves both), which a pool starts while this process goes on.
+    before = MelodyArrays.of([melody_of(e) for e in candidates]) if arrays is None else arrays
     reported = run(reports, [(codes.columns([e.id for e in candidates], before),
                               codes.columns([e.id for e in written], MelodyRows(before, written_rows),
                                             written_rows))])
