@@ -81,9 +81,14 @@ class ColumnCodes:
         counted = []
         for values, codes in zip(self.values, self.codes, strict=True):
             chosen = codes if at is None else codes[at]
-            numbers, first, counts = np.unique(chosen, return_index=True, return_counts=True)
-            order = np.argsort(first)
-            counted.append({values[v]: n for v, n in zip(numbers[order].tolist(), counts[order].tolist(),
+            # Each number's count and first place, by bincount and minimum.at over the few
+            # numbers a column has (np.unique sorted the million codes: ~10-25x as long).
+            counts = np.bincount(chosen, minlength=len(values))
+            first = np.full(len(counts), len(chosen), dtype=np.int64)
+            np.minimum.at(first, chosen, np.arange(len(chosen)))
+            met = np.flatnonzero(counts)
+            order = met[np.argsort(first[met])]  # (first places are distinct)
+            counted.append({values[v]: n for v, n in zip(order.tolist(), counts[order].tolist(),
                                                         strict=True)})
         keys, modes, prompts, families = counted
         return Columns(ids, keys, modes, tuple(prompts), families, arrays)
