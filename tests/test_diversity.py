@@ -631,3 +631,29 @@ def test_distinct_runs_of_several_sets_equal_those_counted_apart(monkeypatch, pa
         assert counts[0] > counts[1] > counts[2] > counts[3] > 0, (n, base)
     with pytest.raises(ValueError, match="2 sets given"):
         _DistinctRuns(3, 12).add(np.arange(6) % 12, np.zeros(6, dtype=np.int64), [None, None])
+
+
+def test_columns_given_their_id_order_report_the_same_without_sorting_ids(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report's columns may carry their id order (a run's written examples: ``build_splits``
+    knows it); the vendi score then picks its evenly spaced melodies by that order, sorts no
+    ids, and says what it says when it sorts them itself, here or after a pickle."""
+    import pickle
+
+    from augment import ragged
+
+    examples = list(seeds_from_corpus(600))  # more than vendi_score's 400: it picks by id
+    plain = diversity.Columns.of(examples)
+    order = ragged.text_order([e.id for e in examples])
+    given_order = diversity.ColumnCodes.of(examples).columns([e.id for e in examples], plain.arrays,
+                                                             id_order=order)
+    want = diversity.report(plain)
+    sorts: list[int] = []
+    monkeypatch.setattr(diversity, "_id_order", lambda ids: sorts.append(len(ids)) or order)
+    assert diversity.report(given_order) == want
+    assert diversity.report(pickle.loads(pickle.dumps(given_order))) == want
+    assert sorts == []
+    # the order given is the one read: another one picks other melodies
+    reversed_order = diversity.ColumnCodes.of(examples).columns(
+        [e.id for e in examples], plain.arrays, id_order=order[::-1][np.r_[1:len(order), 0]])
+    assert diversity.vendi_score(reversed_order) != want["vendi_score"]

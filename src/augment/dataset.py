@@ -252,13 +252,13 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
         raise ValueError("a written example is not among the candidates")
     # Both reports in one job (``reports``: the written melodies are rows of the candidates',
     # so one pass over those serves both), which a pool starts while this process goes on.
+    bounds = np.cumsum([0, *(len(by_split[name]) for name in SPLITS)]).tolist()
+    by_id = _id_order_of_splits(split_by_id, bounds)  # (the written ones' id order, which the report reads)
     before = MelodyArrays.of([melody_of(e) for e in candidates]) if arrays is None else arrays
     reported = run(reports, [(codes.columns([e.id for e in candidates], before),
                               codes.columns([e.id for e in written], MelodyRows(before, written_rows),
-                                            written_rows))])
+                                            written_rows, by_id))])
     del codes
-    bounds = np.cumsum([0, *(len(by_split[name]) for name in SPLITS)]).tolist()
-    by_id = _id_order_of_splits(split_by_id, bounds)
     split_rows = None if kept_rows is None else \
         {name: written_rows[bounds[k]:bounds[k + 1]] for k, name in enumerate(SPLITS)}
     with progress.stage("leakage audit"):

@@ -340,7 +340,8 @@ def first_equal(digests: bytes) -> np.ndarray:
     all but impossible)."""
     rows = _digest_rows(digests)
     out = ragged.first_equal(rows.view(np.uint64)[:, 0])
-    if np.array_equal(rows, rows[out]):
+    later = np.flatnonzero(out != np.arange(len(out)))  # (a first equals itself: only these to confirm)
+    if np.array_equal(rows[later], rows[out[later]]):
         return out
     seen: dict[bytes, int] = {}
     return np.array([seen.setdefault(digests[i:i + DIGEST], i // DIGEST)

@@ -39,6 +39,9 @@ class Columns:
     prompts: tuple[str, ...]  # the distinct user prompts ("" for none), first-seen order
     family_counts: dict[str, int]  # examples by seed family (seed id)
     arrays: MelodyArrays | PackedMelodies | MelodyRows  # the melodies
+    # The examples' places in id order (``_id_order`` of the ids), when the caller knows it
+    # (a run's written examples: ``build_splits`` has it), so that the report sorts no ids.
+    id_order: np.ndarray | None = None
 
     @classmethod
     def of(cls, examples: Sequence[Example],
@@ -56,7 +59,7 @@ class Columns:
         if any("\n" in i for i in self.ids):
             raise ValueError("an example id holds a line break")
         return (_columns_from, ("\n".join(self.ids) if self.ids else None, self.key_counts, self.mode_counts,
-                                self.prompts, self.family_counts, self.arrays))
+                                self.prompts, self.family_counts, self.arrays, self.id_order))
 
 
 @dataclass(frozen=True)
@@ -75,9 +78,10 @@ class ColumnCodes:
         return coder.codes()
 
     def columns(self, ids: Sequence[str], arrays: MelodyArrays | PackedMelodies | MelodyRows,
-                at: np.ndarray | None = None) -> Columns:
+                at: np.ndarray | None = None, id_order: np.ndarray | None = None) -> Columns:
         """``Columns.of`` the examples at positions ``at`` (default: all), in that order,
-        whose ids are ``ids`` and melodies ``arrays``: counts in first-met order."""
+        whose ids are ``ids`` and melodies ``arrays``: counts in first-met order. ``id_order``,
+        when the caller knows it, is ``_id_order(ids)``."""
         counted = []
         for values, codes in zip(self.values, self.codes, strict=True):
             chosen = codes if at is None else codes[at]
@@ -91,7 +95,7 @@ class ColumnCodes:
             counted.append({values[v]: n for v, n in zip(order.tolist(), counts[order].tolist(),
                                                         strict=True)})
         keys, modes, prompts, families = counted
-        return Columns(ids, keys, modes, tuple(prompts), families, arrays)
+        return Columns(ids, keys, modes, tuple(prompts), families, arrays, id_order)
 
 
 class ColumnCoder:
@@ -355,7 +359,7 @@ def vendi_score(examples: Examples, max_examples: int = 400) -> float:
     if not examples:
         return 0.0
     columns = _columns(examples)
-    ordered = _id_order(columns.ids)
+    ordered = _id_order(columns.ids) if columns.id_order is None else columns.id_order
     if len(ordered) > max_examples:
         ordered = ordered[np.linspace(0, len(ordered) - 1, max_examples).astype(int)]
     x = features(columns.arrays.subset(ordered).unpack())
