@@ -56,7 +56,7 @@ def one_side(size: int, repeat: int) -> None:
     seconds = []
     for _ in range(repeat):
         start = time.perf_counter()
-        kept, dropped, _ = dedup._dedup_exact(examples, table, rows)
+        kept, dropped, _, _ = dedup._dedup_exact(examples, table, rows)
         seconds.append(time.perf_counter() - start)
         answer = hashlib.sha256("".join([*(e.id for e in kept), *(e.id + r for e, r in dropped)])
                                 .encode()).hexdigest()[:16]

@@ -263,10 +263,15 @@ def test_fingerprint_columns_equal_the_definitions_and_dedup_reads_them() -> Non
     assert all(run.relations == runs[-1].relations for run in runs)
     assert runs[0].kept_rows is not None and runs[-1].kept_rows is None  # a table, and none
     assert runs[0].kept_rows.tolist() == [row_of[e.id] for e in runs[0].kept]
+    # The examples' id order (the run's report of its candidates reads it), ties in input order.
+    ids = [e.id for e in examples]
+    assert len(set(ids)) < len(ids)  # (duplicates among them)
+    by_id = sorted(range(len(ids)), key=ids.__getitem__)
+    assert all(run.id_order is not None and run.id_order.tolist() == by_id for run in runs)
     # The rows found in input order and put in id order are the rows of the kept examples.
     from augment.dedup import MelodyRelations, _dedup_exact
 
-    kept, _, rows = _dedup_exact(examples, table)
+    kept, _, rows, _ = _dedup_exact(examples, table)
     assert rows is not None and rows.tolist() == [row_of[e.id] for e in kept]
     # Rows the caller knows (a run's candidates, each id once: row i is candidate i) give the
     # result the lookups give.

@@ -682,3 +682,34 @@ def test_held_out_rules_keep_their_variants_out_of_train_and_only_theirs_in_held
     assert result.counts["holdout_variants_unused"] > 0
     rejected = (tmp_path / "out" / "rejected.jsonl").read_text()
     assert "holdout_rule: made by a rule held out of training" in rejected
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_manifest_diversity_is_the_report_of_the_candidates_and_of_the_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    """The manifest's diversity before and after are ``diversity_report`` of the run's
+    candidates and of its written examples, with their melodies (the run hands the report
+    the orders and rows it knows, so that it sorts and reads less; the values are those)."""
+    import dataclasses
+
+    import augment.pipeline as pipeline
+    from augment import diversity
+    from augment.config import load_config
+
+    seen = []
+    real = pipeline.build_splits
+
+    def spying(candidates, *args, **kwargs):  # type: ignore[no-untyped-def]
+        built = real(candidates, *args, **kwargs)
+        seen.append((list(candidates), kwargs["melody_of"], built))
+        return built
+
+    monkeypatch.setattr(pipeline, "build_splits", spying)
+    result = pipeline.expand([SEEDS], load_config(DEFAULT_RULES), tmp_path / "out", workers=workers)
+    ((candidates, melody_of, built),) = seen
+    written = [e for name in ("train", "validation", "test") for e in built.by_split[name]]
+    assert len(candidates) > 400 and len(written) > 400  # (vendi_score then picks by id order)
+
+    def report(examples):  # type: ignore[no-untyped-def]
+        return diversity.diversity_report([dataclasses.replace(e, melody=melody_of(e)) for e in examples])
+    assert result.manifest["diversity"] == {"before": report(candidates), "after": report(written)}

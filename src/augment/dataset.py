@@ -178,6 +178,7 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     # them (``rows`` is the fingerprints' row_of), so that they are not looked up again by id.
     kept_rows = result.kept_rows if isinstance(prints, PrintTable) and prints.row_of is rows else None
     kept_classes = result.kept_classes  # (their invariant classes, carried along likewise)
+    candidates_by_id = result.id_order  # (the candidates' id order, which the report reads)
     holdout_rules = set(config.split.holdout_rules)
     if plan.fixed:
         # A held-out family's variants are used only when made by a held-out rule (or when
@@ -255,7 +256,7 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     bounds = np.cumsum([0, *(len(by_split[name]) for name in SPLITS)]).tolist()
     by_id = _id_order_of_splits(split_by_id, bounds)  # (the written ones' id order, which the report reads)
     before = MelodyArrays.of([melody_of(e) for e in candidates]) if arrays is None else arrays
-    reported = run(reports, [(codes.columns([e.id for e in candidates], before),
+    reported = run(reports, [(codes.columns([e.id for e in candidates], before, id_order=candidates_by_id),
                               codes.columns([e.id for e in written], MelodyRows(before, written_rows),
                                             written_rows, by_id))])
     del codes

@@ -366,19 +366,21 @@ def _digest_rows(digests: bytes) -> np.ndarray:
 def dedup_exact(examples: Iterable[Example], prints: Prints | None = None
                 ) -> tuple[list[Example], list[tuple[Example, str]]]:
     """(kept, [(dropped, reason)]); kept in (seed first, id) order."""
-    kept, dropped, _ = _dedup_exact(examples, prints)
+    kept, dropped, _, _ = _dedup_exact(examples, prints)
     return kept, dropped
 
 
 def _dedup_exact(examples: Iterable[Example], prints: Prints | None, rows: np.ndarray | None = None
-                 ) -> tuple[list[Example], list[tuple[Example, str]], np.ndarray | None]:
-    """``dedup_exact``, and the kept examples' rows of ``prints`` when it is a ``PrintTable``
-    (else None). The rows are looked up in the order the examples come (a run's candidates:
-    in memory order, 3x faster at a million than in id order) and then put in id order;
-    ``rows``, when the caller knows them, are the examples' rows there."""
+                 ) -> tuple[list[Example], list[tuple[Example, str]], np.ndarray | None, np.ndarray]:
+    """``dedup_exact``, the kept examples' rows of ``prints`` when it is a ``PrintTable``
+    (else None), and the examples' places in id order (``ragged.text_order`` of their ids).
+    The rows are looked up in the order the examples come (a run's candidates: in memory
+    order, 3x faster at a million than in id order) and then put in id order; ``rows``,
+    when the caller knows them, are the examples' rows there."""
     examples = list(examples)
     is_seed = np.fromiter(map(not_, map(_STEPS, examples)), dtype=bool, count=len(examples))
-    order = ragged.text_order(list(map(_ID, examples)), is_seed)  # seeds, then variants, by id
+    by_id = ragged.text_order(list(map(_ID, examples)))
+    order = ragged.first_then(by_id, is_seed)  # seeds, then variants, by id
     table = prints if isinstance(prints, PrintTable) else None
     if rows is not None and len(rows) != len(examples):
         raise ValueError("one row is needed for each example")
@@ -398,7 +400,7 @@ def _dedup_exact(examples: Iterable[Example], prints: Prints | None, rows: np.nd
                for at, by in zip(order[~is_first].tolist(), order[first[~is_first]].tolist(),
                                  strict=True)]
     kept = [examples[at] for at in order[is_first].tolist()]
-    return kept, dropped, None if rows is None else rows[is_first]
+    return kept, dropped, None if rows is None else rows[is_first], by_id
 
 
 @dataclass(frozen=True)
@@ -612,6 +614,8 @@ class DedupResult:
     kept_rows: np.ndarray | None = None
     # The kept examples' invariant classes (``relations.rep_of`` of their ids).
     kept_classes: np.ndarray | None = None
+    # The examples given, in id order (their places: ``ragged.text_order`` of their ids).
+    id_order: np.ndarray | None = None
 
 
 def _allowed(level: str, policy: str) -> bool:
@@ -631,7 +635,7 @@ def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
     the same. ``melody_of`` gives each example's melody; ``rows``, when the caller knows
     them, each example's row of ``prints`` (a ``PrintTable``) and ``buckets``.
     """
-    kept_exact, dropped, kept_rows = _dedup_exact(examples, prints, rows)
+    kept_exact, dropped, kept_rows, by_id = _dedup_exact(examples, prints, rows)
     counts = {"exact_duplicates": len(dropped), "invariant_duplicates": 0, "near_duplicates": 0}
     if config.calibrate and calibration is None:
         real = calibration_melodies if calibration_melodies is not None else \
@@ -651,7 +655,8 @@ def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
         counts["invariant_duplicates" if reason.startswith("inv") else "near_duplicates"] += 1
     kept = [kept_exact[at] for at in positions.tolist()]
     return DedupResult(kept, dropped, relations, params, calibration, counts,
-                       None if kept_rows is None else kept_rows[positions], relations.class_of[positions])
+                       None if kept_rows is None else kept_rows[positions], relations.class_of[positions],
+                       by_id)
 
 
 def _by_policies(examples: Sequence[Example], class_of: np.ndarray,
