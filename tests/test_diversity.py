@@ -650,9 +650,15 @@ def test_columns_given_their_id_order_report_the_same_without_sorting_ids(
     want = diversity.report(plain)
     sorts: list[int] = []
     monkeypatch.setattr(diversity, "_id_order", lambda ids: sorts.append(len(ids)) or order)
-    assert diversity.report(given_order) == want
-    assert diversity.report(pickle.loads(pickle.dumps(given_order))) == want
+    no_ids = diversity.ColumnCodes.of(examples).columns(None, plain.arrays, id_order=order)
+    for columns in (given_order, no_ids):  # the ids given as well, or not at all
+        assert diversity.report(columns) == want and len(columns) == len(examples)
+        back = pickle.loads(pickle.dumps(columns))
+        assert diversity.report(back) == want and len(back) == len(examples)
+    assert no_ids.ids is None and pickle.loads(pickle.dumps(no_ids)).ids is None
     assert sorts == []
+    with pytest.raises(ValueError, match="ids or their id order"):
+        diversity.ColumnCodes.of(examples).columns(None, plain.arrays)
     # the order given is the one read: another one picks other melodies
     reversed_order = diversity.ColumnCodes.of(examples).columns(
         [e.id for e in examples], plain.arrays, id_order=order[::-1][np.r_[1:len(order), 0]])

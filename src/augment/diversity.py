@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any, cast, overload
 
 import numpy as np
 
@@ -33,7 +33,9 @@ class Columns:
     examples' lists cost the run ~250 MB to send and the report's worker ~350 MB to hold).
     Counts are in first-seen order, as ``Counter`` of the entries would hold them."""
 
-    ids: Sequence[str]  # every example's id, in order (``vendi_score`` picks by id order)
+    # every example's id, in order (``vendi_score`` picks by id order); None when ``id_order``
+    # is given (then no id is read: a run's main process lists and sends a million fewer)
+    ids: Sequence[str] | None
     key_counts: dict[str, int]  # examples by key name ("?" when unknown)
     mode_counts: dict[str, int]  # examples by mode ("?" when the key is unknown)
     prompts: tuple[str, ...]  # the distinct user prompts ("" for none), first-seen order
@@ -51,15 +53,18 @@ class Columns:
         return ColumnCodes.of(examples).columns([e.id for e in examples], melodies)
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.ids) if self.ids is not None else len(cast(np.ndarray, self.id_order))
 
     def __reduce__(self) -> tuple[object, ...]:
         # The ids travel as one string: a list of a million strings costs the sender ~100 MB
         # of bookkeeping while it is sent (one entry an object); the receiver splits it again.
-        if any("\n" in i for i in self.ids):
-            raise ValueError("an example id holds a line break")
-        return (_columns_from, ("\n".join(self.ids) if self.ids else None, self.key_counts, self.mode_counts,
-                                self.prompts, self.family_counts, self.arrays, self.id_order))
+        ids: str | list[str] | None = None if self.ids is None else []
+        if self.ids:
+            if any("\n" in i for i in self.ids):
+                raise ValueError("an example id holds a line break")
+            ids = "\n".join(self.ids)
+        return (_columns_from, (ids, self.key_counts, self.mode_counts, self.prompts, self.family_counts,
+                                self.arrays, self.id_order))
 
 
 @dataclass(frozen=True)
@@ -77,11 +82,13 @@ class ColumnCodes:
         coder.add(examples)
         return coder.codes()
 
-    def columns(self, ids: Sequence[str], arrays: MelodyArrays | PackedMelodies | MelodyRows,
+    def columns(self, ids: Sequence[str] | None, arrays: MelodyArrays | PackedMelodies | MelodyRows,
                 at: np.ndarray | None = None, id_order: np.ndarray | None = None) -> Columns:
         """``Columns.of`` the examples at positions ``at`` (default: all), in that order,
         whose ids are ``ids`` and melodies ``arrays``: counts in first-met order. ``id_order``,
-        when the caller knows it, is ``_id_order(ids)``."""
+        when the caller knows it, is ``_id_order(ids)``; then ``ids`` may be None."""
+        if ids is None and id_order is None:
+            raise ValueError("the examples' ids or their id order are needed")
         counted = []
         for values, codes in zip(self.values, self.codes, strict=True):
             chosen = codes if at is None else codes[at]
@@ -141,11 +148,12 @@ def _column_values(examples: Sequence[Example]) -> tuple[list[str], ...]:
             [e.seed_id for e in examples])
 
 
-def _columns_from(ids: str | None, *rest: Any) -> Columns:
-    """``Columns`` with its ids sent as one string (``Columns.__reduce__``; None: no id),
-    kept so (``JoinedIds``) when ASCII without NUL, else split."""
-    if ids is None:
-        return Columns([], *rest)
+def _columns_from(ids: str | list[str] | None, *rest: Any) -> Columns:
+    """``Columns`` with its ids sent as one string (``Columns.__reduce__``; an empty list:
+    no example; None: no ids, only their order), kept so (``JoinedIds``) when ASCII without
+    NUL, else split."""
+    if not isinstance(ids, str):
+        return Columns(ids, *rest)
     return Columns(JoinedIds(ids) if ids.isascii() and "\x00" not in ids else ids.split("\n"), *rest)
 
 
@@ -359,7 +367,9 @@ def vendi_score(examples: Examples, max_examples: int = 400) -> float:
     if not examples:
         return 0.0
     columns = _columns(examples)
-    ordered = _id_order(columns.ids) if columns.id_order is None else columns.id_order
+    ordered = columns.id_order
+    if ordered is None:
+        ordered = _id_order(cast(Sequence[str], columns.ids))
     if len(ordered) > max_examples:
         ordered = ordered[np.linspace(0, len(ordered) - 1, max_examples).astype(int)]
     x = features(columns.arrays.subset(ordered).unpack())
