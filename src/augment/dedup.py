@@ -609,13 +609,13 @@ class DedupResult:
     params: NearParams
     calibration: Calibration | None
     counts: dict[str, int]
+    # The examples given, in id order (their places: ``ragged.text_order`` of their ids).
+    id_order: np.ndarray
     # The kept examples' rows of the fingerprint table, when ``prints`` was a ``PrintTable``
     # (``row_of`` of it), else None: later stages read their tables by them.
     kept_rows: np.ndarray | None = None
     # The kept examples' invariant classes (``relations.rep_of`` of their ids).
     kept_classes: np.ndarray | None = None
-    # The examples given, in id order (their places: ``ragged.text_order`` of their ids).
-    id_order: np.ndarray | None = None
 
 
 def _allowed(level: str, policy: str) -> bool:
@@ -654,9 +654,8 @@ def dedup(examples: Iterable[Example], config: DedupConfig, run_seed: int = 0,
     for _, reason in more:
         counts["invariant_duplicates" if reason.startswith("inv") else "near_duplicates"] += 1
     kept = [kept_exact[at] for at in positions.tolist()]
-    return DedupResult(kept, dropped, relations, params, calibration, counts,
-                       None if kept_rows is None else kept_rows[positions], relations.class_of[positions],
-                       by_id)
+    return DedupResult(kept, dropped, relations, params, calibration, counts, by_id,
+                       None if kept_rows is None else kept_rows[positions], relations.class_of[positions])
 
 
 def _by_policies(examples: Sequence[Example], class_of: np.ndarray,
