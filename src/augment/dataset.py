@@ -257,8 +257,8 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     by_id = _id_order_of_splits(split_by_id, bounds)  # (the written ones' id order, which the report reads)
     before = MelodyArrays.of([melody_of(e) for e in candidates]) if arrays is None else arrays
     # (with their id orders, no id is listed or sent: the report reads only those)
-    reported = run(reports, [(codes.columns(None, before, id_order=candidates_by_id),
-                              codes.columns(None, MelodyRows(before, written_rows), written_rows, by_id))])
+    reported = run(reports, [(codes.columns(candidates_by_id, before),
+                              codes.columns(by_id, MelodyRows(before, written_rows), written_rows))])
     del codes
     split_rows = None if kept_rows is None else \
         {name: written_rows[bounds[k]:bounds[k + 1]] for k, name in enumerate(SPLITS)}

@@ -3,7 +3,7 @@
 Every metric takes a sequence of examples and returns a float where larger means more
 diverse (except ``largest_family_share``, where smaller is better). Entropies are in bits.
 Each also takes the examples as ``Columns`` (what the metrics read of them: counts, the
-distinct prompts, the ids and the melodies as flat arrays): the form ``report`` works on,
+distinct prompts, the id order and the melodies as flat arrays): the form ``report`` works on,
 cheap to build once and to send to another process.
 """
 
@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast, overload
+from typing import Any
 
 import numpy as np
 
@@ -33,38 +33,25 @@ class Columns:
     examples' lists cost the run ~250 MB to send and the report's worker ~350 MB to hold).
     Counts are in first-seen order, as ``Counter`` of the entries would hold them."""
 
-    # every example's id, in order (``vendi_score`` picks by id order); None when ``id_order``
-    # is given (then no id is read: a run's main process lists and sends a million fewer)
-    ids: Sequence[str] | None
     key_counts: dict[str, int]  # examples by key name ("?" when unknown)
     mode_counts: dict[str, int]  # examples by mode ("?" when the key is unknown)
     prompts: tuple[str, ...]  # the distinct user prompts ("" for none), first-seen order
     family_counts: dict[str, int]  # examples by seed family (seed id)
     arrays: MelodyArrays | PackedMelodies | MelodyRows  # the melodies
-    # The examples' places in id order (``_id_order`` of the ids), when the caller knows it
-    # (a run's written examples: ``build_splits`` has it), so that the report sorts no ids.
-    id_order: np.ndarray | None = None
+    # The examples' places in id order (``ragged.text_order`` of their ids: ``vendi_score``
+    # picks by it). A run knows it without sorting (``dedup``'s, ``build_splits``'), so no
+    # ids are listed or sent: a million of them cost ~100 MB to send and ~75 MB to hold.
+    id_order: np.ndarray
 
     @classmethod
     def of(cls, examples: Sequence[Example],
            arrays: MelodyArrays | PackedMelodies | MelodyRows | None = None) -> Columns:
         """``arrays``, when given, must be ``MelodyArrays.of`` the examples' melodies."""
         melodies = MelodyArrays.of([e.melody for e in examples]) if arrays is None else arrays
-        return ColumnCodes.of(examples).columns([e.id for e in examples], melodies)
+        return ColumnCodes.of(examples).columns(ragged.text_order([e.id for e in examples]), melodies)
 
     def __len__(self) -> int:
-        return len(self.ids) if self.ids is not None else len(cast(np.ndarray, self.id_order))
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # The ids travel as one string: a list of a million strings costs the sender ~100 MB
-        # of bookkeeping while it is sent (one entry an object); the receiver splits it again.
-        ids: str | list[str] | None = None if self.ids is None else []
-        if self.ids:
-            if any("\n" in i for i in self.ids):
-                raise ValueError("an example id holds a line break")
-            ids = "\n".join(self.ids)
-        return (_columns_from, (ids, self.key_counts, self.mode_counts, self.prompts, self.family_counts,
-                                self.arrays, self.id_order))
+        return len(self.id_order)
 
 
 @dataclass(frozen=True)
@@ -82,13 +69,13 @@ class ColumnCodes:
         coder.add(examples)
         return coder.codes()
 
-    def columns(self, ids: Sequence[str] | None, arrays: MelodyArrays | PackedMelodies | MelodyRows,
-                at: np.ndarray | None = None, id_order: np.ndarray | None = None) -> Columns:
+    def columns(self, id_order: np.ndarray, arrays: MelodyArrays | PackedMelodies | MelodyRows,
+                at: np.ndarray | None = None) -> Columns:
         """``Columns.of`` the examples at positions ``at`` (default: all), in that order,
-        whose ids are ``ids`` and melodies ``arrays``: counts in first-met order. ``id_order``,
-        when the caller knows it, is ``_id_order(ids)``; then ``ids`` may be None."""
-        if ids is None and id_order is None:
-            raise ValueError("the examples' ids or their id order are needed")
+        whose places in id order are ``id_order`` and melodies ``arrays``: counts in
+        first-met order."""
+        if len(id_order) != (len(self.codes[0]) if at is None else len(at)):
+            raise ValueError("the id order given is not one of the examples'")
         counted = []
         for values, codes in zip(self.values, self.codes, strict=True):
             chosen = codes if at is None else codes[at]
@@ -102,7 +89,7 @@ class ColumnCodes:
             counted.append({values[v]: n for v, n in zip(order.tolist(), counts[order].tolist(),
                                                         strict=True)})
         keys, modes, prompts, families = counted
-        return Columns(ids, keys, modes, tuple(prompts), families, arrays, id_order)
+        return Columns(keys, modes, tuple(prompts), families, arrays, id_order)
 
 
 class ColumnCoder:
@@ -146,61 +133,6 @@ def _column_values(examples: Sequence[Example]) -> tuple[list[str], ...]:
     names = ["?" if k is None else name_of.get(id(k)) or name_of.setdefault(id(k), k.name) for k in keys]
     return (names, [k.mode if k else "?" for k in keys], [_prompt(e) or "" for e in examples],
             [e.seed_id for e in examples])
-
-
-def _columns_from(ids: str | list[str] | None, *rest: Any) -> Columns:
-    """``Columns`` with its ids sent as one string (``Columns.__reduce__``; an empty list:
-    no example; None: no ids, only their order), kept so (``JoinedIds``) when ASCII without
-    NUL, else split."""
-    if not isinstance(ids, str):
-        return Columns(ids, *rest)
-    return Columns(JoinedIds(ids) if ids.isascii() and "\x00" not in ids else ids.split("\n"), *rest)
-
-
-class JoinedIds(Sequence[str]):
-    """Ids as one ASCII string, one a line (no NUL), each made a ``str`` only when read:
-    a report's process given a million ids holds ~17 MB instead of ~75 MB of ``str``
-    objects, and sorts them (``order``) as numpy bytes."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        breaks = np.flatnonzero(np.frombuffer(text.encode("ascii"), dtype=np.uint8) == ord("\n"))
-        self.starts = np.r_[0, breaks + 1]
-        self.ends = np.r_[breaks, len(text)]
-
-    def __len__(self) -> int:
-        return len(self.starts)
-
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> Sequence[str]: ...
-
-    def __getitem__(self, i: int | slice) -> str | Sequence[str]:
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        return self.text[int(self.starts[i]):int(self.ends[i])]
-
-    def order(self) -> np.ndarray:
-        """``ragged.text_order`` of the ids, from the bytes of the joined text: each id laid
-        in a row of a fixed-width numpy bytes array (NUL-padded, which sorts as the ASCII
-        texts do), without a ``str`` an id."""
-        lengths = self.ends - self.starts
-        width = int(lengths.max())
-        if not width:
-            return np.arange(len(self), dtype=np.intp)
-        raw = np.frombuffer(self.text.encode("ascii"), dtype=np.uint8)
-        rows = np.zeros((len(self), width), dtype=np.uint8)
-        for j in range(width):  # the j-th character of every id that long
-            longer = np.flatnonzero(lengths > j)
-            rows[longer, j] = raw[self.starts[longer] + j]
-        return np.argsort(rows.view(f"S{width}").ravel(), kind="stable")
-
-
-def _id_order(ids: Sequence[str]) -> np.ndarray:
-    """The indices of ``ids`` in id order (``sorted`` of them, stable)."""
-    return ids.order() if isinstance(ids, JoinedIds) else ragged.text_order(ids)
 
 
 def _prompt(e: Example) -> str | None:
@@ -368,8 +300,6 @@ def vendi_score(examples: Examples, max_examples: int = 400) -> float:
         return 0.0
     columns = _columns(examples)
     ordered = columns.id_order
-    if ordered is None:
-        ordered = _id_order(cast(Sequence[str], columns.ids))
     if len(ordered) > max_examples:
         ordered = ordered[np.linspace(0, len(ordered) - 1, max_examples).astype(int)]
     x = features(columns.arrays.subset(ordered).unpack())
