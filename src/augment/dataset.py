@@ -122,16 +122,16 @@ class Built:
     dropped: list[tuple[str, Example, str]]  # (stage, example, reason)
     params: NearParams
     calibration: Calibration | None
+    # Each written example's row of the candidates (``rows``), the splits one after another
+    # in ``SPLITS`` order.
+    written_rows: np.ndarray
+    # The written examples (the splits one after another) in id order: ``ragged.text_order``
+    # of their ids, which the lineage file follows.
+    by_id: np.ndarray
     counts: Counter[str] = field(default_factory=Counter)
     # The diversity reports before and after ({"before": ..., "after": ...}), waited for when
     # called: a pool computes them while the run goes on (the run writes its files first).
     diversity: Callable[[], dict[str, dict[str, float]]] = dict
-    # Each written example's row of the candidates (``rows``), the splits one after another
-    # in ``SPLITS`` order.
-    written_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    # The written examples (the splits one after another) in id order, when known:
-    # ``ragged.text_order`` of their ids, which the lineage file follows.
-    by_id: np.ndarray | None = None
 
 
 def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config, run_seed: int,
@@ -271,8 +271,8 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
         with progress.stage("diversity"):
             before_report, after_report = next(iter(reported))
             return {"before": before_report, "after": after_report}
-    return Built(by_split, split_of, dropped, params, plan.calibration, counts, diversity,
-                 written_rows, by_id)
+    return Built(by_split, split_of, dropped, params, plan.calibration, written_rows, by_id, counts,
+                 diversity)
 
 
 def _id_order_of_splits(split_by_id: np.ndarray, bounds: list[int]) -> np.ndarray:

@@ -750,8 +750,7 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
 
     out_dir, counts, by_split = result.out_dir, result.counts, built.by_split
     begin_output(out_dir)
-    known = built.by_id  # (build_splits knows it)
-    order = ragged.text_order([e.id for e in written]) if known is None else known  # by id
+    order = built.by_id  # (build_splits knows it)
     by_id = [written[i] for i in order.tolist()]
     starts = np.cumsum([0, *(len(by_split[name]) for name in SPLITS)]).tolist()
     names = [*(f"{name}.jsonl" for name in SPLITS), "lineage.jsonl"]
