@@ -35,7 +35,7 @@ from .diversity import ColumnCoder
 from .drawing import draw_variants
 from .errors import AugmentError, Finding
 from .example import Example, Message, Step
-from .heap import release_free_memory
+from .heap import HeapTrimmer, release_free_memory
 from .limits import DEFAULT_LIMITS, Limits
 from .melody import GridArrays, Melody
 from .near import NearParams, load_compiled
@@ -243,18 +243,17 @@ def _expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams 
     texts = (blob, sizes, -1, 0) if spool_path is None else \
         (b"", sizes, append_texts(spool_path, blob), len(blob))
     packed = None if grid is None else PackedMelodies.of_grid(grid)
-    if counts["variants_drawn"] >= TRIM_AFTER_DRAWS:  # a big seed: give back its freed heap
-        release_free_memory()  # (a worker runs hundreds of seeds; ~1 ms a call)
+    SEED_HEAP.after_work()  # the freed heap goes back to the system only past a margin
     if packed is None:  # a duration off the tick grid: the melodies stay with the examples
         arrays = MelodyArrays.of([e.melody for e in passed])
         return SeedResult(passed, rejected, counts, prints, buckets, arrays, *texts, rules, order)
     return SeedResult(slimmed(passed), rejected, counts, prints, buckets, packed, *texts, rules, order)
 
 
-# Draws of one seed from which its worker gives its free heap pages back afterwards: a
-# million-example run draws ~3,700 a corpus seed (largest worker 621 -> 350 MB at 300k);
-# below this the call (~1 ms) would cost more than the little memory it returns.
-TRIM_AFTER_DRAWS = 1_000
+# A process running seeds gives its free heap pages back when it has grown by 64 MB since
+# it last did (``heap.HeapTrimmer``): after every seed, the pages freed and faulted in
+# again cost ~10% of the per-seed work at a million.
+SEED_HEAP = HeapTrimmer(64 << 20)
 
 NO_MELODY = Melody.from_ticks((), ())  # a slim example's melody: see its row of the melody arrays
 
