@@ -251,8 +251,8 @@ def _expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams 
 
 
 # A process running seeds gives its free heap pages back when it has grown by 64 MB since
-# it last did (``heap.HeapTrimmer``): after every seed, the pages freed and faulted in
-# again cost ~10% of the per-seed work at a million.
+# it last did (``heap.HeapTrimmer``): given back after every seed, the pages were faulted in
+# again by the next (~3% of a million's time: benchmarks/README.md, twenty-second round).
 SEED_HEAP = HeapTrimmer(64 << 20)
 
 NO_MELODY = Melody.from_ticks((), ())  # a slim example's melody: see its row of the melody arrays
