@@ -69,11 +69,11 @@ class HeapTrimmer:
     def after_work(self) -> bool:
         """Trim if the process has grown past the margin; whether it did."""
         now = resident_bytes()
-        if now is not None and self.baseline is None:
-            self.baseline = now
-            return False
-        if now is not None and self.baseline is not None and now - self.baseline <= self.margin:
-            return False
+        if now is not None:
+            if self.baseline is None:  # the first look: what later growth is measured from
+                self.baseline = now
+            if now - self.baseline <= self.margin:
+                return False
         done = release_free_memory()
         self.baseline = resident_bytes()
         return done
