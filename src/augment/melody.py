@@ -17,7 +17,7 @@ from __future__ import annotations
 import operator
 from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from itertools import chain
 from typing import cast
@@ -225,13 +225,20 @@ class Melody:
 def _init(melody: Melody, pitches: tuple[int | None, ...], ticks: tuple[Ticks, ...]) -> None:
     if len(pitches) != len(ticks):
         raise ValueError("pitches and durations differ in length")
-    object.__setattr__(melody, "pitches", pitches)
-    object.__setattr__(melody, "ticks", ticks)
-    object.__setattr__(melody, "_notes", None)
-    object.__setattr__(melody, "_range", None)
-    object.__setattr__(melody, "_intervals", None)
-    object.__setattr__(melody, "_text", None)
-    object.__setattr__(melody, "_classes", None)
+    # Through the slots' own setters (``object.__setattr__`` looks each one up every time:
+    # 0.83 against 0.55 us a melody, ~1.4 million melodies made at a million examples).
+    set_pitches, set_ticks, set_notes, set_range, set_intervals, set_text, set_classes = _MELODY_SLOTS
+    set_pitches(melody, pitches)
+    set_ticks(melody, ticks)
+    set_notes(melody, None)
+    set_range(melody, None)
+    set_intervals(melody, None)
+    set_text(melody, None)
+    set_classes(melody, None)
+
+
+# Each field's slot setter, in the order of the fields: pitches, ticks, then the caches.
+_MELODY_SLOTS = tuple(Melody.__dict__[f.name].__set__ for f in fields(Melody))
 
 
 @dataclass(frozen=True)
