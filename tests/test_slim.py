@@ -288,3 +288,34 @@ def test_column_codes_made_block_by_block_are_those_of_all_the_candidates() -> N
                 (f.messages, f.melody_index, f.seed_id, f.source, f.key, f.facts)
         assert len(firsts) == len({(e.messages, e.key, e.facts) for e in listed if e.id != "v_list"}) \
             + any(e.id == "v_list" for e in listed)
+
+
+def test_a_worker_sets_its_rejections_aside_in_the_runs_named_spool(tmp_path: Path) -> None:
+    """With ``rejects_path`` (a run's named spool of rejections), a seed's rejections come
+    back without their lines: those were appended to that spool, one block sorted by id,
+    each rejection numbering its own line there from 0; stage, reasons and id as without it,
+    and each line the one the rejection would have written. Appended blocks from several
+    seeds keep their places, and the run's spool reads each line back."""
+    from augment.output import Spool
+    from augment.pipeline import Rejected
+
+    config, seeds = _seeds(12)
+    kept = [expand_seed(seed, config, 11) for seed in seeds]
+    assert sum(len(done.rejected) for done in kept) > 20 and all(done.rejects_at < 0 for done in kept)
+    with Spool(folder=tmp_path) as rejects:
+        assert rejects.path is not None
+        for seed, plain in zip(seeds, kept, strict=True):
+            done = expand_seed(seed, config, 11,
+                               rejects_path=rejects.path)
+            want = sorted(plain.rejected, key=Rejected.key)
+            assert [(r.stage, r.reasons, r.key(), r.line) for r in done.rejected] == \
+                [(r.stage, r.reasons, r.key(), None) for r in want]
+            if not want:
+                assert done.rejects_at < 0
+                continue
+            assert [r.spooled for r in done.rejected] == list(range(len(want)))
+            assert done.rejects_sizes is not None and done.rejects_at >= 0
+            first = rejects.add_placed(done.rejects_at, done.rejects_sizes, done.rejects_size)
+            assert [rejects.raw(first + k, 0).decode("utf-8") for k in range(len(want))] == \
+                [r.as_line() for r in want]
+            assert done.passed.ids == plain.passed.ids and done.texts == plain.texts

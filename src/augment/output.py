@@ -451,14 +451,16 @@ def append_texts(path: str, data: bytes) -> int:
     pool's process keeps the file open from one call to the next."""
     fd = _APPENDING.get(path)
     if fd is None:
-        for old in _APPENDING.values():  # (another run's spool: one file at a time)
-            os.close(old)
-        _APPENDING.clear()
+        if len(_APPENDING) >= APPENDING_AT_MOST:  # (earlier runs' spools)
+            for old in _APPENDING.values():
+                os.close(old)
+            _APPENDING.clear()
         fd = _APPENDING[path] = os.open(path, os.O_WRONLY | os.O_APPEND)
     return _append(fd, data, path)
 
 
-_APPENDING: dict[str, int] = {}  # this process's open spool file, by path
+_APPENDING: dict[str, int] = {}  # this process's open spool files, by path
+APPENDING_AT_MOST = 4  # spool files kept open (a run appends to two: lines and rejections)
 
 
 def _append(fd: int, data: bytes, path: str) -> int:

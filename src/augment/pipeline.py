@@ -183,10 +183,16 @@ class SeedResult:
     rules: Counter[str] = field(default_factory=Counter)
     # Which passed variant each entry of ``texts`` is (they lie in id order); None: in order.
     text_order: np.ndarray | None = None
+    # With ``rejects_path``: the rejections' lines, appended there by the worker (at offset
+    # ``rejects_at``: ``rejects_size`` bytes, each line's size in ``rejects_sizes``); each
+    # rejection's ``spooled`` numbers its line from 0 in that block. -1: not set aside.
+    rejects_at: int = -1
+    rejects_sizes: np.ndarray | None = None
+    rejects_size: int = 0
 
 
 def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams | None = None,
-                spool_path: str | None = None) -> SeedResult:
+                spool_path: str | None = None, rejects_path: str | None = None) -> SeedResult:
     """One seed's variants after re-prompting and checks, with what the later stages need
     of each (fingerprint; LSH buckets of its MinHash signature under ``near``; melody
     arrays; output line; lineage head) made here, so that it runs in parallel too.
@@ -194,14 +200,16 @@ def expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams |
     Pure and picklable, so a process pool or Ray can run it (``parallel.Mapper``). With
     ``spool_path`` (a named ``output.Spool`` of a run on this machine), the output lines
     and lineage heads are appended to that file here instead of sent back: ~1.3 KB an
-    example that would cross the pipe and be written by the run's main process.
+    example that would cross the pipe and be written by the run's main process. With
+    ``rejects_path`` (the run's named spool of rejections), the rejections' lines go there
+    likewise (``SeedResult.rejects_at``), sorted by id as the rejects file reads them.
     """
     with collection_paused():
-        return _expand_seed(seed, config, run_seed, near, spool_path)
+        return _expand_seed(seed, config, run_seed, near, spool_path, rejects_path)
 
 
 def _expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams | None,
-                 spool_path: str | None) -> SeedResult:
+                 spool_path: str | None, rejects_path: str | None = None) -> SeedResult:
     counts: Counter[str] = Counter()
     passed: list[Example] = []
     rejected: list[Rejected] = []
@@ -242,12 +250,19 @@ def _expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams 
     order = np.asarray(by_id, dtype=np.int64)
     texts = (blob, sizes, -1, 0) if spool_path is None else \
         (b"", sizes, append_texts(spool_path, blob), len(blob))
+    aside: tuple[int, np.ndarray | None, int] = (-1, None, 0)
+    if rejects_path is not None and rejected:
+        rejected.sort(key=Rejected.key)
+        lines, line_sizes = pack_texts(((r.as_line(),) for r in rejected), 1)
+        aside = (append_texts(rejects_path, lines), line_sizes, len(lines))
+        rejected = [Rejected(r.stage, r.reasons, sort_key=r.key(), spooled=k) for k, r in enumerate(rejected)]
     packed = None if grid is None else PackedMelodies.of_grid(grid)
     SEED_HEAP.after_work()  # the freed heap goes back to the system only past a margin
     if packed is None:  # a duration off the tick grid: the melodies stay with the examples
         arrays = MelodyArrays.of([e.melody for e in passed])
-        return SeedResult(passed, rejected, counts, prints, buckets, arrays, *texts, rules, order)
-    return SeedResult(slimmed(passed), rejected, counts, prints, buckets, packed, *texts, rules, order)
+        return SeedResult(passed, rejected, counts, prints, buckets, arrays, *texts, rules, order, *aside)
+    return SeedResult(slimmed(passed), rejected, counts, prints, buckets, packed, *texts, rules, order,
+                      *aside)
 
 
 # A process running seeds gives its free heap pages back when it has grown by 64 MB since
@@ -538,7 +553,7 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
     pooled = mapper is None and check_workers(workers) > 1
     with collecting_less(), pool as run, scratch as folder, \
             Spool(width=2, folder=Path(folder) if pooled and folder is not None else None) as spool, \
-            Spool() as rejects:
+            Spool(folder=Path(folder) if pooled and folder is not None else None) as rejects:
         return _expand(seed_paths, config, out_dir, run_seed, on_error, target=target,
                        progress=progress, mapper=run, spool=spool, rejects=rejects,
                        melody_folder=None if folder is None else Path(folder) / "melodies",
@@ -608,7 +623,7 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     # With a named spool (a pool of this machine), the workers append the lines themselves.
     rules: Counter[str] = Counter()  # the passed variants' steps by rule
     per_seed = partial(expand_seed, config=config, run_seed=run_seed, near=plan.params,
-                       spool_path=spool.path)
+                       spool_path=spool.path, rejects_path=rejects.path)
     for done in progress.track(mapper(per_seed, todo), "variants", len(todo)):
         # On disk until written: the lines of candidate row r are the spool's entry
         # r - len(passing_seeds) (the seeds' lines are made when written).
@@ -622,7 +637,14 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
         buckets.append(done.buckets)
         arrays.append(done.arrays)
         # (lines on disk until written, each seed's by key: the rejects file reads them so)
-        rejected.extend(Rejected.set_all_aside(sorted(done.rejected, key=Rejected.key), rejects))
+        if done.rejects_at < 0:
+            rejected.extend(Rejected.set_all_aside(sorted(done.rejected, key=Rejected.key), rejects))
+        else:  # (the worker appended them: numbered from this spool's next entry)
+            first = rejects.add_placed(done.rejects_at, cast(np.ndarray, done.rejects_sizes),
+                                       done.rejects_size)
+            for r in done.rejected:
+                r.spooled = first + cast(int, r.spooled)
+            rejected.extend(done.rejected)
         counts.update(done.counts)
         rules.update(done.rules)
         settled()
