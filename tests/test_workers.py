@@ -339,3 +339,54 @@ def test_pool_processes_end_when_the_run_is_killed() -> None:
     for k in left:
         os.kill(k, signal.SIGKILL)
     assert left == []
+
+
+def _examples_reachable(root: object) -> int:
+    """How many ``Example`` objects can be reached from ``root`` through references (not
+    through modules, classes or a module's globals: those hold no run's examples)."""
+    import gc
+    import sys
+    import types
+
+    from augment.example import Example
+
+    module_globals = {id(m.__dict__) for m in list(sys.modules.values()) if m is not None}
+    seen: set[int] = set()
+    todo = [root]
+    found = 0
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or id(obj) in module_globals or isinstance(obj, (type, types.ModuleType)):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, Example):
+            found += 1
+            continue
+        todo.extend(gc.get_referents(obj))
+    return found
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_manifest_is_written_by_a_function_holding_none_of_the_runs_examples(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    """``_expand`` returns the function that writes the manifest (waiting, with a pool, for
+    the files its processes write), so that the run's examples are freed on the way out
+    while the pool still writes: that function must reach none of them, or they would stay
+    until it is done. The files are those of an ordinary run."""
+    import augment.pipeline as pipeline
+
+    reached: list[int] = []
+    real = pipeline._expand
+
+    def spying(*args, **kwargs):  # type: ignore[no-untyped-def]
+        finish = real(*args, **kwargs)
+        reached.append(_examples_reachable(finish))
+        return finish
+
+    monkeypatch.setattr(pipeline, "_expand", spying)
+    config = load_config(WIDE)
+    result = expand([SEEDS], config, tmp_path / "out", workers=workers)
+    assert reached == [0]
+    assert result.counts["written_train"] > 1000 and (tmp_path / "out" / "manifest.json").is_file()
+    assert set(result.manifest["files"]) == {"train.jsonl", "validation.jsonl", "test.jsonl",
+                                             "lineage.jsonl", "rejected.jsonl"}

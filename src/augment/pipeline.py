@@ -554,16 +554,17 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
     with collecting_less(), pool as run, scratch as folder, \
             Spool(width=2, folder=Path(folder) if pooled and folder is not None else None) as spool, \
             Spool(folder=Path(folder) if pooled and folder is not None else None) as rejects:
-        return _expand(seed_paths, config, out_dir, run_seed, on_error, target=target,
-                       progress=progress, mapper=run, spool=spool, rejects=rejects,
-                       melody_folder=None if folder is None else Path(folder) / "melodies",
-                       forked=mapper is None)
+        finish = _expand(seed_paths, config, out_dir, run_seed, on_error, target=target,
+                         progress=progress, mapper=run, spool=spool, rejects=rejects,
+                         melody_folder=None if folder is None else Path(folder) / "melodies",
+                         forked=mapper is None)
+        return finish()
 
 
 def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed: int | None,
             on_error: OnError, *, target: int | None, progress: Progress, mapper: Mapper,
             spool: Spool, rejects: Spool, melody_folder: Path | None = None,
-            forked: bool = False) -> RunResult:
+            forked: bool = False) -> Callable[[], RunResult]:
     run_seed = config.expand.seed if run_seed is None else run_seed
     seed_paths = [Path(p) for p in seed_paths]
     _check_out_dir(out_dir, seed_paths)
@@ -681,11 +682,11 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
             for (stage, ex, reason), line in zip(built.dropped, made_lines, strict=True)],
             key=Rejected.key), rejects)
     with progress.stage("write"):
-        write_outputs(result, built, rejected, config, run_seed, seed_paths, spool, rejects,
-                      _entries(built.written_rows, len(passing_seeds)),
-                      mapper=None if spool.path is None else mapper, more_rejected=dropped,
-                      per_rule=_rules_written(rules, candidates, built.written_rows))
-    return result
+        finish = write_outputs(result, built, rejected, config, run_seed, seed_paths, spool, rejects,
+                               _entries(built.written_rows, len(passing_seeds)),
+                               mapper=None if spool.path is None else mapper, more_rejected=dropped,
+                               per_rule=_rules_written(rules, candidates, built.written_rows))
+    return finish  # (the run's examples are let go on the way out, while the pool still writes)
 
 
 def steps_by_rule(examples: Iterable[Example]) -> Counter[str]:
@@ -737,8 +738,11 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
                   rejects: Spool | None = None, made_entries: np.ndarray | None = None, *,
                   mapper: Mapper | None = None,
                   more_rejected: Callable[[], list[Rejected]] | None = None,
-                  per_rule: Counter[str] | None = None) -> None:
-    """Splits (messages only), lineage, rejected, then the manifest last. ``made`` holds the
+                  per_rule: Counter[str] | None = None) -> Callable[[], RunResult]:
+    """Splits (messages only), lineage, rejected, then the manifest last: the manifest is
+    written by the function returned (``result`` then done), which waits for the files the
+    pool writes, so that the caller can let go of the run's examples before calling it (a
+    million's take ~1 s to free, while the pool still writes). ``made`` holds the
     output line (``example_to_line``) and lineage head (``lineage_head``) of the examples
     whose lines were made earlier, ``made_entries`` the entry of each written example (the
     splits' examples one after another, in ``SPLITS`` order; -1: made here). ``rejects``
@@ -819,9 +823,7 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
         per_rule = steps_by_rule(written)
     per_check = Counter(reason.split(":")[0] for r in rejected if r.stage in ("checks", "dedup", "split")
                         for reason in r.reasons)
-    if digests is not None:
-        result.files.update(zip(names, digests, strict=True))
-    result.manifest = {
+    head = {
         "augment_manifest": 1,
         "config": config.resolved(),
         "config_file": config.source,
@@ -832,9 +834,22 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
         "counts_per_rule": dict(sorted(per_rule.items())),
         "rejected_per_reason": dict(sorted(per_check.items())),
         "counts_per_split": {name: len(by_split[name]) for name in SPLITS},
-        "diversity": built.diversity(),  # waited for last: the pool made it while files were written
-        "dedup_calibration": None if built.calibration is None else built.calibration.as_dict(),
-        "near_params": asdict(built.params),
-        "files": {name: {"sha256": digest} for name, digest in sorted(result.files.items())},
     }
-    write_manifest(out_dir, result.manifest)
+    tail = {"dedup_calibration": None if built.calibration is None else built.calibration.as_dict(),
+            "near_params": asdict(built.params)}
+    diversity = built.diversity  # (its report, which holds no example)
+
+    def finish() -> RunResult:
+        """The manifest, once the pool's files are written (holding none of the run's
+        examples: the caller may have let them go)."""
+        if digests is not None:
+            result.files.update(zip(names, digests, strict=True))
+        result.manifest = {
+            **head,
+            "diversity": diversity(),  # waited for last: the pool made it while files were written
+            **tail,
+            "files": {name: {"sha256": digest} for name, digest in sorted(result.files.items())},
+        }
+        write_manifest(out_dir, result.manifest)
+        return result
+    return finish
