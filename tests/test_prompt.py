@@ -461,6 +461,17 @@ def test_a_rewrite_is_true_or_refused(words: list[str], key: Key, meter: str, ba
         assert claims.key == key, out
 
 
+def test_a_key_rewritten_at_a_sentence_start_still_states_the_key() -> None:
+    """Found by the test above: "C major" at the start of a prompt rewritten to A major
+    reads "A major", which may be an article and a mode word; with the prompt's other key
+    words ("the key of A", "major-key") naming the tonic and the mode apart, the rewrite
+    was taken although the prompt no longer stated the key in one claim. It must state it
+    (here the rewriter then writes "A-major") or be refused."""
+    out = rewrite_claims("C major the key of G Write minor-key", key=Key(9, "major"), meter="3/4",
+                         bars=1, tempo="slow")
+    assert parse_claims(out).key == Key(9, "major"), out
+
+
 def test_every_seed_prompt_round_trips_every_key() -> None:
     from pathlib import Path
 

@@ -185,10 +185,14 @@ def _problem(before: PromptClaims, claims: PromptClaims, key: Tonality | None, m
              bars: int | None, notes: int | None, tempo: str | None) -> str | None:
     """Why ``claims`` do not say exactly the given values, or None when they do.
 
-    A prompt that stated one key (``before.key``) must still state one, the new one.
+    A prompt that stated one key (``before.key``) must still state one, the new one: as
+    one tonic and one mode, and, for a major or minor key, in one claim naming both (a
+    rewritten "C major" at the start of a sentence reads "A major", which may be an article
+    and a mode word).
     """
     stated = (claims.tonic, claims.mode)
-    if key and before.key is not None and stated != (key.tonic, MODE_EQUIVALENT.get(key.mode, key.mode)):
+    if key and before.key is not None and (stated != (key.tonic, MODE_EQUIVALENT.get(key.mode, key.mode))
+                                           or key.key is not None and claims.key != key.key):
         return f"the rewritten prompt no longer states {key.name} unambiguously"
     for c in claims.keys if key else ():
         assert key is not None
