@@ -96,9 +96,24 @@ class Rejected:
     def set_all_aside(rejected: Sequence[Rejected], spool: Spool) -> list[Rejected]:
         """``set_aside`` of each, their lines added to ``spool`` in one block (a seed's
         rejections: one write, not one each)."""
-        first = spool.add_block(*pack_texts(((r.as_line(),) for r in rejected), 1))
-        return [Rejected(r.stage, r.reasons, sort_key=r.key(), spooled=first + k)
-                for k, r in enumerate(rejected)]
+        block, sizes, aside = Rejected.packed(rejected)
+        return Rejected.placed(aside, spool.add_block(block, sizes))
+
+    @staticmethod
+    def packed(rejected: Sequence[Rejected]) -> tuple[bytes, np.ndarray, list[Rejected]]:
+        """Their lines as one block for a width-1 spool (``pack_texts``), and each rejection
+        without its line, ``spooled`` numbering its line from 0 in the block (``placed``
+        numbers them from the block's first entry once it is kept)."""
+        block, sizes = pack_texts(((r.as_line(),) for r in rejected), 1)
+        return block, sizes, [Rejected(r.stage, r.reasons, sort_key=r.key(), spooled=k)
+                              for k, r in enumerate(rejected)]
+
+    @staticmethod
+    def placed(aside: list[Rejected], first: int) -> list[Rejected]:
+        """``aside`` (``packed``'s) numbered from spool entry ``first``, where their block is."""
+        for r in aside:
+            r.spooled = first + cast(int, r.spooled)
+        return aside
 
     def compact(self, example_line: str | None = None) -> Rejected:
         return Rejected(self.stage, self.reasons, sort_key=self.key(),
@@ -253,9 +268,8 @@ def _expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams 
     aside: tuple[int, np.ndarray | None, int] = (-1, None, 0)
     if rejects_path is not None and rejected:
         rejected.sort(key=Rejected.key)
-        lines, line_sizes = pack_texts(((r.as_line(),) for r in rejected), 1)
+        lines, line_sizes, rejected = Rejected.packed(rejected)
         aside = (append_texts(rejects_path, lines), line_sizes, len(lines))
-        rejected = [Rejected(r.stage, r.reasons, sort_key=r.key(), spooled=k) for k, r in enumerate(rejected)]
     packed = None if grid is None else PackedMelodies.of_grid(grid)
     SEED_HEAP.after_work()  # the freed heap goes back to the system only past a margin
     if packed is None:  # a duration off the tick grid: the melodies stay with the examples
@@ -641,11 +655,8 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
         if done.rejects_at < 0:
             rejected.extend(Rejected.set_all_aside(sorted(done.rejected, key=Rejected.key), rejects))
         else:  # (the worker appended them: numbered from this spool's next entry)
-            first = rejects.add_placed(done.rejects_at, cast(np.ndarray, done.rejects_sizes),
-                                       done.rejects_size)
-            for r in done.rejected:
-                r.spooled = first + cast(int, r.spooled)
-            rejected.extend(done.rejected)
+            rejected.extend(Rejected.placed(done.rejected, rejects.add_placed(
+                done.rejects_at, cast(np.ndarray, done.rejects_sizes), done.rejects_size)))
         counts.update(done.counts)
         rules.update(done.rules)
         settled()
