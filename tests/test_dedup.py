@@ -357,6 +357,12 @@ def test_family_groups_equal_the_set_definition_on_random_relations() -> None:
         # the classes given by the caller (dedup carries the kept examples' along)
         tunes = np.array([relations.rep_of[e.id] for e in given], dtype=np.int64)
         assert family_groups(given, relations, tunes) == by_definition(given, relations)  # type: ignore[arg-type]
+        # the families given as numbers, first met first, among names no example holds
+        # (a run's ColumnCodes of all its candidates)
+        by_code = [f"s{i}" for i in rng.sample(range(12), 12)]
+        codes = np.array([by_code.index(e.seed_id) for e in given], dtype=np.int64)
+        assert family_groups(given, relations, tunes, (codes, by_code)) == \
+            by_definition(given, relations)  # type: ignore[arg-type]
     # A tune no example holds joins nothing: s0 and s1 are near it, not to each other.
     two = [SimpleNamespace(id="a", seed_id="s0"), SimpleNamespace(id="b", seed_id="s1")]
     relations = MelodyRelations({"a": 0, "b": 2}, {0: ((1, 0.9),), 1: ((0, 0.9), (2, 0.9)), 2: ((1, 0.9),)})

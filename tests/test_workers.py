@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -142,6 +143,33 @@ def test_near_pairs_verified_in_mapped_chunks_equal_one_pass(monkeypatch: pytest
     per_call = near.BANDS_PER_CALL
     assert calls[:band_calls] == [per_call] * (band_calls - 1) + [bands - per_call * (band_calls - 1)]
     assert calls[band_calls] > 2  # then the verification chunks
+
+
+def test_verification_jobs_are_equal_and_a_multiple_of_verify_jobs(monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    """The pairs to verify are cut into jobs that differ by at most one pair, as many as
+    ``VERIFY_CHUNK`` asks rounded up to a multiple of ``VERIFY_JOBS`` (a pool of 1, 2 or 4
+    processes ends them together), and the distances are those of one call."""
+    import augment.near as near
+    from augment.editdist import edit_distances, token_ids
+    from augment.parallel import local_mapper
+    from dataset_util import corpus
+
+    tok = token_ids([near.melody_tokens(m) for _, m in corpus()[:40]])
+    rng = np.random.default_rng(3)
+    monkeypatch.setattr(near, "VERIFY_CHUNK", 7)
+    for n in (8, 29, 30, 57, 100):
+        x, y = rng.integers(0, 40, n), rng.integers(0, 40, n)
+        sizes = []
+
+        def counting(fn, items):  # type: ignore[no-untyped-def]
+            sizes.extend(len(job[1]) for job in items)
+            return local_mapper(1)(fn, items)
+
+        got = near._distances(tok, x, y, counting)
+        assert got.tolist() == edit_distances(tok, x, y).tolist()
+        assert sum(sizes) == n and max(sizes) - min(sizes) <= 1 and max(sizes) <= 7
+        assert len(sizes) % near.VERIFY_JOBS == 0, (n, sizes)
 
 
 def test_calibration_searches_through_the_mapper_with_the_same_result(monkeypatch: pytest.MonkeyPatch

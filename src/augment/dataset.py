@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from itertools import compress
+from itertools import chain, compress
 from operator import attrgetter
 from pathlib import Path
 
@@ -56,10 +56,12 @@ class SplitPlan:
 
 
 def tune_groups(examples: Sequence[Example], relations: MelodyRelations,
-                tunes: np.ndarray | None = None) -> dict[str, str]:
+                tunes: np.ndarray | None = None,
+                families: tuple[np.ndarray, Sequence[str]] | None = None) -> dict[str, str]:
     """Seed family -> group: families sharing a tune are one group (``family_groups``;
-    ``tunes``: each example's class, when known)."""
-    return family_groups(examples, relations, tunes)
+    ``tunes``: each example's class, ``families``: each one's family number and the
+    families by number, when known)."""
+    return family_groups(examples, relations, tunes, families)
 
 
 def _held_out_key(e: Example, held_keys: frozenset[Key]) -> bool:
@@ -180,26 +182,35 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     kept_classes = result.kept_classes  # (their invariant classes, carried along likewise)
     candidates_by_id = result.id_order  # (the candidates' id order, which the report reads)
     holdout_rules = set(config.split.holdout_rules)
+    # The kept examples' families as numbers (``codes``' family column), when their rows are
+    # known: read from the codes instead of from a million examples.
+    families = None if kept_rows is None else codes.codes[3][kept_rows]
     if plan.fixed:
         # A held-out family's variants are used only when made by a held-out rule (or when
         # held-out seeds are augmented); its seed always.
         held = set() if config.split.augment_holdout else \
             {f for f, s in plan.seed_split.items() if s != "train"}
-        wanted = ~np.fromiter(map(held.__contains__, map(attrgetter("seed_id"), kept)), dtype=bool,
-                              count=len(kept))
+        if families is None:
+            wanted = ~np.fromiter(map(held.__contains__, map(attrgetter("seed_id"), kept)), dtype=bool,
+                                  count=len(kept))
+        else:
+            wanted = ~np.fromiter(map(held.__contains__, codes.values[3]), dtype=bool,
+                                  count=len(codes.values[3]))[families]
         for at in np.flatnonzero(~wanted).tolist():
             wanted[at] = kept[at].is_seed or _held_out_rule(kept[at], holdout_rules)
         counts["holdout_variants_unused"] = len(kept) - int(wanted.sum())
         kept = list(compress(kept, wanted.tolist()))
         kept_rows = None if kept_rows is None else kept_rows[wanted]
         kept_classes = None if kept_classes is None else kept_classes[wanted]
+        families = None if families is None else families[wanted]
     if target is not None:
         with progress.stage("select"):
             kept, sel = select(kept, target, config.select,
                                must_keep=[e for e in kept if e.is_seed], melody_of=melody_of)
         counts.update({f"select_{k}": v for k, v in sel.items()})
-        kept_rows = kept_classes = None
-    group = tune_groups(kept, result.relations, kept_classes)
+        kept_rows = kept_classes = families = None
+    group = tune_groups(kept, result.relations, kept_classes,
+                        None if families is None else (families, codes.values[3]))
     params = result.params
     # Dedup's relations (a million examples' classes, and their id dict when it was read)
     # are not needed past here; the audit and the diversity report after it run at the
@@ -218,11 +229,12 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     else:
         split_of = assign_sides(kept, group, config, run_seed)
     held_keys = _held_out_keys(config.split.holdout_keys)
-    ids = [e.id for e in kept]
-    # dedup keeps the seeds first, then the variants, each by id (``select`` reorders them)
+    # dedup keeps the seeds first, then the variants, each by id (``select`` reorders them):
+    # the few seeds are placed among the variants by their ids alone (``_Ids``: no list of
+    # a million ids)
     seeds_first = next((k for k, e in enumerate(kept) if not e.is_seed), len(kept))
-    by_id_order = ragged.text_order(ids) if target is not None else ragged.merged_order(ids, seeds_first)
-    del ids
+    by_id_order = ragged.text_order([e.id for e in kept]) if target is not None else \
+        ragged.merged_order(_Ids(kept), seeds_first)
     # Each kept example's split number (``SPLITS``), its family's side: from the codes of the
     # families when the kept examples' rows are known (no pass over a million examples).
     split_no = _split_numbers(kept, split_of, None if kept_rows is None else codes.codes[3][kept_rows],
@@ -243,9 +255,9 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
     written_by_id = by_id_order[~unwritten[by_id_order]]
     split_by_id = split_no[written_by_id]  # each written example's split, in id order
     at_of_split = {name: written_by_id[split_by_id == k] for k, name in enumerate(SPLITS)}  # in kept
-    by_split = {name: [kept[at] for at in at_of_split[name].tolist()] for name in SPLITS}
+    by_split = {name: list(map(kept.__getitem__, at_of_split[name].tolist())) for name in SPLITS}
     counts["rejected_holdout"] = sum(1 for s, _, _ in dropped if s == "split")
-    written = [e for name in SPLITS for e in by_split[name]]
+    written = list(chain.from_iterable(by_split[name] for name in SPLITS))
     # written ones are candidates: their rows of the candidates' melodies, read as the report goes
     written_rows = _rows(rows, written) if kept_rows is None else \
         kept_rows[np.concatenate([at_of_split[name] for name in SPLITS])]
@@ -273,6 +285,21 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
             return {"before": before_report, "after": after_report}
     return Built(by_split, split_of, dropped, params, plan.calibration, written_rows, by_id, counts,
                  diversity)
+
+
+class _Ids(Sequence[str]):
+    """The ids of ``examples``, each read when asked (``ragged.merged_order`` bisects a few)."""
+
+    def __init__(self, examples: Sequence[Example]) -> None:
+        self._examples = examples
+
+    def __len__(self) -> int:
+        return len(self._examples)
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def, override]
+        if isinstance(i, slice):
+            return [e.id for e in self._examples[i]]
+        return self._examples[i].id
 
 
 def _id_order_of_splits(split_by_id: np.ndarray, bounds: list[int]) -> np.ndarray:

@@ -785,24 +785,36 @@ def _duplicate_of(family: str, keepers: dict[str, str], level: str, config: Dedu
 
 
 def family_groups(examples: Sequence[Example], relations: MelodyRelations,
-                  tunes: np.ndarray | None = None) -> dict[str, str]:
+                  tunes: np.ndarray | None = None,
+                  families: tuple[np.ndarray, Sequence[str]] | None = None) -> dict[str, str]:
     """Seed family -> group: the first family (by name) of the families that share a tune
     with it, directly or through others. A tune joins the families of the examples that
     hold it, and those of the tunes near it that the examples hold (a neighbour no example
     holds joins nothing). ``tunes``, when the caller has them, is each example's class
-    (``relations.rep_of`` of its id). The components of a graph of families and held tunes
-    (``ragged.components``): an edge from each example's tune to its family, and one
-    between two held tunes that are near."""
-    if not examples:
+    (``relations.rep_of`` of its id); ``families``, each example's family as a number and
+    the families by number (a run's ``diversity.ColumnCodes``: no pass over the examples).
+    The components of a graph of families and held tunes (``ragged.components``): an edge
+    from each example's tune to its family, and one between two held tunes that are near."""
+    if not len(examples):
         return {}
-    family_of = list(map(_SEED_ID, examples))
-    names = sorted(set(family_of))
-    number = {name: i for i, name in enumerate(names)}  # in name order: a group's first is its smallest
     tune = np.fromiter(map(relations.rep_of.__getitem__, map(_ID, examples)), dtype=np.int64,
                        count=len(examples)) if tunes is None else tunes
-    if len(tune) != len(examples):
-        raise ValueError("one tune is needed for each example")
-    family = np.fromiter(map(number.__getitem__, family_of), dtype=np.int64, count=len(examples))
+    if len(tune) != len(examples) or families is not None and len(families[0]) != len(examples):
+        raise ValueError("one tune and one family are needed for each example")
+    # The families numbered in name order: a group's first is its smallest.
+    if families is None:
+        family_of = list(map(_SEED_ID, examples))
+        names = sorted(set(family_of))
+        number = {name: i for i, name in enumerate(names)}
+        family = np.fromiter(map(number.__getitem__, family_of), dtype=np.int64, count=len(examples))
+    else:
+        codes, by_code = families
+        used = np.unique(codes).tolist()
+        used.sort(key=by_code.__getitem__)
+        names = [by_code[c] for c in used]
+        renumber = np.full(len(by_code), -1, dtype=np.int64)
+        renumber[used] = np.arange(len(used))
+        family = renumber[codes]
     held, node = np.unique(tune, return_inverse=True)  # held tune k is node len(names) + k
     u, v = [family], [len(names) + node.reshape(-1)]
     if relations.near:
