@@ -81,7 +81,8 @@ def test_leak_the_grouping_would_prevent_fails_the_whole_expand(
     train: the audit stops the run with a one-line error and nothing is written."""
     args, out = _leaky_run(tmp_path)
     monkeypatch.setattr(dataset, "tune_groups",
-                        lambda examples, relations, tunes=None, families=None: {e.seed_id: e.seed_id for e in examples})
+                        lambda examples, relations, tunes=None, families=None:
+                        {e.seed_id: e.seed_id for e in examples})
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 2 and "Traceback" not in r.output
     first = r.stderr.splitlines()[0]

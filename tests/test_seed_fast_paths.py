@@ -19,6 +19,7 @@ from dataclasses import replace
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
@@ -953,23 +954,74 @@ def test_words_spelled_with_letters_case_insensitive_matching_folds_are_read_as_
                 pass
 
 
-def test_template_prompts_from_the_remembered_usable_templates_equal_the_definition() -> None:
-    def plain(example: Example, config: RepromptConfig, meter: str | None) -> str | None:
-        facts = template_facts(key=example.key, meter=meter, bars=reprompt.whole_bars(example, meter),
-                               notes=len(example.melody.notes))
-        usable = [t for t in config.pool if template_fields(t) <= set(facts)]
-        if not usable:
-            return None
-        return render_template(reprompt._pick(usable, example, "user"), facts)
+def test_reprompt_from_remembered_values_equals_the_definition() -> None:
+    """``reprompt`` works out a variant's prompt from plain values (``_prompt_for``,
+    remembered per process); the result (text or reason) must equal the definition written
+    over the variant itself, for prompts with every kind of claim, church modes kept by
+    transposition, templates that fit or not, and each mode, cold and remembered."""
+    from augment.prompt import Tonality
 
-    configs = [RepromptConfig(), RepromptConfig(user_templates=("A {bars}-bar tune.", "In {meter}: {key}.")),
-               RepromptConfig(user_templates=["{notes} notes in {tonic} {mode}.", "A {bars}-bar tune."])]  # type: ignore[arg-type]
-    found = set()
-    for _ in range(2):  # worked out, then remembered
-        for example in variants()[::5]:
+    def plain(v: Example, seed: Example, config: RepromptConfig) -> str:
+        prompt = cast(str, seed.prompt)
+        meter_fact = dict(v.facts).get("meter")
+        meter = f"{meter_fact[0]}/{meter_fact[1]}" if isinstance(meter_fact, tuple) else None
+        seed_mode = seed.key.mode if seed.key else None
+        why = "template mode" if config.mode == "template" else reprompt.needs_template(prompt, v, seed_mode)
+        if why is not None:
+            facts = template_facts(key=v.key, meter=meter, bars=reprompt.whole_bars(v, meter),
+                                   notes=len(v.melody.notes))
+            usable = [t for t in config.pool if template_fields(t) <= set(facts)]
+            if not usable:
+                return f"reprompt: the prompt cannot stay true ({why}) and no template fits"
+            return render_template(reprompt._pick(usable, v, "user"), facts)
+        claims = parse_claims(prompt)
+        key: object = None
+        if claims.keys:
+            if claims.mode in (None, "major", "minor"):
+                key = v.key
+            elif all(st.rule == "transpose" for st in v.steps) and claims.tonic is not None:
+                key = Tonality(claims.tonic, claims.mode).transposed(
+                    sum(int(dict(st.params)["semitones"]) for st in v.steps))
+            else:
+                return "reprompt: the prompt names a mode the variant's rules do not keep"
+        bars = None
+        if claims.bars is not None or any(c.unit == "bars" for c in claims.lengths):
+            bars = reprompt.whole_bars(v, meter or "4/4")
+            if bars is None:
+                return "reprompt: the prompt counts bars but the variant does not fill whole bars"
+        try:
+            return rewrite_claims(prompt, key=key, meter=meter if claims.meters else None,  # type: ignore[arg-type]
+                                  bars=bars, notes=len(v.melody.notes) if claims.notes is not None else None)
+        except RewriteError as exc:
+            return exc.reason
+
+    prompts = ["Generate a melody in C major.", "Write a happy 8-bar melody in A minor, 3/4.",
+               "Could you write a 3/4 tune in D dorian?", "A melody of 24 notes in G mixolydian.",
+               "A sad tune like Für Elise, in A minor.", "Write a melody with running eighths that rise.",
+               "Write a 4-bar melody in E major.", "Write a melody."]
+    configs = [RepromptConfig(), RepromptConfig(mode="template"),
+               RepromptConfig(user_templates=("A {bars}-bar tune.", "In {meter}: {key}.")),
+               RepromptConfig(mode="template", user_templates=["{notes} notes in {tonic} {mode}."])]  # type: ignore[arg-type]
+    fmt = FormatConfig()
+    found: Counter[str] = Counter()
+    for cached in (reprompt._plan, reprompt._edited, reprompt._templated):
+        cached.cache_clear()
+    for v in variants()[::3]:
+        for prompt in prompts:
+            seed = replace(v, id=v.seed_id, steps=(), parent_id=None, messages=tuple(
+                Message(m.role, prompt if i == v.user_index else m.content, m.extra)
+                for i, m in enumerate(v.messages)))
             for config in configs:
-                for meter in (None, "4/4", "3/4"):
-                    got = reprompt._template_prompt(example, config, meter)
-                    assert got == plain(example, config, meter)
-                    found.add(got is None)
-    assert found == {True, False}
+                for _ in range(2):  # worked out, then remembered
+                    got = reprompt.reprompt(v, seed, fmt, config)
+                    want = plain(v, seed, config)
+                    if isinstance(got, str):
+                        assert got == want
+                        found["reason"] += 1
+                    else:
+                        assert got.prompt == want
+                        assert got.messages[got.melody_index].content == format_melody(v.melody, fmt)
+                        found["church" if "dorian" in prompt or "mixolydian" in prompt else "text"] += 1
+    remembered = (reprompt._plan, reprompt._edited, reprompt._templated)
+    assert all(cached.cache_info().hits > 0 for cached in remembered)
+    assert set(found) == {"reason", "church", "text"}

@@ -160,9 +160,9 @@ def test_verification_jobs_are_equal_and_a_multiple_of_verify_jobs(monkeypatch: 
     monkeypatch.setattr(near, "VERIFY_CHUNK", 7)
     for n in (8, 29, 30, 57, 100):
         x, y = rng.integers(0, 40, n), rng.integers(0, 40, n)
-        sizes = []
+        sizes: list[int] = []
 
-        def counting(fn, items):  # type: ignore[no-untyped-def]
+        def counting(fn, items, sizes=sizes):  # type: ignore[no-untyped-def]
             sizes.extend(len(job[1]) for job in items)
             return local_mapper(1)(fn, items)
 

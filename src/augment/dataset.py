@@ -14,6 +14,7 @@ from functools import cache, lru_cache
 from itertools import chain, compress
 from operator import attrgetter
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 
@@ -296,7 +297,13 @@ class _Ids(Sequence[str]):
     def __len__(self) -> int:
         return len(self._examples)
 
-    def __getitem__(self, i):  # type: ignore[no-untyped-def, override]
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
         if isinstance(i, slice):
             return [e.id for e in self._examples[i]]
         return self._examples[i].id

@@ -843,7 +843,7 @@ def _distances(tok: Tokenized, x: np.ndarray, y: np.ndarray, mapper: Mapper | No
     count = -(-len(x) // VERIFY_CHUNK)
     count += -count % VERIFY_JOBS
     bounds = [k * len(x) // count for k in range(count + 1)]
-    for start, end in zip(bounds, bounds[1:]):
+    for start, end in zip(bounds, bounds[1:], strict=False):
         cx, cy = x[start:end], y[start:end]
         rows = ragged.distinct(np.r_[cx, cy])
         jobs.append((tok.subset(rows), np.searchsorted(rows, cx), np.searchsorted(rows, cy)))

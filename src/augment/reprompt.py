@@ -18,11 +18,13 @@ from functools import lru_cache
 
 from .codec import FormatConfig, format_melody
 from .errors import AugmentError
-from .example import Example
-from .prompt import Tonality, parse_claims
+from .example import Example, Step
+from .melody import Ticks
+from .prompt import PromptClaims, Tonality, parse_claims
 from .prompt_rewrite import RewriteError, rewrite_claims
 from .prompt_template import render_template, template_facts, template_fields
 from .rules.diatonic import bar_ticks
+from .theory import Key, ModeName
 
 DEFAULT_USER_TEMPLATES = (
     "Write a melody in {key}.",
@@ -80,10 +82,14 @@ def _meter_text(meter: object) -> str | None:
 
 def whole_bars(example: Example, meter: str | None) -> int | None:
     """The melody's length in bars of ``meter`` when it is a whole number, else None."""
+    return _whole_bars(example.melody.total_ticks, meter)
+
+
+def _whole_bars(total: Ticks, meter: str | None) -> int | None:
     if meter is None:
         return None
     num, den = (int(x) for x in meter.split("/"))
-    total, bar = example.melody.total_ticks, bar_ticks((num, den))
+    bar = bar_ticks((num, den))
     return int(total // bar) if total % bar == 0 else None
 
 
@@ -107,26 +113,22 @@ def _words(prompt: str) -> tuple[bool, bool, bool, bool]:
 def needs_template(prompt: str, example: Example, seed_key_mode: str | None) -> str | None:
     """Why an edit cannot keep this prompt true (None when it can)."""
     rules = _changed(example)
+    return _template_reason(prompt, bool(rules & CONTOUR_RULES), bool(rules & DURATION_RULES),
+                            example.key.mode if example.key else None, seed_key_mode)
+
+
+def _template_reason(prompt: str, contour_changed: bool, durations_changed: bool, new_mode: str | None,
+                     seed_key_mode: str | None) -> str | None:
     citation, contour, note_values, mood = _words(prompt)
     if citation:
         return "it names a specific work"
-    if rules & CONTOUR_RULES and contour:
+    if contour_changed and contour:
         return "it describes a contour the rules reversed"
-    if rules & DURATION_RULES and note_values:
+    if durations_changed and note_values:
         return "it describes note values the rules changed"
-    new_mode = example.key.mode if example.key else None
     if seed_key_mode and new_mode != seed_key_mode and mood:
         return "it describes a mood that belonged to the other mode"
     return None
-
-
-def _template_prompt(example: Example, config: RepromptConfig, meter: str | None) -> str | None:
-    facts = template_facts(key=example.key, meter=meter, bars=whole_bars(example, meter),
-                           notes=len(example.melody.notes))
-    usable = _usable(tuple(config.pool), frozenset(facts))
-    if not usable:
-        return None
-    return render_template(_pick(usable, example, "user"), facts)
 
 
 @lru_cache(maxsize=256)
@@ -136,16 +138,15 @@ def _usable(pool: tuple[str, ...], fields: frozenset[str]) -> tuple[str, ...]:
     return tuple(t for t in pool if template_fields(t) <= fields)
 
 
-def _tonality(seed_prompt: str, example: Example) -> Tonality | object | None:
-    """The key to write: a church mode survives transposition; else the variant's key."""
-    claims = parse_claims(seed_prompt)
+def _tonality_of(claims: PromptClaims, key: Key | None, transposed: int | None) -> Key | Tonality | None:
+    """The key to write: a church mode the prompt states survives transposition (by
+    ``transposed`` semitones: None when a step is no transposition); else the variant's key."""
     mode = claims.mode
     if mode in (None, "major", "minor"):
-        return example.key
-    if any(step.rule != "transpose" for step in example.steps) or claims.tonic is None:
+        return key
+    if transposed is None or claims.tonic is None:
         return None
-    shift = sum(int(dict(step.params)["semitones"]) for step in example.steps)
-    return Tonality(claims.tonic, mode).transposed(shift)
+    return Tonality(claims.tonic, mode).transposed(transposed)
 
 
 def reprompt(example: Example, seed: Example, fmt: FormatConfig, config: RepromptConfig
@@ -157,32 +158,113 @@ def reprompt(example: Example, seed: Example, fmt: FormatConfig, config: Repromp
         texts[0] = _pick(config.system_templates, example, "system")
     if index is None or prompt is None:
         return example.with_contents(texts)
+    # The new prompt is worked out from plain values, each step remembered (a seed's
+    # thousands of variants share its prompt and meet few keys, meters and rule sets; the
+    # lengths, which vary more, are read only when the prompt or a template needs them).
+    key, melody = example.key, example.melody
     meter = _meter_text(dict(example.facts).get("meter"))
-    seed_mode = seed.key.mode if seed.key else None
-    why = "template mode" if config.mode == "template" else needs_template(prompt, example, seed_mode)
-    if why is not None:
-        text = _template_prompt(example, config, meter)
-        if text is None:
-            return f"reprompt: the prompt cannot stay true ({why}) and no template fits"
-        texts[index] = text
-        return example.with_contents(texts)
-    claims = parse_claims(prompt)
-    key = _tonality(prompt, example) if claims.keys else None
-    if claims.keys and key is None:
-        return "reprompt: the prompt names a mode the variant's rules do not keep"
-    bars = None
-    if claims.bars is not None or any(c.unit == "bars" for c in claims.lengths):
-        bars = whole_bars(example, meter or "4/4")
-        if bars is None:
-            return "reprompt: the prompt counts bars but the variant does not fill whole bars"
-    notes = len(example.melody.notes) if claims.notes is not None else None
-    try:
-        text = rewrite_claims(prompt, key=key,  # type: ignore[arg-type]
-                              meter=meter if claims.meters else None, bars=bars, notes=notes)
-    except RewriteError as exc:
-        return exc.reason
-    texts[index] = text
+    contour = durations = False  # whether a rule reversed the contour, changed the note values
+    for step in example.steps:
+        rule = step.rule
+        contour = contour or rule in CONTOUR_RULES
+        durations = durations or rule in DURATION_RULES
+    plan = _plan(prompt, config.mode, seed.key.mode if seed.key else None, contour, durations,
+                 _transposed(example.steps) if _names_church_mode(prompt) else None,
+                 None if key is None else (key.tonic, key.mode), meter)
+    if type(plan) is str:
+        return plan
+    if type(plan) is _Edit:
+        bars = None
+        if plan.bars:
+            bars = _whole_bars(melody.total_ticks, meter or "4/4")
+            if bars is None:
+                return "reprompt: the prompt counts bars but the variant does not fill whole bars"
+        text = _edited(prompt, plan.tonality, plan.meter, bars, len(melody.notes) if plan.notes else None)
+        if text.reason:
+            return text.reason
+        texts[index] = text.text
+    else:
+        rendered = _templated(tuple(config.pool), key, meter, _whole_bars(melody.total_ticks, meter),
+                              len(melody.notes))
+        if not rendered:
+            return f"reprompt: the prompt cannot stay true ({plan}) and no template fits"
+        texts[index] = _pick(rendered, example, "user")
     return example.with_contents(texts)
+
+
+def _transposed(steps: tuple[Step, ...]) -> int | None:
+    """The semitones ``steps`` transpose by when every one is a transposition, else None."""
+    if any(step.rule != "transpose" for step in steps):
+        return None
+    return sum(int(dict(step.params)["semitones"]) for step in steps)
+
+
+@lru_cache(maxsize=4096)
+def _names_church_mode(prompt: str) -> bool:
+    """Whether the prompt states a mode besides major and minor (``_tonality_of``)."""
+    return bool(parse_claims(prompt).keys) and parse_claims(prompt).mode not in (None, "major", "minor")
+
+
+@dataclass(frozen=True)
+class _Edit:
+    """The prompt's claims edited (``_plan``): to ``tonality`` and ``meter`` (None: that kind
+    of claim left alone), and the bars and notes when it counts them."""
+
+    tonality: Key | Tonality | None
+    meter: str | None
+    bars: bool
+    notes: bool
+
+
+class _Template(str):
+    """The prompt rendered from a template (``_plan``); the str says why."""
+
+
+@dataclass(frozen=True)
+class _Text:
+    text: str
+    reason: str = ""
+
+
+@lru_cache(maxsize=4096)
+def _plan(prompt: str, mode: str, seed_mode: str | None, contour: bool, durations: bool,
+          transposed: int | None, key: tuple[int, ModeName] | None, meter: str | None
+          ) -> _Edit | _Template | str:
+    """How a variant's prompt is made (``reprompt``, from the values it depends on: whether
+    its rules reversed the contour or changed the note values, the semitones it is
+    transposed by when the prompt states a church mode and every rule transposed, its key
+    and meter): the claims edited, a template rendered, or a str: why it cannot be made true."""
+    why = "template mode" if mode == "template" else \
+        _template_reason(prompt, contour, durations, None if key is None else key[1], seed_mode)
+    if why is not None:
+        return _Template(why)
+    claims = parse_claims(prompt)
+    tonality = _tonality_of(claims, None if key is None else Key(*key), transposed) if claims.keys else None
+    if claims.keys and tonality is None:
+        return "reprompt: the prompt names a mode the variant's rules do not keep"
+    return _Edit(tonality, meter if claims.meters else None,
+                 claims.bars is not None or any(c.unit == "bars" for c in claims.lengths),
+                 claims.notes is not None)
+
+
+@lru_cache(maxsize=4096)
+def _edited(prompt: str, tonality: Key | Tonality | None, meter: str | None, bars: int | None,
+            notes: int | None) -> _Text:
+    """``rewrite_claims`` of the prompt, or the reason it cannot be made true."""
+    try:
+        return _Text(rewrite_claims(prompt, key=tonality,
+                                    meter=meter, bars=bars, notes=notes))
+    except RewriteError as exc:
+        return _Text("", exc.reason)
+
+
+@lru_cache(maxsize=4096)
+def _templated(pool: tuple[str, ...], key: Key | None, meter: str | None, bars: int | None,
+               notes: int) -> tuple[str, ...]:
+    """The prompts of the templates of ``pool`` usable with these facts, in pool order (a
+    variant's id picks one: ``_pick``); () when none is."""
+    facts = template_facts(key=key, meter=meter, bars=bars, notes=notes)
+    return tuple(render_template(template, facts) for template in _usable(pool, frozenset(facts)))
 
 
 def seed_facts(example: Example) -> Example:
