@@ -310,7 +310,8 @@ class SlimExamples(Sequence[Example]):
                  steps: list[tuple[Step, ...]], parts: list[Any]) -> None:
         self.ids, self.parents, self.fields = ids, parents, fields  # six numbers a row
         # Each example's steps as they are: the steps are shared objects (``Step.of``), which
-        # the pickle sends once and refers to after, so they stay one object each here too.
+        # the trip to the run's main process carries once and refers to after (its memo), so
+        # they stay one object each there too.
         self.steps, self.parts = steps, parts
         self._made: list[Example] | None = None
 
