@@ -73,6 +73,8 @@ def test_merged_order_of_two_sorted_parts_is_the_text_order(first: list[str], se
 
     texts = sorted(first) + sorted(second)
     assert merged_order(texts, len(first)).tolist() == text_order(texts).tolist()
+    boxed = [(t,) for t in texts]  # the texts read by a key (a run's examples by id)
+    assert merged_order(boxed, len(first), key=lambda b: b[0]).tolist() == text_order(texts).tolist()
     whole = sorted(texts)  # one part only: already in order
     in_place = list(range(len(whole)))
     assert merged_order(whole, 0).tolist() == merged_order(whole, len(whole)).tolist() == in_place

@@ -14,7 +14,6 @@ from functools import cache, lru_cache
 from itertools import chain, compress
 from operator import attrgetter
 from pathlib import Path
-from typing import overload
 
 import numpy as np
 
@@ -231,11 +230,10 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
         split_of = assign_sides(kept, group, config, run_seed)
     held_keys = _held_out_keys(config.split.holdout_keys)
     # dedup keeps the seeds first, then the variants, each by id (``select`` reorders them):
-    # the few seeds are placed among the variants by their ids alone (``_Ids``: no list of
-    # a million ids)
+    # the few seeds are placed among the variants by their ids
     seeds_first = next((k for k, e in enumerate(kept) if not e.is_seed), len(kept))
     by_id_order = ragged.text_order([e.id for e in kept]) if target is not None else \
-        ragged.merged_order(_Ids(kept), seeds_first)
+        ragged.merged_order(kept, seeds_first, key=attrgetter("id"))
     # Each kept example's split number (``SPLITS``), its family's side: from the codes of the
     # families when the kept examples' rows are known (no pass over a million examples).
     split_no = _split_numbers(kept, split_of, None if kept_rows is None else codes.codes[3][kept_rows],
@@ -286,27 +284,6 @@ def build_splits(candidates: Sequence[Example], plan: SplitPlan, config: Config,
             return {"before": before_report, "after": after_report}
     return Built(by_split, split_of, dropped, params, plan.calibration, written_rows, by_id, counts,
                  diversity)
-
-
-class _Ids(Sequence[str]):
-    """The ids of ``examples``, each read when asked (``ragged.merged_order`` bisects a few)."""
-
-    def __init__(self, examples: Sequence[Example]) -> None:
-        self._examples = examples
-
-    def __len__(self) -> int:
-        return len(self._examples)
-
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        if isinstance(i, slice):
-            return [e.id for e in self._examples[i]]
-        return self._examples[i].id
 
 
 def _id_order_of_splits(split_by_id: np.ndarray, bounds: list[int]) -> np.ndarray:

@@ -372,10 +372,10 @@ class SlimExamples(Sequence[Example]):
             # Column by column, each example made by ``map`` (no Python loop a row: ~1 us
             # an example less, a million of them made by a run's main process as they come)
             part = self.parts.__getitem__
-            columns = self.fields.reshape(-1, 6).T.tolist()  # messages, melody index, seed id,
-            messages, index, seed, source, key, facts = (list(map(part, c)) for c in columns)  # ...
+            columns = self.fields.reshape(-1, 6).T.tolist()  # (a row's six numbers: ``of``)
+            messages, index, seed, source, key, facts = (list(map(part, c)) for c in columns)
             made = list(map(Example, self.ids, messages, repeat(NO_MELODY, len(self.ids)), index, seed,
-                            source, self.parents, self.steps, key, facts))  # (source, key, facts)
+                            source, self.parents, self.steps, key, facts))
             self._made = made
         return made
 

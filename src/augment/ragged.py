@@ -9,12 +9,13 @@ computations.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Hashable, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Hashable, Sequence
+from typing import TypeVar, cast
 
 import numpy as np
 
 H = TypeVar("H", bound=Hashable)
+T = TypeVar("T")
 
 
 def owners(starts: np.ndarray) -> np.ndarray:
@@ -130,17 +131,22 @@ def numbered(values: Sequence[H]) -> tuple[np.ndarray, tuple[H, ...]]:
     return codes, tuple(number)
 
 
-def merged_order(texts: Sequence[str], cut: int) -> np.ndarray:
-    """``text_order(texts)`` when ``texts[:cut]`` and ``texts[cut:]`` are each in that order
-    already (a run's kept examples: the seeds, then the variants, each by id): the few of
-    the first part placed among the second by bisection, no sort of the many."""
-    n = len(texts)
+def merged_order(items: Sequence[T], cut: int, key: Callable[[T], str] | None = None) -> np.ndarray:
+    """``text_order`` of the texts (``items``, or ``key`` of each: a run's kept examples by
+    id, no list of a million ids made) when ``[:cut]`` and ``[cut:]`` are each in that
+    order already (the seeds, then the variants, each by id): the few of the first part
+    placed among the second by bisection, no sort of the many."""
+    n = len(items)
     if not 0 <= cut <= n:
         raise ValueError(f"cut {cut} outside 0..{n}")
     # first-part text k goes after the second part's texts below it (and before equal ones:
     # a stable sort keeps the first part first)
-    placed = np.arange(cut, dtype=np.intp) + np.fromiter(
-        (bisect_left(texts, texts[k], cut) - cut for k in range(cut)), dtype=np.intp, count=cut)
+    if key is None:
+        texts = cast(Sequence[str], items)
+        below = (bisect_left(texts, texts[k], cut) for k in range(cut))
+    else:
+        below = (bisect_left(items, key(items[k]), cut, key=key) for k in range(cut))
+    placed = np.arange(cut, dtype=np.intp) + np.fromiter(below, dtype=np.intp, count=cut) - cut
     order = np.empty(n, dtype=np.intp)
     first = np.zeros(n, dtype=bool)
     first[placed] = True

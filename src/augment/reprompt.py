@@ -202,7 +202,8 @@ def _transposed(steps: tuple[Step, ...]) -> int | None:
 @lru_cache(maxsize=4096)
 def _names_church_mode(prompt: str) -> bool:
     """Whether the prompt states a mode besides major and minor (``_tonality_of``)."""
-    return bool(parse_claims(prompt).keys) and parse_claims(prompt).mode not in (None, "major", "minor")
+    claims = parse_claims(prompt)
+    return bool(claims.keys) and claims.mode not in (None, "major", "minor")
 
 
 @dataclass(frozen=True)
