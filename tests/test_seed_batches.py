@@ -22,7 +22,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from augment.codec import FormatConfig, format_melodies, format_melody
+from augment.codec import FormatConfig, example_to_line, format_melodies, format_melody, melody_json
 from augment.dedup import PrintBlock, exact_digests, exact_key, fingerprints
 from augment.editdist import Tokenized, token_ids
 from augment.example import Example, Message
@@ -132,6 +132,52 @@ def test_exact_digests_equal_the_exact_keys() -> None:
              Message("assistant", "melody_pitch_duration_data: []"))
     examples.append(Example.seed(parts, melody, 1, "parts"))
     assert exact_digests(examples) == b"".join(bytes.fromhex(exact_key(e)) for e in examples)
+
+
+ticks_any = st.one_of(st.integers(1, 1 << 40), st.fractions(Fraction(1, 10**6), Fraction(10**6)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.integers(-(1 << 70), 1 << 70)), ticks_any), max_size=20),
+       st.sampled_from([FormatConfig(), FormatConfig("whole", "null"), FormatConfig("quarter", "null")]))
+def test_melody_json_is_the_json_of_the_melody_text(pairs_: list[tuple[int | None, object]],
+                                                     fmt: FormatConfig) -> None:
+    """``melody_json`` quotes the text without scanning it: right only because no text
+    ``format_melody`` writes holds a character JSON escapes (any pitch, any duration)."""
+    melody = Melody.from_ticks(tuple(p for p, _ in pairs_), tuple(t for _, t in pairs_))  # type: ignore[misc]
+    text = format_melody(melody, fmt)
+    assert melody_json(melody, fmt) == json.dumps(text, ensure_ascii=False) == json.dumps(text)
+
+
+def test_output_lines_of_re_prompted_variants_equal_json_dumps() -> None:
+    """A variant's melody message says the very text ``format_melody`` wrote, which
+    ``example_to_line`` quotes as it is; any other text (an equal one that is another
+    object, one with characters JSON escapes) or a melody message with extra keys goes the
+    general way."""
+    def plain(example: Example) -> str:
+        messages = []
+        for m in example.messages:
+            obj = {"role": m.role, "content": m.content}
+            obj.update(m.extra)
+            messages.append(obj)
+        return json.dumps({"messages": messages}, ensure_ascii=False)
+
+    examples = list(variants())
+    quoted = [e for e in examples if e.melody._text is not None
+              and e.messages[e.melody_index].content is e.melody._text[1]]
+    assert len(quoted) > 0.9 * len(examples)
+    base = quoted[0]
+    at = base.melody_index
+    text = base.messages[at].content
+    assert text is not None
+    copied = base.with_content(at, "".join(list(text)))  # equal, not the same object
+    assert copied.messages[at].content is not text
+    escaped = base.with_content(at, text + '\n"')  # (as a file may say it: JSON escapes these)
+    extra = replace(base, messages=tuple(replace(m, extra=(("weight", 1),)) if i == at else m
+                                         for i, m in enumerate(base.messages)))
+    known: dict[tuple[str, str], str | None] = {}
+    for example in (*examples, copied, escaped, extra):
+        assert example_to_line(example) == plain(example) == example_to_line(example, known)
 
 
 def test_fingerprints_equal_their_definition() -> None:

@@ -23,13 +23,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, repeat
 from operator import attrgetter, not_
-from typing import cast, overload
+from typing import Any, cast, overload
 
 import numpy as np
 
 from . import ragged
 from .calibrate import Calibration, calibrate
-from .codec import format_melody
+from .codec import format_melody, melody_json
 from .config import DEDUP_LEVELS, DedupConfig
 from .editdist import Tokenized
 from .example import Example
@@ -90,21 +90,25 @@ def exact_digests(examples: Sequence[Example]) -> bytes:
     seed's variants share the system message and a few dozen prompts), then each example's
     melody text is added: the same text ``json.dumps`` writes (``ensure_ascii=False``, the
     default separators), for messages whose contents are all strings."""
-    prefixes: dict[tuple[tuple[str, object], ...], str | None] = {}
+    # (the hash of each prefix's text, copied for each example: only its melody is hashed)
+    prefixes: dict[tuple[tuple[str, object], ...], Any] = {}
     out = []
-    sha = hashlib.sha256
     for e in examples:
-        texts = tuple((m.role, m.content) for i, m in enumerate(e.messages) if i != e.melody_index)
+        messages, at = e.messages, e.melody_index
+        texts = tuple(map(_ROLE_CONTENT, messages[:at] + messages[at + 1:]))
         try:
-            if texts not in prefixes:
-                prefixes[texts] = _messages_json(texts)
-            prefix = prefixes[texts]
+            prefix = prefixes.get(texts, _UNSEEN)
+            if prefix is _UNSEEN:
+                text = _messages_json(texts)
+                prefix = prefixes[texts] = None if text is None else hashlib.sha256(text.encode())
         except TypeError:  # a content that is no string (a list of parts): unhashable
             prefix = None
         if prefix is None:
             out.append(bytes.fromhex(exact_key(e)))
         else:
-            out.append(sha(f"{prefix}{_json_text(format_melody(e.melody))}]".encode()).digest())
+            h = prefix.copy()
+            h.update(f"{melody_json(e.melody)}]".encode())
+            out.append(h.digest())
     return b"".join(out)
 
 
@@ -117,6 +121,8 @@ def _messages_json(texts: tuple[tuple[str, object], ...]) -> str | None:
                             for role, content in texts) + "], "
 
 
+_ROLE_CONTENT = attrgetter("role", "content")
+_UNSEEN: Any = object()  # (None is a remembered answer)
 _json_text = json.encoder.encode_basestring  # a str as json.dumps(ensure_ascii=False) writes it
 
 DIGEST = 32  # bytes of a sha256 digest

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import asdict, dataclass, field, replace
-from functools import partial
+from functools import lru_cache, partial
 from importlib.metadata import PackageNotFoundError, version
 from itertools import chain, repeat
 from operator import attrgetter
@@ -55,7 +55,7 @@ from .progress import SILENT, Progress
 from .prompt import stated_key
 from .reprompt import reprompt, seed_facts
 from .split import SPLITS
-from .theory import MelodyArrays, PackedMelodies, detect_keys, stored
+from .theory import Key, MelodyArrays, ModeName, PackedMelodies, detect_keys, stored
 
 OnError = Literal["fail", "skip"]
 
@@ -433,12 +433,12 @@ def lineage_head(e: Example) -> str:
     step's JSON text is its ``json_text``: an ASCII str rule with ASCII str keys and int or
     ASCII str values (``json_text`` escapes non-ASCII, ``dumps`` keeps it); else by ``dumps``."""
     rules = _steps_json(e.steps)
-    fields = (e.id, e.parent_id, e.seed_id, e.source)
-    if rules is not None and all(x is None or type(x) is str for x in fields):
-        key = "null" if e.key is None else _json_str(e.key.name)
+    id_, parent, seed_id, source, key = e.id, e.parent_id, e.seed_id, e.source, e.key
+    if rules is not None and type(id_) is str and (parent is None or type(parent) is str) \
+            and (seed_id is None or type(seed_id) is str) and (source is None or type(source) is str):
         q = _json_or_null
-        return (f'{{"id": {q(e.id)}, "key": {key}, "parent_id": {q(e.parent_id)}, '
-                f'"rules": {rules}, "seed_id": {q(e.seed_id)}, "source": {q(e.source)}')
+        return (f'{{"id": {q(id_)}, "key": {"null" if key is None else _key_json(key.tonic, key.mode)}, '
+                f'"parent_id": {q(parent)}, "rules": {rules}, {_family_json(seed_id, source)}')
     record = {"id": e.id, "seed_id": e.seed_id, "parent_id": e.parent_id, "source": e.source,
               "key": None if e.key is None else e.key.name, "rules": [s.as_dict() for s in e.steps]}
     return dumps(record)[:-1]
@@ -462,6 +462,19 @@ _json_str = json.encoder.encode_basestring  # a str as dumps writes it (non-ASCI
 
 def _json_or_null(text: str | None) -> str:
     return "null" if text is None else _json_str(text)
+
+
+# (a seed's thousands of variants share their family's fields and a few keys)
+@lru_cache(maxsize=1024)
+def _family_json(seed_id: str | None, source: str | None) -> str:
+    """The lineage record's seed_id and source, as ``dumps`` writes them."""
+    return f'"seed_id": {_json_or_null(seed_id)}, "source": {_json_or_null(source)}'
+
+
+@lru_cache(maxsize=1024)
+def _key_json(tonic: int, mode: ModeName) -> str:
+    """The lineage record's key, as ``dumps`` writes its name."""
+    return _json_str(Key(tonic, mode).name)
 
 
 def lineage_line(head: str, split: str) -> str:
