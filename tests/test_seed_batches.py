@@ -117,6 +117,18 @@ def test_invariant_digests_equal_the_invariant_keys() -> None:
     expected = [bytes.fromhex(invariant_key(m)) for m in melodies]
     assert invariant_digests(melodies, tok) == expected
     assert invariant_digests(melodies, token_ids([melody_tokens(m) for m in melodies])) == expected
+    # each melody alone too, and melodies without tokens (empty, one note) or with a rest
+    # first among the others
+    odd = [Melody.from_ticks((), ()), Melody.from_ticks((None, 60, 62), (48, 48, 24)), Melody.from_ticks((64,), (48,)),
+           melodies[3]]
+    for batch in ([melodies[5]], odd, odd[::-1], melodies[:50] + odd):
+        tok = batch_tokens(batch)
+        assert tok is not None
+        assert invariant_digests(batch, tok) == [bytes.fromhex(invariant_key(m)) for m in batch]
+    # tokens given with texts that are not ASCII (none is a melody's)
+    given = [("é:1", "+2:1"), (), ("+1:2", "ü", "R:1")]
+    assert invariant_digests(odd[1:] + odd[:1], token_ids([list(t) for t in given] + [[]])) == \
+        [bytes.fromhex(invariant_key(m, t)) for m, t in zip(odd[1:] + odd[:1], [*given, ()], strict=True)]
 
 
 def test_exact_digests_equal_the_exact_keys() -> None:

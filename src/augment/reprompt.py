@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from .codec import FormatConfig, format_melody
@@ -179,7 +179,10 @@ def reprompt(example: Example, seed: Example, fmt: FormatConfig, config: Repromp
             bars = _whole_bars(melody.total_ticks, meter or "4/4")
             if bars is None:
                 return "reprompt: the prompt counts bars but the variant does not fill whole bars"
-        text = _edited(prompt, plan.tonality, plan.meter, bars, len(melody.notes) if plan.notes else None)
+        notes = len(melody.notes) if plan.notes else None
+        text = plan.texts.get((bars, notes))  # (the plan's texts by lengths: its key is hashed once)
+        if text is None:
+            text = plan.texts[bars, notes] = _edited(prompt, plan.tonality, plan.meter, bars, notes)
         if text.reason:
             return text.reason
         texts[index] = text.text
@@ -215,6 +218,9 @@ class _Edit:
     meter: str | None
     bars: bool
     notes: bool
+    # the prompt's text as edited, by (bars, notes) when it counts them (``_edited``)
+    texts: dict[tuple[int | None, int | None], _Text] = field(default_factory=dict, compare=False,
+                                                              repr=False, hash=False)
 
 
 class _Template(str):
