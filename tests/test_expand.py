@@ -483,8 +483,14 @@ def test_a_spooled_file_is_written_by_another_process_as_this_one_would(
             data = (tmp_path / f"{name}.jsonl").read_bytes()
             assert data == b"".join(line + b"\n" for line in lines)
             assert digest == hashlib.sha256(data).hexdigest()
-        monkeypatch.setattr(output, "READ_BATCH", 4)  # made lines on batch edges, here
-        assert write_spooled(jobs[1]) == digests[1]
+        # windows of a few lines (made lines on their edges), read as spans or one by one
+        for window, gap in ((4, 4096), (3, 0), (1, 4096), (7, 1 << 20)):
+            monkeypatch.setattr(output, "READ_WINDOW", window)
+            monkeypatch.setattr(output, "READ_GAP", gap)
+            assert [write_spooled(job) for job in jobs] == digests
+        monkeypatch.setattr(output, "READ_BATCH", 4)  # (what Spool.raws reads at once)
+        spooled = [w for w, e in zip(want, entries.tolist(), strict=True) if e >= 0]
+        assert list(spool.raws(entries[entries >= 0], 0)) == spooled
         with pytest.raises(IndexError):
             spool.places(np.array([300]), 0)
         path = spool.path

@@ -119,8 +119,8 @@ def test_invariant_digests_equal_the_invariant_keys() -> None:
     assert invariant_digests(melodies, token_ids([melody_tokens(m) for m in melodies])) == expected
     # each melody alone too, and melodies without tokens (empty, one note) or with a rest
     # first among the others
-    odd = [Melody.from_ticks((), ()), Melody.from_ticks((None, 60, 62), (48, 48, 24)), Melody.from_ticks((64,), (48,)),
-           melodies[3]]
+    odd = [Melody.from_ticks((), ()), Melody.from_ticks((None, 60, 62), (48, 48, 24)),
+           Melody.from_ticks((64,), (48,)), melodies[3]]
     for batch in ([melodies[5]], odd, odd[::-1], melodies[:50] + odd):
         tok = batch_tokens(batch)
         assert tok is not None

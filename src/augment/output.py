@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
-from itertools import chain, islice, repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -40,26 +40,38 @@ def _umask() -> int:
 def write_atomic(path: Path, lines: Iterable[str | bytes]) -> str:
     """Write ``lines`` (each + newline; text, or bytes already UTF-8) to ``path``
     atomically; return its sha256."""
+    return write_chunks_atomic(path, _chunks(lines))
+
+
+def _chunks(lines: Iterable[str | bytes]) -> Iterator[bytes]:
+    """``lines``, each + newline, joined about ``WRITE_CHUNK`` bytes at a time."""
+    chunk: list[bytes] = []
+    size = 0
+    for line in lines:
+        data = line + b"\n" if isinstance(line, bytes) else (line + "\n").encode("utf-8")
+        chunk.append(data)
+        size += len(data)
+        if size >= WRITE_CHUNK:
+            yield b"".join(chunk)
+            chunk, size = [], 0
+    yield b"".join(chunk)
+
+
+def write_chunks_atomic(path: Path, chunks: Iterable[bytes]) -> str:
+    """Write the bytes of ``chunks``, one after another, to ``path`` atomically; return its
+    sha256."""
     path.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with closing(UncachedFile(fd)) as handle, ThreadPoolExecutor(max_workers=1) as writer:
-            # Lines are joined about a megabyte at a time; a thread writes and hashes each
-            # chunk (both let go of the GIL) while the next one is made. One thread: in order.
+            # A thread writes and hashes each chunk (both let go of the GIL) while the next
+            # one is made. One thread: in order.
             pending: deque[Future[None]] = deque()
-            chunk: list[bytes] = []
-            size = 0
-            for line in lines:
-                data = line + b"\n" if isinstance(line, bytes) else (line + "\n").encode("utf-8")
-                chunk.append(data)
-                size += len(data)
-                if size >= WRITE_CHUNK:
-                    pending.append(writer.submit(_write, handle, digest, b"".join(chunk)))
-                    chunk, size = [], 0
-                    if len(pending) > WRITES_AHEAD:
-                        pending.popleft().result()
-            pending.append(writer.submit(_write, handle, digest, b"".join(chunk)))
+            for chunk in chunks:
+                pending.append(writer.submit(_write, handle, digest, chunk))
+                if len(pending) > WRITES_AHEAD:
+                    pending.popleft().result()
             while pending:
                 pending.popleft().result()  # raises what a write raised
             handle.finish()
@@ -362,11 +374,13 @@ READ_WINDOW = 1 << 13  # texts whose reads may be joined (a window's texts are h
 READ_GAP = 4096  # bytes of other texts a joined read of a spool's texts may read past
 
 
-def _read_window(fileno: int, offsets: np.ndarray, sizes: np.ndarray, gap: int) -> list[bytes] | None:
+def _read_window(fileno: int, offsets: np.ndarray, sizes: np.ndarray, gap: int, views: bool = False
+                 ) -> list[Any] | None:
     """``preads`` of texts, by reading the spans they cover in file order (texts at most
     ``gap`` bytes apart: one span); None when that would not save three reads in four.
     (A run's rejections wait in its spool one seed after another, each seed's by id; the
-    rejects file takes them by id: a window of them comes from a few hundred spans.)"""
+    rejects file takes them by id: a window of them comes from a few hundred spans.) With
+    ``views``, each text is a view of its span's bytes, not a copy."""
     order = np.argsort(offsets, kind="stable")
     starts, lengths = offsets[order], sizes[order]
     reach = np.maximum.accumulate(starts + lengths)  # the end of the span so far
@@ -374,12 +388,14 @@ def _read_window(fileno: int, offsets: np.ndarray, sizes: np.ndarray, gap: int) 
     if 4 * (len(cut) + 1) > len(offsets):
         return None
     firsts, lasts = np.r_[0, cut], np.r_[cut, len(starts)]
-    texts: list[bytes] = [b""] * len(offsets)
+    texts: list[Any] = [b""] * len(offsets)
     for lo, hi, a, b in zip(starts[firsts].tolist(), reach[lasts - 1].tolist(), firsts.tolist(),
                             lasts.tolist(), strict=True):
-        data = os.pread(fileno, hi - lo, lo)
+        data: Any = os.pread(fileno, hi - lo, lo)
         if len(data) != hi - lo:
             raise OSError(f"read {len(data)} of {hi - lo} bytes at {lo}: the file is shorter")
+        if views:
+            data = memoryview(data)
         for k, at, n in zip(order[a:b].tolist(), (starts[a:b] - lo).tolist(), lengths[a:b].tolist(),
                             strict=True):
             texts[k] = data[at:at + n]
@@ -403,24 +419,33 @@ class SpooledFile:
 
 
 def write_spooled(job: SpooledFile) -> str:
-    """Write ``job``'s file; its sha256."""
+    """Write ``job``'s file; its sha256. A window of lines at a time (``READ_WINDOW``): their
+    spans of the spool read (``_read_window``), and the lines, each with its ending, joined
+    from views of those bytes in one copy (no bytes object a line)."""
     with open(job.spool, "rb") as spool:
-        texts = _with_made(preads(spool.fileno(), job.offsets, job.sizes, READ_GAP), job.made)
-        if job.ends is not None:
-            texts = map(bytes.__add__, texts, map(job.suffixes.__getitem__, job.ends.tolist()))
-        return write_atomic(Path(job.out), texts)
+        return write_chunks_atomic(Path(job.out), _spooled_chunks(spool.fileno(), job))
 
 
-def _with_made(texts: Iterator[bytes], made: dict[int, bytes]) -> Iterator[bytes]:
-    """``texts`` with text i replaced by ``made[i]`` where there is one (the few lines not
-    spooled: only they cost Python code)."""
-    at = 0
-    for i in sorted(made):
-        yield from islice(texts, i - at)
-        next(texts)  # (its place: 0 bytes)
-        yield made[i]
-        at = i + 1
-    yield from texts
+def _spooled_chunks(fileno: int, job: SpooledFile) -> Iterator[bytes]:
+    """The lines of ``job`` with their endings (suffix and newline), a window at a time."""
+    endings = [suffix + b"\n" for suffix in job.suffixes]
+    ends = None if job.ends is None else job.ends.tolist()
+    made = job.made
+    for at in range(0, len(job.offsets), READ_WINDOW):
+        offsets, sizes = job.offsets[at:at + READ_WINDOW], job.sizes[at:at + READ_WINDOW]
+        texts: Any = _read_window(fileno, offsets, sizes, READ_GAP, views=True)
+        if texts is None:
+            texts = list(map(os.pread, repeat(fileno), sizes.tolist(), offsets.tolist()))
+        for k in [k for k in made if at <= k < at + len(texts)]:  # (few: the seeds' own lines)
+            texts[k - at] = made[k]
+        if ends is None:
+            texts.append(b"")  # (each line, the last too, followed by a newline)
+            yield b"\n".join(texts)
+            continue
+        pieces: list[Any] = [b""] * (2 * len(texts))
+        pieces[::2] = texts
+        pieces[1::2] = map(endings.__getitem__, ends[at:at + len(texts)])
+        yield b"".join(pieces)
 
 
 def _block_order(order: np.ndarray | None, count: int) -> np.ndarray | None:
