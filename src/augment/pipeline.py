@@ -10,6 +10,7 @@ import gc
 import json
 import platform
 import tempfile
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -726,13 +727,14 @@ def _rules_written(rules: Counter[str], candidates: Sequence[Example], written_r
     return +left
 
 
-def _spooled(out: Path, made: Spool, examples: list[Example], entries: np.ndarray, field: int,
-             make: Callable[[Example], str], ends: np.ndarray | None = None,
+def _spooled(out: Path, made: Spool, example_at: Callable[[int], Example], entries: np.ndarray,
+             field: int, make: Callable[[Example], str], ends: np.ndarray | None = None,
              suffixes: tuple[bytes, ...] = ()) -> SpooledFile:
-    """The job writing text ``field`` of ``examples`` from ``made`` (theirs at ``entries``;
-    the others' made here by ``make``), each followed by ``suffixes[ends[i]]`` when given."""
+    """The job writing text ``field`` of the examples (``example_at`` each line's) from
+    ``made`` (theirs at ``entries``; the others' made here by ``make``), each followed by
+    ``suffixes[ends[i]]`` when given."""
     offsets, sizes = made.places(entries, field)
-    own = {k: make(examples[k]).encode("utf-8") for k in np.flatnonzero(entries < 0).tolist()}
+    own = {k: make(example_at(k)).encode("utf-8") for k in np.flatnonzero(entries < 0).tolist()}
     return SpooledFile(str(out), cast(str, made.path), offsets, sizes, own, ends, suffixes)
 
 
@@ -771,11 +773,18 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
     with them): called once those processes have started (a run's dropped candidates, ~1 s
     at a million). ``per_rule``, when given, is the written examples' steps by rule
     (counted here otherwise)."""
-    written = [e for name in SPLITS for e in built.by_split[name]]
-    entries = np.full(len(written), -1, dtype=np.int64) if made is None or made_entries is None \
+    out_dir, counts, by_split = result.out_dir, result.counts, built.by_split
+    # (the written examples are the splits' lists one after another: no list of them all is
+    # made when the pool writes the files, which reads only the few made here)
+    starts = np.cumsum([0, *(len(by_split[name]) for name in SPLITS)]).tolist()
+    entries = np.full(starts[-1], -1, dtype=np.int64) if made is None or made_entries is None \
         else made_entries
-    if len(entries) != len(written):
+    if len(entries) != starts[-1]:
         raise ValueError("one spool entry (or -1) is needed for each written example")
+
+    def written_at(at: int) -> Example:
+        k = bisect_right(starts, at) - 1
+        return cast(Example, by_split[SPLITS[k]][at - starts[k]])
 
     def spooled(at: np.ndarray, field: int) -> Iterator[bytes | None]:
         return made.raws(at, field) if made is not None else repeat(None, len(at))
@@ -791,28 +800,28 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
             split = built.split_of[e.seed_id]
             yield lineage_line(lineage_head(e), split) if head is None else head + closing[split]
 
-    out_dir, counts, by_split = result.out_dir, result.counts, built.by_split
     begin_output(out_dir)
     order = built.by_id  # (build_splits knows it)
-    by_id = [written[i] for i in order.tolist()]
-    starts = np.cumsum([0, *(len(by_split[name]) for name in SPLITS)]).tolist()
     names = [*(f"{name}.jsonl" for name in SPLITS), "lineage.jsonl"]
     for name in SPLITS:
         counts[f"written_{name}"] = len(by_split[name])
     digests: Iterator[str] | None = None
     if mapper is not None and made is not None and made.path is not None:
-        jobs = [_spooled(out_dir / f"{name}.jsonl", made, by_split[name],
+        jobs = [_spooled(out_dir / f"{name}.jsonl", made, by_split[name].__getitem__,
                          entries[starts[k]:starts[k + 1]], 0, example_to_line)
                 for k, name in enumerate(SPLITS)]
         # (an example's split is the one whose list holds it: its family's, by_split's rule)
         split_of_line = np.searchsorted(np.asarray(starts[1:]), order, side="right")
-        jobs.append(_spooled(out_dir / "lineage.jsonl", made, by_id, entries[order], 1, lineage_head,
+        jobs.append(_spooled(out_dir / "lineage.jsonl", made, lambda k: written_at(int(order[k])),
+                             entries[order], 1, lineage_head,
                              split_of_line.astype(np.int64), tuple(closing[name] for name in SPLITS)))
         digests = mapper(write_spooled, jobs)  # a pool starts them now
     else:
         for k, name in enumerate(SPLITS):
             result.files[names[k]] = write_atomic(out_dir / names[k],
                                                   lines(by_split[name], entries[starts[k]:starts[k + 1]]))
+        written = list(chain.from_iterable(by_split[name] for name in SPLITS))
+        by_id = [written[i] for i in order.tolist()]
         result.files["lineage.jsonl"] = write_atomic(out_dir / "lineage.jsonl",
                                                      lineage(by_id, entries[order]))
     if more_rejected is not None:
@@ -838,7 +847,7 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
     # Counted while the pool's processes may still be writing (~1 s at a million).
     counts["rejected_total"] = len(rejected)
     if per_rule is None:
-        per_rule = steps_by_rule(written)
+        per_rule = steps_by_rule(chain.from_iterable(by_split[name] for name in SPLITS))
     per_check = Counter(reason.split(":")[0] for r in rejected if r.stage in ("checks", "dedup", "split")
                         for reason in r.reasons)
     head = {
