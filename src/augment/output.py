@@ -66,14 +66,19 @@ def write_chunks_atomic(path: Path, chunks: Iterable[bytes]) -> str:
     try:
         with closing(UncachedFile(fd)) as handle, ThreadPoolExecutor(max_workers=1) as writer:
             # A thread writes and hashes each chunk (both let go of the GIL) while the next
-            # one is made. One thread: in order.
-            pending: deque[Future[None]] = deque()
+            # one is made. One thread: in order. The chunks waiting for it hold at most
+            # ``WRITES_AHEAD`` times ``WRITE_CHUNK`` bytes (or one chunk, when larger).
+            pending: deque[tuple[Future[None], int]] = deque()
+            waiting = 0
             for chunk in chunks:
-                pending.append(writer.submit(_write, handle, digest, chunk))
-                if len(pending) > WRITES_AHEAD:
-                    pending.popleft().result()
+                pending.append((writer.submit(_write, handle, digest, chunk), len(chunk)))
+                waiting += len(chunk)
+                while len(pending) > 1 and waiting > WRITES_AHEAD * WRITE_CHUNK:
+                    done, size = pending.popleft()
+                    done.result()
+                    waiting -= size
             while pending:
-                pending.popleft().result()  # raises what a write raised
+                pending.popleft()[0].result()  # raises what a write raised
             handle.finish()
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
