@@ -22,6 +22,17 @@ def corpus() -> tuple[tuple[str, Melody], ...]:
     return tuple((r["source"], Melody.from_pairs(r["pairs"])) for r in rows)
 
 
+def line_by_json_dumps(example: Example) -> str:
+    """The example's output line by its definition: ``json.dumps`` of its messages (keys in
+    order, extra keys after role and content, non-ASCII kept)."""
+    messages = []
+    for m in example.messages:
+        obj = {"role": m.role, "content": m.content}
+        obj.update(m.extra)
+        messages.append(obj)
+    return json.dumps({"messages": messages}, ensure_ascii=False)
+
+
 def example(melody: Melody, prompt: str = "Write a melody.", source: str = "test") -> Example:
     messages = (Message("user", prompt), Message("assistant", format_melody(melody)))
     return Example.seed(messages, melody, 1, source)

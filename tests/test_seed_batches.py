@@ -36,7 +36,7 @@ from augment.near import (
     melody_tokens,
     signatures_of,
 )
-from dataset_util import corpus, reprompted_variants, tokens_by_definition
+from dataset_util import corpus, line_by_json_dumps, reprompted_variants, tokens_by_definition
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -166,14 +166,6 @@ def test_output_lines_of_re_prompted_variants_equal_json_dumps() -> None:
     ``example_to_line`` quotes as it is; any other text (an equal one that is another
     object, one with characters JSON escapes) or a melody message with extra keys goes the
     general way."""
-    def plain(example: Example) -> str:
-        messages = []
-        for m in example.messages:
-            obj = {"role": m.role, "content": m.content}
-            obj.update(m.extra)
-            messages.append(obj)
-        return json.dumps({"messages": messages}, ensure_ascii=False)
-
     examples = list(variants())
     quoted = [e for e in examples if e.melody._text is not None
               and e.messages[e.melody_index].content is e.melody._text[1]]
@@ -189,7 +181,7 @@ def test_output_lines_of_re_prompted_variants_equal_json_dumps() -> None:
                                          for i, m in enumerate(base.messages)))
     known: dict[tuple[str, str], str | None] = {}
     for example in (*examples, copied, escaped, extra):
-        assert example_to_line(example) == plain(example) == example_to_line(example, known)
+        assert example_to_line(example) == line_by_json_dumps(example) == example_to_line(example, known)
 
 
 def test_fingerprints_equal_their_definition() -> None:

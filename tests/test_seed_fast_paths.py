@@ -99,7 +99,7 @@ from augment.theory import (
     key_of_index,
     rank_keys,
 )
-from dataset_util import corpus, seeds_from_corpus
+from dataset_util import corpus, line_by_json_dumps, seeds_from_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -630,14 +630,7 @@ def test_time_scale_factors_and_rule_lists_equal_their_definitions() -> None:
 
 
 def test_output_lines_equal_json_dumps() -> None:
-    def plain(example: Example) -> str:
-        messages = []
-        for m in example.messages:
-            obj = {"role": m.role, "content": m.content}
-            obj.update(m.extra)
-            messages.append(obj)
-        return json.dumps({"messages": messages}, ensure_ascii=False)
-
+    plain = line_by_json_dumps
     odd = Example.seed((Message("system", "Ünïcode ♭ \\u00e9 \"q\"\n", (("weight", 0),)),
                         Message("user", "Write a melody in E♭ major."),
                         Message("assistant", "melody_pitch_duration_data: [[60, 1.0]]", (("weight", 1),))),
