@@ -326,6 +326,9 @@ def test_spool_gives_back_each_entrys_texts_exactly(monkeypatch: pytest.MonkeyPa
         monkeypatch.setattr(output, "READ_BATCH", 7)  # entries read a few at a time
         assert list(spool.raws(entries, 1)) == [texts[k][1].encode("utf-8") if k >= 0 else None
                                                 for k in entries]
+        monkeypatch.setattr(output, "READ_GAP", -1)  # no span joins two: each read alone, in file order
+        assert list(spool.raws(entries, 0)) == [texts[k][0].encode("utf-8") if k >= 0 else None
+                                                for k in entries]
         assert list(spool.raws([-1] * 9, 0)) == [None] * 9 and list(spool.raws([], 0)) == []
         for bad_entries, field in (([len(texts)], 0), ([-2], 0), ([0], 2)):
             with pytest.raises(IndexError):

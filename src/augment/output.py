@@ -369,10 +369,18 @@ def preads(fileno: int, offsets: np.ndarray, sizes: np.ndarray, gap: int | None 
     for at in range(0, len(offsets), step):
         part_offsets, part_sizes = offsets[at:at + step], sizes[at:at + step]
         texts = None if gap is None else _read_window(fileno, part_offsets, part_sizes, gap)
-        if texts is None:
-            yield from map(os.pread, repeat(fileno), part_sizes.tolist(), part_offsets.tolist())
-        else:
-            yield from texts
+        yield from _pread_each(fileno, part_offsets, part_sizes) if texts is None else texts
+
+
+def _pread_each(fileno: int, offsets: np.ndarray, sizes: np.ndarray) -> list[bytes]:
+    """``os.pread`` of each text, the reads made in file order (scattered reads of a large
+    file: about half the time of reading them in the order asked)."""
+    order = np.argsort(offsets, kind="stable")
+    read = map(os.pread, repeat(fileno), sizes[order].tolist(), offsets[order].tolist())
+    texts: list[bytes] = [b""] * len(offsets)
+    for k, text in zip(order.tolist(), read, strict=True):
+        texts[k] = text
+    return texts
 
 
 READ_WINDOW = 1 << 13  # texts whose reads may be joined (a window's texts are held at once)
@@ -440,7 +448,7 @@ def _spooled_chunks(fileno: int, job: SpooledFile) -> Iterator[bytes]:
         offsets, sizes = job.offsets[at:at + READ_WINDOW], job.sizes[at:at + READ_WINDOW]
         texts: Any = _read_window(fileno, offsets, sizes, READ_GAP, views=True)
         if texts is None:
-            texts = list(map(os.pread, repeat(fileno), sizes.tolist(), offsets.tolist()))
+            texts = _pread_each(fileno, offsets, sizes)
         for k in [k for k in made if at <= k < at + len(texts)]:  # (few: the seeds' own lines)
             texts[k - at] = made[k]
         if ends is None:
