@@ -368,8 +368,15 @@ def preads(fileno: int, offsets: np.ndarray, sizes: np.ndarray, gap: int | None 
     step = READ_BATCH if gap is None else READ_WINDOW
     for at in range(0, len(offsets), step):
         part_offsets, part_sizes = offsets[at:at + step], sizes[at:at + step]
-        texts = None if gap is None else _read_window(fileno, part_offsets, part_sizes, gap)
-        yield from _pread_each(fileno, part_offsets, part_sizes) if texts is None else texts
+        yield from _pread_each(fileno, part_offsets, part_sizes) if gap is None else \
+            _read_texts(fileno, part_offsets, part_sizes, gap)
+
+
+def _read_texts(fileno: int, offsets: np.ndarray, sizes: np.ndarray, gap: int, views: bool = False
+                ) -> list[Any]:
+    """The texts, read by their spans when that pays (``_read_window``), else one by one."""
+    texts = _read_window(fileno, offsets, sizes, gap, views)
+    return _pread_each(fileno, offsets, sizes) if texts is None else texts
 
 
 def _pread_each(fileno: int, offsets: np.ndarray, sizes: np.ndarray) -> list[bytes]:
@@ -446,9 +453,7 @@ def _spooled_chunks(fileno: int, job: SpooledFile) -> Iterator[bytes]:
     made = job.made
     for at in range(0, len(job.offsets), READ_WINDOW):
         offsets, sizes = job.offsets[at:at + READ_WINDOW], job.sizes[at:at + READ_WINDOW]
-        texts: Any = _read_window(fileno, offsets, sizes, READ_GAP, views=True)
-        if texts is None:
-            texts = _pread_each(fileno, offsets, sizes)
+        texts = _read_texts(fileno, offsets, sizes, READ_GAP, views=True)
         for k in [k for k in made if at <= k < at + len(texts)]:  # (few: the seeds' own lines)
             texts[k - at] = made[k]
         if ends is None:

@@ -782,6 +782,9 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
     if len(entries) != starts[-1]:
         raise ValueError("one spool entry (or -1) is needed for each written example")
 
+    def written() -> Iterator[Example]:
+        return chain.from_iterable(by_split[name] for name in SPLITS)
+
     def written_at(at: int) -> Example:
         k = bisect_right(starts, at) - 1
         return cast(Example, by_split[SPLITS[k]][at - starts[k]])
@@ -820,8 +823,8 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
         for k, name in enumerate(SPLITS):
             result.files[names[k]] = write_atomic(out_dir / names[k],
                                                   lines(by_split[name], entries[starts[k]:starts[k + 1]]))
-        written = list(chain.from_iterable(by_split[name] for name in SPLITS))
-        by_id = [written[i] for i in order.tolist()]
+        listed = list(written())
+        by_id = [listed[i] for i in order.tolist()]
         result.files["lineage.jsonl"] = write_atomic(out_dir / "lineage.jsonl",
                                                      lineage(by_id, entries[order]))
     if more_rejected is not None:
@@ -847,7 +850,7 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
     # Counted while the pool's processes may still be writing (~1 s at a million).
     counts["rejected_total"] = len(rejected)
     if per_rule is None:
-        per_rule = steps_by_rule(chain.from_iterable(by_split[name] for name in SPLITS))
+        per_rule = steps_by_rule(written())
     per_check = Counter(reason.split(":")[0] for r in rejected if r.stage in ("checks", "dedup", "split")
                         for reason in r.reasons)
     head = {
