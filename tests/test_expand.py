@@ -491,6 +491,16 @@ def test_a_spooled_file_is_written_by_another_process_as_this_one_would(
             monkeypatch.setattr(output, "READ_WINDOW", window)
             monkeypatch.setattr(output, "READ_GAP", gap)
             assert [write_spooled(job) for job in jobs] == digests
+        # a file of one spool's texts, with lines made here: from this process or another
+        own = {1: made[1], 5: made[5]}
+        job = spool.file_of(tmp_path / "c.jsonl", entries, own)
+        assert spool.write_file(job) == digests[0] and (tmp_path / "c.jsonl").read_bytes() == \
+            (tmp_path / "a.jsonl").read_bytes()
+        with local_pool(2) as run:
+            assert list(run(write_spooled, [job])) == [digests[0]]
+        for wrong in ({1: made[1]}, {**own, 2: b"both"}):  # a line neither spooled nor made, or both
+            with pytest.raises(ValueError, match="neither in the spool nor made"):
+                spool.file_of(tmp_path / "d.jsonl", entries, wrong)
         monkeypatch.setattr(output, "READ_BATCH", 4)  # (what Spool.raws reads at once)
         spooled = [w for w, e in zip(want, entries.tolist(), strict=True) if e >= 0]
         assert list(spool.raws(entries[entries >= 0], 0)) == spooled
@@ -498,6 +508,11 @@ def test_a_spooled_file_is_written_by_another_process_as_this_one_would(
             spool.places(np.array([300]), 0)
         path = spool.path
     assert not Path(path).exists()
+    with Spool(width=2) as unnamed:  # (a run without a pool: an unnamed file, written from here)
+        unnamed.add_block(*pack_texts(rows, 2))
+        job = unnamed.file_of(tmp_path / "e.jsonl", entries, {1: made[1], 5: made[5]})
+        assert unnamed.write_file(job) == digests[0]
+        assert (tmp_path / "e.jsonl").read_bytes() == (tmp_path / "a.jsonl").read_bytes()
 
 
 def test_a_run_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path,

@@ -85,6 +85,32 @@ def test_two_workers_write_the_same_bytes_as_one(tmp_path: Path) -> None:
     assert one.counts["rejected_checks"] > 0 and one.counts["rejected_reprompt"] > 0
 
 
+def test_the_pool_writes_the_rejections_with_the_lines_kept_here(tmp_path: Path) -> None:
+    """With a pool, one of its processes writes rejected.jsonl from the run's spool of
+    rejections, with the lines the run kept in memory (unreadable seed lines) put in their
+    places: the same bytes as one worker, which writes it from this process."""
+    import json
+
+    lines = SEEDS.read_text(encoding="utf-8").splitlines()
+    bad = tmp_path / "bad.jsonl"
+    given = ["{broken", *lines[:10], '{"messages": []}', *lines[10:], "not json \u266a"]
+    bad.write_text("\n".join(given) + "\n", encoding="utf-8")
+    config = load_config(WIDE)
+    one = expand([bad], config, tmp_path / "one", on_error="skip", workers=1)
+    two = expand([bad], config, tmp_path / "two", on_error="skip", workers=2)
+    assert _files(tmp_path / "one") == _files(tmp_path / "two") and one.counts == two.counts
+    text = (tmp_path / "two" / "rejected.jsonl").read_text(encoding="utf-8")
+    records = [json.loads(line) for line in text.splitlines()]
+    assert len(records) == two.counts["rejected_total"]
+    # the read rejections first, in input order (kept here), then the rest by id (spooled)
+    assert [(r["stage"], r["source"]) for r in records[:3]] == \
+        [("read", f"{bad}:1"), ("read", f"{bad}:12"), ("read", f"{bad}:{len(lines) + 3}")]
+    assert records[2]["text"] == "not json \u266a"
+    ids = [r["id"] for r in records[3:]]
+    assert ids == sorted(ids)
+    assert {r["stage"] for r in records[3:]} >= {"checks", "reprompt"}
+
+
 def test_a_pool_of_spawned_processes_writes_the_same_bytes(monkeypatch: pytest.MonkeyPatch,
                                                              tmp_path: Path) -> None:
     """macOS and Windows start a pool's processes by spawning, not forking: they inherit

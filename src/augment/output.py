@@ -355,6 +355,22 @@ class Spool:
         offsets = np.where(here, rows[:, 0] + rows[:, 1:1 + field].sum(axis=1), 0)
         return offsets, np.where(here, rows[:, 1 + field], 0)
 
+    def file_of(self, out: Path, entries: np.ndarray, made: dict[int, bytes], field: int = 0) -> SpooledFile:
+        """The ``SpooledFile`` of text ``field`` of ``entries`` to ``out``: line i is that
+        text of entry ``entries[i]``, or ``made[i]`` where the entry is -1 (ValueError when
+        ``made`` does not hold exactly those lines). ``write_spooled`` writes it in another
+        process of this machine (a named spool), ``write_file`` here."""
+        entries = np.asarray(entries, dtype=np.int64).reshape(-1)
+        if sorted(made) != np.flatnonzero(entries < 0).tolist():
+            raise ValueError("a line is neither in the spool nor made, or both")
+        offsets, sizes = self.places(entries, field)
+        return SpooledFile(str(out), self.path or "", offsets, sizes, made)
+
+    def write_file(self, job: SpooledFile) -> str:
+        """Write ``job`` (``file_of`` this spool) from here, as ``write_spooled`` does; its sha256."""
+        self._entries()  # (flushed)
+        return write_chunks_atomic(Path(job.out), _spooled_chunks(self._file.fileno(), job))
+
 
 READ_BATCH = 1 << 16  # texts a bulk read (Spool.raws, write_spooled) reads at once
 

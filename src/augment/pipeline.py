@@ -834,19 +834,22 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
     # order already, by a stable sort: equal keys stay in the order they came.)
     ordered = sorted(rejected, key=Rejected.key)
 
-    aside = [r.spooled for r in ordered if r.spooled is not None]
-    if aside and rejects is None:
+    # (the lines set aside read from their spool a window at a time, as the split files are;
+    # by the pool when it writes those: ~300 MB at a million)
+    aside = np.fromiter((-1 if r.spooled is None else r.spooled for r in ordered), np.int64, len(ordered))
+    if rejects is None and len(aside) and aside.max() >= 0:
         raise ValueError("rejections were set aside in a spool that was not given")
-    aside_lines = rejects.raws(aside, 0) if rejects is not None else iter(())
-
-    def reject_lines() -> Iterator[str | bytes]:
-        for r in ordered:
-            line = r.as_line() if r.spooled is None else next(aside_lines)
-            if line is None:
-                raise ValueError(f"rejection {r.key()} is not in its spool")
-            yield line
-
-    result.files["rejected.jsonl"] = write_atomic(out_dir / "rejected.jsonl", reject_lines())
+    rejects_digest: Iterator[str] | None = None
+    rejects_out = out_dir / "rejected.jsonl"
+    if rejects is None:
+        result.files["rejected.jsonl"] = write_atomic(rejects_out, map(Rejected.as_line, ordered))
+    else:
+        own = np.flatnonzero(aside < 0).tolist()
+        job = rejects.file_of(rejects_out, aside, {k: ordered[k].as_line().encode("utf-8") for k in own})
+        if mapper is not None and rejects.path is not None:
+            rejects_digest = mapper(write_spooled, [job])
+        else:
+            result.files["rejected.jsonl"] = rejects.write_file(job)
     # Counted while the pool's processes may still be writing (~1 s at a million).
     counts["rejected_total"] = len(rejected)
     if per_rule is None:
@@ -874,6 +877,8 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
         examples: the caller may have let them go)."""
         if digests is not None:
             result.files.update(zip(names, digests, strict=True))
+        if rejects_digest is not None:
+            result.files["rejected.jsonl"] = next(iter(rejects_digest))
         result.manifest = {
             **head,
             "diversity": diversity(),  # waited for last: the pool made it while files were written
