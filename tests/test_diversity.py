@@ -637,3 +637,73 @@ def test_columns_report_by_the_id_order_they_are_given(monkeypatch: pytest.Monke
     # the order given is the one read: another one picks other melodies
     other = diversity.ColumnCodes.of(examples).columns(order[::-1][np.r_[1:len(order), 0]], arrays)
     assert round(diversity.vendi_score(other), 4) != want["vendi_score"]
+
+
+def _both_ways(monkeypatch: pytest.MonkeyPatch, packed, sets: list) -> tuple[list, list]:  # noqa: ANN001
+    """``_melody_metrics_of`` of packed melodies by the numpy pass and by the compiled one
+    (checked to have run, not declined)."""
+    ran = []
+    compiled = diversity._compiled_metrics
+
+    def spied(*args):  # noqa: ANN002, ANN202
+        got = compiled(*args)
+        ran.append(got is not None)
+        return got
+    monkeypatch.setattr(diversity, "_compiled_metrics", spied)
+    monkeypatch.setattr(diversity, "_compiled_pays", lambda arrays: False)
+    by_numpy = diversity._melody_metrics_of(packed, 64, sets)
+    assert ran == []
+    monkeypatch.setattr(diversity, "_compiled_pays", lambda arrays: True)
+    by_loop = diversity._melody_metrics_of(packed, 64, sets)
+    assert ran == [True]
+    return by_numpy, by_loop
+
+
+def test_the_compiled_pass_counts_what_the_numpy_pass_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A big run's processes have numba loaded, and count the melody metrics of packed
+    melodies in one compiled pass over their events (``_runs_loop``): the same values as
+    the numpy pass, for every set at once (all, most, a few, none), on corpus melodies and
+    melodies with rests, leaps of the whole range and fewer notes than a run; the numpy
+    pass when the rhythm runs are too many for the loop's bitmaps."""
+    from augment.theory import MelodyArrays
+
+    melodies = [s.melody for s in seeds_from_corpus(300)]
+    melodies[5:5] = [Melody.from_pairs(m) for m in (
+        [[0, 1], [127, "1/3"], [0, "1/2"], [127, 2], [None, 1], [64, "1/4"], [63, "1/4"]],  # the widest leaps
+        [[None, 1], [None, "1/2"]], [[60, 1]], [[60, 1], [62, 1], [None, 1], [64, 1]])]
+    packed = MelodyArrays.of(melodies).pack()
+    assert packed is not None
+    rng = np.random.default_rng(5)
+    most = rng.random(len(melodies)) < 0.9
+    few = np.zeros(len(melodies), dtype=bool)
+    few[[5, 6, 7, 8, 40]] = True
+    sets = [None, most, few, np.zeros(len(melodies), dtype=bool)]
+    by_numpy, by_loop = _both_ways(monkeypatch, packed, sets)
+    assert by_loop == by_numpy
+    assert by_loop[0] != by_loop[1] != by_loop[2] and by_loop[3]["rhythm_variety"] == 0
+    want = by_definition(melodies)
+    assert {k: v for k, v in by_loop[0].items() if k != "pitch_class_entropy"} == \
+        {k: v for k, v in want.items() if k != "pitch_class_entropy"}
+    assert abs(by_loop[0]["pitch_class_entropy"] - want["pitch_class_entropy"]) < 1e-9
+    monkeypatch.setattr(diversity, "MAX_RHYTHM_BITS", 1000)  # too many rhythm runs: numpy
+    monkeypatch.setattr(diversity, "_compiled_pays", lambda arrays: True)
+    assert diversity._melody_metrics_of(packed, 64, sets) == by_numpy
+
+
+grid_durations = st.sampled_from([Fraction(1, 4), Fraction(1, 2), Fraction(1), Fraction(3, 2), Fraction(1, 3),
+                                  Fraction(1, 12), Fraction(7, 4)])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 127)), grid_durations),
+                         min_size=1, max_size=14), min_size=1, max_size=8),
+       st.lists(st.booleans(), min_size=8, max_size=8))
+def test_the_compiled_pass_equals_the_numpy_pass_on_random_melodies(
+        melodies: list[list[tuple[int | None, Fraction]]], chosen: list[bool]) -> None:
+    from augment.theory import MelodyArrays
+
+    packed = MelodyArrays.of([Melody.from_pairs(m) for m in melodies]).pack()
+    assert packed is not None
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        by_numpy, by_loop = _both_ways(monkeypatch, packed, [None, np.array(chosen[:len(melodies)])])
+    assert by_loop == by_numpy

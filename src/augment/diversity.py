@@ -10,14 +10,16 @@ cheap to build once and to send to another process.
 from __future__ import annotations
 
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from . import ragged
+from . import compiled, ragged
 from .example import Example
 from .melody import MAX_PITCH, TICKS_PER_QUARTER
 from .theory import MappedMelodies, MelodyArrays, MelodyRows, PackedMelodies
@@ -500,6 +502,10 @@ def _melody_metrics_of(arrays: MelodyArrays | PackedMelodies | MelodyRows, rows:
     # all the melodies: ranks among more durations count each set's runs just as well).
     durations = _durations(arrays, batches)
     rank_of_ticks = _tick_ranks(durations) if exact else None
+    if isinstance(arrays, PackedMelodies) and rank_of_ticks is not None and _compiled_pays(arrays):
+        counted = _compiled_metrics(arrays, sets, rank_of_ticks, 2 * len(durations))
+        if counted is not None:
+            return counted
     totals = [np.zeros(12) for _ in sets]
     intervals = _DistinctRuns(3, 2 * MAX_PITCH + 1, len(sets))
     contours = _DistinctRuns(5, 3, len(sets))
@@ -529,6 +535,109 @@ def _melody_metrics_of(arrays: MelodyArrays | PackedMelodies | MelodyRows, rows:
              "distinct_interval_3grams": float(intervals.count(k)),
              "contour_variety": float(contours.count(k)),
              "rhythm_variety": float(rhythms.count(k))} for k, total in enumerate(totals)]
+
+
+def _compiled_pays(arrays: PackedMelodies) -> bool:
+    """Whether the compiled pass (``_compiled_metrics``) is worth its start here: numba is
+    loaded already (a big run's processes), or the melodies are many enough to pay ~0.5 s
+    for its import. Both ways give the same values."""
+    return "numba" in sys.modules or len(arrays.pitches) >= COMPILED_FROM
+
+
+COMPILED_FROM = 5_000_000  # events from which the compiled pass loads numba itself
+COMPILED_CHUNK = 100_000  # melodies the compiled pass reads before mapped pages are given back
+MAX_RHYTHM_BITS = 1 << 28  # rhythm 4-grams the compiled pass marks in a bitmap (32 MB a set)
+
+
+def _compiled_metrics(whole: PackedMelodies, sets: list[np.ndarray | None], rank_of_ticks: np.ndarray,
+                      base: int) -> list[dict[str, float]] | None:
+    """``_melody_metrics_of`` of packed melodies in one compiled pass over their events, read
+    where they lie (``_runs_loop``: no batch unpacked, no array of runs made); None when the
+    rhythm 4-grams (``base`` ** 4 of them) are too many for its bitmaps, or too many sets."""
+    if base ** 4 > MAX_RHYTHM_BITS or len(sets) > 8:
+        return None
+    member = np.zeros(len(whole), dtype=np.uint8)  # bit k: in set k
+    for k, chosen in enumerate(sets):
+        member |= np.uint8(1 << k) if chosen is None else chosen.astype(np.uint8) << np.uint8(k)
+    width = 2 * MAX_PITCH + 1
+    totals = np.zeros((len(sets), 12), dtype=np.int64)
+    found = np.zeros((len(sets), 3), dtype=np.int64)  # distinct runs of each kind
+    seen = [np.zeros((len(sets), (size + 7) // 8), dtype=np.uint8)
+            for size in (width ** 3, 3 ** 5, base ** 4)]
+    loop = _compiled_loop()
+    for lo in range(0, len(whole), COMPILED_CHUNK):
+        loop(whole.pitches, whole.ticks, whole.starts, lo, min(lo + COMPILED_CHUNK, len(whole)), member,
+             rank_of_ticks, base, totals, found, *seen)
+        _release(whole)
+    return [{"pitch_class_entropy": _weighted_entropy(totals[k].astype(float)),
+             "distinct_interval_3grams": float(found[k, 0]), "contour_variety": float(found[k, 1]),
+             "rhythm_variety": float(found[k, 2])} for k in range(len(sets))]
+
+
+def _runs_loop(pitches: np.ndarray, ticks: np.ndarray, starts: np.ndarray, lo: int, hi: int,
+               member: np.ndarray, rank: np.ndarray, base: int, totals: np.ndarray, found: np.ndarray,
+               intervals: np.ndarray, contours: np.ndarray, rhythms: np.ndarray) -> None:
+    """Melodies ``lo`` to ``hi`` added to each set they are in (``member``'s bits): their
+    pitch classes' ticks to ``totals``, and each run's bit set in the set's bitmaps of
+    interval 3-grams (semitone steps between sounding notes + 127, base 255), contour
+    5-grams (their signs + 1, base 3) and rhythm 4-grams (each event's duration rank x 2,
+    + 1 for a rest, base ``base``), numbered as ``_melody_metrics_of`` numbers them (the
+    last values of each kind kept in locals, oldest first); ``found[k]`` counts the bits
+    set in set k's three bitmaps. Compiled by numba."""
+    sets = totals.shape[0]
+    width = 2 * 127 + 1
+    for m in range(lo, hi):
+        inside = int(member[m])
+        prev = -1
+        steps = 0
+        events = 0
+        s1 = s2 = 0  # the two steps before this one (+ 127)
+        c1 = c2 = c3 = c4 = 0  # the four signs before this one (+ 1)
+        r1 = r2 = r3 = 0  # the three rhythm values before this one
+        for i in range(starts[m], starts[m + 1]):
+            pitch = int(pitches[i])
+            tick = int(ticks[i])
+            r = rank[tick] * 2 + (1 if pitch < 0 else 0)
+            events += 1
+            if events >= 4:
+                run = ((r1 * base + r2) * base + r3) * base + r
+                byte, bit = run >> 3, np.uint8(1 << (run & 7))
+                for k in range(sets):
+                    if inside >> k & 1 and not rhythms[k, byte] & bit:
+                        rhythms[k, byte] |= bit
+                        found[k, 2] += 1
+            r1, r2, r3 = r2, r3, r
+            if pitch < 0:
+                continue
+            for k in range(sets):
+                if inside >> k & 1:
+                    totals[k, pitch % 12] += tick
+            if prev >= 0:
+                step = pitch - prev
+                s = step + 127
+                c = 2 if step > 0 else 0 if step < 0 else 1
+                steps += 1
+                interval = (s1 * width + s2) * width + s
+                contour = (((c1 * 3 + c2) * 3 + c3) * 3 + c4) * 3 + c
+                byte, bit = interval >> 3, np.uint8(1 << (interval & 7))
+                for k in range(sets):
+                    if inside >> k & 1 and steps >= 3 and not intervals[k, byte] & bit:
+                        intervals[k, byte] |= bit
+                        found[k, 0] += 1
+                byte, bit = contour >> 3, np.uint8(1 << (contour & 7))
+                for k in range(sets):
+                    if inside >> k & 1 and steps >= 5 and not contours[k, byte] & bit:
+                        contours[k, byte] |= bit
+                        found[k, 1] += 1
+                s1, s2 = s2, s
+                c1, c2, c3, c4 = c2, c3, c4, c
+            prev = pitch
+
+
+@lru_cache(maxsize=1)
+def _compiled_loop() -> Callable[..., None]:
+    """``_runs_loop`` compiled for this machine (``compiled.njit``)."""
+    return compiled.njit(_runs_loop)
 
 
 def _tick_ranks(durations: np.ndarray) -> np.ndarray | None:
