@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from checkouts import checkout_src, with_src_first  # (benchmarks/, the script's folder)
+from timing import machine_probe
 
 T = TypeVar("T")
 HERE = Path(__file__).resolve().parent
@@ -116,7 +117,8 @@ def main() -> None:
     sides: list[tuple[str, Path | None]] = [("here", None)]
     if args.against is not None:
         sides.insert(0, (str(args.against), args.against.resolve()))
-    print(f"N={args.size:,} workers={args.workers} load average {os.getloadavg()[0]:.2f} at the start")
+    print(f"N={args.size:,} workers={args.workers} load average {os.getloadavg()[0]:.2f} at the start, "
+          f"machine probe {machine_probe():.3f} s (benchmarks/timing.py)", flush=True)
     for pair in range(args.pairs):
         for name, tree in sides:
             r = run_child(args, tree)

@@ -37,6 +37,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from timing import machine_probe  # (benchmarks/, the script's folder)
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds" / "beethoven.jsonl"
 CORPUS = ROOT / "tests" / "data" / "corpus_melodies.jsonl"
@@ -292,6 +294,8 @@ def main() -> None:
         print(json.dumps(run_one(args.sizes[0], args.workers[0], out, args.profile, args.seeds,
                                  args.plain)))
         return
+    print(f"machine probe {machine_probe():.3f} s (benchmarks/timing.py), load average "
+          f"{os.getloadavg()[0]:.2f} at the start", flush=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_expand_") as tmp:
         for size in args.sizes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,3 +16,20 @@ def best_of(fn: Callable[[], Any], repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def machine_probe(repeat: int = 5) -> float:
+    """Seconds (best of ``repeat``) of a fixed piece of plain Python work of the kind that
+    dominates a run (small tuples and dicts, str joins, sha256 digests of short texts): a
+    yardstick printed beside a benchmark's figures, since the machines this project is
+    measured on differ by up to ~2.5x from one session to the next. Compare figures taken on
+    different days by their probes, not as they are."""
+
+    def work() -> None:
+        for i in range(100_000):
+            notes = tuple(range(i % 16))
+            fields = {"i": i, "notes": notes}
+            text = ",".join(map(str, fields["notes"]))
+            hashlib.sha256(text.encode()).hexdigest()
+
+    return best_of(work, repeat)
