@@ -14,7 +14,9 @@ the CPU seconds of all its processes (its own and its pool's, from ``os.times``)
 pool's phase ended, the main process's own CPU seconds (all, and by the pool's end),
 which ``augment`` it imported and the digest of its manifest: equal digests, the same
 output. CPU summed over processes moves less with the machine's load than the wall clock
-does. (``--one`` prints, besides, when each stage ended: ``ends``.)
+does. (``--one`` prints, besides, when each stage ended: ``ends``.) Each run's line also gives
+``timing.machine_probe`` taken just before it: a pair whose two probes differ much met
+different spells of the machine.
 """
 
 from __future__ import annotations
@@ -121,11 +123,13 @@ def main() -> None:
           f"machine probe {machine_probe():.3f} s (benchmarks/timing.py)", flush=True)
     for pair in range(args.pairs):
         for name, tree in sides:
+            probe = machine_probe(3)  # (the machine's speed moves by up to ~2x within minutes)
             r = run_child(args, tree)
             main = "" if "main_cpu" not in r else \
                 f", main process's CPU {r['main_cpu']} s ({r['main_cpu_by_pool_end']} s by the pool's end)"
             print(f"pair {pair + 1} {name}: {r['seconds']} s, CPU {r['cpu']} s, pool's phase ended at "
-                  f"{r['pool_end']} s{main}, manifest {r['manifest']} ({r['augment']})", flush=True)
+                  f"{r['pool_end']} s{main}, manifest {r['manifest']} ({r['augment']}), "
+                  f"probe before {probe:.3f} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,19 @@ def best_of(fn: Callable[[], Any], repeat: int) -> float:
     return min(times)
 
 
+def best_of_each(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
+    """The fastest of ``repeat`` calls of each of ``fns``, in seconds, the calls taken in
+    turn (one of each, then again), so that a ratio of two of them is measured in the same
+    spells of a machine whose speed moves within minutes."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(each) for name, each in times.items()}
+
+
 def machine_probe(repeat: int = 5) -> float:
     """Seconds (best of ``repeat``) of a fixed piece of plain Python work of the kind that
     dominates a run (small tuples and dicts, str joins, sha256 digests of short texts): a

@@ -57,6 +57,38 @@ def test_signatures_equal_the_definition_and_signature_per_set() -> None:
         assert (hasher.signatures(edges, compiled=False)[[0, 1, 3, 5]] == EMPTY).all()
 
 
+def test_the_32_bit_loop_gives_the_64_bit_loops_minima() -> None:
+    """``_min_hash_loop32`` (32-bit halves of a and b) equals the 64-bit loop and numpy on
+    hashes below 2**32, coefficients that carry included; a batch holding a larger hash
+    takes the 64-bit loop (the definition's answer, which the 32-bit halves would miss)."""
+    from augment import compiled
+
+    narrow, wide = compiled.njit(near._min_hash_loop32), compiled.njit(near._min_hash_loop)
+    rng = np.random.default_rng(5)
+    sizes = rng.integers(0, 40, size=400)
+    sizes[[0, 7, 8, -1]] = 0  # empty sets first, in a row and last
+    offsets = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+    x = rng.integers(0, 1 << 32, size=int(offsets[-1]), dtype=np.uint64)
+    x[:: 17] = (1 << 32) - 1
+    x[5:: 23] = 0
+    top = np.uint64((1 << 64) - 1)
+    drawn = near._coefficients(64, 3)
+    chosen = (np.array([top, 0, (1 << 32) - 1, 1 << 32, 1 << 63, top - np.uint64(1 << 32)], dtype=np.uint64),
+              np.array([top, top, (1 << 32) - 1, (1 << 32) - 1, 1 << 63, 0], dtype=np.uint64))
+    for a, b in (drawn, chosen):
+        answers = [np.empty((len(sizes), len(a)), dtype=np.uint32) for _ in range(3)]
+        for loop, out in zip((narrow, wide, near._min_hash_numpy), answers, strict=True):
+            loop(x, offsets, a, b, out)
+        assert (answers[0] == answers[1]).all() and (answers[0] == answers[2]).all()
+        assert (answers[0][[0, 7, 8, -1]] == EMPTY).all()
+    hasher = MinHasher(32, seed=2)
+    sets = [rng.integers(0, 1 << 32, size=20, dtype=np.uint64) for _ in range(50)]
+    sets[3] = np.r_[sets[3], np.uint64((1 << 40) + 12345)]
+    plain = np.vstack([plain_signature(hasher, s) for s in sets])
+    assert (hasher.signatures(sets, compiled=True) == plain).all()
+    assert (hasher.signatures(sets, chunk_shingles=20, compiled=True) == plain).all()  # (batches apart)
+
+
 def test_a_process_hashes_in_numpy_until_it_has_hashed_much(monkeypatch: pytest.MonkeyPatch) -> None:
     """numpy while the process has hashed at most ``NUMPY_SHINGLES`` shingles and not loaded
     numba; the compiled loop after, or at once when numba is loaded; ``load_compiled`` loads
