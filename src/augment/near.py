@@ -18,9 +18,10 @@ MinHash but with no division. The minimum of the top bits is the top bits of the
 so a compiled loop (numba) takes the minimum of every function's top bits over a set's
 shingles, with no temporaries: for hashes below 2**32 (all that ``shingles`` and
 ``shingle_runs`` make) from the 32-bit halves of ``a`` and ``b`` in 32-bit lanes
-(``_min_hash_loop32``), else in 64 bits (``_min_hash_loop``). A process that hashes little (a run of a few dozen seeds)
-takes the same minima in numpy instead (``NUMPY_SHINGLES``): loading numba and the loop
-costs ~0.5 s, more than such a run's whole near-duplicate work.
+(``_min_hash_loop32``), else in 64 bits (``_min_hash_loop``). A process that hashes
+little (a run of a few dozen seeds) takes the same minima in numpy instead
+(``NUMPY_SHINGLES``): loading numba and the loop costs ~0.5 s, more than such a run's
+whole near-duplicate work.
 """
 
 from __future__ import annotations
