@@ -10,7 +10,7 @@ from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from augment.calibrate import PROBES, calibrate
+from augment.calibrate import PROBES, ProbePairs, calibrate, make_probes
 from augment.config import DedupConfig
 from augment.dedup import dedup
 from augment.melody import Melody, invert, scale_durations, transpose
@@ -93,6 +93,27 @@ def test_calibration_on_real_melodies_meets_targets() -> None:
     assert len(false) / len(items) <= 0.01
     # the bar is not trivially met: the threshold keeps different chorales apart
     assert 0.5 <= cal.params.similarity < 1
+
+
+def test_probe_pairs_measure_what_each_pair_gives() -> None:
+    """``ProbePairs`` (every probe at once) gives each pair's ``edit_similarity``, its
+    ``jaccard`` of ``shingles`` and the shingle sets themselves, exactly: on the corpus's
+    probes and on pairs with empty, one-token, shorter-than-a-shingle and equal sides."""
+    probes = make_probes([m for _, m in corpus()[:120]], np.random.default_rng(3))
+    probes += [("edge", (), ()), ("edge", (), ("0:1",)), ("edge", ("0:1",), ("0:1",)),
+               ("edge", ("0:1", "+2:1"), ("0:1", "+2:1", "-2:1/2")),
+               ("edge", ("0:1", "0:1", "0:1", "0:1"), ("0:1", "0:1", "0:1"))]
+    pairs = ProbePairs.of(probes)
+    similarities = pairs.similarities()
+    assert similarities.tolist() == [edit_similarity(a, b) for _, a, b in probes]
+    assert len(set(similarities.tolist())) > 20  # (not all alike)
+    for size in (2, 3, 4):
+        jac, sets = pairs.jaccards(size)
+        expected = [(shingles(a, size), shingles(b, size)) for _, a, b in probes]
+        assert jac.tolist() == [jaccard(a, b) for a, b in expected]
+        for side, (x, starts) in enumerate(sets):
+            for k, pair in enumerate(expected):
+                assert x[starts[k]:starts[k + 1]].tolist() == pair[side].tolist()
 
 
 def test_probes_are_their_definitions_in_quarter_notes() -> None:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import ragged
-from .editdist import Tokenized, token_ids
+from .editdist import Tokenized, edit_distances, token_ids
 from .melody import Melody, scale_ticks
 from .near import (
     MinHasher,
@@ -25,14 +25,12 @@ from .near import (
     TokenRows,
     Tokens,
     batch_tokens,
-    edit_similarity,
     invariant_digests,
-    jaccard,
     melody_tokens,
     merged_job,
     near_pair_arrays,
     search_job,
-    shingles,
+    shingle_runs,
 )
 from .parallel import Mapper
 
@@ -128,6 +126,57 @@ class Calibration:
                 "merged_melodies": self.merged_melodies, "merge_rate": round(self.merge_rate, 4)}
 
 
+@dataclass(frozen=True)
+class ProbePairs:
+    """The probes' token sequences, numbered: probe k's original is sequence k of ``tok``,
+    its edited copy sequence ``n + k``. What calibration measures of every probe at once:
+    the edit similarities (``edit_similarity`` of each pair) and, per shingle size, the
+    Jaccard similarities of the pairs' shingle sets (``jaccard`` of ``shingles``), with
+    the sets themselves; the same values as pair by pair (tests/test_dedup.py)."""
+
+    tok: Tokenized
+    n: int
+
+    @staticmethod
+    def of(probes: Sequence[tuple[str, Tokens, Tokens]]) -> ProbePairs:
+        return ProbePairs(token_ids([a for _, a, _ in probes] + [b for _, _, b in probes]), len(probes))
+
+    def similarities(self) -> np.ndarray:
+        """``edit_similarity`` of each pair: 1 - edit distance / the longer length (1.0 for
+        two empty sequences; the same float division as there)."""
+        left, right = np.arange(self.n), np.arange(self.n, 2 * self.n)
+        lengths = self.tok.lengths
+        longer = np.maximum(lengths[left], lengths[right])
+        distances = edit_distances(self.tok, left, right)
+        return np.where(longer == 0, 1.0, 1 - distances / np.maximum(longer, 1))
+
+    def jaccards(self, size: int) -> tuple[np.ndarray, tuple[tuple[np.ndarray, np.ndarray], ...]]:
+        """``jaccard`` of each pair's ``shingles`` of ``size`` tokens, and the originals' and
+        the copies' shingle sets (each as hashes back to back and offsets, every set sorted
+        and distinct, as ``shingles`` gives it)."""
+        x, offsets = shingle_runs(self.tok, size)
+        sets = len(offsets) - 1
+        owner = np.repeat(np.arange(sets), np.diff(offsets))
+        order = np.lexsort((x, owner))
+        x, owner = x[order], owner[order]
+        first = np.ones(len(x), dtype=bool)
+        first[1:] = (x[1:] != x[:-1]) | (owner[1:] != owner[:-1])
+        x, owner = x[first], owner[first]
+        counts = np.bincount(owner, minlength=sets)
+        starts = np.zeros(sets + 1, dtype=np.int64)
+        np.cumsum(counts, out=starts[1:])
+        # A hash in both sets of a pair: the pair's two copies of it sort next to each other.
+        pair = owner % self.n if self.n else owner
+        order = np.lexsort((x, pair))
+        x_by_pair, pair = x[order], pair[order]
+        both = (x_by_pair[1:] == x_by_pair[:-1]) & (pair[1:] == pair[:-1])
+        common = np.bincount(pair[1:][both], minlength=self.n)
+        union = counts[:self.n] + counts[self.n:] - common
+        jac = np.where(union == 0, 1.0, common / np.maximum(union, 1))
+        split = int(starts[self.n])
+        return jac, ((x[:split], starts[:self.n + 1]), (x[split:], starts[self.n:] - split))
+
+
 def make_probes(melodies: Sequence[Melody], rng: np.random.Generator
                 ) -> list[tuple[str, Tokens, Tokens]]:
     """(probe name, original tokens, edited tokens) for every melody and probe kind."""
@@ -163,18 +212,19 @@ def calibrate(melodies: Sequence[Melody], rng: np.random.Generator, target_recal
     if not probes:
         params = NearParams(shingle_sizes[0], 0.3, max(min_similarity, 0.8), num_perm, min_tokens)
         return Calibration(params, target_recall, 0.0, (), 0, len(keys), 0)
-    sims = np.array([edit_similarity(a, b) for _, a, b in probes])
+    pairs = ProbePairs.of(probes)
+    sims = pairs.similarities()
     hasher = MinHasher(num_perm)
     settings = []  # (params, which probes it finds) per shingle size
     for size in shingle_sizes:
-        sh = [(shingles(a, size), shingles(b, size)) for _, a, b in probes]
-        jac = np.array([jaccard(a, b) for a, b in sh])
+        jac, (left_sets, right_sets) = pairs.jaccards(size)
         lsh_threshold = float(np.clip(np.quantile(jac, 0.05), 0.1, 0.9))
         bands, rows = NearParams(size, lsh_threshold, 0.0, num_perm).bands()
         # Every probe's two signatures in one batch each (as ``signature`` makes them one
         # at a time); a pair collides when some band of theirs is equal in every row.
-        left, right = (hasher.signatures([pair[k] for pair in sh])[:, :bands * rows] for k in (0, 1))
-        collide = (left == right).reshape(len(sh), bands, rows).all(axis=2).any(axis=1)
+        left, right = (hasher.signatures_of_runs(*sets)[:, :bands * rows]
+                       for sets in (left_sets, right_sets))
+        collide = (left == right).reshape(len(probes), bands, rows).all(axis=2).any(axis=1)
         found_sims = np.sort(sims[collide])[::-1]
         need = int(np.ceil(target_recall * len(probes)))
         threshold = float(found_sims[need - 1]) if len(found_sims) >= need else min_similarity
