@@ -59,6 +59,31 @@ def test_batched_distances_on_real_melodies_equal_one_pair_at_a_time(compiled: b
 
 
 @pytest.mark.parametrize("compiled", WAYS)
+def test_long_sides_of_several_words_equal_the_dynamic_programme(compiled: bool) -> None:
+    """Shorter sides of 64 to 300 tokens (the blocked loop's words: 64, 65, 128, 129, 192 and
+    between), over alphabets of 2 to 30 tokens (small ones make long carries), random
+    pairs and near copies."""
+    rng = np.random.default_rng(21)
+    seqs = []
+    for n in [0, 1, 63, 64, 65, 100, 127, 128, 129, 191, 192, 193, 300] * 4:
+        alphabet = int(rng.choice([2, 3, 30]))
+        seqs.append(tuple(rng.integers(0, alphabet, n).tolist()))
+    copies = []
+    for s in seqs:
+        edited = list(s)
+        for k in rng.integers(0, max(len(s), 1), 4).tolist():
+            if edited:
+                edited[k % len(edited)] = 99
+        copies.append(tuple(edited[: len(edited) - int(rng.integers(0, 3))]))
+    allseqs = seqs + copies
+    left = np.r_[rng.integers(0, len(seqs), 150), np.arange(len(seqs))]
+    right = np.r_[rng.integers(0, len(seqs), 150), np.arange(len(seqs)) + len(seqs)]
+    got = edit_distances(token_ids(allseqs), left, right, compiled)
+    assert got.tolist() == [levenshtein(allseqs[i], allseqs[j]) for i, j in zip(left.tolist(), right.tolist(),
+                                                                                strict=True)]
+
+
+@pytest.mark.parametrize("compiled", WAYS)
 def test_no_pairs_and_identical_rows(compiled: bool) -> None:
     tok = token_ids([("a", "b"), ("a", "b"), ()])
     assert edit_distances(tok, np.zeros(0, int), np.zeros(0, int), compiled).tolist() == []
