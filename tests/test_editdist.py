@@ -109,6 +109,13 @@ def test_many_pairs_take_the_compiled_loop(monkeypatch: pytest.MonkeyPatch) -> N
     edit_distances(tok, [0, 0], [1, 2])
     edit_distances(tok, [0, 0, 1], [1, 2, 2])
     assert taken == ["lanes", "compiled"]
+    # A pair with both sides longer than 64 tokens counts as 20 (the one-pair version's cost)
+    long_pair = token_ids([("a",) * 70, ("a", "b") * 35])
+    monkeypatch.setattr(editdist, "COMPILED_PAIRS", 21)
+    assert edit_distances(long_pair, [0], [1]).tolist() == [35] and taken == ["lanes", "compiled"]
+    monkeypatch.setattr(editdist, "COMPILED_PAIRS", 20)
+    edit_distances(long_pair, [0], [1])
+    assert taken == ["lanes", "compiled", "compiled"]
 
 
 @settings(max_examples=200, deadline=None)
