@@ -156,7 +156,7 @@ class ProbePairs:
         and distinct, as ``shingles`` gives it)."""
         x, offsets = shingle_runs(self.tok, size)
         sets = len(offsets) - 1
-        owner = np.repeat(np.arange(sets), np.diff(offsets))
+        owner = ragged.owners(offsets)
         order = np.lexsort((x, owner))
         x, owner = x[order], owner[order]
         first = np.ones(len(x), dtype=bool)

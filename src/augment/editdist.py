@@ -245,11 +245,8 @@ def _pairs_loop(flat: np.ndarray, starts: np.ndarray, short: np.ndarray, long_: 
                 eq, pv, mv = peq[token, w], pvs[w], mvs[w]
                 xv = eq | mv
                 total = (eq & pv) + pv
-                added = np.uint64(1) if total < pv else np.uint64(0)
                 total_in = total + carry
-                if total_in < total:
-                    added = np.uint64(1)
-                carry = added
+                carry = np.uint64(1) if total < pv or total_in < total else np.uint64(0)
                 xh = (total_in ^ pv) | eq
                 ph = (mv | ~(xh | pv)) & mask
                 mh = pv & xh
@@ -273,4 +270,3 @@ def _pairs_loop(flat: np.ndarray, starts: np.ndarray, short: np.ndarray, long_: 
 def _compiled_loop() -> Callable[..., None]:
     """``_pairs_loop`` compiled for this machine (``compiled.njit``)."""
     return compiled.njit(_pairs_loop)
-
