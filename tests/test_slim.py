@@ -4,6 +4,7 @@ the rejects file takes the spooled output line. Nothing written may change."""
 
 from __future__ import annotations
 
+import json
 import pickle
 from dataclasses import replace
 from fractions import Fraction
@@ -319,3 +320,38 @@ def test_a_worker_sets_its_rejections_aside_in_the_runs_named_spool(tmp_path: Pa
             assert [rejects.raw(first + k, 0).decode("utf-8") for k in range(len(want))] == \
                 [r.as_line() for r in want]
             assert done.passed.ids == plain.passed.ids and done.texts == plain.texts
+
+
+def test_equal_steps_of_different_seeds_are_one_object_in_the_process_that_receives_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each seed's results travel in a pickle of their own, so pickle's memo shares a step
+    only within one seed; the receiving process (a run's main process) shares equal steps of
+    every seed it receives (``example._STEPS``), made with their texts. Steps whose params
+    ``Step.of`` does not share (a float or bool among them) stay apart."""
+    import augment.example as example_module
+    from augment.example import Step
+
+    config, seeds = _seeds(4)
+    sent = [pickle.dumps(expand_seed(seed, config, 11)) for seed in seeds]
+    monkeypatch.setattr(example_module, "_STEPS", {})  # as in a process that drew none of them
+    received = [pickle.loads(blob) for blob in sent]
+    steps = [s for done in received for e in done.passed for s in e.steps]
+    by_value: dict[Step, set[int]] = {}
+    for s in steps:
+        by_value.setdefault(s, set()).add(id(s))
+    shared_across = [v for v in by_value if sum(v in {s for e in d.passed for s in e.steps}
+                                                for d in received) > 1]
+    assert len(shared_across) > 10  # the seeds do draw many of the same steps
+    assert all(len(ids) == 1 for ids in by_value.values())  # one object per value
+    for s in by_value:
+        assert s._json is not None and s.json_text() == json.dumps(s.as_dict(), sort_keys=True, default=str)
+    # Values that are equal but written differently are not one step.
+    made = [Step("x", (("a", v),)) for v in (1, True, 1.0)]
+    for s in made:
+        s.json_text()
+    back = [pickle.loads(pickle.dumps(s)) for s in made]
+    assert [s.json_text() for s in back] == ['{"params": {"a": 1}, "rule": "x"}',
+                                             '{"params": {"a": true}, "rule": "x"}',
+                                             '{"params": {"a": 1.0}, "rule": "x"}']
+    assert back[1] is not pickle.loads(pickle.dumps(made[1]))  # (True: not shared)
+    assert back[0] is pickle.loads(pickle.dumps(made[0]))  # (an int: shared)
