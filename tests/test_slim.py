@@ -339,8 +339,8 @@ def test_equal_steps_of_different_seeds_are_one_object_in_the_process_that_recei
     by_value: dict[Step, set[int]] = {}
     for s in steps:
         by_value.setdefault(s, set()).add(id(s))
-    shared_across = [v for v in by_value if sum(v in {s for e in d.passed for s in e.steps}
-                                                for d in received) > 1]
+    per_seed = [{s for e in done.passed for s in e.steps} for done in received]
+    shared_across = [v for v in by_value if sum(v in seen for seen in per_seed) > 1]
     assert len(shared_across) > 10  # the seeds do draw many of the same steps
     assert all(len(ids) == 1 for ids in by_value.values())  # one object per value
     for s in by_value:

@@ -116,12 +116,14 @@ def _share(step: Step) -> None:
 
 
 _STR, _INT_OR_STR = frozenset({str}), frozenset({int, str})
-# The shared steps of ``Step.of``. Bounded: a full table is emptied and fills again with the
+# The shared steps of ``Step.of`` and of steps received from another process
+# (``_step_with_text``). Bounded: a full table is emptied and fills again with the
 # steps met since, so that a run past the bound still shares its current seeds' steps (a
 # table that stopped taking steps made each later new step, and its text, again at every
 # use: ~3 us more a child drawn). The corpus seeds at 3,365 variants each (a million-example
 # run) take 7,778 distinct steps in their first 80 seeds and 13,717 in 260 (one worker's
-# share with 2 workers), so only larger runs, or such a run with one worker, reach it.
+# share with 2 workers), and the run's main process receives 14,298 distinct ones from all
+# of them, so only larger runs, or such a run with one worker, reach it.
 _MAX_STEPS = 20_000  # ~400 bytes each: at most ~8 MB a process
 _STEPS: dict[tuple[str, tuple[tuple[str, Any], ...]], Step] = {}
 
