@@ -92,8 +92,8 @@ def _step_with_text(rule: str, params: tuple[tuple[str, Any], ...], text: str, p
                     ) -> Step:
     """A ``Step`` sent to another process with its ``json_text`` (and ``dumps_text`` answer).
 
-    A step ``Step.of`` would share is shared here too (``_STEPS``): pickle keeps one copy of
-    a step within one seed's results, but a run's main process receives every seed's, and
+    A step ``Step.of`` would share is shared here too (``_STEPS``): sending one seed's results
+    keeps one copy of each step in them, but a run's main process receives every seed's, and
     the seeds draw many of the same steps: at a million, 14,298 step objects with their params
     and texts instead of 313,016, ~125 MB less at the peak."""
     shared = type(rule) is str and all(type(k) is str and type(v) in _INT_OR_STR for k, v in params)
