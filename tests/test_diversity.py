@@ -219,12 +219,13 @@ def test_stored_melodies_are_mapped_from_files_and_travel_as_their_folder(tmp_pa
 
 
 def test_melodies_stored_part_by_part_are_the_joined_ones_saved(tmp_path: Path) -> None:
-    """A run stores its per-seed blocks of packed melodies without joining them first
-    (``theory.stored``): the files must be byte for byte what ``np.save`` writes of the
-    joined arrays (``drain`` then ``store``), empty blocks included; the blocks are let go
-    of; blocks not all packed are joined in memory instead."""
+    """A run appends its per-seed blocks of packed melodies to their files as they come
+    (``theory.MelodyStore``): the files must be byte for byte what ``np.save`` writes of the
+    joined arrays (``drain`` then ``store``), empty blocks included. From the first block
+    that is not packed, every block is joined in memory instead, those written read back;
+    with no folder, all are."""
     from augment.melody import GridArrays
-    from augment.theory import MappedMelodies, MelodyArrays, PackedMelodies, stored
+    from augment.theory import MappedMelodies, MelodyArrays, MelodyStore, PackedMelodies
 
     melodies = [s.melody for s in seeds_from_corpus(40)]
     # a seed none of whose variants passed: no event packs too (else the run's melodies
@@ -237,19 +238,37 @@ def test_melodies_stored_part_by_part_are_the_joined_ones_saved(tmp_path: Path) 
     blocks.insert(1, empty)
     assert all(isinstance(b, PackedMelodies) for b in blocks)
     joined = PackedMelodies.drain(list(blocks)).store(tmp_path / "joined")
-    parts = list(blocks)
-    mapped = stored(parts, tmp_path / "parts")
-    assert parts == [] and isinstance(mapped, MappedMelodies)
+
+    def store(parts: list, folder: Path | None):  # type: ignore[no-untyped-def]
+        kept = MelodyStore(folder)
+        for part in parts:
+            kept.add(part)
+        return kept.finish()
+
+    for parts in (blocks, [empty, *blocks, empty], [empty]):
+        mapped = store(parts, tmp_path / "parts")
+        assert isinstance(mapped, MappedMelodies)
+        want = PackedMelodies.drain(list(parts)).store(tmp_path / "want")
+        for name in ("pitches", "ticks", "starts"):
+            assert (tmp_path / "parts" / f"{name}.npy").read_bytes() == \
+                (tmp_path / "want" / f"{name}.npy").read_bytes()
+    mapped = store(blocks, tmp_path / "parts")
     for name in ("pitches", "ticks", "starts"):
         assert (tmp_path / "parts" / f"{name}.npy").read_bytes() == \
             (tmp_path / "joined" / f"{name}.npy").read_bytes()
     assert [mapped.melody(i) for i in range(len(melodies))] == melodies == \
         [joined.melody(i) for i in range(len(melodies))]
-    unpacked = [MelodyArrays.of(melodies[:5]), blocks[2]]  # (melodies 7-29)
-    in_memory = stored(unpacked, tmp_path / "not packed")
-    assert type(in_memory) is MelodyArrays and not (tmp_path / "not packed").exists()
-    assert unpacked == []  # let go of as they were joined
-    assert [in_memory.melody(i) for i in range(len(in_memory))] == melodies[:5] + melodies[7:30]
+    # A block not packed first, in the middle (the blocks before it read back) or last.
+    unpacked = MelodyArrays.of(melodies[:5])
+    for parts in ([unpacked, blocks[2]], [blocks[0], blocks[1], unpacked, blocks[2]], [*blocks, unpacked]):
+        folder = tmp_path / f"mixed {len(parts)}"
+        in_memory = store(parts, folder)
+        assert type(in_memory) is MelodyArrays and not list(folder.glob("*.npy"))
+        want_melodies = [m for part in parts for m in (part.melody(i) for i in range(len(part)))]
+        assert [in_memory.melody(i) for i in range(len(in_memory))] == want_melodies
+    in_memory = store(blocks, None)
+    assert type(in_memory) is PackedMelodies
+    assert [in_memory.melody(i) for i in range(len(in_memory))] == melodies
 
 
 def _resident_kb(path: Path) -> int:

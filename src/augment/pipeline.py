@@ -13,7 +13,6 @@ import tempfile
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache, partial
@@ -56,7 +55,7 @@ from .progress import SILENT, Progress
 from .prompt import stated_key
 from .reprompt import reprompt, seed_facts
 from .split import SPLITS
-from .theory import Key, MelodyArrays, ModeName, PackedMelodies, detect_keys, stored
+from .theory import Key, MelodyArrays, MelodyStore, ModeName, PackedMelodies, detect_keys
 
 OnError = Literal["fail", "skip"]
 
@@ -637,7 +636,10 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     row_of: dict[str, int] = {}
     buckets = [seed_buckets]
     seed_arrays = MelodyArrays.of([e.melody for e in passing_seeds])
-    arrays: list[MelodyArrays | PackedMelodies] = [seed_arrays.pack() or seed_arrays]
+    # (packed, 5 bytes an event, when every block is; on this machine appended to files the
+    # run maps, as they come, instead of held until the pool ends: ``MelodyStore``)
+    arrays = MelodyStore(melody_folder)
+    arrays.add(seed_arrays.pack() or seed_arrays)
     todo = [s for s in passing_seeds if split_of[s.seed_id] == "train" or config.split.holdout_rules]
     # Longest melodies first (their seeds cost most): the pool's processes then finish
     # together. Nothing downstream depends on the order of the candidates (dedup, splits and
@@ -658,7 +660,7 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
         coder.add(done.passed)
         print_blocks.append(done.prints)
         buckets.append(done.buckets)
-        arrays.append(done.arrays)
+        arrays.add(done.arrays)
         # (lines on disk until written, each seed's by key: the rejects file reads them so)
         if done.rejects_at < 0:
             rejected.extend(Rejected.set_all_aside(sorted(done.rejected, key=Rejected.key), rejects))
@@ -671,20 +673,15 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
     counts["variants_passing_checks"] = len(candidates) - len(passing_seeds)
     settled()
 
-    # packed (5 bytes an event) when every block is; in mapped files on this machine, which
-    # a thread writes (its writes let go of the GIL: ~0.8 s at a million on the core the
-    # pool's processes leave idle now) while this one numbers the rows and joins the blocks
-    with ThreadPoolExecutor(max_workers=1) as storing:
-        melodies_stored = None if melody_folder is None else storing.submit(stored, arrays, melody_folder)
-        # (each candidate id's first row, made once the pool's processes have let their seeds'
-        # memory go: made as the results came, it sat on top of theirs, ~100 MB more at the
-        # peak of all processes together, for ~0.3 s less here)
-        for i, e in enumerate(candidates):
-            row_of.setdefault(e.id, i)
-        prints = PrintTable(PrintBlock.join(print_blocks), row_of)
-        print_blocks.clear()
-        joined_buckets = _stacked(buckets)
-        melodies = PackedMelodies.drain(arrays) if melodies_stored is None else melodies_stored.result()
+    melodies = arrays.finish()
+    # (each candidate id's first row, made once the pool's processes have let their seeds'
+    # memory go: made as the results came, it sat on top of theirs, ~100 MB more at the
+    # peak of all processes together, for ~0.3 s less here)
+    for i, e in enumerate(candidates):
+        row_of.setdefault(e.id, i)
+    prints = PrintTable(PrintBlock.join(print_blocks), row_of)
+    print_blocks.clear()
+    joined_buckets = _stacked(buckets)
     release_free_memory()  # the per-seed blocks just joined and freed
     built = build_splits(candidates, plan, config, run_seed, target, progress=progress,
                          mapper=mapper, prints=prints, buckets=joined_buckets,
