@@ -252,6 +252,7 @@ def test_melodies_stored_part_by_part_are_the_joined_ones_saved(tmp_path: Path) 
         for name in ("pitches", "ticks", "starts"):
             assert (tmp_path / "parts" / f"{name}.npy").read_bytes() == \
                 (tmp_path / "want" / f"{name}.npy").read_bytes()
+        assert [mapped.melody(i) for i in range(len(mapped))] == [want.melody(i) for i in range(len(want))]
     mapped = store(blocks, tmp_path / "parts")
     for name in ("pitches", "ticks", "starts"):
         assert (tmp_path / "parts" / f"{name}.npy").read_bytes() == \

@@ -566,8 +566,8 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
     observes, so the files written do not depend on it.
     """
     pool = nullcontext(mapper) if mapper is not None else local_pool(workers)
-    # A run on this machine keeps the joined melodies in files it maps
-    # (``PackedMelodies.store``): a million examples' (~300 MB) are then resident only where
+    # A run on this machine keeps its melodies in files it maps, written as they come
+    # (``MelodyStore``): a million examples' (~300 MB) are then resident only where
     # read, and a pool's processes (the diversity reports) read them there, not from a copy.
     scratch = tempfile.TemporaryDirectory(prefix="augment-") if mapper is None else nullcontext(None)
     # With a pool, the output lines wait there too, so that its processes write the files.

@@ -609,7 +609,8 @@ def _read_spans(path: Path, array: np.ndarray, count: int, first: np.ndarray, la
 
 @dataclass(frozen=True, slots=True)
 class MappedMelodies(PackedMelodies):
-    """Packed melodies whose arrays are files mapped into memory (``PackedMelodies.store``).
+    """Packed melodies whose arrays are files mapped into memory (``PackedMelodies.store``,
+    ``MelodyStore``).
     Pickled as the name of their folder, so another process of this machine (the pool
     computing a run's diversity report) maps the same files instead of receiving a copy.
     Their pages sit in the page cache; a process counts as its own only what it has read
