@@ -458,33 +458,15 @@ def _packed_columns(parts: list[MelodyArrays | PackedMelodies]
     return ragged.joined([p.starts for p in packed]), [p.pitches for p in packed], [p.ticks for p in packed]
 
 
-def stored(parts: list[MelodyArrays | PackedMelodies], folder: Path) -> MappedMelodies | MelodyArrays:
-    """``PackedMelodies.drain(parts).store(folder)`` when every part is packed, without the
-    joined copy: each array's file is written part after part, each part let go of once
-    written (a million melodies: ~0.8 s and ~300 MB less than joining first). Parts not
-    all packed are joined (``drain``) and stay in memory."""
-    columns = _packed_columns(parts)
-    if columns is None:
-        joined = PackedMelodies.drain(parts)  # (empties ``parts``)
-        assert isinstance(joined, MelodyArrays)
-        return joined
-    starts, pitches, ticks = columns
-    folder.mkdir(parents=True, exist_ok=True)
-    _save_parts(folder / "starts.npy", [starts], np.int64)
-    _save_parts(folder / "pitches.npy", pitches, np.int8)
-    _save_parts(folder / "ticks.npy", ticks, np.int32)
-    return MappedMelodies.load(str(folder))
-
-
 class MelodyStore:
     """A run's melodies, taken part after part (a seed's passed variants at a time), ending
-    as ``stored`` of all the parts would (the same files, byte for byte), without holding
-    the packed parts until the last one comes: while every part so far is packed, each
-    part's pitches and ticks are appended to their files as it comes, and ``finish`` writes
-    the files' headers and the joined starts (a million melodies: ~250 MB less in the run's
-    main process when its pool ends, where its memory peaked). With no folder, or from the
-    first part that is not packed, the parts are held and joined in memory (``drain``), the
-    parts written so far read back first."""
+    as ``PackedMelodies.drain(parts).store(folder)`` would (the same files, byte for byte),
+    without holding the packed parts until the last one comes: while every part so far is
+    packed, each part's pitches and ticks are appended to their files as it comes, and
+    ``finish`` writes the files' headers and the joined starts (a million melodies: ~250 MB
+    less in the run's main process when its pool ends, where its memory peaked). With no
+    folder, or from the first part that is not packed, the parts are held and joined in
+    memory (``drain``), the parts written so far read back first."""
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
