@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from json.encoder import encode_basestring_ascii
 from typing import Any
@@ -54,8 +55,7 @@ class Step:
         once and shared (``_STEPS``), with its text: a seed's draws take the same few
         hundred steps again and again, and each draw asks for the text of each step."""
         items = tuple(sorted(params.items()))
-        if type(rule) is not str or not set(map(type, params)) <= _STR \
-                or not set(map(type, params.values())) <= _INT_OR_STR:
+        if not _shareable(rule, params, params.values()):
             return cls(rule, items)  # (True == 1 == 1.0, but each writes its own text)
         step = _STEPS.get((rule, items))
         if step is None:
@@ -96,7 +96,7 @@ def _step_with_text(rule: str, params: tuple[tuple[str, Any], ...], text: str, p
     keeps one copy of each step in them, but a run's main process receives every seed's, and
     the seeds draw many of the same steps: at a million, 14,298 step objects with their params
     and texts instead of 313,016, ~125 MB less at the peak."""
-    shared = type(rule) is str and all(type(k) is str and type(v) in _INT_OR_STR for k, v in params)
+    shared = _shareable(rule, (k for k, _ in params), (v for _, v in params))
     step = _STEPS.get((rule, params)) if shared else None
     if step is None:
         step = Step(rule, params)
@@ -106,6 +106,13 @@ def _step_with_text(rule: str, params: tuple[tuple[str, Any], ...], text: str, p
         object.__setattr__(step, "_json", text)
         object.__setattr__(step, "_plain", plain)
     return step
+
+
+def _shareable(rule: object, keys: Iterable[object], values: Iterable[object]) -> bool:
+    """Whether a step of ``rule`` with these param keys and values is one shared object
+    (``_STEPS``): its JSON text then depends on its value alone (a str rule, str keys, int
+    or str values: the built-in rules' steps)."""
+    return type(rule) is str and set(map(type, keys)) <= _STR and set(map(type, values)) <= _INT_OR_STR
 
 
 def _share(step: Step) -> None:

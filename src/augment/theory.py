@@ -510,7 +510,7 @@ class MelodyStore:
         if int(starts[-1]) != events:
             raise AssertionError("the melodies' starts do not end where their events do")
         self.starts = []
-        _save_parts(self.folder / "starts.npy", [starts], np.int64)
+        np.save(self.folder / "starts.npy", starts)
         return MappedMelodies.load(str(self.folder))
 
     def _read_back(self) -> PackedMelodies:
@@ -534,20 +534,6 @@ def _write_header(file: Any, dtype: str, length: int) -> int:
         file, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
                "shape": (length,)})
     return int(file.tell() - start)
-
-
-def _save_parts(path: Path, parts: list[np.ndarray], dtype: type) -> None:
-    """``np.save(path, np.concatenate(parts).astype(dtype))`` for 1-D parts, written one
-    part at a time and emptying ``parts`` as it goes (the same bytes: a version 1.0
-    header, as ``np.save`` writes for these)."""
-    total = sum(len(part) for part in parts)
-    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
-              "shape": (total,)}
-    parts.reverse()
-    with open(path, "wb") as file:
-        np.lib.format.write_array_header_1_0(file, header)
-        while parts:
-            file.write(np.ascontiguousarray(parts.pop(), dtype=dtype).data)
 
 
 def _packed(pitches: np.ndarray, ticks: np.ndarray, starts: np.ndarray) -> PackedMelodies | None:
