@@ -395,3 +395,29 @@ def test_merged_count_without_the_pairs_equals_the_search_s() -> None:
         counts.append(want)
     assert len(set(counts)) > 1 and min(counts) > 50  # settings that merge, and differently
     assert merged_job((token_ids(seqs[:1]), NearParams(3, 0.3, 0.8, 128, 7))) == 0
+
+
+def _lsh_bands_one_row_at_a_time(threshold: float, num_perm: int) -> tuple[int, int]:
+    """``near.lsh_bands`` by its definition: each ``rows`` scored alone, the first best kept."""
+    best, best_err = (num_perm, 1), float("inf")
+    s = np.linspace(0, 1, 201)
+    for rows in range(1, num_perm + 1):
+        bands = num_perm // rows
+        p = 1 - (1 - s ** rows) ** bands
+        err = float(np.trapezoid(np.where(s < threshold, p, 1 - p), s))
+        if err < best_err - 1e-12:
+            best, best_err = (bands, rows), err
+    return best
+
+
+@pytest.mark.parametrize("num_perm", [1, 2, 16, 64, 128, 256])
+def test_lsh_bands_scored_in_one_array_are_those_of_the_row_by_row_loop(num_perm: int) -> None:
+    """The banding for thresholds across (0, 1), and that it separates: a pair at twice the
+    threshold collides more often than one at half of it."""
+    for threshold in np.linspace(0.02, 0.98, 97).tolist():
+        bands, rows = near.lsh_bands.__wrapped__(threshold, num_perm)
+        assert (bands, rows) == _lsh_bands_one_row_at_a_time(threshold, num_perm), threshold
+        assert bands * rows <= num_perm
+        if num_perm >= 16 and threshold <= 0.45:
+            high, low = (float(1 - (1 - s ** rows) ** bands) for s in (2 * threshold, threshold / 2))
+            assert high > low, threshold
