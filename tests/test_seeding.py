@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from augment import seeding
 from augment.drawing import variant_rng
 from augment.seeding import VariantStreams, pcg64_outputs, pcg64_states
 
@@ -128,8 +129,27 @@ def states_of(values: list[int]) -> np.ndarray:
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(0, 2**128 - 1), min_size=1, max_size=12), st.integers(0, 40))
 def test_pcg64_outputs_are_numpys_raw_outputs(values, count):
-    got = pcg64_outputs(states_of(values), count).tolist()
-    assert got == [np.random.PCG64(v).random_raw(count).tolist() for v in values]
+    """Both ways (all at once for a small block, column after column for a large one)."""
+    want = [np.random.PCG64(v).random_raw(count).tolist() for v in values]
+    states = states_of(values)
+    assert pcg64_outputs(states, count).tolist() == want
+    assert seeding._outputs_at_once(states, count).tolist() == want
+    assert seeding._outputs_stepped(states, count).tolist() == want
+
+
+def test_pcg64_outputs_of_a_block_past_at_once_are_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block larger than ``AT_ONCE`` (stepped) and one within it, either side of the bound."""
+    values = list(range(2**100, 2**100 + 300))
+    states = states_of(values)
+    want = [np.random.PCG64(v).random_raw(30).tolist() for v in values]
+    calls: list[str] = []
+    for name in ("_outputs_at_once", "_outputs_stepped"):
+        real = getattr(seeding, name)
+        monkeypatch.setattr(seeding, name,
+                            lambda s, c, real=real, name=name: calls.append(name) or real(s, c))
+    assert pcg64_outputs(states, 30).tolist() == want  # 9,000 > AT_ONCE
+    assert pcg64_outputs(states[:200], 30).tolist() == want[:200]  # 6,000
+    assert calls == ["_outputs_stepped", "_outputs_at_once"]
 
 
 # A read: random(), or integers(n) for n from 1 to 2**32 - 1 (large n reach Lemire's
