@@ -30,22 +30,25 @@ def njit(loop: Callable[..., Any]) -> Callable[..., Any]:
 
 @lru_cache(maxsize=1)
 def _numba() -> Any:
-    """numba, its compiler's tables loaded now (they load at the first compiled call
-    otherwise), with ``BLAS_PROBE`` unimportable meanwhile unless it is imported already:
-    numba then finds no BLAS, which changes only how compiled ``np.correlate`` and
-    ``np.convolve`` multiply (numba's own loop), and the probe can be imported again after."""
-    import numba
-
+    """numba imported and its compiler's tables loaded now (they load at the first compiled
+    call otherwise), with ``BLAS_PROBE`` unimportable meanwhile unless it is imported
+    already: numba then finds no BLAS, which changes only how compiled ``np.correlate`` and
+    ``np.convolve`` multiply (numba's own loop), and the probe can be imported again after.
+    (Another thread importing ``scipy.linalg`` in that moment would fail; a run loads numba
+    before its pool starts, with no other thread at work.)"""
     blocked = BLAS_PROBE not in sys.modules
     if blocked:
         sys.modules[BLAS_PROBE] = None  # type: ignore[assignment]  # an import of it fails
     try:
-        from numba.core.registry import cpu_target
+        import numba
 
-        cpu_target.typing_context.refresh()
-        cpu_target.target_context.refresh()
-    except (ImportError, AttributeError):  # another numba's layout: the tables load later
-        pass
+        try:
+            from numba.core.registry import cpu_target
+
+            cpu_target.typing_context.refresh()
+            cpu_target.target_context.refresh()
+        except (ImportError, AttributeError):  # another numba's layout: the tables load later
+            pass
     finally:
         if blocked and BLAS_PROBE in sys.modules and sys.modules[BLAS_PROBE] is None:
             del sys.modules[BLAS_PROBE]
