@@ -174,10 +174,7 @@ def _outputs_stepped(states: np.ndarray, count: int) -> np.ndarray:
         p_hi = _mulhi64(lo, _PCG_MULT_LO) + lo * mult_hi + hi * mult_lo
         lo = p_lo + inc_lo
         hi = p_hi + inc_hi + (lo < p_lo)
-        # XSL-RR; a rotation by 0 ORs x with itself
-        x = hi ^ lo
-        rot = hi >> np.uint64(58)
-        out[:, k] = (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
+        out[:, k] = _xsl_rr(lo, hi)
     return out
 
 
@@ -195,8 +192,12 @@ def _outputs_at_once(states: np.ndarray, count: int) -> np.ndarray:
     y_lo = i_lo * c_lo
     y_hi = _mulhi64_of(i_lo, c_lo) + i_lo * c_hi + i_hi * c_lo
     lo = x_lo + y_lo
-    hi = x_hi + y_hi + (lo < x_lo)
-    # XSL-RR; a rotation by 0 ORs x with itself
+    return _xsl_rr(lo, x_hi + y_hi + (lo < x_lo))
+
+
+def _xsl_rr(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """PCG64's outputs of stepped states (halves ``lo``, ``hi``): XSL-RR, the xor of the
+    halves rotated right by the state's top 6 bits (a rotation by 0 ORs x with itself)."""
     x = hi ^ lo
     rot = hi >> np.uint64(58)
     return (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
