@@ -156,7 +156,7 @@ def pcg64_outputs(states: np.ndarray, count: int) -> np.ndarray:
 
 
 # Outputs (rows x columns) up to which ``pcg64_outputs`` works them out at once: there a
-# seed's first block of 64 streams x 20 outputs took 0.10-0.15 ms against ~1 ms column
+# seed's first block of 64 streams x 20 outputs took 0.10-0.18 ms against ~1 ms column
 # after column, about even at 256 x 40, and at 1024 x 20 2.9 ms against 0.95 (the
 # (rows, columns) temporaries leave the cache).
 AT_ONCE = 8192
