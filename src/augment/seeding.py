@@ -85,12 +85,7 @@ _B_XOR, _B_MULT = _hash_constants(_INIT_B, _MULT_B, 8)
 _OTHERS = [[d for d in range(_POOL) if d != s] for s in range(_POOL)]
 
 
-def _mulhi64(x: np.ndarray, y: int) -> np.ndarray:
-    """High 64 bits of the 128-bit products x * y (uint64 array times a 64-bit constant)."""
-    return _mulhi64_of(x, np.uint64(y))
-
-
-def _mulhi64_of(x: np.ndarray, y: np.ndarray | np.uint64) -> np.ndarray:
+def _mulhi64(x: np.ndarray, y: np.ndarray | np.uint64) -> np.ndarray:
     """High 64 bits of the 128-bit products x * y (uint64 arrays, broadcast, or a scalar y)."""
     x0, x1 = x & _M32, x >> np.uint64(32)
     y0, y1 = y & _M32, y >> np.uint64(32)
@@ -135,8 +130,9 @@ def pcg64_states(entropy: np.ndarray) -> np.ndarray:
     inc_lo = (seq_lo << np.uint64(1)) | np.uint64(1)
     a_lo = inc_lo + seed_lo
     a_hi = inc_hi + seed_hi + (a_lo < inc_lo)
-    p_lo = a_lo * np.uint64(_PCG_MULT_LO)
-    p_hi = _mulhi64(a_lo, _PCG_MULT_LO) + a_lo * np.uint64(_PCG_MULT_HI) + a_hi * np.uint64(_PCG_MULT_LO)
+    mult_lo, mult_hi = np.uint64(_PCG_MULT_LO), np.uint64(_PCG_MULT_HI)
+    p_lo = a_lo * mult_lo
+    p_hi = _mulhi64(a_lo, mult_lo) + a_lo * mult_hi + a_hi * mult_lo
     out = np.empty((n, 4), dtype="<u8")
     out[:, 0] = p_lo + inc_lo
     out[:, 1] = p_hi + inc_hi + (out[:, 0] < p_lo)
@@ -171,7 +167,7 @@ def _outputs_stepped(states: np.ndarray, count: int) -> np.ndarray:
     for k in range(count):
         # state = state * MULT + inc (mod 2**128), in 64-bit halves
         p_lo = lo * mult_lo
-        p_hi = _mulhi64(lo, _PCG_MULT_LO) + lo * mult_hi + hi * mult_lo
+        p_hi = _mulhi64(lo, mult_lo) + lo * mult_hi + hi * mult_lo
         lo = p_lo + inc_lo
         hi = p_hi + inc_hi + (lo < p_lo)
         out[:, k] = _xsl_rr(lo, hi)
@@ -188,9 +184,9 @@ def _outputs_at_once(states: np.ndarray, count: int) -> np.ndarray:
     i_lo, i_hi = states[:, 2, None], states[:, 3, None]
     # MULT**k * state + C_k * inc (mod 2**128), in 64-bit halves
     x_lo = s_lo * a_lo
-    x_hi = _mulhi64_of(s_lo, a_lo) + s_lo * a_hi + s_hi * a_lo
+    x_hi = _mulhi64(s_lo, a_lo) + s_lo * a_hi + s_hi * a_lo
     y_lo = i_lo * c_lo
-    y_hi = _mulhi64_of(i_lo, c_lo) + i_lo * c_hi + i_hi * c_lo
+    y_hi = _mulhi64(i_lo, c_lo) + i_lo * c_hi + i_hi * c_lo
     lo = x_lo + y_lo
     return _xsl_rr(lo, x_hi + y_hi + (lo < x_lo))
 
