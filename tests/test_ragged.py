@@ -57,9 +57,18 @@ def test_text_order_is_the_order_python_sorts_in(texts: list[str], data: st.Data
 
 def test_text_order_of_example_ids_takes_the_bytes_way() -> None:
     ids = [f"v{(i * 7919) % 10007:015x}" for i in range(3000)] + [f"s{i:012x}" for i in range(50)]
-    assert ragged._byte_keys(ids) is not None and ragged._byte_keys(["é"]) is None
-    assert ragged._byte_keys(["a\x00"]) is None
+    assert ragged._byte_words(ids) is not None and ragged._byte_words(["é"]) is None
+    assert ragged._byte_words(["a\x00"]) is None and ragged._byte_words(["a", "b\x00c"]) is None
     assert ragged.text_order(ids).tolist() == sorted(range(len(ids)), key=ids.__getitem__)
+
+
+# Long texts sharing their first 8 bytes or more, so that rows tie on their first word (or
+# more) and are ordered by the words after it; a NUL or non-ASCII text takes Python's way.
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.sampled_from(["", "v1234567", "v12345678", "v1234567\x7f", "s0000000"]),
+                          st.text(alphabet="ab\x01~é\x00", max_size=12)).map("".join), max_size=40))
+def test_text_order_of_texts_tied_on_their_first_words(texts: list[str]) -> None:
+    assert ragged.text_order(texts).tolist() == sorted(range(len(texts)), key=texts.__getitem__)
 
 
 @settings(max_examples=300, deadline=None)

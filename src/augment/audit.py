@@ -104,10 +104,13 @@ def _may_leak(train: Sequence[Example], held: Sequence[Example], params: NearPar
     if not len(train_usable) or not len(held_usable):
         return False  # near_pairs leaves shorter melodies out
     train_rows, held_rows = train_index[train_usable], held_index[held_usable]
+    # (each side's rows of buckets taken once, a row at a time, not a band's column at a
+    # time: a million training rows' 21 bands, 0.5 s against 0.75 s)
+    train_buckets, held_buckets = buckets.rows[train_rows], buckets.rows[held_rows]
     shares = np.zeros(len(train_rows), dtype=bool)
     for band in range(buckets.rows.shape[1]):
-        column = buckets.rows[:, band]
-        shares |= isin_few(column[train_rows], column[held_rows])
+        shares |= isin_few(train_buckets[:, band], held_buckets[:, band])
+    del train_buckets
     if not shares.any():
         return False
     near = train_usable[shares]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Hashable, Sequence
+from itertools import repeat
 from typing import TypeVar, cast
 
 import numpy as np
@@ -106,10 +107,12 @@ def first_equal(values: np.ndarray) -> np.ndarray:
 def text_order(texts: Sequence[str], first: np.ndarray | None = None) -> np.ndarray:
     """The indices of ``texts`` in the order ``sorted(range(len(texts)), key=texts.__getitem__)``
     gives (stable), or, with ``first`` (one bool each), those marked first, then the others,
-    each part in that order. ASCII texts are sorted as a numpy bytes array (a million example
-    ids: 0.39 s against 0.65 s, and no Python int an index); others as Python sorts them."""
-    keys = _byte_keys(texts)
-    order = np.argsort(keys, kind="stable") if keys is not None else \
+    each part in that order. ASCII texts are sorted as rows of big-endian 64-bit words
+    (``_byte_words``, ``_row_order``: a million example ids 0.40-0.47 s against 0.71-0.79 s
+    as a numpy bytes array sorted stably, 0.34-0.58 s of which the sort); others as Python
+    sorts them."""
+    words = _byte_words(texts)
+    order = _row_order(words) if words is not None else \
         np.asarray(sorted(range(len(texts)), key=texts.__getitem__), dtype=np.intp)
     return order if first is None else first_then(order, first)
 
@@ -155,13 +158,37 @@ def merged_order(items: Sequence[T], cut: int, key: Callable[[T], str] | None = 
     return order
 
 
-def _byte_keys(texts: Sequence[str]) -> np.ndarray | None:
-    """``texts`` as a numpy bytes array, which sorts as the texts do; None when one is not
-    ASCII or holds a NUL (numpy's bytes drop a trailing NUL)."""
-    joined = "".join(texts)
-    if not joined.isascii() or "\x00" in joined:
+def _byte_words(texts: Sequence[str]) -> np.ndarray | None:
+    """``texts`` as rows of NUL-padded bytes read as big-endian 64-bit words, (n, words a
+    row), which sort (word by word) as the texts do; None when one is not ASCII or holds a
+    NUL (which the padding could not be told from). Padded and encoded as one str: two
+    passes over the texts (their lengths, their padded copies), as the list-to-bytes-array
+    way took (its ASCII check, its array)."""
+    n = len(texts)
+    lengths = np.fromiter(map(len, texts), np.int64, n)
+    width = max(8, -(-int(lengths.max(initial=0)) // 8) * 8)
+    padded = "".join(map(str.ljust, texts, repeat(width, n), repeat("\x00", n)))
+    if not padded.isascii() or padded.count("\x00") != n * width - int(lengths.sum()):
         return None
-    return np.array(texts, dtype="S") if len(texts) else np.zeros(0, dtype="S1")
+    return np.frombuffer(padded.encode("ascii"), dtype=">u8").astype(np.uint64).reshape(n, width // 8)
+
+
+def _row_order(words: np.ndarray) -> np.ndarray:
+    """The rows of ``words`` (n, k) in order, the first word leading, stable: one sort by
+    the first word, then the rows whose first word another row shares (few, for digests)
+    ordered by all their words in place."""
+    order = np.argsort(words[:, 0], kind="stable")
+    if words.shape[1] == 1 or len(order) < 2:
+        return order
+    lead = words[order, 0]
+    tied = np.zeros(len(order), dtype=bool)
+    np.equal(lead[1:], lead[:-1], out=tied[1:])
+    tied[:-1] |= tied[1:]  # (each run of equal leads, its first row too)
+    at = np.flatnonzero(tied)
+    if len(at):  # (each run keeps its places: they are sorted by their lead already)
+        rows = order[at]
+        order[at] = rows[np.lexsort(words[rows].T[::-1])]
+    return order
 
 
 DENSE = 1 << 22  # values below this are factorized with a table, larger ones by sorting
