@@ -14,7 +14,9 @@ the CPU seconds of all its processes (its own and its pool's, from ``os.times``)
 pool's phase ended, the main process's own CPU seconds (all, and by the pool's end),
 which ``augment`` it imported and the digest of its manifest: equal digests, the same
 output. CPU summed over processes moves less with the machine's load than the wall clock
-does. (``--one`` prints, besides, when each stage ended: ``ends``.) Each run's line also gives
+does. (``--one`` prints, besides, when each stage ended: ``ends``; the run's line gives the
+time after the pool's phase, and when dedup, the audit and writing ended counted from it.)
+Each run's line also gives
 ``timing.machine_probe`` taken just before it: a pair whose two probes differ much met
 different spells of the machine.
 """
@@ -128,8 +130,20 @@ def main() -> None:
             main = "" if "main_cpu" not in r else \
                 f", main process's CPU {r['main_cpu']} s ({r['main_cpu_by_pool_end']} s by the pool's end)"
             print(f"pair {pair + 1} {name}: {r['seconds']} s, CPU {r['cpu']} s, pool's phase ended at "
-                  f"{r['pool_end']} s{main}, manifest {r['manifest']} ({r['augment']}), "
+                  f"{r['pool_end']} s{main}{after_pool(r)}, manifest {r['manifest']} ({r['augment']}), "
                   f"probe before {probe:.3f} s", flush=True)
+
+
+def after_pool(r: dict[str, object]) -> str:
+    """The run's time after the pool's phase, and when its later stages ended counted from
+    the pool's end (``ends``): mostly the main process's work, which a change to it moves
+    while the pool's phase moves with the machine (thirtieth round in benchmarks/README.md)."""
+    ends, pool_end, seconds = r.get("ends"), r.get("pool_end"), r.get("seconds")
+    if not isinstance(ends, dict) or not all(isinstance(x, float | int) for x in (pool_end, seconds)):
+        return ""
+    stages = ", ".join(f"{label} +{end - pool_end:.1f}" for label, end in ends.items()
+                       if label in ("dedup", "leakage audit", "write") and end >= pool_end)
+    return f", {seconds - pool_end:.1f} s after it ({stages})"
 
 
 if __name__ == "__main__":
