@@ -303,6 +303,30 @@ def test_values_sent_to_workers_come_back_equal() -> None:
     assert any(v.key is not None for v in back) and any(v.steps for v in back)
 
 
+def test_rejections_sent_between_processes_come_back_equal() -> None:
+    """Rejected copies through its own __reduce__: every field comes back, compacted, set
+    aside, with its example or with a source line."""
+    import dataclasses
+    import pickle
+
+    from augment.config import load_config
+    from augment.pipeline import Rejected, annotate_keys, expand_seed, read_seeds
+    from augment.reprompt import seed_facts
+
+    config = load_config(WIDE)
+    seeds, _, _ = read_seeds([SEEDS], config.format, config.limits)
+    seeds = [seed_facts(s) for s in annotate_keys(seeds[:6])]
+    sent = [r for s in seeds for r in expand_seed(s, config, 3).rejected]
+    whole = Rejected("checks", ["cadence: x", "span: y"], example=seeds[0])
+    sent += [whole, whole.compact(), Rejected("read", ["invalid_json: x"], source="seeds.jsonl:3",
+                                              text="{oops é", sort_key="", spooled=7)]
+    back = pickle.loads(pickle.dumps(sent))
+    assert len(sent) > 10 and back == sent
+    names = [f.name for f in dataclasses.fields(Rejected)]
+    assert [[getattr(r, n) for n in names] for r in back] == [[getattr(r, n) for n in names] for r in sent]
+    assert any(r.line for r in back) and back[-1].spooled == 7 and back[-3].example == seeds[0]
+
+
 def test_a_seed_runs_without_the_cyclic_collector_and_leaves_it_as_it_was(monkeypatch) -> None:
     """expand_seed pauses the cyclic garbage collector (its young objects live until the seed
     is done, and each collection walked them again) and gives it back as it found it, after

@@ -75,6 +75,13 @@ class Rejected:
     line: str | None = None  # the record as written, once compacted
     spooled: int | None = None
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # A million-example run's pool sends ~175,000 rejections to its main process: as
+        # constructor arguments they pickle in 3.4 against 6.7 us and unpickle in 1.4
+        # against 3.0 us (a compacted rejection of the checks; as ``Example``'s).
+        return (Rejected, (self.stage, self.reasons, self.example, self.source, self.text,
+                           self.sort_key, self.line, self.spooled))
+
     def record(self, example_line: str | None = None) -> dict[str, Any]:
         """The record; ``example_line``: the example's output line when made earlier (a slim
         example's, ``slim``)."""
