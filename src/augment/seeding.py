@@ -94,6 +94,19 @@ def _mulhi64(x: np.ndarray, y: np.ndarray | np.uint64) -> np.ndarray:
     return p11 + (p01 >> np.uint64(32)) + (p10 >> np.uint64(32)) + (mid >> np.uint64(32))
 
 
+def _mul128(x_lo: np.ndarray, x_hi: np.ndarray, y_lo: np.ndarray | np.uint64, y_hi: np.ndarray | np.uint64
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """x * y (mod 2**128), each in 64-bit halves (uint64, broadcast): (low, high)."""
+    return x_lo * y_lo, _mulhi64(x_lo, y_lo) + x_lo * y_hi + x_hi * y_lo
+
+
+def _add128(x_lo: np.ndarray, x_hi: np.ndarray, y_lo: np.ndarray, y_hi: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """x + y (mod 2**128), each in 64-bit halves (uint64, broadcast): (low, high)."""
+    lo = x_lo + y_lo
+    return lo, x_hi + y_hi + (lo < x_lo)
+
+
 def pcg64_states(entropy: np.ndarray) -> np.ndarray:
     """PCG64 states of ``PCG64(int)`` for rows of 4 little-endian uint32 entropy words.
 
@@ -128,14 +141,10 @@ def pcg64_states(entropy: np.ndarray) -> np.ndarray:
     # srandom_r: inc = initseq << 1 | 1; state = (inc + initstate) * MULT + inc (mod 2**128).
     inc_hi = (seq_hi << np.uint64(1)) | (seq_lo >> np.uint64(63))
     inc_lo = (seq_lo << np.uint64(1)) | np.uint64(1)
-    a_lo = inc_lo + seed_lo
-    a_hi = inc_hi + seed_hi + (a_lo < inc_lo)
-    mult_lo, mult_hi = np.uint64(_PCG_MULT_LO), np.uint64(_PCG_MULT_HI)
-    p_lo = a_lo * mult_lo
-    p_hi = _mulhi64(a_lo, mult_lo) + a_lo * mult_hi + a_hi * mult_lo
+    a_lo, a_hi = _add128(inc_lo, inc_hi, seed_lo, seed_hi)
+    p_lo, p_hi = _mul128(a_lo, a_hi, np.uint64(_PCG_MULT_LO), np.uint64(_PCG_MULT_HI))
     out = np.empty((n, 4), dtype="<u8")
-    out[:, 0] = p_lo + inc_lo
-    out[:, 1] = p_hi + inc_hi + (out[:, 0] < p_lo)
+    out[:, 0], out[:, 1] = _add128(p_lo, p_hi, inc_lo, inc_hi)
     out[:, 2] = inc_lo
     out[:, 3] = inc_hi
     return out
@@ -165,11 +174,7 @@ def _outputs_stepped(states: np.ndarray, count: int) -> np.ndarray:
     out = np.empty((len(states), count), dtype=np.uint64)
     mult_lo, mult_hi = np.uint64(_PCG_MULT_LO), np.uint64(_PCG_MULT_HI)
     for k in range(count):
-        # state = state * MULT + inc (mod 2**128), in 64-bit halves
-        p_lo = lo * mult_lo
-        p_hi = _mulhi64(lo, mult_lo) + lo * mult_hi + hi * mult_lo
-        lo = p_lo + inc_lo
-        hi = p_hi + inc_hi + (lo < p_lo)
+        lo, hi = _add128(*_mul128(lo, hi, mult_lo, mult_hi), inc_lo, inc_hi)  # state * MULT + inc
         out[:, k] = _xsl_rr(lo, hi)
     return out
 
@@ -182,13 +187,8 @@ def _outputs_at_once(states: np.ndarray, count: int) -> np.ndarray:
     a_lo, a_hi, c_lo, c_hi = _step_constants(count)
     s_lo, s_hi = states[:, 0, None], states[:, 1, None]
     i_lo, i_hi = states[:, 2, None], states[:, 3, None]
-    # MULT**k * state + C_k * inc (mod 2**128), in 64-bit halves
-    x_lo = s_lo * a_lo
-    x_hi = _mulhi64(s_lo, a_lo) + s_lo * a_hi + s_hi * a_lo
-    y_lo = i_lo * c_lo
-    y_hi = _mulhi64(i_lo, c_lo) + i_lo * c_hi + i_hi * c_lo
-    lo = x_lo + y_lo
-    return _xsl_rr(lo, x_hi + y_hi + (lo < x_lo))
+    # MULT**k * state + C_k * inc (mod 2**128)
+    return _xsl_rr(*_add128(*_mul128(s_lo, s_hi, a_lo, a_hi), *_mul128(i_lo, i_hi, c_lo, c_hi)))
 
 
 def _xsl_rr(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
