@@ -137,7 +137,7 @@ def main() -> None:
 def after_pool(r: dict[str, object]) -> str:
     """The run's time after the pool's phase, and when its later stages ended counted from
     the pool's end (``ends``): mostly the main process's work, which a change to it moves
-    while the pool's phase moves with the machine (thirtieth round in benchmarks/README.md)."""
+    while the pool's phase moves with the machine (thirtieth round in benchmarks/HISTORY.md)."""
     ends, pool_end, seconds = r.get("ends"), r.get("pool_end"), r.get("seconds")
     if not isinstance(ends, dict) or not all(isinstance(x, float | int) for x in (pool_end, seconds)):
         return ""

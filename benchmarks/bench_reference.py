@@ -9,7 +9,14 @@ same seeds and rules (every stage: facts, rules, re-prompting, all checks, dedup
 calibration, split, audit, write). Both are timed in this one run and compared per
 written example; the reference runs on the first ``--ref-seeds`` seeds only.
 
+A small run of augment is mostly fixed cost (interpreter work, calibration, the pool's
+start). With ``--size N`` the same run also times augment at scale: ``bench_expand.py``'s
+run of N examples (the 519 corpus seeds, ``rules/wide.toml``: every rule, so more work per
+example than the reference's transpositions) in a fresh process with ``--workers``
+(``--plain``: no timers), and compares its cost per written example with the reference's.
+
     python benchmarks/bench_reference.py [--ref-seeds 6]
+    python benchmarks/bench_reference.py --ref-seeds 6 --size 100000 --workers 2
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -81,6 +90,9 @@ def reference_expand(lines: list[str], out: Path, low: int = 36, high: int = 96)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ref-seeds", type=int, default=6)
+    parser.add_argument("--size", type=int, default=0,
+                        help="also time augment writing this many examples (corpus seeds, wide.toml)")
+    parser.add_argument("--workers", type=int, default=2, help="augment's workers for --size")
     args = parser.parse_args()
     from augment.config import load_config
     from augment.pipeline import expand
@@ -100,6 +112,25 @@ def main() -> None:
     print(f"augment expand ({RULES.name}): {ours_written} examples from {len(lines)} seeds in "
           f"{t_ours:.2f} s = {1e3 * ours_per:.3f} ms/example")
     print(f"ratio per example: {ref_per / ours_per:.0f}x")
+    if args.size:
+        at_scale = expand_at_scale(args.size, args.workers)
+        scale_per = at_scale["seconds"] / at_scale["written"]
+        print(f"augment expand (wide.toml, corpus seeds, --workers {args.workers}): "
+              f"{at_scale['written']:,} examples in {at_scale['seconds']:.2f} s = "
+              f"{1e3 * scale_per:.3f} ms/example")
+        print(f"ratio per example at {at_scale['written']:,}: {ref_per / scale_per:.0f}x")
+
+
+def expand_at_scale(size: int, workers: int) -> dict[str, object]:
+    """``bench_expand.py``'s run of ``size`` examples (corpus seeds, ``--plain``), in a fresh
+    process: its printed figures (``seconds``, ``written``, ...)."""
+    script = Path(__file__).resolve().parent / "bench_expand.py"
+    with tempfile.TemporaryDirectory(prefix="bench_reference_") as tmp:
+        done = subprocess.run([sys.executable, str(script), "--one", "--plain", "--seeds", "corpus",
+                               "--sizes", str(size), "--workers", str(workers),
+                               "--out", str(Path(tmp) / "out")],
+                              check=True, stdout=subprocess.PIPE, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

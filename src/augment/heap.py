@@ -10,7 +10,7 @@ does nothing.
 Giving pages back is not free: a page the process touches again faults in afresh (on
 these virtual machines ~5 us a page, the host handing it over again). A pool process
 running hundreds of seeds therefore gives its heap back only when it has grown by
-``HeapTrimmer``'s margin since it last did, not after every seed (benchmarks/README.md,
+``HeapTrimmer``'s margin since it last did, not after every seed (benchmarks/HISTORY.md,
 twenty-second round).
 """
 

@@ -257,7 +257,7 @@ def _min_hash_loop32(x: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.nd
     ``((a_low * x + b_low) >> 32) + a_high * x + b_high`` modulo 2**32 (``a_low * x + b_low``
     is below 2**64: no wrap), so every product is 32 x 32 bits and the minima are kept as
     uint32. The same signatures; ~2.3x the 64-bit loop's speed on a CPU without 64-bit
-    vector multiplies and unsigned minima (AVX2: benchmarks/README.md, twenty-seventh
+    vector multiplies and unsigned minima (AVX2: benchmarks/HISTORY.md, twenty-seventh
     round). Compiled by numba."""
     low32 = np.uint64(0xFFFF_FFFF)
     a_low, a_high = (a & low32).astype(np.uint32), (a >> np.uint64(32)).astype(np.uint32)

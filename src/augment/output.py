@@ -108,7 +108,7 @@ class UncachedFile:
     On a virtual machine that gives its free memory back to the host (this project's
     machines: ``virtio_balloon``), each page the cache takes for a new file is one the
     host must supply again: writing 900 MB took ~2 s of system time through the cache and
-    ~0.05 s past it (``benchmarks/README.md``, twenty-third round). Direct writes need
+    ~0.05 s past it (``benchmarks/HISTORY.md``, twenty-third round). Direct writes need
     whole blocks from aligned memory, so each chunk is copied into an aligned buffer
     (``mmap``), the whole ``ALIGN`` blocks written and the rest kept for the next chunk;
     the file's last partial block is written through the cache (``finish``). A file

@@ -30,7 +30,7 @@ Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], Iterator[Any]]
 
 
 # The most processes ``auto_workers`` (the command line's default) starts: a worker of a
-# million-example run holds ~0.4 GB at its peak (benchmarks/README.md), so a run on a
+# million-example run holds ~0.4 GB at its peak (benchmarks/HISTORY.md), so a run on a
 # many-core machine stays within a few GB unless asked for more (--workers N, or 0).
 AUTO_WORKERS = 4
 

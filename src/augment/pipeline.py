@@ -288,7 +288,7 @@ def _expand_seed(seed: Example, config: Config, run_seed: int, near: NearParams 
 
 # A process running seeds gives its free heap pages back when it has grown by 64 MB since
 # it last did (``heap.HeapTrimmer``): given back after every seed, the pages were faulted in
-# again by the next (~3% of a million's time: benchmarks/README.md, twenty-second round).
+# again by the next (~3% of a million's time: benchmarks/HISTORY.md, twenty-second round).
 SEED_HEAP = HeapTrimmer(64 << 20)
 
 NO_MELODY = Melody.from_ticks((), ())  # a slim example's melody: see its row of the melody arrays
@@ -309,7 +309,7 @@ class SlimExamples(Sequence[Example]):
     a value once. A seed's worker makes them from its passed variants and sends these few
     lists to the run's main process, which makes the examples once, when first read: fewer
     objects made and serialized a variant than slimming them in the worker and sending them
-    (the seventeenth round's A/B in benchmarks/README.md)."""
+    (the seventeenth round's A/B in benchmarks/HISTORY.md)."""
 
     __slots__ = ("ids", "parents", "fields", "steps", "parts", "_made")
 
@@ -517,7 +517,7 @@ def collecting_less(first_generation: int = 100_000) -> Iterator[None]:
     A run holds millions of small, acyclic objects (examples, tuples, strings). With the
     default threshold (a collection every 700 new containers) the main process spent about
     3/4 of its time unpacking results from worker processes inside the collector (41 us
-    per example against 8; ``benchmarks/README.md``). Collections still happen, every
+    per example against 8; ``benchmarks/HISTORY.md``). Collections still happen, every
     ``first_generation`` new containers, so cyclic garbage is still freed.
     """
     old = gc.get_threshold()
@@ -537,7 +537,7 @@ def collection_paused() -> Iterator[None]:
     A seed's draws make ~100,000 objects that live until the seed is done (the variants and
     the ``Family`` caches), and every collection of the youngest generation walked those
     made since the last one again: ~6% of a seed's time (12 corpus seeds at 3,365 variants,
-    ``benchmarks/README.md``). What a seed frees is acyclic and goes by reference count; a
+    ``benchmarks/HISTORY.md``). What a seed frees is acyclic and goes by reference count; a
     cycle made inside the block waits for the first collection after it.
     """
     was_on = gc.isenabled()
