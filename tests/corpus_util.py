@@ -8,9 +8,14 @@ Tests and benchmarks import this to get real music instead of made-up melodies:
 - ``essen_songs()``: German folk songs of the Essen collection (monophonic);
 - ``ryans_tunes()``: fiddle tunes from Ryan's Mammoth Collection (monophonic).
 
-Parsing is slow (music21 needs ~50 ms per chorale, seconds per Essen book), so every
+Parsing is slow (music21 needs ~50 ms per chorale, seconds per Essen book: ~2 minutes for
+the collections on the slower machines, in every test process that needs them), so every
 collection is parsed once and cached as JSON in ``cache_dir`` (the tests pass pytest's
-cache directory) and in-process. The cache key includes music21's version.
+cache directory) and in-process. The cache key includes music21's version. The parsed
+collections of the music21 version the project is tested with are shipped in
+``tests/data/music21_corpus`` (``python tests/corpus_util.py --ship`` writes them), so a
+fresh checkout does not parse the corpus; ``tests/test_corpus_util.py`` parses a sample
+of each live and compares it with them. Another music21 version parses its own.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from augment.melody import Melody
 from augment.theory import Key
 
 CACHE_FORMAT = 1
+SHIPPED = Path(__file__).resolve().parent / "data" / "music21_corpus"
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,10 @@ def _cached(name: str, cache_dir: Path | None, build: Callable[[], list[Labelled
 @cache
 def _cached_inproc(name: str, cache_dir: str, build: Callable[[], list[LabelledMelody]]
                    ) -> tuple[LabelledMelody, ...]:
-    path = Path(cache_dir) / f"{name}-m21-{music21.__version__}-v{CACHE_FORMAT}.json" if cache_dir else None
+    shipped = SHIPPED / _file_name(name)
+    if shipped.exists():
+        return tuple(_decode(json.loads(shipped.read_text())))
+    path = Path(cache_dir) / _file_name(name) if cache_dir else None
     if path is not None and path.exists():
         return tuple(_decode(json.loads(path.read_text())))
     items = build()
@@ -149,6 +158,10 @@ def _cached_inproc(name: str, cache_dir: str, build: Callable[[], list[LabelledM
     return tuple(items)
 
 
+def _file_name(name: str) -> str:
+    return f"{name}-m21-{music21.__version__}-v{CACHE_FORMAT}.json"
+
+
 def _satb(score: Any) -> list[Any]:
     """The four vocal parts of a chorale (instrument parts, often transposing, dropped)."""
     by_name = {(p.partName or "").strip().lower(): p for p in score.parts}
@@ -156,22 +169,28 @@ def _satb(score: Any) -> list[Any]:
     return [v for v in voices if v is not None] if all(voices) else list(score.parts)
 
 
-def _build_chorales() -> list[LabelledMelody]:
-    out = []
-    for path in music21.corpus.getComposer("bach"):
-        if not str(path).endswith(".mxl"):
-            continue
-        score = music21.corpus.parse(path)
-        voices = _satb(score)
-        if len(voices) < 4:
-            continue
-        melody = top_line(voices[0])
-        if len(melody.notes) < 8:
-            continue
-        vocal = music21.stream.Score(voices)
-        name = Path(str(path)).stem
-        out.append(LabelledMelody(name, melody, _key_of(vocal.analyze("key")), _notated_key(vocal)))
-    return out
+def chorale_paths() -> list[Any]:
+    """The corpus's Bach chorale files (MusicXML), in the corpus's order."""
+    return [path for path in music21.corpus.getComposer("bach") if str(path).endswith(".mxl")]
+
+
+def _chorale(path: Any) -> LabelledMelody | None:
+    """One chorale's soprano with both labels; None for a score without four voices or with
+    a soprano of fewer than 8 notes."""
+    score = music21.corpus.parse(path)
+    voices = _satb(score)
+    if len(voices) < 4:
+        return None
+    melody = top_line(voices[0])
+    if len(melody.notes) < 8:
+        return None
+    vocal = music21.stream.Score(voices)
+    return LabelledMelody(Path(str(path)).stem, melody, _key_of(vocal.analyze("key")), _notated_key(vocal))
+
+
+def _build_chorales(paths: Iterable[Any] | None = None) -> list[LabelledMelody]:
+    made = (_chorale(path) for path in (chorale_paths() if paths is None else paths))
+    return [it for it in made if it is not None]
 
 
 def _monophonic(works: Iterable[Any]) -> list[LabelledMelody]:
@@ -183,20 +202,52 @@ def _monophonic(works: Iterable[Any]) -> list[LabelledMelody]:
     return out
 
 
-def _build_essen() -> list[LabelledMelody]:
+ESSEN_BOOKS = ("altdeu10", "kinder0")
+
+
+def _essen_works(books: Iterable[str]) -> Iterable[tuple[str, Any]]:
+    for book in books:
+        opus = music21.corpus.parse(f"essenFolksong/{book}")
+        for i, score in enumerate(opus.scores):
+            yield f"{book}#{i}", score
+
+
+def _build_essen(books: Iterable[str] = ESSEN_BOOKS) -> list[LabelledMelody]:
+    return _monophonic(_essen_works(books))
+
+
+def _build_essen_labelled(books: Iterable[str] = ESSEN_BOOKS) -> list[LabelledMelody]:
+    return _signature_labelled(_essen_works(books))
+
+
+def _signature_labelled(works: Iterable[tuple[str, Any]]) -> list[LabelledMelody]:
+    """Songs labelled with their key signature read with the song's final note as tonic
+    (``notated_key``); songs whose final note is neither the major nor the relative minor
+    tonic of the signature (modal tunes) have no honest label and are left out."""
+    out = []
+    for label, score in works:
+        melody = top_line(score)
+        sigs = list(score.recurse().getElementsByClass("KeySignature"))
+        if len(melody.notes) < 8 or not sigs:
+            continue
+        final = melody.notes[-1] % 12
+        major = sigs[0].asKey("major").tonic.pitchClass
+        minor = sigs[0].asKey("minor").tonic.pitchClass
+        key = Key(final, "major") if final == major else Key(final, "minor") if final == minor else None
+        if key is not None:
+            out.append(LabelledMelody(label, melody, None, key))
+    return out
+
+
+def ryans_paths(limit: int = 80) -> list[Path]:
+    """The first ``limit`` files of Ryan's Mammoth Collection in the corpus, by name."""
+    folder = Path(str(music21.corpus.getWork("bach/bwv66.6"))).parent.parent / "ryansMammoth"
+    return sorted(folder.glob("*.abc"))[:limit]
+
+
+def _build_ryans(paths: Iterable[Path] | None = None) -> list[LabelledMelody]:
     def works() -> Iterable[tuple[str, Any]]:
-        for book in ("altdeu10", "kinder0"):
-            opus = music21.corpus.parse(f"essenFolksong/{book}")
-            for i, score in enumerate(opus.scores):
-                yield f"{book}#{i}", score
-
-    return _monophonic(works())
-
-
-def _build_ryans(limit: int = 80) -> list[LabelledMelody]:
-    def works() -> Iterable[tuple[str, Any]]:
-        folder = Path(str(music21.corpus.getWork("bach/bwv66.6"))).parent.parent / "ryansMammoth"
-        for path in sorted(folder.glob("*.abc"))[:limit]:
+        for path in ryans_paths() if paths is None else paths:
             parsed = music21.corpus.parse(path)
             scores = parsed.scores if hasattr(parsed, "scores") else [parsed]
             for i, score in enumerate(scores):
@@ -215,6 +266,42 @@ def essen_songs(cache_dir: Path | None = None) -> tuple[LabelledMelody, ...]:
     return _cached("essen", cache_dir, _build_essen)
 
 
+def essen_labelled(cache_dir: Path | None = None) -> tuple[LabelledMelody, ...]:
+    """The same Essen books' songs with a notated key (``_build_essen_labelled``)."""
+    return _cached("essen-labelled", cache_dir, _build_essen_labelled)
+
+
 def ryans_tunes(cache_dir: Path | None = None) -> tuple[LabelledMelody, ...]:
     """Fiddle tunes from the first 80 files of Ryan's Mammoth Collection, unlabelled."""
     return _cached("ryans", cache_dir, _build_ryans)
+
+
+# Each shipped collection: its name and how it is made.
+COLLECTIONS: dict[str, Callable[[], list[LabelledMelody]]] = {
+    "bach-chorales": _build_chorales,
+    "essen": _build_essen,
+    "essen-labelled": _build_essen_labelled,
+    "ryans": _build_ryans,
+}
+
+
+def ship() -> None:
+    """Parse every collection with the installed music21 and write it to ``SHIPPED``."""
+    SHIPPED.mkdir(parents=True, exist_ok=True)
+    for name, build in COLLECTIONS.items():
+        path = SHIPPED / _file_name(name)
+        path.write_text(json.dumps(_encode(build())))
+        print(f"wrote {path}")
+
+
+def encoded(items: Iterable[LabelledMelody]) -> list[dict[str, Any]]:
+    """``items`` as the cache files hold them (to compare a live parse with a shipped one)."""
+    return _encode(items)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["--ship"]:
+        sys.exit("usage: python tests/corpus_util.py --ship")
+    ship()

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-import music21
 import numpy as np
 import pytest
 
@@ -20,32 +19,15 @@ from augment.config import ChecksConfig
 from augment.example import Example, Message
 from augment.melody import Melody
 from augment.theory import Key
-from corpus_util import LabelledMelody, _cached, bach_chorales, top_line
+from corpus_util import bach_chorales, essen_labelled
 
 CONFIG = ChecksConfig()
-
-
-def _essen_labelled() -> list[LabelledMelody]:
-    out = []
-    for book in ("altdeu10", "kinder0"):
-        for i, score in enumerate(music21.corpus.parse(f"essenFolksong/{book}").scores):
-            melody = top_line(score)
-            sigs = list(score.recurse().getElementsByClass("KeySignature"))
-            if len(melody.notes) < 8 or not sigs:
-                continue
-            final = melody.notes[-1] % 12
-            major = sigs[0].asKey("major").tonic.pitchClass
-            minor = sigs[0].asKey("minor").tonic.pitchClass
-            key = Key(final, "major") if final == major else Key(final, "minor") if final == minor else None
-            if key is not None:
-                out.append(LabelledMelody(f"{book}#{i}", melody, None, key))
-    return out
 
 
 @pytest.fixture(scope="module")
 def labelled(request: pytest.FixtureRequest) -> list[tuple[Melody, Key]]:
     cache_dir = Path(str(request.config.cache.mkdir("corpus")))
-    items = list(bach_chorales(cache_dir)) + list(_cached("essen-labelled", cache_dir, _essen_labelled))
+    items = list(bach_chorales(cache_dir)) + list(essen_labelled(cache_dir))
     out = [(it.melody, it.notated_key) for it in items if it.notated_key is not None]
     assert len(out) >= 300
     return out
