@@ -294,11 +294,6 @@ def ship() -> None:
         print(f"wrote {path}")
 
 
-def encoded(items: Iterable[LabelledMelody]) -> list[dict[str, Any]]:
-    """``items`` as the cache files hold them (to compare a live parse with a shipped one)."""
-    return _encode(items)
-
-
 if __name__ == "__main__":
     import sys
 

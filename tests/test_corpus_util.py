@@ -6,6 +6,7 @@ real music21 output."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import music21
@@ -16,12 +17,12 @@ from corpus_util import (
     SHIPPED,
     _build_chorales,
     _build_ryans,
+    _encode,
     _essen_works,
     _file_name,
     _monophonic,
     _signature_labelled,
     chorale_paths,
-    encoded,
     ryans_paths,
 )
 
@@ -39,8 +40,8 @@ def entries(rows: list[dict[str, Any]], names: set[str]) -> list[dict[str, Any]]
 
 def test_chorales_parse_as_shipped() -> None:
     paths = chorale_paths()[:6]
-    live = encoded(_build_chorales(paths))
-    stems = {str(p).rsplit("/", 1)[-1].rsplit(".", 1)[0] for p in paths}
+    live = _encode(_build_chorales(paths))
+    stems = {Path(str(p)).stem for p in paths}  # (as _chorale names them)
     assert len(live) >= 4
     assert live == entries(shipped("bach-chorales"), stems)
 
@@ -48,7 +49,7 @@ def test_chorales_parse_as_shipped() -> None:
 def test_essen_songs_and_their_labels_parse_as_shipped() -> None:
     works = list(_essen_works(["kinder0"]))
     names = {label for label, _ in works}
-    plain, labelled = encoded(_monophonic(works)), encoded(_signature_labelled(works))
+    plain, labelled = _encode(_monophonic(works)), _encode(_signature_labelled(works))
     assert len(plain) > 150 and len(labelled) > 100
     assert plain == entries(shipped("essen"), names)
     assert labelled == entries(shipped("essen-labelled"), names)
@@ -56,7 +57,7 @@ def test_essen_songs_and_their_labels_parse_as_shipped() -> None:
 
 def test_ryans_tunes_parse_as_shipped() -> None:
     paths = ryans_paths()[:3]
-    live = encoded(_build_ryans(paths))
+    live = _encode(_build_ryans(paths))
     stems = {p.stem for p in paths}
     assert live
     assert live == [r for r in shipped("ryans") if r["name"].split("#")[0] in stems]
