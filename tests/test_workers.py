@@ -42,6 +42,30 @@ def test_check_workers() -> None:
         check_workers(-1)
 
 
+def test_a_pool_of_more_than_four_processes_a_cpu_is_refused(monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path: Path) -> None:
+    """A pool starts all its processes before any work (the Quick start with ``--workers
+    99999`` had not finished after 200 s on 2 cores): past ``MAX_WORKERS_PER_CPU`` per
+    usable CPU, a clear error before any file is written, from every command that takes
+    --workers."""
+    monkeypatch.setattr(parallel, "usable_cpus", lambda: 2)
+    assert parallel.MAX_WORKERS_PER_CPU == 4
+    assert check_workers(8) == 8
+    with pytest.raises(AugmentError, match=r"--workers 9 is more than 4 processes per usable CPU "
+                                           r"\(2 here\): use at most 8"):
+        check_workers(9)
+    runner = CliRunner()
+    first = tmp_path / "first"
+    assert runner.invoke(cli, ["expand", str(SEEDS), "--out", str(first), "--workers", "1"]).exit_code == 0
+    for command in (["expand", str(SEEDS)], ["dedup", str(first / "train.jsonl")],
+                    ["split", str(first / "train.jsonl")]):
+        out = tmp_path / command[0]
+        r = runner.invoke(cli, [*command, "--out", str(out), "--workers", "99999"])
+        assert r.exit_code == 2 and "error: --workers 99999 is more than 4 processes per usable CPU" \
+            in r.output, (command, r.output)
+        assert "Traceback" not in r.output and not out.exists()
+
+
 def test_usable_cpus_follow_the_affinity_mask_and_auto_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)
     monkeypatch.setattr(parallel.os, "cpu_count", lambda: 64)

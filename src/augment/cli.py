@@ -82,7 +82,8 @@ class _Workers(click.ParamType):
 
 
 WORKERS = _Workers()
-_WORKER_COUNTS = "auto = one per usable CPU, at most 4; 0 = one per usable CPU; 1 = no pool"
+_WORKER_COUNTS = ("auto = one per usable CPU, at most 4; 0 = one per usable CPU; 1 = no pool; "
+                  "N = at most 4 per usable CPU")
 FILE_WORKERS_HELP = ("Processes that parse the file's lines and run the near-duplicate calibration of "
                      f"a large file (its settings' counts at once, then the chosen one's search in jobs): "
                      f"{_WORKER_COUNTS}. The output is the same whatever the number.")

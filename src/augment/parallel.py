@@ -33,6 +33,12 @@ Mapper = Callable[[Callable[[Any], Any], Sequence[Any]], Iterator[Any]]
 # million-example run holds ~0.4 GB at its peak (benchmarks/HISTORY.md), so a run on a
 # many-core machine stays within a few GB unless asked for more (--workers N, or 0).
 AUTO_WORKERS = 4
+# The most processes a pool may have per usable CPU. Each seed's work is CPU-bound, so more
+# only add processes, and a pool starts all of its processes before any work: the Quick
+# start with --workers 1000 on 2 cores took 11.5 s against 2.0 s with 2, and a mistyped
+# --workers 99999 had not finished after 200 s. Four allow some oversubscription (and
+# the tests' 4-process pools on a one-CPU machine).
+MAX_WORKERS_PER_CPU = 4
 
 
 def usable_cpus() -> int:
@@ -55,7 +61,11 @@ def check_workers(workers: int) -> int:
     """``workers`` if it is a usable pool size (0 means one per usable CPU), else AugmentError."""
     if workers < 0:
         raise AugmentError(f"--workers must be 'auto', 0 (one per CPU) or a positive number, not {workers}")
-    return workers or usable_cpus()
+    cpus = usable_cpus()
+    if workers > MAX_WORKERS_PER_CPU * cpus:
+        raise AugmentError(f"--workers {workers} is more than {MAX_WORKERS_PER_CPU} processes per usable CPU "
+                           f"({cpus} here): use at most {MAX_WORKERS_PER_CPU * cpus}, or 0 for one per CPU")
+    return workers or cpus
 
 
 def map_ordered(fn: Callable[[T], R], items: Sequence[T], workers: int = 1) -> Iterator[R]:
