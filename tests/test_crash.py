@@ -165,3 +165,79 @@ def test_rerun_removes_the_stale_report_and_manifest_first(setup: dict[str, obje
     assert CliRunner().invoke(cli, expand_args(seeds, out, 3)).exit_code == 0
     assert not (out / "report.html").exists() and not stale.exists()
     assert accepted(out)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text() if entry.isdigit() else ""
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if stat and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            kids.append(int(entry))
+    return kids
+
+
+def _living(pids: list[int]) -> list[int]:
+    out = []
+    for k in pids:
+        try:
+            if Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                out.append(k)
+        except FileNotFoundError:
+            continue
+    return out
+
+
+@pytest.mark.parametrize("group", [False, True], ids=["to-the-run", "to-its-process-group"])
+def test_sigterm_ends_a_run_as_ctrl_c_does(tmp_path: Path, group: bool) -> None:
+    """SIGTERM (a scheduler cancelling a job, ``timeout``, ``kill``) sent to a run in its
+    pool's phase, or to its whole process group: a one-line message, exit 143, no traceback;
+    the scratch folder gone from $TMPDIR (before, it stayed there: README, "Crashes"), no
+    pool process left, no manifest written."""
+    if not Path("/proc").is_dir():
+        pytest.skip("needs /proc to see the pool's processes")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    rules = tmp_path / "rules.toml"  # the bundled seeds at 2,000 variants each: a run of a minute or more
+    text = (ROOT / "rules" / "wide.toml").read_text(encoding="utf-8")
+    assert "variants_per_seed = 40\n" in text and "[limits]" not in text
+    rules.write_text(text.replace("variants_per_seed = 40\n", "variants_per_seed = 2000\n")
+                     + "\n[limits]\nmax_variants_per_seed = 2000\n", encoding="utf-8")
+    out = tmp_path / "out"
+    seeds = ROOT / "seeds" / "beethoven.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "augment", "expand", str(seeds),
+                             "--rules", str(rules), "--out", str(out), "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TMPDIR": str(scratch)}, start_new_session=True)
+    try:
+        # Wait (a liveness deadline, not a speed check) until the pool's first results are on
+        # disk: a spool file in the run's scratch folder with bytes in it.
+        deadline = time.monotonic() + 120
+        while not any(p.stat().st_size for p in scratch.glob("augment-*/spool-*")):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        kids = _children(proc.pid)
+        assert len(kids) >= 2, kids  # the pool's two processes (and its resource tracker, if any)
+        if group:
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert "augment: stopped by SIGTERM" in stderr and "Traceback" not in stderr, stderr
+    assert list(scratch.iterdir()) == []
+    assert not (out / "manifest.json").exists()
+    deadline = time.monotonic() + 30  # a liveness deadline: they end at once
+    while _living(kids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = _living(kids)
+    for k in left:
+        os.kill(k, signal.SIGKILL)
+    assert left == []

@@ -8,6 +8,7 @@ findings); never a traceback.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
@@ -452,4 +453,31 @@ def _engine(engine: str, ray_address: str | None, quiet: bool) -> AbstractContex
 
 
 def main() -> None:
+    _end_like_ctrl_c(ENDING_SIGNALS)
     cli(prog_name="augment")
+
+
+# Signals that end a command as Ctrl-C does: a scheduler cancelling a job, ``timeout`` or
+# ``kill`` (SIGTERM), a closed terminal (SIGHUP). Under Python's default they end the process
+# on the spot, and a run's scratch folder stayed behind in $TMPDIR (~90 MB 8 s into a run of
+# the bundled seeds at 4,000 variants each; ~1.6 GB at a million examples). Raised here as
+# SystemExit, they unwind the command: the pool is stopped, the scratch folder and
+# temporary files removed; the output directory is left as a kill leaves it (README,
+# "Crashes"). The pool's processes end at once on these signals (``parallel``).
+ENDING_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
+def _end_like_ctrl_c(names: tuple[str, ...]) -> None:
+    """Install ``_stop`` for each signal of ``names`` this system has and leaves at its default
+    (one that the caller ignores, as ``nohup`` ignores SIGHUP, stays ignored)."""
+    for name in names:
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) is signal.SIG_DFL:
+            signal.signal(number, _stop)
+
+
+def _stop(number: int, frame: object) -> None:
+    signal.signal(number, signal.SIG_DFL)  # a second one ends the process at once
+    name = signal.Signals(number).name
+    click.echo(f"augment: stopped by {name}; removing the run's temporary files", err=True)
+    raise SystemExit(128 + number)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -109,7 +110,15 @@ def _leave_with_the_parent() -> None:
     process that started the pool is gone. A pool process otherwise waits for work forever
     when that process is killed (SIGKILL, the OOM killer), holding its memory: the pipe it
     reads stays open in its sibling processes. ``parent_process`` watches the parent's
-    sentinel, under any start method (fork, spawn, forkserver)."""
+    sentinel, under any start method (fork, spawn, forkserver).
+
+    A pool process also takes SIGTERM and SIGHUP at their default, ending at once: a forked
+    one inherits the command line's handlers (``cli.ENDING_SIGNALS``), which would turn
+    them into an exception inside the seed it is working on."""
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) not in (signal.SIG_DFL, signal.SIG_IGN):
+            signal.signal(number, signal.SIG_DFL)
     parent = multiprocessing.parent_process()
     if parent is None:
         return
