@@ -7,6 +7,7 @@ error tests that need no Ray always run.
 from __future__ import annotations
 
 import re
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -101,21 +102,37 @@ def test_ray_mapper_in_pipeline_writes_the_local_bytes(rules: Path,
     # do at scale (too few signatures and candidate pairs otherwise).
     monkeypatch.setattr(near, "VERIFY_CHUNK", 4)
     monkeypatch.setattr(near, "BAND_JOB_ROWS", 2)
-    with ray_mapper(num_cpus=2) as mapper:
-        assert ray_mod.is_initialized()
-        expand([SEEDS], load_config(rules), tmp_path / "ray", mapper=mapper)
-        assert spy[0] == local_run[1][0]  # the per-seed stages, every seed
-        assert len(spy) > 1 and sum(spy[1:]) > 4  # chunks of candidate pairs
-        # More batches than CPUs, so results arrive out of order and are put back in order.
-        assert list(mapper(abs, range(-60, 60))) == [abs(i) for i in range(-60, 60)]
-        assert list(mapper(abs, [])) == []
-        # An expected error on a worker arrives as the same one-line AugmentError. (The
-        # function must be importable on the workers: one of augment's, not this file's.)
-        expected = r"^--workers must be 'auto', 0 \(one per CPU\) or a positive number, not -1$"
-        with pytest.raises(AugmentError, match=expected):
-            list(mapper(check_workers, [1, 2, -1, 3]))
+
+    def ending(number: int, frame: object) -> None:  # as the command line sets it (cli._stop)
+        raise SystemExit(128 + number)
+    before = signal.signal(signal.SIGTERM, ending)
+    try:
+        with ray_mapper(num_cpus=2) as mapper:
+            # ray.init's own SIGTERM handler does not replace the caller's
+            assert signal.getsignal(signal.SIGTERM) is ending
+            _mapped_run(mapper, rules, local_run, tmp_path, ray_mod, spy)
+    finally:
+        signal.signal(signal.SIGTERM, before)
     assert not ray_mod.is_initialized()  # the instance it started is shut down
     assert _files(tmp_path / "ray") == local_run[0]
+
+
+def _mapped_run(mapper: Any, rules: Path, local_run: tuple[dict[str, bytes], list[int]],
+                tmp_path: Path, ray_mod: Any, spy: list[int]) -> None:
+    """The run, and more maps, through a Ray mapper: every seed and chunks of candidate
+    pairs went through it; results in item order; a worker's AugmentError as it was raised."""
+    assert ray_mod.is_initialized()
+    expand([SEEDS], load_config(rules), tmp_path / "ray", mapper=mapper)
+    assert spy[0] == local_run[1][0]  # the per-seed stages, every seed
+    assert len(spy) > 1 and sum(spy[1:]) > 4  # chunks of candidate pairs
+    # More batches than CPUs, so results arrive out of order and are put back in order.
+    assert list(mapper(abs, range(-60, 60))) == [abs(i) for i in range(-60, 60)]
+    assert list(mapper(abs, [])) == []
+    # An expected error on a worker arrives as the same one-line AugmentError. (The
+    # function must be importable on the workers: one of augment's, not this file's.)
+    expected = r"^--workers must be 'auto', 0 \(one per CPU\) or a positive number, not -1$"
+    with pytest.raises(AugmentError, match=expected):
+        list(mapper(check_workers, [1, 2, -1, 3]))
 
 
 def test_cli_engine_ray_writes_the_local_bytes(rules: Path,

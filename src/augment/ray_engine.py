@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -80,13 +81,26 @@ def ray_mapper(address: str | None = None, *, num_cpus: int | None = None) -> It
     address = address or os.environ.get("RAY_ADDRESS") or None
     started = not ray.is_initialized()
     if started:
+        handlers = _python_handlers(("SIGTERM", "SIGHUP"))
         _init(ray, address, num_cpus)
+        # ray.init gives the driver its own SIGTERM handlers (a stack dump from its C++
+        # failure handler, then an exit with status 15): the command line's, which stop a run
+        # as Ctrl-C does (``cli.ENDING_SIGNALS``), are put back. Ray's exit cleaned up too.
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
     try:
         with _quiet_ray_data(ray):
             yield _RayMap(ray)
     finally:
         if started:
             ray.shutdown()
+
+
+def _python_handlers(names: tuple[str, ...]) -> dict[int, Any]:
+    """The handlers of the signals ``names`` (those this system has) that are Python
+    functions: set by the caller, not the defaults."""
+    numbers = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    return {n: h for n in numbers if callable(h := signal.getsignal(n))}
 
 
 def _init(ray: Any, address: str | None, num_cpus: int | None) -> None:
