@@ -133,6 +133,24 @@ def _mapped_run(mapper: Any, rules: Path, local_run: tuple[dict[str, bytes], lis
     expected = r"^--workers must be 'auto', 0 \(one per CPU\) or a positive number, not -1$"
     with pytest.raises(AugmentError, match=expected):
         list(mapper(check_workers, [1, 2, -1, 3]))
+    # Any other failure there is one AugmentError line naming what was raised: a bad value,
+    # or a module the workers cannot import (as when a node lacks augment or a plugin).
+    hint = r" \(every node needs augment \S+, Ray \S+ and any rule plugins, as installed here; "
+    with pytest.raises(AugmentError, match=r"^a job on the Ray cluster failed: ValueError: invalid literal "
+                                           r"for int\(\) with base 10: 'x'" + hint):
+        list(mapper(int, ["1", "x"]))
+    only_here = tmp_path / "only_here"
+    only_here.mkdir()
+    (only_here / "driver_only_module.py").write_text("def plus_one(x):\n    return x + 1\n")
+    sys.path.insert(0, str(only_here))  # on the driver's path, not the workers'
+    try:
+        from driver_only_module import plus_one  # type: ignore[import-not-found]
+        with pytest.raises(AugmentError, match=r"^a job on the Ray cluster failed: ModuleNotFoundError: "
+                                               r"No module named 'driver_only_module'" + hint):
+            list(mapper(plus_one, [1, 2]))
+    finally:
+        sys.path.remove(str(only_here))
+        sys.modules.pop("driver_only_module", None)
 
 
 def test_cli_engine_ray_writes_the_local_bytes(rules: Path,

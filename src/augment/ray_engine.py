@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import socket
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from . import __version__
 from .errors import AugmentError
 from .parallel import Mapper
 
@@ -147,7 +149,7 @@ def _quiet_ray_data(ray: Any) -> Iterator[None]:
     logger = logging.getLogger("ray.data")
     saved = ctx.enable_progress_bars, logger.level
     ctx.enable_progress_bars = False
-    logger.setLevel(logging.ERROR)
+    logger.setLevel(logging.CRITICAL)  # (a failed job comes back as one AugmentError line)
     try:
         yield
     finally:
@@ -173,13 +175,40 @@ class _RayMap:
         # one is in, so the caller sees item order (and the output does not depend on Ray).
         pending: dict[int, _Box] = {}
         done = 0
-        for batch in ds.iter_batches(batch_format="numpy", batch_size=None):
+        batches = iter(ds.iter_batches(batch_format="numpy", batch_size=None))
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                break
+            except ray.exceptions.RayError as exc:
+                raise AugmentError(_failed_task(ray, exc)) from None
             pending.update(zip(batch["index"].tolist(), batch["result"], strict=True))
             while done in pending:
                 yield _unpack(pending.pop(done))
                 done += 1
         if done != len(items):
             raise RuntimeError(f"Ray returned {done} of {len(items)} results in order")
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# A line of a remote traceback naming the exception: "ValueError: ...", "a.b.SomeError: ...".
+_RAISED = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)): (.*)$")
+
+
+def _failed_task(ray: Any, exc: Exception) -> str:
+    """One line for a Ray job that failed on the cluster for another reason than an
+    AugmentError (which comes back as itself): the exception raised there (the last one a
+    remote traceback names outside Ray's own wrappers: ``ModuleNotFoundError: No module
+    named 'augment'`` when a node lacks it), else Ray's own, and what to check. (A worker
+    process that dies is not one: Ray Data retries its task without end.)"""
+    lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines() if line.strip()]
+    raised = [m.group(0) for line in lines
+              if (m := _RAISED.match(line)) and not m.group(1).startswith("ray.")]
+    what = raised[-1] if raised else f"{type(exc).__name__}: {lines[0] if lines else ''}".strip()
+    return (f"a job on the Ray cluster failed: {what} (every node needs augment {__version__}, "
+            f"Ray {ray.__version__} and any rule plugins, as installed here; Ray's logs are in "
+            "/tmp/ray/session_latest/logs on each node)")
 
 
 def _apply_batch(batch: dict[str, np.ndarray], fn: Callable[[Any], Any]) -> dict[str, np.ndarray]:
