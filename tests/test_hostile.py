@@ -320,6 +320,85 @@ def test_a_full_disk_while_the_pool_spools_its_lines_ends_in_one_line(
                    for p in (tmp_path / "out").rglob("*"))
 
 
+class _FullDisk:
+    """A file object whose writes and flushes the system refuses: no space left."""
+
+    def write(self, data: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    flush = write  # type: ignore[assignment]
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_full_temporary_folder_is_named_with_what_to_do(tmp_path: Path) -> None:
+    """A run's temporary files that meet a full disk (the melodies' files, an unnamed
+    spool's file in $TMPDIR) are named in the error, with the way out: TMPDIR elsewhere."""
+    import tempfile
+
+    import numpy as np
+
+    from augment.output import Spool
+    from augment.theory import MelodyStore, PackedMelodies
+
+    hint = ("No space left on device (the run's temporary files: set TMPDIR to a folder on a disk "
+            "with more room)")
+    store = MelodyStore(tmp_path / "melodies")
+    assert store.files is not None
+    path, dtype, file = store.files[0]
+    file.close()
+    store.files[0] = (path, dtype, _FullDisk())
+    with pytest.raises(OSError) as refused:
+        store.add(PackedMelodies(np.array([60, 62], np.int8), np.array([480, 480], np.int32),
+                                 np.array([0, 2])))
+    assert refused.value.filename == str(tmp_path / "melodies" / "pitches.npy")
+    assert refused.value.strerror == hint and refused.value.errno == 28
+    with Spool() as spool:
+        spool._file.close()
+        spool._file = _FullDisk()  # type: ignore[assignment]
+        with pytest.raises(OSError) as refused:
+            spool.add("a line")
+    assert refused.value.filename == f"{tempfile.gettempdir()} (an unnamed temporary file)"
+    assert refused.value.strerror == hint
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_temporary_file_past_the_size_limit_ends_in_one_line_naming_it(
+        tmp_path: Path, workers: str) -> None:
+    """A real refused write of the run's temporary files (a file-size limit, ``ulimit -f``,
+    here: the first temporary file past 2 MB): one line naming the file in $TMPDIR, exit 2,
+    no traceback, and the scratch folder removed."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    text = (ROOT / "rules" / "wide.toml").read_text(encoding="utf-8")
+    assert "variants_per_seed = 40\n" in text
+    rules = tmp_path / "rules.toml"
+    rules.write_text(text.replace("variants_per_seed = 40\n", "variants_per_seed = 400\n"), encoding="utf-8")
+
+    def limited() -> None:  # in the child: files of at most 2 MB; past it, EFBIG (not SIGXFSZ)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2 << 20, 2 << 20))
+
+    done = subprocess.run([sys.executable, "-m", "augment", "expand", str(ROOT / "seeds" / "beethoven.jsonl"),
+                           "--rules", str(rules), "--out", str(tmp_path / "out"), "--workers", workers],
+                          capture_output=True, text=True, timeout=600, preexec_fn=limited,
+                          env={**os.environ, "TMPDIR": str(scratch)})
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    # (1 worker: its unnamed spool meets the limit first; 2: the pool's named spool)
+    where = f"{scratch} (an unnamed temporary file)" if workers == "1" else f"{scratch}/augment-"
+    assert lines[0].startswith(f"error: {where}") and ": File too large" in lines[0], lines
+    assert list(scratch.iterdir()) == []
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
 def test_no_eval_exec_or_shell_in_the_package() -> None:
     for path in (ROOT / "src" / "augment").rglob("*.py"):
         source = path.read_text()

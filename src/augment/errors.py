@@ -7,6 +7,7 @@ into a one-line message without a traceback.
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 from typing import Literal
 
@@ -45,3 +46,12 @@ class MelodyFormatError(ValueError):
     def __init__(self, problems: list[tuple[str, str]]):
         self.problems = problems
         super().__init__("; ".join(f"{c}: {m}" for c, m in problems))
+
+
+def scratch_refused(exc: OSError, where: str) -> OSError:
+    """``exc``, a write to a run's temporary files (in $TMPDIR) that the system refused, as
+    one naming ``where``; on a full disk, with what to do about it."""
+    text = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        text += " (the run's temporary files: set TMPDIR to a folder on a disk with more room)"
+    return OSError(exc.errno, text, where)

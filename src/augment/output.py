@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, cast
 
 import numpy as np
 
-from .errors import AugmentError
+from .errors import AugmentError, scratch_refused
 
 try:
     import fcntl
@@ -263,7 +263,10 @@ class Spool:
         order = _block_order(order, len(lengths))  # (checked before anything is written)
         if self.path is not None:  # appended where it lands (others may append too)
             return self._placed(_append(self._file.fileno(), data, self.path), lengths, order)
-        self._file.write(data)
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            raise scratch_refused(exc, _unnamed_where()) from exc
         self._dirty = True
         first = self._placed(self._size, lengths, order)
         self._size += len(data)
@@ -316,7 +319,10 @@ class Spool:
     def _entries(self) -> np.ndarray:
         """Every entry so far (the file flushed, the blocks joined)."""
         if self._dirty:
-            self._file.flush()
+            try:
+                self._file.flush()
+            except OSError as exc:
+                raise scratch_refused(exc, _unnamed_where()) from exc
             self._dirty = False
         if self._blocks:
             self._table = np.concatenate([self._table, *self._blocks])
@@ -518,6 +524,11 @@ def append_texts(path: str, data: bytes) -> int:
     return _append(fd, data, path)
 
 
+def _unnamed_where() -> str:
+    """Where an unnamed spool's file is, for an error: the temporary folder."""
+    return f"{tempfile.gettempdir()} (an unnamed temporary file)"
+
+
 _APPENDING: dict[str, int] = {}  # this process's open spool files, by path
 APPENDING_AT_MOST = 4  # spool files kept open (a run appends to two: lines and rejections)
 
@@ -529,9 +540,15 @@ def _append(fd: int, data: bytes, path: str) -> int:
     try:
         written = os.write(fd, data)
     except OSError as exc:
-        raise OSError(exc.errno, exc.strerror or str(exc), path) from exc
-    if written != len(data):
-        raise OSError(28, f"No space left on device (kept {written} of {len(data)} bytes)", path)
+        raise scratch_refused(exc, path) from exc
+    if written != len(data):  # the rest, written again, fails with the reason
+        try:
+            os.write(fd, data[written:])
+            why = OSError(errno.EIO, "A write stopped short")
+        except OSError as exc:
+            why = exc
+        raise scratch_refused(OSError(why.errno, f"{why.strerror or why} (kept {written} of {len(data)} "
+                                                 "bytes)"), path)
     return os.lseek(fd, 0, os.SEEK_CUR) - len(data)
 
 

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import numpy as np
 
 from . import ragged
+from .errors import scratch_refused
 from .melody import TICKS_PER_QUARTER, GridArrays, Melody, quarters_of
 from .output import preads
 
@@ -483,8 +484,11 @@ class MelodyStore:
 
     def add(self, part: MelodyArrays | PackedMelodies) -> None:
         if self.files is not None and isinstance(part, PackedMelodies):
-            for (_, dtype, file), column in zip(self.files, (part.pitches, part.ticks), strict=True):
-                file.write(np.ascontiguousarray(column, dtype=dtype).data)
+            for (path, dtype, file), column in zip(self.files, (part.pitches, part.ticks), strict=True):
+                try:
+                    file.write(np.ascontiguousarray(column, dtype=dtype).data)
+                except OSError as exc:  # (the folder is in $TMPDIR: a full disk there)
+                    raise scratch_refused(exc, str(path)) from exc
             self.starts.append(part.starts)
             return
         if self.files is not None:  # the first part not packed: the run's melodies stay in memory
@@ -499,8 +503,14 @@ class MelodyStore:
         if self.files is None:
             return PackedMelodies.drain(self.held)
         assert self.folder is not None
+        try:
+            return self._finish_files(self.folder, self.files)
+        except OSError as exc:  # (a full disk in $TMPDIR: the buffered writes land here)
+            raise scratch_refused(exc, str(exc.filename or self.folder)) from exc
+
+    def _finish_files(self, folder: Path, files: list[tuple[Path, str, Any]]) -> MappedMelodies:
         events = 0
-        for _, dtype, file in self.files:
+        for _, dtype, file in files:
             events = (file.tell() - self.header) // np.dtype(dtype).itemsize
             file.seek(0)
             if _write_header(file, dtype, events) != self.header:
@@ -510,8 +520,8 @@ class MelodyStore:
         if int(starts[-1]) != events:
             raise AssertionError("the melodies' starts do not end where their events do")
         self.starts = []
-        np.save(self.folder / "starts.npy", starts)
-        return MappedMelodies.load(str(self.folder))
+        np.save(folder / "starts.npy", starts)
+        return MappedMelodies.load(str(folder))
 
     def _read_back(self) -> PackedMelodies:
         """The parts written so far, read back from their files (which are then removed)."""
