@@ -191,17 +191,14 @@ def _living(pids: list[int]) -> list[int]:
     return out
 
 
-@pytest.mark.parametrize("group", [False, True], ids=["to-the-run", "to-its-process-group"])
-def test_sigterm_ends_a_run_as_ctrl_c_does(tmp_path: Path, group: bool) -> None:
-    """SIGTERM (a scheduler cancelling a job, ``timeout``, ``kill``) sent to a run in its
-    pool's phase, or to its whole process group: a one-line message, exit 143, no traceback;
-    the scratch folder gone from $TMPDIR (before, it stayed there: README, "Crashes"), no
-    pool process left, no manifest written."""
-    if not Path("/proc").is_dir():
-        pytest.skip("needs /proc to see the pool's processes")
+def _long_run(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
+    """``augment expand`` of the bundled seeds at 2,000 variants each (a run of a minute or
+    more) with 2 workers, in its own process group and its own $TMPDIR, started and waited
+    for until the pool's first results are on disk (a spool file in its scratch folder with
+    bytes in it); (the process, the $TMPDIR, the output folder)."""
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    rules = tmp_path / "rules.toml"  # the bundled seeds at 2,000 variants each: a run of a minute or more
+    rules = tmp_path / "rules.toml"
     text = (ROOT / "rules" / "wide.toml").read_text(encoding="utf-8")
     assert "variants_per_seed = 40\n" in text and "[limits]" not in text
     rules.write_text(text.replace("variants_per_seed = 40\n", "variants_per_seed = 2000\n")
@@ -213,31 +210,76 @@ def test_sigterm_ends_a_run_as_ctrl_c_does(tmp_path: Path, group: bool) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "TMPDIR": str(scratch)}, start_new_session=True)
     try:
-        # Wait (a liveness deadline, not a speed check) until the pool's first results are on
-        # disk: a spool file in the run's scratch folder with bytes in it.
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 120  # a liveness deadline, not a speed check
         while not any(p.stat().st_size for p in scratch.glob("augment-*/spool-*")):
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.05)
-        kids = _children(proc.pid)
-        assert len(kids) >= 2, kids  # the pool's two processes (and its resource tracker, if any)
-        if group:
-            os.killpg(proc.pid, signal.SIGTERM)
-        else:
-            proc.send_signal(signal.SIGTERM)
-        stdout, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 128 + signal.SIGTERM, stderr
-    assert "augment: stopped by SIGTERM" in stderr and "Traceback" not in stderr, stderr
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc, scratch, out
+
+
+def _ended(scratch: Path, out: Path, kids: list[int]) -> None:
+    """After the run ended: its scratch folder is gone, no manifest was written, and its
+    pool's processes end (a liveness deadline)."""
     assert list(scratch.iterdir()) == []
     assert not (out / "manifest.json").exists()
-    deadline = time.monotonic() + 30  # a liveness deadline: they end at once
+    deadline = time.monotonic() + 30
     while _living(kids) and time.monotonic() < deadline:
         time.sleep(0.05)
     left = _living(kids)
     for k in left:
         os.kill(k, signal.SIGKILL)
     assert left == []
+
+
+@pytest.mark.parametrize("group", [False, True], ids=["to-the-run", "to-its-process-group"])
+def test_sigterm_ends_a_run_as_ctrl_c_does(tmp_path: Path, group: bool) -> None:
+    """SIGTERM (a scheduler cancelling a job, ``timeout``, ``kill``) sent to a run in its
+    pool's phase, or to its whole process group: a one-line message, exit 143, no traceback;
+    the scratch folder gone from $TMPDIR (before, it stayed there: README, "Crashes"), no
+    pool process left, no manifest written."""
+    if not Path("/proc").is_dir():
+        pytest.skip("needs /proc to see the pool's processes")
+    proc, scratch, out = _long_run(tmp_path)
+    try:
+        kids = _children(proc.pid)
+        assert len(kids) >= 2, kids  # the pool's two processes (and its resource tracker, if any)
+        if group:
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert "augment: stopped by SIGTERM" in stderr and "Traceback" not in stderr, stderr
+    _ended(scratch, out, kids)
+
+
+def test_a_pool_process_killed_mid_run_ends_the_run_in_one_line(tmp_path: Path) -> None:
+    """A pool process killed while the run goes on (the out-of-memory killer picks the
+    largest process; here SIGKILL): the run stops with one error line saying so and what to
+    do, exit 2, no traceback, its scratch folder removed, no manifest, no process left."""
+    if not Path("/proc").is_dir():
+        pytest.skip("needs /proc to see the pool's processes")
+    proc, scratch, out = _long_run(tmp_path)
+    try:
+        kids = _children(proc.pid)
+        assert len(kids) >= 2, kids
+        os.kill(kids[0], signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 2, stderr
+    assert stderr.strip().splitlines() == [
+        "error: a process of the pool (--workers 2) ended abruptly, so the run stopped unfinished: "
+        "it was killed, perhaps by the system's out-of-memory killer (see 'dmesg'); with less "
+        "memory, use fewer --workers or fewer variants_per_seed"], stderr
+    _ended(scratch, out, kids)

@@ -14,6 +14,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from functools import partial
 from typing import Any, TypeVar
@@ -135,7 +136,19 @@ def _pool_map(pool: ProcessPoolExecutor, workers: int, fn: Callable[[T], R], ite
     # job: items (seeds) differ in cost, and with chunks of several one process sat idle at
     # the end while the other finished its last chunk (per-seed stage at 300k corpus
     # 31.0-31.2 s with 4 seeds a job, 30.4 s with one; no difference at 10k).
-    return pool.map(fn, items)
+    return _told_if_broken(pool.map(fn, items), workers)
+
+
+def _told_if_broken(results: Iterator[R], workers: int) -> Iterator[R]:
+    """``results``; a pool whose process ended abruptly (the out-of-memory killer, a
+    ``kill``) as one AugmentError line instead of BrokenProcessPool's traceback."""
+    try:
+        yield from results
+    except BrokenProcessPool:
+        raise AugmentError(
+            f"a process of the pool (--workers {workers}) ended abruptly, so the run stopped "
+            "unfinished: it was killed, perhaps by the system's out-of-memory killer (see "
+            "'dmesg'); with less memory, use fewer --workers or fewer variants_per_seed") from None
 
 
 def local_mapper(workers: int = 1) -> Mapper:
