@@ -280,6 +280,6 @@ def test_a_pool_process_killed_mid_run_ends_the_run_in_one_line(tmp_path: Path) 
     assert proc.returncode == 2, stderr
     assert stderr.strip().splitlines() == [
         "error: a process of the pool (--workers 2) ended abruptly, so the run stopped unfinished: "
-        "it was killed, perhaps by the system's out-of-memory killer (see 'dmesg'); with less "
-        "memory, use fewer --workers or fewer variants_per_seed"], stderr
+        "it was killed, perhaps by the system's out-of-memory killer (see 'dmesg'); to "
+        "need less memory, use fewer --workers (expand: or fewer variants_per_seed)"], stderr
     _ended(scratch, out, kids)

@@ -148,7 +148,8 @@ def _told_if_broken(results: Iterator[R], workers: int) -> Iterator[R]:
         raise AugmentError(
             f"a process of the pool (--workers {workers}) ended abruptly, so the run stopped "
             "unfinished: it was killed, perhaps by the system's out-of-memory killer (see "
-            "'dmesg'); with less memory, use fewer --workers or fewer variants_per_seed") from None
+            "'dmesg'); to need less memory, use fewer --workers (expand: or fewer "
+            "variants_per_seed)") from None
 
 
 def local_mapper(workers: int = 1) -> Mapper:
