@@ -283,3 +283,34 @@ def test_a_pool_process_killed_mid_run_ends_the_run_in_one_line(tmp_path: Path) 
         "it was killed, perhaps by the system's out-of-memory killer (see 'dmesg'); to "
         "need less memory, use fewer --workers (expand: or fewer variants_per_seed)"], stderr
     _ended(scratch, out, kids)
+
+
+def test_the_ending_handlers_leave_an_ignored_signal_ignored_and_other_threads_alone() -> None:
+    """``cli.main`` sets ``_stop`` for SIGTERM and SIGHUP where they are at their default;
+    one the caller ignores (``nohup`` ignores SIGHUP) stays ignored; called in another
+    thread (where Python forbids setting handlers) it sets nothing and does not fail."""
+    import threading
+
+    from augment import cli as cli_module
+
+    saved = {n: signal.getsignal(n) for n in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        failed: list[BaseException] = []
+
+        def elsewhere() -> None:
+            try:
+                cli_module._end_like_ctrl_c(cli_module.ENDING_SIGNALS)
+            except BaseException as exc:  # noqa: BLE001  (reported below)
+                failed.append(exc)
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+        assert failed == [] and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+        cli_module._end_like_ctrl_c(cli_module.ENDING_SIGNALS)
+        assert signal.getsignal(signal.SIGTERM) is cli_module._stop
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import threading
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from pathlib import Path
@@ -470,6 +471,8 @@ ENDING_SIGNALS = ("SIGTERM", "SIGHUP")
 def _end_like_ctrl_c(names: tuple[str, ...]) -> None:
     """Install ``_stop`` for each signal of ``names`` this system has and leaves at its default
     (one that the caller ignores, as ``nohup`` ignores SIGHUP, stays ignored)."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # (only the main thread may set handlers: a caller running main() in a thread)
     for name in names:
         number = getattr(signal, name, None)
         if number is not None and signal.getsignal(number) is signal.SIG_DFL:
