@@ -67,6 +67,7 @@ def test_a_pool_of_more_than_four_processes_a_cpu_is_refused(monkeypatch: pytest
 
 
 def test_usable_cpus_follow_the_affinity_mask_and_auto_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "cpu_quota", lambda: None)  # (whatever this machine's cgroup says)
     monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)
     monkeypatch.setattr(parallel.os, "cpu_count", lambda: 64)
     assert parallel.usable_cpus() == 3 == check_workers(0) == parallel.auto_workers()
@@ -75,6 +76,53 @@ def test_usable_cpus_follow_the_affinity_mask_and_auto_is_capped(monkeypatch: py
     assert parallel.auto_workers() == parallel.AUTO_WORKERS == 4
     monkeypatch.setattr(parallel.os, "cpu_count", lambda: None)
     assert parallel.usable_cpus() == 1 == parallel.auto_workers()
+
+
+def test_usable_cpus_follow_a_cpu_quota(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under a CPU quota (docker --cpus, a Kubernetes CPU limit) the usable CPUs are the
+    quota rounded up, never more than the affinity mask allows, never fewer than one."""
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    for quota, cpus in ((None, 8), (1.5, 2), (2.0, 2), (0.25, 1), (16.0, 8)):
+        monkeypatch.setattr(parallel, "cpu_quota", lambda quota=quota: quota)
+        assert parallel.usable_cpus() == cpus == check_workers(0), quota
+        assert parallel.auto_workers() == min(cpus, parallel.AUTO_WORKERS)
+
+
+def _cgroup_files(tmp_path: Path, cgroup: str, files: dict[str, str]) -> tuple[Path, Path]:
+    """A fake ``/sys/fs/cgroup`` (``files`` by path under it) and ``/proc/self/cgroup``."""
+    root = tmp_path / "sys-fs-cgroup"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    (tmp_path / "proc-self-cgroup").write_text(cgroup)
+    return root, tmp_path / "proc-self-cgroup"
+
+
+@pytest.mark.parametrize(("cgroup", "files", "quota"), [
+    # cgroup v2, no limit / a limit of 2 CPUs at the root (a container's view)
+    ("0::/\n", {"cpu.max": "max 100000\n"}, None),
+    ("0::/\n", {"cpu.max": "200000 100000\n"}, 2.0),
+    # v2, nested: the least along the path (the parent's 1.5 CPUs)
+    ("0::/a/b\n", {"cpu.max": "max 100000\n", "a/cpu.max": "150000 100000\n",
+                   "a/b/cpu.max": "max 100000\n"}, 1.5),
+    # v2 in a container: the path is the host's, absent here; the root is the group's own
+    ("0::/kubepods/pod1/c1\n", {"cpu.max": "50000 100000\n"}, 0.5),
+    # cgroup v1 (this project's machines), no quota / half a CPU in the group's folder
+    ("12:pids:/\n4:cpu,cpuacct:/\n1:name=systemd:/\n",
+     {"cpu,cpuacct/cpu.cfs_quota_us": "-1\n", "cpu,cpuacct/cpu.cfs_period_us": "100000\n"}, None),
+    ("4:cpu,cpuacct:/docker/x\n3:cpuset:/docker/x\n",
+     {"cpu,cpuacct/cpu.cfs_quota_us": "-1\n", "cpu,cpuacct/cpu.cfs_period_us": "100000\n",
+      "cpu,cpuacct/docker/x/cpu.cfs_quota_us": "50000\n",
+      "cpu,cpuacct/docker/x/cpu.cfs_period_us": "100000\n"}, 0.5),
+    # no CPU controller listed, or its files unreadable
+    ("3:cpuset:/\n4:cpuacct:/\n", {"cpu.max": "100000 100000\n"}, None),
+    ("0::/\n", {"cpu.max": "garbage\n"}, None),
+])
+def test_cpu_quota_reads_cgroup_v1_and_v2(tmp_path: Path, cgroup: str, files: dict[str, str],
+                                         quota: float | None) -> None:
+    root, cgroups = _cgroup_files(tmp_path, cgroup, files)
+    assert parallel.cpu_quota(root, cgroups) == quota
+    assert parallel.cpu_quota(root, tmp_path / "absent") is None  # not Linux
 
 
 def test_cli_workers_default_to_auto(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ the output is byte-identical whatever the number of workers.
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import signal
@@ -17,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import AugmentError
@@ -45,12 +47,67 @@ MAX_WORKERS_PER_CPU = 4
 
 def usable_cpus() -> int:
     """The CPUs this process may run on: its affinity mask (what ``taskset`` or a container's
-    cpuset leaves it) where the system has one, else ``os.cpu_count()``. A CPU quota
-    (``docker --cpus``) is not seen: pass ``--workers`` there."""
+    cpuset leaves it) where the system has one, else ``os.cpu_count()``; fewer under a CPU
+    quota (``docker --cpus 2``, a Kubernetes CPU limit: ``cpu_quota``, rounded up)."""
     try:
-        return len(os.sched_getaffinity(0)) or 1
+        cpus = len(os.sched_getaffinity(0)) or 1
     except AttributeError:  # no affinity masks here (macOS, Windows)
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    quota = cpu_quota()
+    return cpus if quota is None else max(1, min(cpus, math.ceil(quota)))
+
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def cpu_quota(root: Path = CGROUP_ROOT, cgroups: Path = Path("/proc/self/cgroup")) -> float | None:
+    """The CPUs' worth of time this process's control group may use (quota over period),
+    the least along its path up to the root; None where there is no quota or no such files
+    (not Linux, no CPU controller, unreadable).
+
+    cgroup v2: ``cpu.max`` ("QUOTA PERIOD" or "max PERIOD") in the group's folder under
+    ``root``. v1: ``cpu.cfs_quota_us`` (-1: none) and ``cpu.cfs_period_us`` under the
+    hierarchy's mount (``root/cpu``, ``root/cpu,cpuacct``, ...). Inside a container the
+    group's path in ``cgroups`` is often the host's while ``root`` shows the container's own
+    group: ``root`` itself is read too."""
+    try:
+        lines = cgroups.read_text().splitlines()
+    except OSError:
+        return None
+    found: list[float] = []
+    for line in lines:
+        number, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if number == "0" and controllers == "":
+            found += _quotas(root, path, _v2_quota)
+        elif "cpu" in controllers.split(","):
+            found += _quotas(root / controllers, path, _v1_quota)
+    return min(found) if found else None
+
+
+def _quotas(mount: Path, path: str, read: Callable[[Path], float | None]) -> list[float]:
+    """The quotas ``read`` finds in the group's folder under ``mount``, its parents, and
+    ``mount`` itself."""
+    folders = [mount]
+    parts = [part for part in path.strip("/").split("/") if part]
+    folders += [mount.joinpath(*parts[:k]) for k in range(1, len(parts) + 1)]
+    return [q for q in map(read, folders) if q is not None]
+
+
+def _v2_quota(folder: Path) -> float | None:
+    try:
+        quota, period = (folder / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError, ZeroDivisionError):
+        return None
+
+
+def _v1_quota(folder: Path) -> float | None:
+    try:
+        quota = int((folder / "cpu.cfs_quota_us").read_text())
+        period = int((folder / "cpu.cfs_period_us").read_text())
+        return None if quota <= 0 else quota / period
+    except (OSError, ValueError, ZeroDivisionError):
+        return None
 
 
 def auto_workers() -> int:
