@@ -22,8 +22,9 @@ from corpus_util import bach_chorales, essen_songs, ryans_tunes
 
 
 @pytest.fixture(scope="module")
-def cache_dir(pytestconfig: pytest.Config) -> Path:
-    return Path(pytestconfig.cache.mkdir("augment-corpus")) if pytestconfig.cache else Path()
+def cache_dir(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cache = getattr(pytestconfig, "cache", None)  # None under -p no:cacheprovider
+    return Path(cache.mkdir("augment-corpus")) if cache is not None else tmp_path_factory.mktemp("corpus")
 
 
 def _music21_key(melody: Melody, method: str) -> Key:

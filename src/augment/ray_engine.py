@@ -85,9 +85,9 @@ def ray_mapper(address: str | None = None, *, num_cpus: int | None = None) -> It
     if started:
         handlers = _python_handlers(("SIGTERM", "SIGHUP"))
         _init(ray, address, num_cpus)
-        # ray.init gives the driver its own SIGTERM handlers (a stack dump from its C++
-        # failure handler, then an exit with status 15): the command line's, which stop a run
-        # as Ctrl-C does (``cli.ENDING_SIGNALS``), are put back. Ray's exit cleaned up too.
+        # ray.init sets the driver's SIGTERM handling its own way (its C++ failure handler
+        # prints a stack dump, its Python one exits with status 15): the command line's
+        # handlers, which stop a run as Ctrl-C does (``cli.ENDING_SIGNALS``), are put back.
         for number, handler in handlers.items():
             signal.signal(number, handler)
     try:
