@@ -191,9 +191,16 @@ def _living(pids: list[int]) -> list[int]:
     return out
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # (removed as the run ended)
+        return 0
+
+
 def _long_run(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
-    """``augment expand`` of the bundled seeds at 2,000 variants each (a run of a minute or
-    more) with 2 workers, in its own process group and its own $TMPDIR, started and waited
+    """``augment expand`` of the bundled seeds at 2,000 variants each (~115k variants: some
+    15 s on this project's machines) with 2 workers, in its own process group and its own $TMPDIR, started and waited
     for until the pool's first results are on disk (a spool file in its scratch folder with
     bytes in it); (the process, the $TMPDIR, the output folder)."""
     scratch = tmp_path / "tmp"
@@ -211,7 +218,7 @@ def _long_run(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
                             env={**os.environ, "TMPDIR": str(scratch)}, start_new_session=True)
     try:
         deadline = time.monotonic() + 120  # a liveness deadline, not a speed check
-        while not any(p.stat().st_size for p in scratch.glob("augment-*/spool-*")):
+        while not any(_size(p) for p in scratch.glob("augment-*/spool-*")):
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.05)
     except BaseException:
