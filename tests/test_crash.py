@@ -199,10 +199,11 @@ def _size(path: Path) -> int:
 
 
 def _long_run(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
-    """``augment expand`` of the bundled seeds at 2,000 variants each (~115k variants: some
-    15 s on this project's machines) with 2 workers, in its own process group and its own $TMPDIR, started and waited
-    for until the pool's first results are on disk (a spool file in its scratch folder with
-    bytes in it); (the process, the $TMPDIR, the output folder)."""
+    """``augment expand`` of the bundled seeds at 2,000 variants each with 2 workers (114,958
+    examples written in 15.8 s on this project's machine), in its own process group and its
+    own $TMPDIR, started and waited for until the pool's first results are on disk (a spool
+    file in its scratch folder with bytes in it); (the process, the $TMPDIR, the output
+    folder)."""
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     rules = tmp_path / "rules.toml"
