@@ -309,14 +309,14 @@ def test_the_ending_handlers_leave_an_ignored_signal_ignored_and_other_threads_a
 
         def elsewhere() -> None:
             try:
-                cli_module._end_like_ctrl_c(cli_module.ENDING_SIGNALS)
+                cli_module._end_like_ctrl_c()
             except BaseException as exc:  # noqa: BLE001  (reported below)
                 failed.append(exc)
         thread = threading.Thread(target=elsewhere)
         thread.start()
         thread.join()
         assert failed == [] and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
-        cli_module._end_like_ctrl_c(cli_module.ENDING_SIGNALS)
+        cli_module._end_like_ctrl_c()
         assert signal.getsignal(signal.SIGTERM) is cli_module._stop
         assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
     finally:

@@ -21,7 +21,7 @@ import click
 from .config import Config, load_config
 from .errors import AugmentError
 from .inspect import inspect_file
-from .parallel import Mapper, auto_workers
+from .parallel import Mapper, auto_workers, ending_signals
 from .pipeline import annotate_keys, read_seeds
 from .pipeline import expand as run_expand
 from .progress import SILENT, Progress, StderrProgress
@@ -454,28 +454,23 @@ def _engine(engine: str, ray_address: str | None, quiet: bool) -> AbstractContex
 
 
 def main() -> None:
-    _end_like_ctrl_c(ENDING_SIGNALS)
+    _end_like_ctrl_c()
     cli(prog_name="augment")
 
 
-# Signals that end a command as Ctrl-C does: a scheduler cancelling a job, ``timeout`` or
-# ``kill`` (SIGTERM), a closed terminal (SIGHUP). Under Python's default they end the process
-# on the spot, and a run's scratch folder stayed behind in $TMPDIR (~90 MB 8 s into a run of
-# the bundled seeds at 4,000 variants each; ~1.6 GB at a million examples). Raised here as
+# ``parallel.ENDING_SIGNALS`` (SIGTERM, SIGHUP) under Python's default end the process on the
+# spot, and a run's scratch folder stayed behind in $TMPDIR (~90 MB 8 s into a run of the
+# bundled seeds at 4,000 variants each; ~1.6 GB at a million examples). Raised here as
 # SystemExit, they unwind the command: the pool is stopped, the scratch folder and
 # temporary files removed; the output directory is left as a kill leaves it (README,
 # "Crashes"). The pool's processes end at once on these signals (``parallel``).
-ENDING_SIGNALS = ("SIGTERM", "SIGHUP")
-
-
-def _end_like_ctrl_c(names: tuple[str, ...]) -> None:
-    """Install ``_stop`` for each signal of ``names`` this system has and leaves at its default
-    (one that the caller ignores, as ``nohup`` ignores SIGHUP, stays ignored)."""
+def _end_like_ctrl_c() -> None:
+    """Install ``_stop`` for each of ``parallel.ending_signals()`` left at its default (one
+    that the caller ignores, as ``nohup`` ignores SIGHUP, stays ignored)."""
     if threading.current_thread() is not threading.main_thread():
         return  # (only the main thread may set handlers: a caller running main() in a thread)
-    for name in names:
-        number = getattr(signal, name, None)
-        if number is not None and signal.getsignal(number) is signal.SIG_DFL:
+    for number in ending_signals():
+        if signal.getsignal(number) is signal.SIG_DFL:
             signal.signal(number, _stop)
 
 

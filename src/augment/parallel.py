@@ -43,6 +43,15 @@ AUTO_WORKERS = 4
 # --workers 99999 had not finished after 200 s. Four allow some oversubscription (and
 # the tests' 4-process pools on a one-CPU machine).
 MAX_WORKERS_PER_CPU = 4
+# Signals that end a command as Ctrl-C does (``cli.main`` handles them; a pool's processes and
+# a Ray driver keep to that): a scheduler cancelling a job, ``timeout`` or ``kill``
+# (SIGTERM), a closed terminal (SIGHUP).
+ENDING_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
+def ending_signals() -> list[int]:
+    """The numbers of ``ENDING_SIGNALS`` this system has (no SIGHUP on Windows)."""
+    return [getattr(signal, name) for name in ENDING_SIGNALS if hasattr(signal, name)]
 
 
 def usable_cpus() -> int:
@@ -170,12 +179,11 @@ def _leave_with_the_parent() -> None:
     reads stays open in its sibling processes. ``parent_process`` watches the parent's
     sentinel, under any start method (fork, spawn, forkserver).
 
-    A pool process also takes SIGTERM and SIGHUP at their default, ending at once: a forked
-    one inherits the command line's handlers (``cli.ENDING_SIGNALS``), which would turn
-    them into an exception inside the seed it is working on."""
-    for name in ("SIGTERM", "SIGHUP"):
-        number = getattr(signal, name, None)
-        if number is not None and signal.getsignal(number) not in (signal.SIG_DFL, signal.SIG_IGN):
+    A pool process also takes the ``ENDING_SIGNALS`` at their default, ending at once: a
+    forked one inherits the command line's handlers, which would turn them into an exception
+    inside the seed it is working on."""
+    for number in ending_signals():
+        if signal.getsignal(number) not in (signal.SIG_DFL, signal.SIG_IGN):
             signal.signal(number, signal.SIG_DFL)
     parent = multiprocessing.parent_process()
     if parent is None:

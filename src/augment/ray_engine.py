@@ -28,7 +28,7 @@ import numpy as np
 
 from . import __version__
 from .errors import AugmentError
-from .parallel import Mapper
+from .parallel import Mapper, ending_signals
 
 INSTALL_HINT = "pip install 'augment[ray]'"
 # A local instance only runs small batch maps: keep its shared memory small.
@@ -83,11 +83,12 @@ def ray_mapper(address: str | None = None, *, num_cpus: int | None = None) -> It
     address = address or os.environ.get("RAY_ADDRESS") or None
     started = not ray.is_initialized()
     if started:
-        handlers = _python_handlers(("SIGTERM", "SIGHUP"))
-        _init(ray, address, num_cpus)
         # ray.init sets the driver's SIGTERM handling its own way (its C++ failure handler
-        # prints a stack dump, its Python one exits with status 15): the command line's
-        # handlers, which stop a run as Ctrl-C does (``cli.ENDING_SIGNALS``), are put back.
+        # prints a stack dump, its Python one exits with status 15): the caller's Python
+        # handlers of the ending signals (the command line's stop a run as Ctrl-C does) are
+        # put back.
+        handlers = {n: h for n in ending_signals() if callable(h := signal.getsignal(n))}
+        _init(ray, address, num_cpus)
         for number, handler in handlers.items():
             signal.signal(number, handler)
     try:
@@ -96,13 +97,6 @@ def ray_mapper(address: str | None = None, *, num_cpus: int | None = None) -> It
     finally:
         if started:
             ray.shutdown()
-
-
-def _python_handlers(names: tuple[str, ...]) -> dict[int, Any]:
-    """The handlers of the signals ``names`` (those this system has) that are Python
-    functions: set by the caller, not the defaults."""
-    numbers = [getattr(signal, name) for name in names if hasattr(signal, name)]
-    return {n: h for n in numbers if callable(h := signal.getsignal(n))}
 
 
 def _init(ray: Any, address: str | None, num_cpus: int | None) -> None:
