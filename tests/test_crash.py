@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from augment.cli import cli
 from augment.errors import AugmentError
 from augment.verify import verify_dir
+from run_util import assert_all_end, children, wide_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules" / "default.toml"
@@ -167,30 +168,6 @@ def test_rerun_removes_the_stale_report_and_manifest_first(setup: dict[str, obje
     assert accepted(out)
 
 
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid`` (from /proc)."""
-    kids = []
-    for entry in os.listdir("/proc"):
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text() if entry.isdigit() else ""
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if stat and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            kids.append(int(entry))
-    return kids
-
-
-def _living(pids: list[int]) -> list[int]:
-    out = []
-    for k in pids:
-        try:
-            if Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
-                out.append(k)
-        except FileNotFoundError:
-            continue
-    return out
-
-
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -206,11 +183,7 @@ def _long_run(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
     folder)."""
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    rules = tmp_path / "rules.toml"
-    text = (ROOT / "rules" / "wide.toml").read_text(encoding="utf-8")
-    assert "variants_per_seed = 40\n" in text and "[limits]" not in text
-    rules.write_text(text.replace("variants_per_seed = 40\n", "variants_per_seed = 2000\n")
-                     + "\n[limits]\nmax_variants_per_seed = 2000\n", encoding="utf-8")
+    rules = wide_rules(tmp_path / "rules.toml", 2000)
     out = tmp_path / "out"
     seeds = ROOT / "seeds" / "beethoven.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "augment", "expand", str(seeds),
@@ -234,13 +207,7 @@ def _ended(scratch: Path, out: Path, kids: list[int]) -> None:
     pool's processes end (a liveness deadline)."""
     assert list(scratch.iterdir()) == []
     assert not (out / "manifest.json").exists()
-    deadline = time.monotonic() + 30
-    while _living(kids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    left = _living(kids)
-    for k in left:
-        os.kill(k, signal.SIGKILL)
-    assert left == []
+    assert_all_end(kids)
 
 
 @pytest.mark.parametrize("group", [False, True], ids=["to-the-run", "to-its-process-group"])
@@ -253,7 +220,7 @@ def test_sigterm_ends_a_run_as_ctrl_c_does(tmp_path: Path, group: bool) -> None:
         pytest.skip("needs /proc to see the pool's processes")
     proc, scratch, out = _long_run(tmp_path)
     try:
-        kids = _children(proc.pid)
+        kids = children(proc.pid)
         assert len(kids) >= 2, kids  # the pool's two processes (and its resource tracker, if any)
         if group:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -277,7 +244,7 @@ def test_a_pool_process_killed_mid_run_ends_the_run_in_one_line(tmp_path: Path) 
         pytest.skip("needs /proc to see the pool's processes")
     proc, scratch, out = _long_run(tmp_path)
     try:
-        kids = _children(proc.pid)
+        kids = children(proc.pid)
         assert len(kids) >= 2, kids
         os.kill(kids[0], signal.SIGKILL)
         _, stderr = proc.communicate(timeout=120)

@@ -18,6 +18,7 @@ from augment.cli import cli
 from augment.codec import FormatConfig, parse_line
 from augment.validate import validate_file
 from hostile.make_hostile import EXPECTED, GOOD, HERE, LARGE, SMALL, write_large, write_small
+from run_util import wide_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = sorted(EXPECTED)
@@ -376,10 +377,7 @@ def test_a_temporary_file_past_the_size_limit_ends_in_one_line_naming_it(
 
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    text = (ROOT / "rules" / "wide.toml").read_text(encoding="utf-8")
-    assert "variants_per_seed = 40\n" in text
-    rules = tmp_path / "rules.toml"
-    rules.write_text(text.replace("variants_per_seed = 40\n", "variants_per_seed = 400\n"), encoding="utf-8")
+    rules = wide_rules(tmp_path / "rules.toml", 400)
 
     def limited() -> None:  # in the child: files of at most 2 MB; past it, EFBIG (not SIGXFSZ)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)

@@ -6,7 +6,6 @@ error tests that need no Ray always run.
 
 from __future__ import annotations
 
-import re
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +20,7 @@ from augment.config import load_config
 from augment.errors import AugmentError
 from augment.parallel import check_workers, local_mapper
 from augment.pipeline import expand
+from run_util import wide_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds" / "beethoven.jsonl"
@@ -38,12 +38,7 @@ def _files(out: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def rules(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """wide.toml (every rule family) with 8 variants per seed, so a run takes seconds."""
-    text = (ROOT / "rules" / "wide.toml").read_text(encoding="utf-8")
-    text, n = re.subn(r"(?m)^variants_per_seed = \d+", "variants_per_seed = 8", text)
-    assert n == 1
-    path = tmp_path_factory.mktemp("rules") / "wide8.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return wide_rules(tmp_path_factory.mktemp("rules") / "wide8.toml", 8)
 
 
 @pytest.fixture(scope="module")

@@ -446,8 +446,9 @@ def test_pool_processes_end_when_the_run_is_killed() -> None:
     import signal
     import subprocess
     import sys
-    import time
     from pathlib import Path
+
+    from run_util import assert_all_end, living
 
     if not Path("/proc").is_dir():
         pytest.skip("needs /proc to see the pool's processes")
@@ -469,26 +470,10 @@ def test_pool_processes_end_when_the_run_is_killed() -> None:
     kids = [int(k) for k in run.stdout.readline().split()]
     assert len(kids) == 3, kids
 
-    def living() -> list[int]:
-        out = []
-        for k in kids:
-            try:
-                state = Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            except FileNotFoundError:
-                continue
-            if state != "Z":
-                out.append(k)
-        return out
-    assert living() == kids
+    assert living(kids) == kids
     run.send_signal(signal.SIGKILL)
     run.wait()
-    deadline = time.monotonic() + 30  # a liveness deadline, not a speed check: they end at once
-    while living() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    left = living()
-    for k in left:
-        os.kill(k, signal.SIGKILL)
-    assert left == []
+    assert_all_end(kids)
 
 
 def _examples_reachable(root: object) -> int:
