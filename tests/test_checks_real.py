@@ -25,10 +25,9 @@ CONFIG = ChecksConfig()
 
 
 @pytest.fixture(scope="module")
-def labelled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-             ) -> list[tuple[Melody, Key]]:
-    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
-    cache_dir = Path(str(cache.mkdir("corpus"))) if cache is not None else tmp_path_factory.mktemp("corpus")
+def labelled(request: pytest.FixtureRequest) -> list[tuple[Melody, Key]]:
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider: no disk cache
+    cache_dir = Path(str(cache.mkdir("corpus"))) if cache is not None else None
     items = list(bach_chorales(cache_dir)) + list(essen_labelled(cache_dir))
     out = [(it.melody, it.notated_key) for it in items if it.notated_key is not None]
     assert len(out) >= 300
