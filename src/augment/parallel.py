@@ -14,12 +14,12 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from .errors import AugmentError
 
@@ -168,8 +168,35 @@ def local_pool(workers: int = 1) -> Iterator[Mapper]:
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_leave_with_the_parent)
     try:
         yield partial(_pool_map, pool, workers)
-    finally:  # results nobody will read (after an error) are not waited for
-        pool.shutdown(wait=True, cancel_futures=True)
+    except BaseException:  # an error, Ctrl-C, SIGTERM: results nobody will read
+        _abandon(pool)
+        raise
+    pool.shutdown(wait=True, cancel_futures=True)  # (a reader that stopped early)
+
+
+def _abandon(pool: ProcessPoolExecutor) -> None:
+    """Stop ``pool`` without waiting for its work: its processes are killed, and this
+    returns once its threads have ended (so the interpreter's exit, which joins them, does
+    not wait either).
+
+    ``shutdown(wait=True)`` alone hung here (CPython 3.11): a pool process killed while it
+    was writing a result (a SIGTERM to the run's process group; SIGKILL) leaves half a
+    message in the results pipe, and the pool's manager thread waits forever in ``recv`` for
+    the rest, since this process holds the pipe's write end too. Closing that end once the
+    processes are dead gives the manager thread end-of-file, on which it ends. (Reads the
+    pool's private ``_processes``, ``_executor_manager_thread`` and ``_result_queue``;
+    ``tests/test_crash.py`` checks this on the Python in use.)"""
+    processes = list((pool._processes or {}).values())
+    manager = cast("threading.Thread | None", pool._executor_manager_thread)  # (typeshed: a _ThreadWakeup)
+    writer = pool._result_queue._writer  # type: ignore[attr-defined]
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.kill()
+    for process in processes:
+        process.join()
+    writer.close()
+    if manager is not None:
+        manager.join()
 
 
 def _leave_with_the_parent() -> None:
@@ -197,18 +224,32 @@ def _leave_with_the_parent() -> None:
 
 def _pool_map(pool: ProcessPoolExecutor, workers: int, fn: Callable[[T], R], items: Sequence[T]
               ) -> Iterator[R]:
-    # Executor.map submits every item now and yields the results in item order. One item a
+    # Every item is submitted now, and the results are yielded in item order. One item a
     # job: items (seeds) differ in cost, and with chunks of several one process sat idle at
     # the end while the other finished its last chunk (per-seed stage at 300k corpus
     # 31.0-31.2 s with 4 seeds a job, 30.4 s with one; no difference at 10k).
-    return _told_if_broken(pool.map(fn, items), workers)
+    return _results(pool, [pool.submit(fn, item) for item in items], workers)
 
 
-def _told_if_broken(results: Iterator[R], workers: int) -> Iterator[R]:
-    """``results``; a pool whose process ended abruptly (the out-of-memory killer, a
-    ``kill``) as one AugmentError line instead of BrokenProcessPool's traceback."""
+# How often, in seconds, a wait for a result looks whether a pool process has died.
+WATCH_SECONDS = 0.25
+
+
+def _results(pool: ProcessPoolExecutor, futures: list[Future[R]], workers: int) -> Iterator[R]:
+    """The results of ``futures``, in order. A pool process that ended abruptly (the
+    out-of-memory killer, a ``kill``) ends this with one AugmentError line instead of
+    BrokenProcessPool's traceback, and is noticed by this wait itself: the pool's own
+    notice never comes when the process died while writing a result (``_abandon``), and the
+    run then hung. (Futures not read are cancelled by the pool's own thread, on
+    ``shutdown(cancel_futures=True)``: cancelled here, that thread could meet one while
+    marking them broken, and died with an InvalidStateError traceback.)"""
     try:
-        yield from results
+        for future in futures:
+            while not wait([future], timeout=WATCH_SECONDS).done:
+                if any(p.exitcode is not None for p in list((pool._processes or {}).values())):
+                    raise BrokenProcessPool
+            result = future.result()
+            yield result
     except BrokenProcessPool:
         raise AugmentError(
             f"a process of the pool (--workers {workers}) ended abruptly, so the run stopped "
