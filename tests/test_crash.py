@@ -260,6 +260,54 @@ def test_a_pool_process_killed_mid_run_ends_the_run_in_one_line(tmp_path: Path) 
     _ended(scratch, out, kids)
 
 
+# A pool process that dies while writing its result: it writes the header of a 1 MB message
+# and 100 bytes of it into the pool's results pipe, then kills itself (as SIGKILL or a
+# SIGTERM to the run's process group could, in the middle of a large result). The pool's
+# manager thread then waits in ``recv`` for the rest of the message. Item 0 does it; the
+# others return themselves.
+_HALF_A_RESULT = """
+import gc, multiprocessing, multiprocessing.queues, os, signal, struct, sys, time
+from augment.errors import AugmentError
+from augment.parallel import local_pool
+
+def half_a_result(item):
+    if item == 0:
+        queue = next(o for o in gc.get_objects() if isinstance(o, multiprocessing.queues.SimpleQueue))
+        os.write(queue._writer.fileno(), struct.pack("!i", 1_000_000) + b"x" * 100)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return item
+
+try:
+    with local_pool(2) as mapper:
+        results = mapper(half_a_result, [0, 1, 2, 3])
+        if sys.argv[1] == "read":
+            print(list(results))
+        else:  # an error in this process while the pool's thread is stuck
+            while len(multiprocessing.active_children()) == 2:
+                time.sleep(0.01)
+            raise AugmentError("given up")
+except AugmentError as error:
+    print(error)
+"""
+
+
+@pytest.mark.parametrize("mode", ["read", "give-up"])
+def test_a_pool_process_killed_while_writing_a_result_ends_the_run(mode: str) -> None:
+    """Killed while writing a result, a pool process left the pool's thread waiting forever
+    for the rest of it: reading the results hung (the pool never said it was broken), and so
+    did leaving the pool after an error (its shutdown waited for that thread; CI's SIGTERM
+    to a run's process group hung so). Now the reading ends in the one-line error, the
+    leaving returns, and no thread prints a traceback (a liveness deadline, not a speed
+    check)."""
+    run = subprocess.run([sys.executable, "-c", _HALF_A_RESULT, mode], capture_output=True,
+                         text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert run.returncode == 0 and run.stderr == "", run
+    expected = ("a process of the pool (--workers 2) ended abruptly" if mode == "read"
+                else "given up")
+    assert run.stdout.startswith(expected), run.stdout
+
+
 def test_the_ending_handlers_leave_an_ignored_signal_ignored_and_other_threads_alone() -> None:
     """``cli.main`` sets ``_stop`` for SIGTERM and SIGHUP where they are at their default;
     one the caller ignores (``nohup`` ignores SIGHUP) stays ignored; called in another
