@@ -243,12 +243,15 @@ def _results(pool: ProcessPoolExecutor, futures: list[Future[R]], workers: int) 
     run then hung. (Futures not read are cancelled by the pool's own thread, on
     ``shutdown(cancel_futures=True)``: cancelled here, that thread could meet one while
     marking them broken, and died with an InvalidStateError traceback.)"""
+    futures.reverse()  # popped as they are read: a result read is not held here any more
     try:
-        for future in futures:
+        while futures:
+            future = futures.pop()
             while not wait([future], timeout=WATCH_SECONDS).done:
                 if any(p.exitcode is not None for p in list((pool._processes or {}).values())):
                     raise BrokenProcessPool
             result = future.result()
+            del future
             yield result
     except BrokenProcessPool:
         raise AugmentError(
