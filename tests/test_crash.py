@@ -168,6 +168,40 @@ def test_rerun_removes_the_stale_report_and_manifest_first(setup: dict[str, obje
     assert accepted(out)
 
 
+def test_a_run_stopped_while_its_pool_writes_leaves_no_temporary_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error (or Ctrl-C, SIGTERM) in the main process while the pool's processes write
+    the split files: the pool's processes are killed in the middle of their files
+    (``parallel._abandon``), and the run removes the temporary files they leave in --out.
+    The pool's writing is slowed (patched before its processes fork) so that the stop
+    lands inside it."""
+    from augment import output, pipeline
+    from augment.config import load_config
+
+    real = output._spooled_chunks
+
+    def slow(fileno: int, job: output.SpooledFile) -> object:
+        for chunk in real(fileno, job):
+            time.sleep(1.0)
+            yield chunk
+
+    out = tmp_path / "out"
+
+    def stopped() -> dict[str, str]:  # (called while the pool's processes write)
+        deadline = time.monotonic() + 60  # a liveness deadline, not a speed check
+        while not list(out.glob(".*.tmp")):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        raise RuntimeError("stopped while the pool writes")
+
+    monkeypatch.setattr(output, "_spooled_chunks", slow)
+    monkeypatch.setattr(pipeline, "package_versions", stopped)
+    with pytest.raises(RuntimeError, match="stopped while the pool writes"):
+        pipeline.expand([ROOT / "seeds" / "beethoven.jsonl"], load_config(RULES), out, workers=2)
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+    assert not (out / "manifest.json").exists()
+
+
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size

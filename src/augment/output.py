@@ -564,6 +564,12 @@ def begin_output(out_dir: Path, derived: Iterable[str] = ("report.html",)) -> No
     (out_dir / "manifest.json").unlink(missing_ok=True)
     for name in derived:
         (out_dir / name).unlink(missing_ok=True)
+    remove_temporary(out_dir)
+
+
+def remove_temporary(out_dir: Path) -> None:
+    """Remove the temporary files (``write_chunks_atomic``'s) that a process killed while
+    writing left in ``out_dir``."""
     for stale in out_dir.glob(".*.tmp"):
         if stale.is_file():
             stale.unlink(missing_ok=True)

@@ -46,6 +46,7 @@ from .output import (
     begin_output,
     dumps,
     pack_texts,
+    remove_temporary,
     write_atomic,
     write_manifest,
     write_spooled,
@@ -579,14 +580,23 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
     scratch = tempfile.TemporaryDirectory(prefix="augment-") if mapper is None else nullcontext(None)
     # With a pool, the output lines wait there too, so that its processes write the files.
     pooled = mapper is None and check_workers(workers) > 1
-    with collecting_less(), pool as run, scratch as folder, \
-            Spool(width=2, folder=Path(folder) if pooled and folder is not None else None) as spool, \
-            Spool(folder=Path(folder) if pooled and folder is not None else None) as rejects:
-        finish = _expand(seed_paths, config, out_dir, run_seed, on_error, target=target,
-                         progress=progress, mapper=run, spool=spool, rejects=rejects,
-                         melody_folder=None if folder is None else Path(folder) / "melodies",
-                         forked=mapper is None)
-        return finish()
+    try:
+        with collecting_less(), pool as run, scratch as folder, \
+                Spool(width=2, folder=Path(folder) if pooled and folder is not None else None) as spool, \
+                Spool(folder=Path(folder) if pooled and folder is not None else None) as rejects:
+            finish = _expand(seed_paths, config, out_dir, run_seed, on_error, target=target,
+                             progress=progress, mapper=run, spool=spool, rejects=rejects,
+                             melody_folder=None if folder is None else Path(folder) / "melodies",
+                             forked=mapper is None)
+            return finish()
+    except BaseException:
+        # A pool stopped while its processes wrote the output files was killed in the middle
+        # of them (``parallel._abandon``): their temporary files are removed here, once the
+        # pool is gone. (Files this process writes remove their own.)
+        if pooled:
+            with suppress(OSError):  # (never in place of the error that stopped the run)
+                remove_temporary(out_dir)
+        raise
 
 
 def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed: int | None,
