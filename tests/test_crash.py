@@ -202,6 +202,24 @@ def test_a_run_stopped_while_its_pool_writes_leaves_no_temporary_file(
     assert not (out / "manifest.json").exists()
 
 
+def test_a_pooled_run_that_fails_early_leaves_other_temporary_files_alone(tmp_path: Path) -> None:
+    """The clean-up above removes only the temporary files of the files a pool writes: a
+    run with 2 workers stopped by a bad seed file before writing leaves another program's
+    ``.*.tmp`` in --out (and a ``.train.jsonl.*.tmp`` of its own kind goes)."""
+    from augment.config import load_config
+    from augment.pipeline import expand
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".notes.tmp").write_text("not augment's")
+    (out / ".train.jsonl.abc123.tmp").write_text("left by a killed pool process")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{broken\n")
+    with pytest.raises(AugmentError):
+        expand([bad], load_config(RULES), out, workers=2)
+    assert sorted(p.name for p in out.iterdir()) == [".notes.tmp"]
+
+
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size

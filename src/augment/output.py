@@ -567,12 +567,13 @@ def begin_output(out_dir: Path, derived: Iterable[str] = ("report.html",)) -> No
     remove_temporary(out_dir)
 
 
-def remove_temporary(out_dir: Path) -> None:
+def remove_temporary(out_dir: Path, names: Iterable[str] | None = None) -> None:
     """Remove the temporary files (``write_chunks_atomic``'s) that a process killed while
-    writing left in ``out_dir``."""
-    for stale in out_dir.glob(".*.tmp"):
-        if stale.is_file():
-            stale.unlink(missing_ok=True)
+    writing left in ``out_dir``: those of the files ``names``, or all."""
+    for pattern in [".*.tmp"] if names is None else [f".{name}.*.tmp" for name in names]:
+        for stale in out_dir.glob(pattern):
+            if stale.is_file():
+                stale.unlink(missing_ok=True)
 
 
 def dumps(obj: Any) -> str:

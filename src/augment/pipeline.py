@@ -592,10 +592,12 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
     except BaseException:
         # A pool stopped while its processes wrote the output files was killed in the middle
         # of them (``parallel._abandon``): their temporary files are removed here, once the
-        # pool is gone. (Files this process writes remove their own.)
+        # pool is gone; only theirs (--out may hold other files). Files this process writes
+        # remove their own.
         if pooled:
             with suppress(OSError):  # (never in place of the error that stopped the run)
-                remove_temporary(out_dir)
+                remove_temporary(out_dir, [*(f"{name}.jsonl" for name in SPLITS), "lineage.jsonl",
+                                           "rejected.jsonl"])
         raise
 
 
