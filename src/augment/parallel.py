@@ -179,7 +179,7 @@ def _abandon(pool: ProcessPoolExecutor) -> None:
     returns once its threads have ended (so the interpreter's exit, which joins them, does
     not wait either).
 
-    ``shutdown(wait=True)`` alone hung here (CPython 3.11): a pool process killed while it
+    ``shutdown(wait=True)`` alone hung here (CPython 3.11 to 3.13): a pool process killed while it
     was writing a result (a SIGTERM to the run's process group; SIGKILL) leaves half a
     message in the results pipe, and the pool's manager thread waits forever in ``recv`` for
     the rest, since this process holds the pipe's write end too. Closing that end once the
