@@ -560,6 +560,11 @@ def settled() -> None:
     gc.freeze()
 
 
+# The files of lines that ``expand`` writes (in a pool's processes, with one), beside
+# rejected.jsonl and the manifest.
+LINE_FILES = (*(f"{name}.jsonl" for name in SPLITS), "lineage.jsonl")
+
+
 def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
            run_seed: int | None = None, on_error: OnError = "fail", *,
            target: int | None = None, progress: Progress = SILENT, workers: int = 1,
@@ -596,8 +601,7 @@ def expand(seed_paths: Sequence[Path], config: Config, out_dir: Path,
         # remove their own.
         if pooled:
             with suppress(OSError):  # (never in place of the error that stopped the run)
-                remove_temporary(out_dir, [*(f"{name}.jsonl" for name in SPLITS), "lineage.jsonl",
-                                           "rejected.jsonl"])
+                remove_temporary(out_dir, [*LINE_FILES, "rejected.jsonl"])
         raise
 
 
@@ -821,7 +825,7 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
 
     begin_output(out_dir)
     order = built.by_id  # (build_splits knows it)
-    names = [*(f"{name}.jsonl" for name in SPLITS), "lineage.jsonl"]
+    names = LINE_FILES
     for name in SPLITS:
         counts[f"written_{name}"] = len(by_split[name])
     digests: Iterator[str] | None = None
