@@ -113,12 +113,24 @@ def test_every_choice_of_a_real_melody_applies(name: str) -> None:
     assert applied > 0
 
 
-def test_choices_of_many_examples_are_each_ones_choices() -> None:
+@pytest.mark.parametrize("batch_from", [1, None], ids=["numpy-from-1", "numpy-from-default"])
+def test_choices_of_many_examples_are_each_ones_choices(batch_from: int | None,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """``choices_of`` (asked by the walk of a seed's draws for many parents at once; the
-    ornament rule works it out in numpy) gives each example's ``choices``: real melodies and
-    their variants, with every rule's parameters varied, a melody without a key, rests
-    (between a third, at the end), durations off the tick grid, pitches at the range's ends."""
+    ornament and rhythm rules work it out in numpy) gives each example's ``choices``: real
+    melodies and their variants, with every rule's parameters varied, a melody without a
+    key, rests (between a third, at the end), durations off the tick grid, pitches at the
+    range's ends. With the numpy pass for every batch (``batch_from`` 1) and for those of
+    ``BATCH_FROM`` parents or more (fewer take ``choices`` one by one)."""
     import dataclasses
+
+    from augment.rules import ornament, rhythm
+    from augment.rules.batch import BATCH_FROM
+
+    assert ornament.BATCH_FROM == rhythm.BATCH_FROM == BATCH_FROM > 1
+    if batch_from is not None:
+        monkeypatch.setattr(ornament, "BATCH_FROM", batch_from)
+        monkeypatch.setattr(rhythm, "BATCH_FROM", batch_from)
     from fractions import Fraction
 
     from augment.config import load_config

@@ -184,12 +184,22 @@ def test_packed_melodies_unpack_and_join_to_the_same_arrays() -> None:
     assert len(MelodyArrays.concat([])) == 0
 
 
-def test_detect_key_each_gives_detect_keys_floats_melody_by_melody() -> None:
+@pytest.mark.parametrize("each_from", [1, None], ids=["numpy-from-1", "numpy-from-default"])
+def test_detect_key_each_gives_detect_keys_floats_melody_by_melody(each_from: int | None,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Real melodies and rule variants of them (rests, durations off the tick grid, no
     notes, only rests, pitches below 0), all at once and in blocks of other sizes, under
     other profiles and cadence weights: each estimate equals ``detect_key``'s, float for
-    float (a product of many rows at once would differ in the last bit)."""
+    float (a product of many rows at once would differ in the last bit). With the batch
+    pass for every block (``each_from`` 1) and for blocks of ``EACH_FROM`` melodies or more
+    (fewer ask ``detect_key`` of each)."""
     from collections import Counter
+
+    from augment import theory
+
+    assert theory.EACH_FROM > 1
+    if each_from is not None:
+        monkeypatch.setattr(theory, "EACH_FROM", each_from)
 
     from augment.config import load_config
     from augment.drawing import draw_variants
@@ -210,7 +220,7 @@ def test_detect_key_each_gives_detect_keys_floats_melody_by_melody() -> None:
         args = {} if profile is None else {"profile": profile, "cadence": cadence}
         one = [detect_key(m, **args) for m in melodies]  # type: ignore[arg-type]
         assert detect_key_each(melodies, **args) == one  # type: ignore[arg-type]
-        for block in (1, 9, 250):
+        for block in (1, 4, 9, 250):
             got = []
             for lo in range(0, len(melodies), block):
                 got += detect_key_each(melodies[lo:lo + block], **args)  # type: ignore[arg-type]

@@ -753,6 +753,13 @@ def _cadence_bonuses(cadence: CadenceWeights) -> tuple[np.ndarray, np.ndarray]:
     return first, last
 
 
+# Below this many melodies ``detect_key_each`` asks ``detect_key`` of each: the batch's
+# fixed numpy cost (~0.25 ms) is more than the melodies' own below ~6 (44 us a melody one by
+# one against 249 / 52 / 32 us in batches of 1 / 4 / 8; scratch timing, thirty-fourth round
+# in benchmarks/HISTORY.md). The floats are the same either way (tests/test_theory.py).
+EACH_FROM = 6
+
+
 def detect_key_each(melodies: Sequence[Melody], profile: str = DEFAULT_PROFILE,
                     cadence: CadenceWeights = CadenceWeights()) -> list[KeyEstimate | None]:
     """``[detect_key(m) for m in melodies]``, the same floats, worked out together (a rule
@@ -762,8 +769,8 @@ def detect_key_each(melodies: Sequence[Melody], profile: str = DEFAULT_PROFILE,
     ``key_correlation_row`` takes it (a product of many rows at once rounds differently in
     the last bit, which could turn a tie the other way). A melody with a pitch below 0
     takes ``detect_keys``'s reading, as ``detect_key`` gives it one."""
-    if not melodies:
-        return []
+    if len(melodies) < EACH_FROM:
+        return [detect_key(m, profile, cadence) for m in melodies]
     arrays = MelodyArrays.of(melodies)
     h = arrays.histograms()
     h = h - np.add.reduce(h, axis=1, keepdims=True) / 12

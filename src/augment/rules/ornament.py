@@ -26,7 +26,7 @@ from ..example import Example
 from ..melody import TICKS_PER_QUARTER, Melody, scale_ticks
 from ..theory import Key
 from .base import Choices, Rule
-from .batch import deal, laid_out
+from .batch import BATCH_FROM, deal, laid_out
 from .diatonic import at_least, choice_list, from_step, in_key, least_ticks, to_step
 
 KINDS = ("passing", "neighbour")
@@ -252,6 +252,8 @@ class Ornament(Rule):
         return Choices(drawable, _params) if drawable else None
 
     def choices_of(self, examples: Sequence[Example]) -> list[Choices | None]:
+        if len(examples) < BATCH_FROM:
+            return [self.choices(e) for e in examples]
         drawable = iter(_drawable_of([(e.melody, e.key) for e in examples if e.key is not None],
                                      least_ticks(self.min_duration_quarters), self.kind_list(),
                                      self.low_pitch, self.high_pitch))

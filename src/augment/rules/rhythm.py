@@ -33,7 +33,7 @@ import numpy as np
 from ..example import Example
 from ..melody import TICKS_PER_QUARTER, Melody, Ticks, exact_ticks, scale_ticks
 from .base import Choices, Rule
-from .batch import deal, laid_out
+from .batch import BATCH_FROM, deal, laid_out
 from .diatonic import (
     at_least,
     bar_ticks,
@@ -244,6 +244,8 @@ class Rhythm(Rule):
         return Choices(drawable, _params) if drawable else None
 
     def choices_of(self, examples: Sequence[Example]) -> list[Choices | None]:
+        if len(examples) < BATCH_FROM:
+            return [self.choices(e) for e in examples]
         bars = [bar_ticks(meter_of(e, self.meter)) for e in examples]
         drawable = _drawable_of([e.melody for e in examples], bars,
                                 least_ticks(self.min_duration_quarters), self.operation_list())
