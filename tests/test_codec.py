@@ -237,3 +237,37 @@ def test_plain_messages_read_as_the_full_checks_read_them(messages: list[dict], 
     assert fast == full
     taken = [m for m in messages if codec._plain_message(m) is not None]
     assert all(set(m) == {"role", "content"} for m in taken)
+
+
+def test_lines_share_their_roles_and_system_messages_within_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parsed lines hold one str for each role and one ``Message`` for each system text
+    (``augment split`` holds every line's example), read as they are written; the table of
+    system messages stays within its bound and the lines read the same when it overflows."""
+    from augment import codec
+
+    monkeypatch.setattr(codec, "_MAX_SYSTEM_MESSAGES", 3)
+    monkeypatch.setattr(codec, "_SYSTEM_MESSAGES", {})
+    texts = [f"You are composer number {k}." for k in range(5)]
+
+    def line(system: str, user: str) -> str:
+        # (the role names built anew, as a JSON reader makes them: not the shared strs)
+        return json.dumps({"messages": [{"role": "".join(["sys", "tem"]), "content": system},
+                                        {"role": "".join(["us", "er"]), "content": user},
+                                        {"role": "assistant", "content": BRIEF}]})
+
+    read = []
+    for k in range(40):
+        text = line(texts[k % 5], f"Write melody {k}.")
+        example, findings = parse_line(text, FormatConfig(), "f.jsonl", k + 1)
+        assert example is not None and not findings
+        assert [(m.role, m.content) for m in example.messages] == \
+            [("system", texts[k % 5]), ("user", f"Write melody {k}."), ("assistant", BRIEF)]
+        read.append(example)
+        assert len(codec._SYSTEM_MESSAGES) <= 3
+    for role in ("system", "user", "assistant"):
+        assert len({id(m.role) for e in read for m in e.messages if m.role == role}) == 1
+    # the same text read twice in a row, the table not full in between: the same message
+    a, _ = parse_line(line(texts[0], "x"), FormatConfig(), "f.jsonl", 1)
+    b, _ = parse_line(line(texts[0], "y"), FormatConfig(), "f.jsonl", 2)
+    assert a is not None and b is not None and a.messages[0] is b.messages[0]
+    assert a.messages[1] is not b.messages[1]  # other roles' messages are the line's own

@@ -452,13 +452,33 @@ def parse_line(
 def _plain_message(raw: object) -> Message | None:
     """The message of ``{"role": ..., "content": ...}`` with a known role and some text, as
     ``parse_line``'s checks would take it without a finding (most messages); None for any
-    other, which those checks then read."""
+    other, which those checks then read.
+
+    Its role is the one shared str of that name, and a system message is one shared
+    ``Message`` for each text (``_SYSTEM_MESSAGES``): a file of a million lines repeats a
+    few system prompts, and ``augment split`` holds every line's example (~0.3 KB a line
+    less; a pool's process sends each shared object once a batch)."""
     if type(raw) is not dict or len(raw) != 2:
         return None
     role, content = raw.get("role"), raw.get("content")
-    if type(role) is not str or role not in KNOWN_ROLES or type(content) is not str or not content.strip():
+    if type(role) is not str or type(content) is not str:
         return None
-    return Message(role, content, ())
+    role = _ROLES.get(role)
+    if role is None or not content.strip():
+        return None
+    if role != "system":
+        return Message(role, content, ())
+    message = _SYSTEM_MESSAGES.get(content)
+    if message is None:
+        if len(_SYSTEM_MESSAGES) >= _MAX_SYSTEM_MESSAGES:  # full: start afresh (bounded memory)
+            _SYSTEM_MESSAGES.clear()
+        message = _SYSTEM_MESSAGES[content] = Message(role, content, ())
+    return message
+
+
+_ROLES = {role: role for role in KNOWN_ROLES}  # each known role's one shared str
+_MAX_SYSTEM_MESSAGES = 1_024
+_SYSTEM_MESSAGES: dict[str, Message] = {}  # the plain system messages met, by text
 
 
 def _nan_in_json(name: str) -> Any:
