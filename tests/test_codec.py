@@ -271,3 +271,26 @@ def test_lines_share_their_roles_and_system_messages_within_a_bound(monkeypatch:
     b, _ = parse_line(line(texts[0], "y"), FormatConfig(), "f.jsonl", 2)
     assert a is not None and b is not None and a.messages[0] is b.messages[0]
     assert a.messages[1] is not b.messages[1]  # other roles' messages are the line's own
+
+
+@pytest.mark.parametrize("escape, bad", [("\\ud800", True), ("\\uDFFF", True), ("\\ud83c", True),
+                                          ("\\ud83c\\udfb5", False), ("\\\\ud800", False), ("\\u00e9", False)])
+def test_half_a_surrogate_pair_is_a_finding_not_a_crash(escape: str, bad: bool) -> None:
+    """Python's JSON reader takes ``\\ud800`` as a str that no UTF-8 text can hold (the
+    line's id, its output, every later step would fail): it is an ``invalid_json`` finding
+    naming the escape. A whole pair (one character), an escaped backslash and other escapes
+    read as before; the escape in a key or another message counts too."""
+    line = ('{"messages": [{"role": "user", "content": "Write a melody in C major ' + escape + '."}, '
+            '{"role": "assistant", "content": "' + BRIEF + '"}]}')
+    example, findings = parse_line(line, FormatConfig(), "f.jsonl", 7)
+    if bad:
+        assert example is None
+        assert [(f.code, f.line) for f in findings] == [("invalid_json", 7)]
+        assert escape in findings[0].message and "surrogate" in findings[0].message
+    else:
+        assert example is not None and not findings
+        assert example.prompt == json.loads(line)["messages"][0]["content"]
+    keyed = '{"messages": [{"role": "user", "content": "x", "name": "a' + escape + '"}, ' \
+            '{"role": "assistant", "content": "' + BRIEF + '"}]}'
+    example, findings = parse_line(keyed, FormatConfig(), "f.jsonl", 8)
+    assert (example is None) == bad and any(f.code == "invalid_json" for f in findings) == bad

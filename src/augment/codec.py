@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -389,6 +390,9 @@ def parse_line(
     if too_deep(data):
         return None, [err("nesting_too_deep", f"line nests lists or objects more than "
                           f"{MAX_NESTING_DEPTH} deep")]
+    if "\\u" in text and (lone := _lone_surrogate(text, data)) is not None:
+        return None, [err("invalid_json", f"line has the escape {lone} of half a UTF-16 surrogate "
+                          "pair, which is no character (no UTF-8 file can hold it)")]
     if not isinstance(data, dict):
         return None, [err("data_type", f"line holds a JSON {type(data).__name__}, not an object")]
     messages = data.get("messages")
@@ -447,6 +451,24 @@ def parse_line(
     messages_t = tuple(parsed)
     example = Example.seed(messages_t, melody, melody_index, f"{file}:{line}")
     return example, findings
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _lone_surrogate(text: str, data: object) -> str | None:
+    """The first ``\\uD800``-``\\uDFFF`` escape of ``text`` when the JSON it holds
+    (``data``) has a string with half a surrogate pair (which Python's reader takes, and
+    no UTF-8 text can hold: the line's id could not even be made); else None. A pair of
+    escapes that makes one character is fine."""
+    found = _SURROGATE_ESCAPE.search(text)
+    if found is None:
+        return None
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return found.group()
+    return None
 
 
 def _plain_message(raw: object) -> Message | None:

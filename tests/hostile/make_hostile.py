@@ -140,6 +140,12 @@ SMALL: dict[str, tuple[bytes, dict[int, str | None]]] = {
     # The line object, messages and a message are 3 levels: 61 more lists make 64.
     "nesting.jsonl": (_lines(nested_tool_calls(61), nested_tool_calls(62), nested_tool_calls(900)),
                       {1: None, 2: "nesting_too_deep", 3: "nesting_too_deep"}),
+    # Half a UTF-16 surrogate pair as a \u escape: Python's JSON reader takes it, no UTF-8 holds it.
+    "surrogates.jsonl": (_lines(
+        chat(prompt="A tune in C major \ud800, please."),
+        chat(prompt="A tune in C major \U0001f3b5, please."),  # a whole pair: one character
+        GOOD.replace('"role": "user"', '"role": "user", "name": "\\udfff"'),
+    ), {1: "invalid_json", 2: None, 3: "invalid_json"}),
     "injection.jsonl": (_lines(
         chat(prompt="__import__('os').system('touch PWNED')"),
         chat(prompt="../../../../etc/passwd $(touch PWNED) `touch PWNED`"),
