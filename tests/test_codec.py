@@ -273,8 +273,9 @@ def test_lines_share_their_roles_and_system_messages_within_a_bound(monkeypatch:
     assert a.messages[1] is not b.messages[1]  # other roles' messages are the line's own
 
 
-@pytest.mark.parametrize("escape, bad", [("\\ud800", True), ("\\uDFFF", True), ("\\ud83c", True),
-                                          ("\\ud83c\\udfb5", False), ("\\\\ud800", False), ("\\u00e9", False)])
+@pytest.mark.parametrize("escape, bad", [
+    ("\\ud800", True), ("\\uDFFF", True), ("\\ud83c", True),
+    ("\\ud83c\\udfb5", False), ("\\\\ud800", False), ("\\u00e9", False)])
 def test_half_a_surrogate_pair_is_a_finding_not_a_crash(escape: str, bad: bool) -> None:
     """Python's JSON reader takes ``\\ud800`` as a str that no UTF-8 text can hold (the
     line's id, its output, every later step would fail): it is an ``invalid_json`` finding
