@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from augment.calibrate import PROBES
 from augment.cli import cli
-from augment.codec import example_to_line
+from augment.codec import FormatConfig, example_to_line, parse_line
 from augment.melody import transpose
 from dataset_util import corpus, example, lines_by_definition, record_calls
 
@@ -101,6 +101,35 @@ def test_split_command_keeps_copies_together_and_meets_fractions(tmp_path: Path)
         share = sum(x["split"] == name for x in rows) / n
         assert abs(share - 0.1) <= 0.02
     assert CliRunner().invoke(cli, ["verify", str(tmp_path / "s")]).exit_code == 0
+
+
+def test_split_writes_every_copy_of_identical_lines_on_one_side(tmp_path: Path) -> None:
+    """Identical lines are one example (one id) for the tune groups, but every one is
+    written, all on one side, with a lineage record each: a split drops no input line."""
+    path, n = _dataset(tmp_path)
+    lines = path.read_text().splitlines()
+    again = [lines[3], lines[3], lines[40], lines[3]]  # three more of one line, one of another
+    data = tmp_path / "with_copies.jsonl"
+    data.write_text("\n".join(lines + again) + "\n")
+    r = CliRunner().invoke(cli, ["split", str(data), "--out", str(tmp_path / "s")])
+    assert r.exit_code == 0, r.output
+    assert f"{n + 4} lines (4 identical to another)" in r.output
+    out = tmp_path / "s"
+    written = [x for name in ("train", "validation", "test")
+               for x in (out / f"{name}.jsonl").read_text().splitlines()]
+    assert sorted(written) == sorted(lines + again)
+    rows = [json.loads(x) for x in (out / "lineage.jsonl").read_text().splitlines()]
+    assert len(rows) == n + 4
+    for line, copies in ((lines[3], 4), (lines[40], 2)):
+        parsed, _ = parse_line(line, FormatConfig(), "data.jsonl", 1)
+        assert parsed is not None
+        sides = [x["split"] for x in rows if x["id"] == parsed.id]
+        assert len(sides) == copies and len(set(sides)) == 1
+        assert (out / f"{sides[0]}.jsonl").read_text().splitlines().count(line) == copies
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["input_lines"] == n + 4 and manifest["counts"]["identical_lines"] == 4
+    assert sum(manifest["counts"][f"written_{s}"] for s in ("train", "validation", "test")) == n + 4
+    assert CliRunner().invoke(cli, ["verify", str(out)]).exit_code == 0
 
 
 def test_dedup_and_split_write_the_same_files_with_a_pool(monkeypatch: pytest.MonkeyPatch,

@@ -383,7 +383,8 @@ def split_command(file: Path, out: Path, rules: str | None, seed: int, workers: 
     result = split_file(file, config, out, seed, progress=_progress(show_progress, quiet), workers=workers)
     c = result.counts
     total = c["input_lines"] or 1
-    click.echo(f"{c['input_lines']} lines in {c['groups']} tune groups -> " + ", ".join(
+    same = f" ({c['identical_lines']} identical to another)" if c["identical_lines"] else ""
+    click.echo(f"{c['input_lines']} lines{same} in {c['groups']} tune groups -> " + ", ".join(
         f"{s} {c[f'written_{s}']} ({c[f'written_{s}'] / total:.1%})"
         for s in ("train", "validation", "test")) + f"; leakage audit passed; wrote {out}")
 

@@ -225,6 +225,9 @@ def _split_file(path: Path, config: Config, out_dir: Path, run_seed: int, progre
     # (~0.6 KB a line of the ~3.3 KB a line that the read lines hold).
     input_lines, prints = len(rows), read.prints
     del read
+    # Identical lines (one id) are one example for the tune groups and the audit, and go to
+    # one side together, every copy written: a split drops no line.
+    copies = Counter(e.id for e in rows)
     examples = sorted({e.id: e for e in rows}.values(), key=lambda e: e.id)
     del rows
     settled()  # the examples live to the end
@@ -245,7 +248,11 @@ def _split_file(path: Path, config: Config, out_dir: Path, run_seed: int, progre
         by_split[side[e.seed_id]].append(e)
     with progress.stage("leakage audit"):
         assert_no_leaks(by_split, params, prints=prints, mapper=mapper, search=search)
-    result = FileResult(Counter({"input_lines": input_lines, "groups": len(set(group.values()))}))
+    if len(examples) < input_lines:  # the copies of identical lines, beside their first
+        by_split = {name: [e for e in split for _ in range(copies[e.id])] for name, split in by_split.items()}
+    written = [e for e in examples for _ in range(copies[e.id])]
+    result = FileResult(Counter({"input_lines": input_lines, "groups": len(set(group.values())),
+                                 "identical_lines": input_lines - len(examples)}))
     files = {}
     begin_output(out_dir)
     for name in SPLITS:
@@ -254,7 +261,7 @@ def _split_file(path: Path, config: Config, out_dir: Path, run_seed: int, progre
                                               (example_to_line(e) for e in by_split[name]))
     files["lineage.jsonl"] = write_atomic(out_dir / "lineage.jsonl", (dumps(
         {"id": e.id, "split": side[e.seed_id], "group": group[e.seed_id], "source": e.source})
-        for e in examples))
+        for e in written))
     result.manifest = {
         "augment_manifest": 1, "command": "split", "input": str(path), "seed": run_seed,
         "config": config.resolved(), "counts": dict(sorted(result.counts.items())),
