@@ -62,7 +62,47 @@ def test_wrong_type_names_the_param() -> None:
     ("diatonic_shift", {"chromatic_notes": "bend"}, "chromatic_notes"),
     ("ornament", {"kinds": "trill"}, "kinds"),
     ("fragment", {"min_bars": 0}, "min_bars"),
+    ("time_scale", {"factors": "2, 1/0"}, "factor '1/0'"),
+    ("transpose", {"min_semitones": -10**11, "max_semitones": 10**11}, "min_semitones"),
+    ("transpose", {"min_semitones": 3, "max_semitones": 1}, "min_semitones <= max_semitones"),
+    ("transpose", {"low_pitch": -50}, "low_pitch"),
+    ("diatonic_shift", {"min_steps": -10**13, "max_steps": 10**13}, "-75..75"),
+    ("sequence", {"max_repeats": 10**9}, "max_repeats"),
+    ("sequence", {"max_motif_bars": 10**9}, "max_motif_bars"),
 ])
 def test_bad_param_values_fail_at_load(rule: str, params: dict[str, object], words: str) -> None:
     msg = _error({"rule": [{"name": rule, "params": params}]})
     assert "my.toml" in msg and rule in msg and words in msg
+
+
+@pytest.mark.parametrize(("data", "words"), [
+    ({"checks": {"max_duration_quarter": float("inf")}}, "[checks] max_duration_quarter = inf"),
+    ({"checks": {"key_tolerance": float("-inf")}}, "[checks] key_tolerance = -inf"),
+    ({"checks": {"min_in_scale_rate": float("nan")}}, "[checks] min_in_scale_rate = nan"),
+    ({"select": {"mmr_lambda": [float("nan")]}}, "[select] mmr_lambda[0] = nan"),
+    ({"rule": [{"name": "transpose"}, {"name": "rhythm", "params": {"min_duration_quarters": float("nan")}}]},
+     "[[rule]] #2 params.min_duration_quarters = nan"),
+    ({"rule": [{"name": "ornament", "p": float("inf")}]}, "[[rule]] #1 p = inf"),
+    ({"limits": {"max_line_bytes": 10**24}}, "[limits] max_line_bytes = " + str(10**24)),
+    ({"expand": {"seed": -2**63 - 1}}, "must fit in 64 bits"),
+])
+def test_numbers_toml_takes_but_no_setting_can_use_fail_at_load(data: dict[str, object], words: str) -> None:
+    """TOML writes inf and nan, and Python's reader takes integers of any size: each is an
+    error naming its table and key (they crashed deep in a run, or at its manifest)."""
+    msg = _error(data)
+    assert msg.startswith("my.toml: ") and words in msg
+
+
+@pytest.mark.parametrize(("data", "words"), [
+    ({"split": {"holdout_keys": [1]}}, "[split] holdout_keys: 1 is not a string"),
+    ({"split": {"holdout_rules": [["transpose"]]}}, "[split] holdout_rules: ['transpose'] is not a string"),
+    ({"checks": {"skip": [7]}}, "[checks] skip names unknown check 7"),
+    ({"rule": [{"name": 5}]}, "[[rule]] #1: 'name' must be a string"),
+    ({"expand": {"attempts_per_variant": 10**12}}, "attempts_per_variant must be in 1-1000"),
+    ({"dedup": {"calibrate": False, "shingle_size": 10**9}}, "shingle_size in 1-64"),
+])
+def test_values_of_the_wrong_kind_or_past_all_use_fail_at_load(data: dict[str, object], words: str) -> None:
+    """A list item of the wrong type, and values so large that a run would only spin
+    (a billion attempts a variant, a shingle of a billion notes), are errors at load."""
+    msg = _error(data)
+    assert msg.startswith("my.toml: ") and words in msg

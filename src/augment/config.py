@@ -7,6 +7,7 @@ the table (and the rule's position), the parameter, and a did-you-mean.
 from __future__ import annotations
 
 import difflib
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -132,6 +133,10 @@ class Config:
         }
 
 
+# Bounds past which a run would only spin (a draw's attempts, a shingle longer than any tune).
+MAX_ATTEMPTS_PER_VARIANT = 1_000
+MAX_SHINGLE_SIZE = 64
+
 TABLES = ("format", "expand", "rule", "checks", "split", "dedup", "select", "reprompt", "limits")
 
 
@@ -166,7 +171,7 @@ def _build(cls: type, table: dict[str, Any], where: str) -> Any:
                   tuple(v) if isinstance(defaults[k], tuple) else v) for k, v in table.items()}
     try:
         return cls(**values)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, ArithmeticError) as exc:  # (Fraction("1/0"): ZeroDivisionError)
         raise AugmentError(f"{where}: {exc}") from None
 
 
@@ -198,6 +203,8 @@ def _rules(entries: Any, file: str) -> tuple[RuleSpec, ...]:
             key = sorted(unknown)[0]
             raise AugmentError(f"{where}: unknown key {key!r}{_suggest(key, ('name', 'p', 'params'))}")
         name = entry.get("name")
+        if "name" in entry and not isinstance(name, str):
+            raise AugmentError(f"{where}: 'name' must be a string (a rule's name), got {name!r}")
         if not isinstance(name, str):
             raise AugmentError(f"{where}: missing 'name'")
         if name not in available:
@@ -214,6 +221,27 @@ def _rules(entries: Any, file: str) -> tuple[RuleSpec, ...]:
     return tuple(specs)
 
 
+def _unusable_number(value: Any, path: str) -> str | None:
+    """Where in ``value`` (a TOML document, or part of one at ``path``) a number is no
+    usable value: a float that is inf or nan (TOML writes both), or an int past 64 bits
+    (TOML's integers are 64-bit; Python's reader takes any). None when there is none."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{path} = {value}: a number must be finite"
+    if isinstance(value, int) and not isinstance(value, bool) and not -2**63 <= value < 2**63:
+        return f"{path} = {value}: an integer must fit in 64 bits"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _unusable_number(item, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+    if isinstance(value, list):
+        for at, item in enumerate(value):
+            found = _unusable_number(item, f"{path}[{at}]")
+            if found:
+                return found
+    return None
+
+
 def parse_config(data: dict[str, Any], file: str) -> Config:
     for table in data:
         if table not in TABLES:
@@ -222,6 +250,13 @@ def parse_config(data: dict[str, Any], file: str) -> Config:
     for table in ("format", "expand", "checks", "split", "dedup", "select", "reprompt", "limits"):
         if table in data and not isinstance(data[table], dict):
             raise AugmentError(f"{file}: [{table}] must be a table")
+    for table, value in data.items():  # named as the other errors name them
+        entries = value if table == "rule" and isinstance(value, list) else [value]
+        for position, entry in enumerate(entries, start=1):
+            where = f"[[rule]] #{position}" if table == "rule" and isinstance(value, list) else f"[{table}]"
+            unusable = _unusable_number(entry, "")
+            if unusable:
+                raise AugmentError(f"{file}: {where} {unusable}")
     config = Config(
         format=_format(data.get("format", {}), f"{file}: [format]"),
         expand=_build(ExpandConfig, data.get("expand", {}), f"{file}: [expand]"),
@@ -254,8 +289,8 @@ def _validate_dataset(config: Config, file: str) -> None:
     for name in ("target_recall", "min_similarity", "similarity"):
         if not 0 < getattr(d, name) <= 1:
             raise AugmentError(f"{file}: [dedup] {name} must be in (0, 1]")
-    if d.shingle_size < 1 or d.min_notes < 2:
-        raise AugmentError(f"{file}: [dedup] need shingle_size >= 1 and min_notes >= 2")
+    if not 1 <= d.shingle_size <= MAX_SHINGLE_SIZE or d.min_notes < 2:
+        raise AugmentError(f"{file}: [dedup] need shingle_size in 1-{MAX_SHINGLE_SIZE} and min_notes >= 2")
     _choice(s.method, ("maxmin", "mmr"), f"{file}: [select] method")
     for name in ("max_family_share", "max_rule_share", "max_key_share", "mmr_lambda"):
         if not 0 < getattr(s, name) <= 1:
@@ -263,6 +298,10 @@ def _validate_dataset(config: Config, file: str) -> None:
     _choice(sp.stratify, ("none", "mode", "key"), f"{file}: [split] stratify")
     from .split import key_from_name  # split imports config: import here
 
+    for field_name in ("holdout_keys", "holdout_rules"):
+        for name in getattr(sp, field_name):
+            if not isinstance(name, str):
+                raise AugmentError(f"{file}: [split] {field_name}: {name!r} is not a string")
     for name in sp.holdout_keys:
         if key_from_name(name) is None:
             raise AugmentError(f"{file}: [split] holdout_keys: {name!r} is not a key name "
@@ -283,8 +322,8 @@ def _validate(config: Config, file: str) -> None:
         raise AugmentError(f"{file}: [expand] variants_per_seed = {config.expand.variants_per_seed} "
                            f"is over the limit of {config.limits.max_variants_per_seed} "
                            "([limits] max_variants_per_seed; raise it if you mean it)")
-    if config.expand.attempts_per_variant < 1:
-        raise AugmentError(f"{file}: [expand] attempts_per_variant must be >= 1")
+    if not 1 <= config.expand.attempts_per_variant <= MAX_ATTEMPTS_PER_VARIANT:
+        raise AugmentError(f"{file}: [expand] attempts_per_variant must be in 1-{MAX_ATTEMPTS_PER_VARIANT}")
     s = config.split
     if not (0 <= s.test < 1 and 0 <= s.validation < 1 and s.test + s.validation < 1):
         raise AugmentError(f"{file}: [split] test and validation must be in [0, 1) and sum below 1")
@@ -294,9 +333,9 @@ def _validate(config: Config, file: str) -> None:
     from .checks import CHECKS  # checks import config: import here, at validation time
 
     for name in c.skip:
-        if name not in CHECKS:
+        if not isinstance(name, str) or name not in CHECKS:
             raise AugmentError(f"{file}: [checks] skip names unknown check {name!r}"
-                               f"{_suggest(name, sorted(CHECKS))}; known: {', '.join(CHECKS)}")
+                               f"{_suggest(str(name), sorted(CHECKS))}; known: {', '.join(CHECKS)}")
     if any(d <= 0 for d in c.rhythm_grid_per_quarter):
         raise AugmentError(f"{file}: [checks] rhythm_grid_per_quarter must hold positive integers")
 

@@ -45,6 +45,8 @@ class DiatonicShift(Rule):
                              f"got {self.chromatic_notes!r}")
         if self.min_steps > self.max_steps:
             raise ValueError("min_steps must not exceed max_steps")
+        if not (-75 <= self.min_steps and self.max_steps <= 75):  # 75 scale steps span all 128 pitches
+            raise ValueError("min_steps and max_steps must be in -75..75")
 
     def choices(self, example: Example) -> Choices | None:
         key = example.key

@@ -56,8 +56,8 @@ class Sequence(Rule):
 
     def __post_init__(self) -> None:
         parse_meter(self.meter)
-        if self.max_motif_bars < 1 or self.max_repeats < 1:
-            raise ValueError("max_motif_bars and max_repeats must be >= 1")
+        if not 1 <= self.max_motif_bars <= 64 or not 1 <= self.max_repeats <= 64:
+            raise ValueError("max_motif_bars and max_repeats must be in 1-64")
         self.step_list()
 
     def step_list(self) -> list[int]:

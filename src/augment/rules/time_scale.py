@@ -28,7 +28,7 @@ def parse_factors(text: str) -> list[Fraction]:
     for part in text.split(","):
         try:
             factor = Fraction(part.strip())
-        except ValueError:
+        except (ValueError, ZeroDivisionError):  # ("1/0": ZeroDivisionError)
             raise ValueError(f"factor {part.strip()!r} is not a number like 2 or 3/2") from None
         if factor <= 0 or factor == 1:
             raise ValueError(f"factor {part.strip()!r} must be positive and not 1")

@@ -31,6 +31,12 @@ class Transpose(Rule):
     high_pitch: int = 96
     even_keys: bool = False
 
+    def __post_init__(self) -> None:
+        if not -127 <= self.min_semitones <= self.max_semitones <= 127:
+            raise ValueError("need -127 <= min_semitones <= max_semitones <= 127")
+        if not 0 <= self.low_pitch <= self.high_pitch <= 127:
+            raise ValueError("need 0 <= low_pitch <= high_pitch <= 127")
+
     def candidates(self, melody: Melody) -> list[int]:
         fits = transposition_range(melody, self.low_pitch, self.high_pitch)
         return [k for k in range(self.min_semitones, self.max_semitones + 1)
