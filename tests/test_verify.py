@@ -43,3 +43,36 @@ def test_changed_missing_and_extra_files(out_dir: Path, tmp_path: Path) -> None:
 def test_no_manifest_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(AugmentError, match="no manifest"):
         verify_dir(tmp_path)
+
+
+@pytest.mark.parametrize(("manifest", "error", "problem"), [
+    ("[]", "manifest is not a JSON object", None),
+    ('"x"', "manifest is not a JSON object", None),
+    ("NaN", "manifest is not a JSON object", None),
+    ('{"files": []}', "manifest has no 'files' table", None),
+    ('{"files": {"train.jsonl": 5}}', None, "train.jsonl: the manifest gives no sha256 for it"),
+    ('{"files": {"train.jsonl": {"sha256": 5}}}', None, "train.jsonl: the manifest gives no sha256 for it"),
+    ('{"files": {"../train.jsonl": {"sha256": "0"}}}', None,
+     '"../train.jsonl": listed in the manifest, but no file name of this folder'),
+    ('{"files": {"a\\u0000b": {}}}', None,
+     '"a\\u0000b": listed in the manifest, but no file name of this folder'),
+    ('{"files": {}, "counts": "abc"}', None, "manifest.json: its 'counts' are not a table"),
+])
+def test_a_tampered_manifest_is_reported_not_a_crash(out_dir: Path, tmp_path: Path, manifest: str,
+                                                     error: str | None, problem: str | None) -> None:
+    """``verify`` exists to find tampering: a manifest of the wrong shape is an error (exit 2)
+    or a problem (exit 1) in words, never a traceback, and names outside the folder are not
+    read."""
+    from click.testing import CliRunner
+
+    from augment.cli import cli
+
+    copy = tmp_path / "copy"
+    shutil.copytree(out_dir, copy)
+    (copy / "manifest.json").write_text(manifest, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["verify", str(copy)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    if error is not None:
+        assert result.exit_code == 2 and error in result.output
+    else:
+        assert result.exit_code == 1 and problem in verify_dir(copy)

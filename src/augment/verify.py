@@ -26,6 +26,11 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _plain_name(name: str) -> bool:
+    """Whether ``name`` names a file right in the output folder (as the manifest lists them)."""
+    return bool(name) and name not in (".", "..") and not any(c in name for c in "/\\\x00")
+
+
 def verify_dir(out_dir: Path) -> list[str]:
     """Problems found (empty when every file matches the manifest)."""
     path = Path(out_dir) / MANIFEST
@@ -35,19 +40,29 @@ def verify_dir(out_dir: Path) -> list[str]:
         raise AugmentError(f"{path}: no manifest (is {out_dir} an augment output directory?)") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise AugmentError(f"{path}: manifest is not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise AugmentError(f"{path}: manifest is not a JSON object")
     files = manifest.get("files")
     if not isinstance(files, dict):
         raise AugmentError(f"{path}: manifest has no 'files' table")
-    problems = []
+    counts = manifest.get("counts", {})
+    problems = [] if isinstance(counts, dict) else [f"{MANIFEST}: its 'counts' are not a table"]
+    counts = counts if isinstance(counts, dict) else {}
     for name, entry in sorted(files.items()):
+        if not _plain_name(name):
+            problems.append(f"{json.dumps(name)}: listed in the manifest, but no file name of this folder")
+            continue
+        want_sha = entry.get("sha256") if isinstance(entry, dict) else None
         f = Path(out_dir) / name
         if not f.is_file():
             problems.append(f"{name}: missing")
-        elif _sha256(f) != entry.get("sha256"):
+        elif not isinstance(want_sha, str):
+            problems.append(f"{name}: the manifest gives no sha256 for it")
+        elif _sha256(f) != want_sha:
             problems.append(f"{name}: changed (sha256 differs from the manifest)")
         else:
             split = name.removesuffix(".jsonl")
-            want = manifest.get("counts", {}).get(f"written_{split}")
+            want = counts.get(f"written_{split}")
             if want is not None:
                 with f.open("rb") as handle:
                     got = sum(1 for _ in handle)
