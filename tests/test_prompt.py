@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -484,3 +485,53 @@ def test_every_seed_prompt_round_trips_every_key() -> None:
     for prompt in prompts:
         for key in ALL_KEYS:
             assert stated_key(rewrite_key(prompt, key)) == key, (prompt, key)
+
+
+def test_system_templates_are_rendered_with_the_variants_facts(tmp_path: Path) -> None:
+    """``system_templates`` are filled in as the user templates are: each variant's system
+    prompt names its own key (a template whose fields it lacks is not used for it), ``{{``
+    writes a brace, and a template without fields is written as it stands. An empty
+    template is an error at load time (it made empty prompts that ``validate`` refuses)."""
+    import json
+
+    from augment.config import load_config
+    from augment.pipeline import expand
+
+    root = Path(__file__).resolve().parent.parent
+    base = (root / "rules" / "default.toml").read_text(encoding="utf-8")
+    pool = ['You write melodies in {key}.', 'You write tunes of {{"bars": {bars}}} bars.', "You compose."]
+    rules = tmp_path / "r.toml"
+    rules.write_text(base + "\n[reprompt]\nsystem_templates = " + json.dumps(pool) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    expand([root / "seeds" / "beethoven.jsonl"], load_config(rules), out)
+    # the split files and the lineage both lie in id order: the train lines are its train records
+    records = [r for r in map(json.loads, (out / "lineage.jsonl").read_text().splitlines())
+               if r["split"] == "train"]
+    lines = (out / "train.jsonl").read_text().splitlines()
+    assert len(records) == len(lines)
+    seen = set()
+    for line, record in zip(lines, records, strict=True):
+        messages = json.loads(line)["messages"]
+        if messages[0]["role"] != "system":
+            continue
+        if record["rules"] == []:
+            continue  # a seed keeps its own system prompt
+        system = messages[0]["content"]
+        assert "{" not in system.replace('{"bars": ', "")
+        if system.startswith("You write melodies in "):
+            assert system == f"You write melodies in {record['key']}.", record
+            seen.add("key")
+        elif system.startswith("You write tunes of"):
+            bars = int(system.split('"bars": ')[1].split("}")[0])
+            assert bars >= 1
+            seen.add("bars")
+        else:
+            assert system == "You compose."
+            seen.add("plain")
+    assert seen == {"key", "bars", "plain"}
+    rules.write_text(base + '\n[reprompt]\nsystem_templates = ["You compose.", "  "]\n', encoding="utf-8")
+    with pytest.raises(AugmentError, match=r"system_templates #2 is empty"):
+        load_config(rules)
+    rules.write_text(base + '\n[reprompt]\nmode = "template"\nuser_templates = [""]\n', encoding="utf-8")
+    with pytest.raises(AugmentError, match=r"user_templates #1 is empty"):
+        load_config(rules)

@@ -64,10 +64,11 @@ class RepromptConfig:
             raise AugmentError(f"{where}: mode must be \"edit\" or \"template\", got {self.mode!r}")
         if not all(isinstance(t, str) for t in (*self.user_templates, *self.system_templates)):
             raise AugmentError(f"{where}: templates must be strings")
-        for i, template in enumerate(self.user_templates, start=1):
-            template_fields(template, where=f"{where} user_templates #{i}")
-        for i, template in enumerate(self.system_templates, start=1):
-            template_fields(template, where=f"{where} system_templates #{i}")
+        for kind, pool in (("user", self.user_templates), ("system", self.system_templates)):
+            for i, template in enumerate(pool, start=1):
+                if not template.strip():
+                    raise AugmentError(f"{where} {kind}_templates #{i} is empty (a prompt needs words)")
+                template_fields(template, where=f"{where} {kind}_templates #{i}")
 
     @property
     def pool(self) -> tuple[str, ...]:
@@ -154,15 +155,20 @@ def reprompt(example: Example, seed: Example, fmt: FormatConfig, config: Repromp
     """The variant with its melody text written and its prompt made true, or a reason."""
     texts = {example.melody_index: format_melody(example.melody, fmt)}  # the new contents
     index, prompt = example.user_index, seed.prompt
+    key, melody = example.key, example.melody
+    meter = _meter_text(dict(example.facts).get("meter"))
     if config.system_templates and example.messages[0].role == "system":
-        texts[0] = _pick(config.system_templates, example, "system")
+        # rendered as the user templates are: those whose fields the variant has
+        systems = _templated(config.system_templates, key, meter, _whole_bars(melody.total_ticks, meter),
+                             len(melody.notes))
+        if not systems:
+            return "reprompt: no system template fits the variant (each needs a fact it lacks)"
+        texts[0] = _pick(systems, example, "system")
     if index is None or prompt is None:
         return example.with_contents(texts)
     # The new prompt is worked out from plain values, each step remembered (a seed's
     # thousands of variants share its prompt and meet few keys, meters and rule sets; the
     # lengths, which vary more, are read only when the prompt or a template needs them).
-    key, melody = example.key, example.melody
-    meter = _meter_text(dict(example.facts).get("meter"))
     contour = durations = False  # whether a rule reversed the contour, changed the note values
     for step in example.steps:
         rule = step.rule
