@@ -180,7 +180,8 @@ def test_unknown_manifest_sections_are_shown(out: Path, tmp_path: Path) -> None:
     assert parser.table("metric")["distinct_4grams"][1:] == ["0.41", "0.37"]   # before, after
 
 
-def test_gallery_shows_variants_beside_their_own_seed(out: Path) -> None:
+def test_gallery_shows_variants_beside_their_own_seed(out: Path, parsed: ReportParser) -> None:
+    # (``parsed`` writes out/report.html in this process: the tests may run in several)
     html = (out / "report.html").read_text(encoding="utf-8")
     lineage = {r["id"]: r for r in map(json.loads, (out / "lineage.jsonl").read_text().splitlines())}
     families = html.split('<div class="family">')[1:]
@@ -192,7 +193,8 @@ def test_gallery_shows_variants_beside_their_own_seed(out: Path) -> None:
         assert all(lineage[v]["seed_id"] == seed and lineage[v]["rules"] for v in variants)
 
 
-def test_same_output_same_report(out: Path, tmp_path: Path) -> None:
+def test_same_output_same_report(out: Path, parsed: ReportParser, tmp_path: Path) -> None:
+    # (``parsed`` writes out/report.html in this process: the tests may run in several)
     first = (out / "report.html").read_bytes()
     copy = tmp_path / "out"
     shutil.copytree(out, copy)
@@ -210,3 +212,75 @@ def test_cli_report(out: Path, tmp_path: Path) -> None:
     missing = CliRunner().invoke(cli, ["report", str(tmp_path)])
     assert missing.exit_code == 2 and "manifest.json" in missing.output
     assert "Traceback" not in missing.output
+
+
+@pytest.mark.parametrize(("file", "field", "value", "words"), [
+    ("lineage.jsonl", "rules", "transpose", "'rules' must be a list of"),
+    ("lineage.jsonl", "rules", ["transpose"], "'rules' must be a list of"),
+    ("lineage.jsonl", "rules", [{"rule": "transpose", "params": [1]}], "'rules' must be a list of"),
+    ("lineage.jsonl", "id", 5, "'id' must be a string, got 5"),
+    ("lineage.jsonl", "key", "\ud800", "'key' must be a key name or null"),
+    ("rejected.jsonl", "reasons", 5, "'reasons' must be a list of strings, got 5"),
+    ("manifest.json", "counts", "abc", "'counts' must be a table of numbers"),
+    ("manifest.json", "config", "x", "'config' must be a table"),
+    ("manifest.json", "config.format", "x", "'config.format' must be a table like"),
+    ("manifest.json", "near_params.num_perm", 10**8,
+     "'near_params.num_perm' must be a whole number in 1-4096"),
+    ("manifest.json", "near_params.lsh_threshold", "a", "'near_params.lsh_threshold' must be a number"),
+    ("manifest.json", "near_params.min_tokens", None, "'near_params.min_tokens' must be a whole number >= 1"),
+    ("manifest.json", "near_params.shingle_size", 10**9,
+     "'near_params.shingle_size' must be a whole number in 1-64"),
+])
+def test_a_record_or_manifest_edited_by_hand_is_named_not_a_crash(
+        out: Path, tmp_path: Path, file: str, field: str, value: object, words: str) -> None:
+    """``report``, ``export`` and ``replay`` read a run's lineage, rejects and manifest: a
+    value of the wrong kind there (an edit by hand) is one error naming the file, the line
+    and the field, never a traceback, an allocation of 700 GB or a search without end."""
+    from click.testing import CliRunner
+
+    from augment.cli import cli
+
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    path = copy / file
+    if file == "manifest.json":
+        data = json.loads(path.read_text())
+        *parents, last = field.split(".")
+        table = data
+        for parent in parents:
+            table = table[parent]
+        table[last] = value
+        path.write_text(json.dumps(data))
+        where = f"{path}: "
+    else:
+        lines = path.read_text().splitlines()
+        record = json.loads(lines[0])
+        record[field] = value
+        lines[0] = json.dumps(record)
+        path.write_text("\n".join(lines) + "\n")
+        where = f"{path}:1: "
+    commands = [["report", str(copy)],
+                ["export", "trl-dpo", str(copy / "train.jsonl"), "-o", str(tmp_path / "x")]]
+    if file == "lineage.jsonl":
+        commands.append(["replay", str(copy), "--seeds", str(SEEDS)])
+    for command in commands:
+        result = CliRunner().invoke(cli, command)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (command, result.output)
+        assert result.exit_code == 2 and f"error: {where}{words}" in result.output, (command, result.output)
+
+
+def test_export_names_a_line_that_is_not_utf8(out: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from augment.cli import cli
+
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    lines = (copy / "train.jsonl").read_bytes().splitlines(keepends=True)
+    lines[2] = lines[2].replace(b"melody", b"mel\xffody", 1)
+    (copy / "train.jsonl").write_bytes(b"".join(lines))
+    for command in (["export", "openai", str(copy / "train.jsonl"), "-o", str(tmp_path / "x.jsonl")],
+                    ["report", str(copy)]):
+        result = CliRunner().invoke(cli, command)
+        assert result.exit_code == 2, result.output
+        assert f"error: {copy / 'train.jsonl'}:3: line is not valid UTF-8" in result.output

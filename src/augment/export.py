@@ -79,8 +79,12 @@ def read_records(path: Path, fmt: FormatConfig | None = None) -> list[Record]:
         lineage = [r for r in load_jsonl(path.parent / "lineage.jsonl", ("id", "split", "seed_id"))
                    if r["split"] == path.stem]
     records = []
-    with path.open(encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise AugmentError(f"{path}:{number}: line is not valid UTF-8") from None
             example = _parse(text.rstrip("\r\n"), fmt, str(path), number)
             if lineage is None:
                 records.append(Record(example.id, example.seed_id, None, (), example))

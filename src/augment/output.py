@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import math
 import mmap
 import os
 import tempfile
@@ -596,7 +597,82 @@ def load_json(path: Path) -> dict[str, Any]:
         raise AugmentError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise AugmentError(f"{path}: not a JSON object")
+    wrong = _wrong_manifest_part(data)
+    if wrong:
+        raise AugmentError(f"{path}: {wrong}")
     return data
+
+
+def _number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _whole(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+# The parts of a manifest that other commands read (report, export), and what each must
+# hold: a manifest edited by hand fails here, naming the part, rather than deep inside.
+_MANIFEST_PARTS: dict[str, tuple[str, Any]] = {
+    "counts": ("a table of numbers", lambda v: isinstance(v, dict) and all(map(_number, v.values()))),
+    "config": ("a table", lambda v: isinstance(v, dict)),
+    "config.format": ('a table like {"duration_unit": "quarter", "rest": 0}', lambda v: isinstance(v, dict)
+                      and v.get("duration_unit", "quarter") in ("quarter", "whole")
+                      and v.get("rest", 0) in (0, "null") and not isinstance(v.get("rest", 0), bool)),
+    "seed_files": ("a list of strings", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    "versions": ("a table", lambda v: isinstance(v, dict)),
+    "near_params": ("a table", lambda v: isinstance(v, dict)),
+    "near_params.shingle_size": ("a whole number in 1-64", lambda v: _whole(v) and 1 <= v <= 64),
+    "near_params.num_perm": ("a whole number in 1-4096", lambda v: _whole(v) and 1 <= v <= 4096),
+    "near_params.lsh_threshold": ("a number in (0, 1]", lambda v: _number(v) and 0 < v <= 1),
+    "near_params.similarity": ("a number in [0, 1]", lambda v: _number(v) and 0 <= v <= 1),
+    "near_params.min_tokens": ("a whole number >= 1", lambda v: _whole(v) and v >= 1),
+}
+
+
+def _wrong_manifest_part(manifest: dict[str, Any]) -> str | None:
+    """What is wrong with the first part of ``manifest`` (``_MANIFEST_PARTS``) that holds the
+    wrong kind of value; None when none does."""
+    for name, (kind, ok) in _MANIFEST_PARTS.items():
+        table: Any = manifest
+        *parents, last = name.split(".")
+        for parent in parents:
+            table = table.get(parent) if isinstance(table, dict) else None
+        if isinstance(table, dict) and last in table and not ok(table[last]):
+            return f"'{name}' must be {kind}, got {json.dumps(table[last])[:60]}"
+    return None
+
+
+def _steps_ok(value: object) -> bool:
+    """Whether ``value`` is a lineage record's ``rules``: a list of {"rule": str, "params": {...}}."""
+    return isinstance(value, list) and all(
+        isinstance(step, dict) and isinstance(step.get("rule"), str) and isinstance(step.get("params"), dict)
+        for step in value)
+
+
+# The fields of the records augment writes (lineage, rejected) and what each must hold,
+# checked where present: a record edited by hand fails here, naming its line and field,
+# rather than deep in a command that reads it.
+_FIELDS: dict[str, tuple[str, Any]] = {
+    "id": ("a string", lambda v: isinstance(v, str)),
+    "seed_id": ("a string", lambda v: isinstance(v, str)),
+    "split": ("a string", lambda v: isinstance(v, str)),
+    "source": ("a string or null", lambda v: v is None or isinstance(v, str)),
+    "parent_id": ("a string or null", lambda v: v is None or isinstance(v, str)),
+    "key": ("a key name or null", lambda v: v is None or isinstance(v, str) and v.isprintable()),
+    "stage": ("a string", lambda v: isinstance(v, str)),
+    "reasons": ("a list of strings", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    "rules": ('a list of {"rule": ..., "params": {...}}', _steps_ok),
+}
+
+
+def _wrong_field(record: dict[str, Any]) -> str | None:
+    """What is wrong with the first of ``record``'s known fields that holds the wrong kind of
+    value; None when none does."""
+    for name, (kind, ok) in _FIELDS.items():
+        if name in record and not ok(record[name]):
+            return f"'{name}' must be {kind}, got {json.dumps(record[name])[:60]}"
+    return None
 
 
 def load_jsonl(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -612,6 +688,9 @@ def load_jsonl(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, Any
                     raise AugmentError(f"{path}:{number}: not valid JSON ({exc})") from None
                 if not isinstance(record, dict) or any(k not in record for k in required):
                     raise AugmentError(f"{path}:{number}: not a record with {', '.join(required)}")
+                wrong = _wrong_field(record)
+                if wrong:
+                    raise AugmentError(f"{path}:{number}: {wrong}")
                 records.append(record)
     except OSError as exc:
         raise AugmentError(f"{path}: cannot read ({exc.strerror})") from None
