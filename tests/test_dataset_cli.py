@@ -346,3 +346,18 @@ def test_a_rejects_record_is_written_as_dumps_writes_it(text: str | None, reason
     if ident is not None:
         record["id"] = ident
     assert _record_json(record) == dumps(record)
+
+
+def test_an_output_file_that_is_a_folder_is_named(tmp_path: Path) -> None:
+    """``-o`` naming a folder is an error naming it (it named a temporary file, after the work)."""
+    from augment.errors import AugmentError
+    from augment.output import write_atomic
+
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    with pytest.raises(AugmentError, match="is a folder; give the name of a file to write"):
+        write_atomic(folder, ["x"])
+    assert list(folder.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+    for args in (["-o", str(folder)], ["-o", str(tmp_path / "d.jsonl"), "--rejects", str(folder)]):
+        r = CliRunner().invoke(cli, ["dedup", SEEDS, *args])
+        assert r.exit_code == 2 and f"error: {folder}: is a folder" in r.output, r.output

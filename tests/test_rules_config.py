@@ -100,9 +100,21 @@ def test_numbers_toml_takes_but_no_setting_can_use_fail_at_load(data: dict[str, 
     ({"rule": [{"name": 5}]}, "[[rule]] #1: 'name' must be a string"),
     ({"expand": {"attempts_per_variant": 10**12}}, "attempts_per_variant must be in 1-1000"),
     ({"dedup": {"calibrate": False, "shingle_size": 10**9}}, "shingle_size in 1-64"),
+    ({"checks": {"min_in_scale_rate": 2.0}}, "[checks] min_in_scale_rate must be in [0, 1]"),
+    ({"checks": {"max_leap_semitones": -1}}, "[checks] max_leap_semitones must be >= 0"),
+    ({"checks": {"rhythm_grid_per_quarter": []}}, "[checks] rhythm_grid_per_quarter must hold positive"),
+    ({"checks": {"min_duration_quarter": 2.0, "max_duration_quarter": 1.0}}, "min_duration_quarter <= max"),
+    ({"checks": {"key_tolerance": -0.1}}, "[checks] key_tolerance must be >= 0"),
 ])
 def test_values_of_the_wrong_kind_or_past_all_use_fail_at_load(data: dict[str, object], words: str) -> None:
     """A list item of the wrong type, and values so large that a run would only spin
     (a billion attempts a variant, a shingle of a billion notes), are errors at load."""
     msg = _error(data)
     assert msg.startswith("my.toml: ") and words in msg
+
+
+def test_a_rules_file_may_start_with_a_bom(tmp_path: Path) -> None:
+    """Some editors write a byte order mark; the seed files accept one, and so do rules files."""
+    path = tmp_path / "r.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + (RULES_DIR / "default.toml").read_bytes())
+    assert load_config(path).rules == load_config(RULES_DIR / "default.toml").rules

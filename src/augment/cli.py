@@ -346,6 +346,9 @@ def dedup_command(file: Path, out: Path, rules: str | None, seed: int, rejects: 
     """
     from .dataset_files import dedup_file
 
+    for path in (out, rejects):  # (asked before the work, which may take minutes)
+        if path is not None and path.is_dir():
+            raise AugmentError(f"{path}: is a folder; give the name of a file to write")
     config = _load(rules)
     result = dedup_file(file, config, out, seed, rejects=rejects, on_error=on_error,
                         progress=_progress(show_progress, quiet), workers=workers)

@@ -336,14 +336,24 @@ def _validate(config: Config, file: str) -> None:
         if not isinstance(name, str) or name not in CHECKS:
             raise AugmentError(f"{file}: [checks] skip names unknown check {name!r}"
                                f"{_suggest(str(name), sorted(CHECKS))}; known: {', '.join(CHECKS)}")
-    if any(d <= 0 for d in c.rhythm_grid_per_quarter):
+    if not c.rhythm_grid_per_quarter or any(d <= 0 for d in c.rhythm_grid_per_quarter):
         raise AugmentError(f"{file}: [checks] rhythm_grid_per_quarter must hold positive integers")
+    if not 0 <= c.min_in_scale_rate <= 1:
+        raise AugmentError(f"{file}: [checks] min_in_scale_rate must be in [0, 1]")
+    for name in ("max_span_semitones", "min_notes", "max_notes", "max_leap_semitones", "leap_semitones",
+                 "max_unrecovered_leaps", "max_repeated_notes"):
+        if getattr(c, name) < 0:
+            raise AugmentError(f"{file}: [checks] {name} must be >= 0")
+    if not 0 < c.min_duration_quarter <= c.max_duration_quarter:
+        raise AugmentError(f"{file}: [checks] need 0 < min_duration_quarter <= max_duration_quarter")
+    if c.key_tolerance < 0:
+        raise AugmentError(f"{file}: [checks] key_tolerance must be >= 0")
 
 
 def load_config(path: str | Path) -> Config:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # (a BOM, as some editors write, is no statement)
     except OSError as exc:
         raise AugmentError(f"{path}: cannot read rules file ({exc.strerror})") from None
     except UnicodeDecodeError:
