@@ -114,6 +114,14 @@ def test_calibrate_prints_a_loadable_checks_table(tmp_path: Path, seeds_path: Pa
     assert span["minimum"] <= span["median"] <= span["maximum"] and span["param"] == "max_span_semitones"
 
 
+def test_calibrate_refuses_a_file_without_one_valid_example(tmp_path: Path) -> None:
+    """Nothing to calibrate on is an error (it printed an empty [checks] table, exit 0)."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    result = CliRunner().invoke(cli, ["calibrate", str(empty)])
+    assert result.exit_code == 2 and f"error: {empty}: no valid example to calibrate on" in result.output
+
+
 def test_cadence_reads_a_church_modes_own_triad() -> None:
     # C mixolydian (C D E F G A Bb): its tonic triad is C E G, with the major third.
     mixolydian = [(60, 1), (62, 1), (64, 1), (65, 1), (67, 1), (69, 1), (70, 1), (67, 1)]

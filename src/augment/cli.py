@@ -226,6 +226,8 @@ def calibrate_cmd(seeds: tuple[Path, ...], rules: str | None, as_json: bool) -> 
     examples, _rejected, findings = read_seeds(list(seeds), config.format)
     for f in findings:
         click.echo(str(f), err=True)
+    if not examples:
+        raise AugmentError(f"{', '.join(map(str, seeds))}: no valid example to calibrate on")
     distributions = calibrate_checks(annotate_keys(examples), config.checks)
     if as_json:
         click.echo(json.dumps([asdict(d) for d in distributions], indent=2))
