@@ -358,3 +358,16 @@ def test_a_tune_of_a_book_without_bars_is_reported_and_the_others_go_on(tmp_path
     assert report.tunes == 3 and report.written == 2 and report.error is None
     assert len(report.tune_errors) == 1
     assert "1 tune(s) not read, first: " in report.summary() and "book.abc#3: no bars" in report.summary()
+
+
+def test_a_part_without_name_or_id_is_listed_as_unnamed_not_by_address():
+    from music21 import stream
+
+    from augment.importer import select_parts
+
+    named, bare = stream.Part(), stream.Part()
+    named.partName = "Flute"
+    assert isinstance(bare.id, int)  # music21's default id: the object's address
+    with pytest.raises(AugmentError, match=r"no part '9'; parts: 1 \(Flute\), 2 \(unnamed\)$"):
+        select_parts([named, bare], "9", "x.mid")
+    assert select_parts([named, bare], "2", "x.mid") == [bare]

@@ -129,7 +129,9 @@ def select_parts(parts: Sequence[Any], name: str | None, where: str) -> list[Any
     """All parts (``name`` None), or the one part whose name, id or 1-based number is ``name``."""
     if name is None:
         return list(parts)
-    labels = [f"{i} ({p.partName or p.id})" for i, p in enumerate(parts, start=1)]
+    # (music21 gives a part without an id its object's address, an int: no name to show)
+    labels = [f"{i} ({p.partName or (p.id if isinstance(p.id, str) else 'unnamed')})"
+              for i, p in enumerate(parts, start=1)]
     wanted = name.strip().lower()
     hits = [p for i, p in enumerate(parts, start=1)
             if wanted in (str(i), str(p.partName or "").strip().lower(), str(p.id).lower())]
