@@ -69,6 +69,8 @@ def test_wrong_type_names_the_param() -> None:
     ("diatonic_shift", {"min_steps": -10**13, "max_steps": 10**13}, "-75..75"),
     ("sequence", {"max_repeats": 10**9}, "max_repeats"),
     ("sequence", {"max_motif_bars": 10**9}, "max_motif_bars"),
+    ("ornament", {"min_duration_quarters": -1.0}, "min_duration_quarters must be > 0"),
+    ("ornament", {"low_pitch": 80, "high_pitch": 60}, "low_pitch <= high_pitch"),
 ])
 def test_bad_param_values_fail_at_load(rule: str, params: dict[str, object], words: str) -> None:
     msg = _error({"rule": [{"name": rule, "params": params}]})

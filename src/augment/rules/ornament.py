@@ -239,6 +239,10 @@ class Ornament(Rule):
 
     def __post_init__(self) -> None:
         self.kind_list()
+        if self.min_duration_quarters <= 0:
+            raise ValueError("min_duration_quarters must be > 0")
+        if not 0 <= self.low_pitch <= self.high_pitch <= 127:
+            raise ValueError("need 0 <= low_pitch <= high_pitch <= 127")
 
     def kind_list(self) -> tuple[str, ...]:
         return choice_list(self.kinds, KINDS, "kinds")
