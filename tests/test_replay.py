@@ -63,6 +63,18 @@ def test_replay_command_reports_a_tampered_variant(wide_run: Path, tmp_path: Pat
     assert f"train.jsonl:{index + 1}: {train[index]['id']}: replayed melody differs" in bad.output
 
 
+def test_replay_names_the_seed_lines_it_cannot_read(wide_run: Path, tmp_path: Path) -> None:
+    """A seed line that cannot be read leaves its variants "not in the given seed files":
+    replay says which line and why, as the other commands do."""
+    lines = SEEDS.read_text(encoding="utf-8").splitlines()
+    broken = tmp_path / "seeds.jsonl"
+    broken.write_text("\n".join([lines[0][: len(lines[0]) // 2], *lines[1:]]) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["replay", str(wide_run), "--seeds", str(broken), "--rules", str(WIDE)])
+    assert result.exit_code == 1
+    assert f"{broken}:1: invalid_json" in result.output
+    assert "is not in the given seed files" in result.output
+
+
 def test_replay_chains_steps_in_order() -> None:
     seeds, _, _ = read_seeds([SEEDS], FormatConfig())
     c_major = seeds[0]

@@ -272,7 +272,9 @@ def replay_command(out_dir: Path, seeds: tuple[Path, ...], rules: str | None) ->
     from .replay import replay_dir
 
     fmt = _load(rules).format
-    examples, _rejected, _findings = read_seeds(list(seeds), fmt)
+    examples, _rejected, findings = read_seeds(list(seeds), fmt)
+    for f in findings:  # (a seed line that cannot be read: its variants show as "not in the seed files")
+        click.echo(str(f), err=True)
     report = replay_dir(out_dir, examples, fmt)
     for m in report.mismatches:
         click.echo(str(m))
