@@ -196,3 +196,29 @@ def _messages(row: dict[str, Any]) -> list[dict[str, Any]]:
     for value in row.values():
         found.extend(value["messages"] if isinstance(value, dict) else value)
     return found
+
+
+def test_the_output_of_augment_split_exports_and_reports(tmp_path: Path) -> None:
+    """``augment split`` writes a lineage of tune groups, not of seeds and rules: its split
+    files are read as any file's lines (ids and families from their contents), each in its
+    split; before, export and report refused them for a lineage without seed ids."""
+    from augment.cli import cli
+
+    out = tmp_path / "split"
+    assert CliRunner().invoke(cli, ["split", str(SEEDS), "--out", str(out)]).exit_code == 0
+    lines = {s: (out / f"{s}.jsonl").read_text(encoding="utf-8").splitlines() for s in ("train", "test")}
+    for name in ("train", "test"):
+        records = read_records(out / f"{name}.jsonl")
+        assert len(records) == len(lines[name]) > 0 and {r.split for r in records} == {name}
+        assert all(r.rules == () and r.id == r.example.id for r in records)
+    result = CliRunner().invoke(cli, ["export", "openai", str(out / "train.jsonl"),
+                                      "-o", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert len((tmp_path / "o.jsonl").read_text().splitlines()) == len(lines["train"])
+    result = CliRunner().invoke(cli, ["export", "midi", str(out / "test.jsonl"), "-o", str(tmp_path / "m")])
+    assert result.exit_code == 0 and len(list((tmp_path / "m").iterdir())) == len(lines["test"])
+    result = CliRunner().invoke(cli, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    n = len(lines["train"])  # the split's rows, each line its own family
+    assert f'<tr data-split="train"><td>train</td><td>{n}</td><td>{n}</td>' in html

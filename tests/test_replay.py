@@ -92,3 +92,26 @@ def test_replay_rejects_a_directory_without_lineage(tmp_path: Path) -> None:
 
 def test_wide_config_draws_from_every_rule() -> None:
     assert {s.rule.name for s in load_config(WIDE).rules} == set(BUILTIN_RULES)
+
+
+def test_replay_reads_the_format_the_run_used_from_its_manifest(tmp_path: Path) -> None:
+    """A run in whole-note durations replays without ``--rules`` (before, replay read the
+    seeds in quarter notes unless told, and found false mismatches)."""
+    from augment.codec import example_to_line, format_melody
+
+    whole = FormatConfig(duration_unit="whole")
+    seeds, _, _ = read_seeds([SEEDS], FormatConfig())
+    lines = [example_to_line(s.with_contents({s.melody_index: format_melody(s.melody, whole)}))
+             for s in seeds[:12]]
+    seed_file = tmp_path / "whole.jsonl"
+    seed_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rules = tmp_path / "whole.toml"
+    text = WIDE.read_text(encoding="utf-8")  # (its rules read bar lines: quarters misread go wrong)
+    rules.write_text(text.replace('duration_unit = "quarter"', 'duration_unit = "whole"'), encoding="utf-8")
+    assert load_config(rules).format == whole
+    out = tmp_path / "out"
+    run = CliRunner().invoke(cli, ["expand", str(seed_file), "--rules", str(rules), "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    result = CliRunner().invoke(cli, ["replay", str(out), "--seeds", str(seed_file)])
+    assert result.exit_code == 0 and "0 mismatch(es)" in result.output, result.output
+    assert "replayed 0 " not in result.output

@@ -260,7 +260,7 @@ def list_rules(as_json: bool) -> None:
 @click.option("--seeds", "seeds", multiple=True, required=True, type=click.Path(path_type=Path),
               help="Seed file(s) the run was made from (repeat for several).")
 @click.option("--rules", "rules", type=click.Path(), default=None,
-              help="Rules file whose [format] the run used.")
+              help="Rules file whose [format] the run used (default: the run's manifest).")
 def replay_command(out_dir: Path, seeds: tuple[Path, ...], rules: str | None) -> None:
     """Re-apply every lineage record's rules and params to its seed and compare.
 
@@ -268,10 +268,11 @@ def replay_command(out_dir: Path, seeds: tuple[Path, ...], rules: str | None) ->
 
     Example: augment replay out/ --seeds seeds/beethoven.jsonl --rules rules/wide.toml
     """
+    from .export import output_format
     from .pipeline import read_seeds
     from .replay import replay_dir
 
-    fmt = _load(rules).format
+    fmt = _load(rules).format if rules is not None else output_format(out_dir)
     examples, _rejected, findings = read_seeds(list(seeds), fmt)
     for f in findings:  # (a seed line that cannot be read: its variants show as "not in the seed files")
         click.echo(str(f), err=True)

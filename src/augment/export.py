@@ -56,6 +56,14 @@ def output_format(out_dir: Path) -> FormatConfig:
     return FormatConfig(duration_unit=fmt.get("duration_unit", "quarter"), rest=fmt.get("rest", 0))
 
 
+def _split_command_output(out_dir: Path) -> bool:
+    """Whether ``out_dir`` was written by ``augment split``: its lineage gives each line's
+    tune group, not the seed and rules an ``expand`` lineage gives, so its lines are read as
+    any file's (ids and families from their contents)."""
+    manifest = out_dir / "manifest.json"
+    return manifest.is_file() and load_json(manifest).get("command") == "split"
+
+
 def _parse(text: str, fmt: FormatConfig, file: str, line: int) -> Example:
     example, findings = parse_line(text, fmt, file, line)
     errors = [f for f in findings if f.severity == "error"]
@@ -75,7 +83,8 @@ def read_records(path: Path, fmt: FormatConfig | None = None) -> list[Record]:
         raise AugmentError(f"{path}: no such file")
     fmt = fmt or output_format(path.parent)
     lineage: list[dict[str, Any]] | None = None
-    if path.stem in SPLITS and (path.parent / "lineage.jsonl").is_file():
+    split_output = _split_command_output(path.parent)
+    if path.stem in SPLITS and (path.parent / "lineage.jsonl").is_file() and not split_output:
         lineage = [r for r in load_jsonl(path.parent / "lineage.jsonl", ("id", "split", "seed_id"))
                    if r["split"] == path.stem]
     records = []
@@ -86,8 +95,9 @@ def read_records(path: Path, fmt: FormatConfig | None = None) -> list[Record]:
             except UnicodeDecodeError:
                 raise AugmentError(f"{path}:{number}: line is not valid UTF-8") from None
             example = _parse(text.rstrip("\r\n"), fmt, str(path), number)
-            if lineage is None:
-                records.append(Record(example.id, example.seed_id, None, (), example))
+            if lineage is None:  # (a split file of ``augment split`` still names its split)
+                split = path.stem if split_output and path.stem in SPLITS else None
+                records.append(Record(example.id, example.seed_id, split, (), example))
                 continue
             if number > len(lineage):
                 raise AugmentError(f"{path}:{number}: no lineage record for this line")
