@@ -71,6 +71,10 @@ def test_wrong_type_names_the_param() -> None:
     ("sequence", {"max_motif_bars": 10**9}, "max_motif_bars"),
     ("ornament", {"min_duration_quarters": -1.0}, "min_duration_quarters must be > 0"),
     ("ornament", {"low_pitch": 80, "high_pitch": 60}, "low_pitch <= high_pitch"),
+    ("invert", {"high_pitch": 500}, "low_pitch <= high_pitch <= 127"),
+    ("sequence", {"low_pitch": -50}, "0 <= low_pitch"),
+    ("diatonic_shift", {"low_pitch": 90, "high_pitch": 40}, "low_pitch <= high_pitch"),
+    ("mode_change", {"high_pitch": 128}, "high_pitch <= 127"),
 ])
 def test_bad_param_values_fail_at_load(rule: str, params: dict[str, object], words: str) -> None:
     msg = _error({"rule": [{"name": rule, "params": params}]})

@@ -30,6 +30,14 @@ from ..melody import Melody
 from ..seeding import DrawStream
 from ..theory import Key
 
+
+def check_pitch_bounds(low_pitch: int, high_pitch: int) -> None:
+    """The ``low_pitch`` and ``high_pitch`` that several rules take (the range their results
+    must keep to): a MIDI range, low to high; ValueError otherwise."""
+    if not 0 <= low_pitch <= high_pitch <= 127:
+        raise ValueError("need 0 <= low_pitch <= high_pitch <= 127")
+
+
 # Where a rule's draw lands in its ``Choices``: (group, entry in the group).
 Drawn = tuple[int, int]
 

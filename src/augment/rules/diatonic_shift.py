@@ -20,7 +20,7 @@ from typing import Any
 from ..example import Example
 from ..melody import Melody
 from ..theory import Key
-from .base import Choices, Rule
+from .base import Choices, Rule, check_pitch_bounds
 from .diatonic import all_in_key, key_from_params, key_params, shift_pitch
 
 CHROMATIC_POLICIES = ("keep", "refuse")
@@ -45,6 +45,7 @@ class DiatonicShift(Rule):
                              f"got {self.chromatic_notes!r}")
         if self.min_steps > self.max_steps:
             raise ValueError("min_steps must not exceed max_steps")
+        check_pitch_bounds(self.low_pitch, self.high_pitch)
         if not (-75 <= self.min_steps and self.max_steps <= 75):  # 75 scale steps span all 128 pitches
             raise ValueError("min_steps and max_steps must be in -75..75")
 

@@ -24,7 +24,7 @@ from typing import Any
 from ..example import Example
 from ..melody import Melody, invert
 from ..theory import Key
-from .base import Choices, Rule
+from .base import Choices, Rule, check_pitch_bounds
 from .diatonic import choice_list, from_step, key_from_params, key_params, to_step
 
 KINDS = ("chromatic", "diatonic")
@@ -70,6 +70,7 @@ class Invert(Rule):
         self.kind_list()
         if self.axis not in AXES:
             raise ValueError(f"axis must be one of {AXES}, got {self.axis!r}")
+        check_pitch_bounds(self.low_pitch, self.high_pitch)
 
     def kind_list(self) -> tuple[str, ...]:
         return choice_list(self.kinds, KINDS, "kinds")

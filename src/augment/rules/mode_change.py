@@ -18,7 +18,7 @@ from typing import Any
 from ..example import Example
 from ..melody import Melody
 from ..theory import Key
-from .base import Choices, Rule
+from .base import Choices, Rule, check_pitch_bounds
 from .diatonic import key_from_params, key_params
 
 # Semitones above the tonic: natural-minor degree -> major degree (b3, b6, b7).
@@ -59,6 +59,9 @@ class ModeChange(Rule):
 
     low_pitch: int = 36
     high_pitch: int = 96
+
+    def __post_init__(self) -> None:
+        check_pitch_bounds(self.low_pitch, self.high_pitch)
 
     def choices(self, example: Example) -> Choices | None:
         key = example.key

@@ -25,7 +25,7 @@ import numpy as np
 from ..example import Example
 from ..melody import TICKS_PER_QUARTER, Melody, scale_ticks
 from ..theory import Key
-from .base import Choices, Rule
+from .base import Choices, Rule, check_pitch_bounds
 from .batch import BATCH_FROM, deal, laid_out
 from .diatonic import at_least, choice_list, from_step, in_key, least_ticks, to_step
 
@@ -241,8 +241,7 @@ class Ornament(Rule):
         self.kind_list()
         if self.min_duration_quarters <= 0:
             raise ValueError("min_duration_quarters must be > 0")
-        if not 0 <= self.low_pitch <= self.high_pitch <= 127:
-            raise ValueError("need 0 <= low_pitch <= high_pitch <= 127")
+        check_pitch_bounds(self.low_pitch, self.high_pitch)
 
     def kind_list(self) -> tuple[str, ...]:
         return choice_list(self.kinds, KINDS, "kinds")

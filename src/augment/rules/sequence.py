@@ -20,7 +20,7 @@ from typing import Any
 from ..example import Example
 from ..melody import Melody
 from ..theory import Key
-from .base import Choices, Rule
+from .base import Choices, Rule, check_pitch_bounds
 from .diatonic import (
     bar_quarters,
     fraction_text,
@@ -58,6 +58,7 @@ class Sequence(Rule):
         parse_meter(self.meter)
         if not 1 <= self.max_motif_bars <= 64 or not 1 <= self.max_repeats <= 64:
             raise ValueError("max_motif_bars and max_repeats must be in 1-64")
+        check_pitch_bounds(self.low_pitch, self.high_pitch)
         self.step_list()
 
     def step_list(self) -> list[int]:

@@ -15,7 +15,7 @@ from typing import Any
 from ..example import Example
 from ..melody import Melody, transpose, transposition_range
 from ..theory import Key
-from .base import Choices, Rule
+from .base import Choices, Rule, check_pitch_bounds
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,7 @@ class Transpose(Rule):
     def __post_init__(self) -> None:
         if not -127 <= self.min_semitones <= self.max_semitones <= 127:
             raise ValueError("need -127 <= min_semitones <= max_semitones <= 127")
-        if not 0 <= self.low_pitch <= self.high_pitch <= 127:
-            raise ValueError("need 0 <= low_pitch <= high_pitch <= 127")
+        check_pitch_bounds(self.low_pitch, self.high_pitch)
 
     def candidates(self, melody: Melody) -> list[int]:
         fits = transposition_range(melody, self.low_pitch, self.high_pitch)
