@@ -599,7 +599,7 @@ def load_json(path: Path) -> dict[str, Any]:
         raise AugmentError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise AugmentError(f"{path}: not a JSON object")
-    wrong = _wrong_manifest_part(data)
+    wrong = _first_wrong(data, _MANIFEST_PARTS)
     if wrong:
         raise AugmentError(f"{path}: {wrong}")
     return data
@@ -632,14 +632,17 @@ _MANIFEST_PARTS: dict[str, tuple[str, Any]] = {
 }
 
 
-def _wrong_manifest_part(manifest: dict[str, Any]) -> str | None:
-    """What is wrong with the first part of ``manifest`` (``_MANIFEST_PARTS``) that holds the
-    wrong kind of value; None when none does."""
-    for name, (kind, ok) in _MANIFEST_PARTS.items():
-        table: Any = manifest
-        *parents, last = name.split(".")
-        for parent in parents:
-            table = table.get(parent) if isinstance(table, dict) else None
+def _first_wrong(data: dict[str, Any], parts: dict[str, tuple[str, Any]]) -> str | None:
+    """What is wrong with the first of ``parts`` (a name, dotted for a part of a table, ->
+    what it must hold and its test) that ``data`` has with the wrong kind of value; None
+    when none is wrong."""
+    for name, (kind, ok) in parts.items():
+        table: Any = data
+        last = name
+        if "." in name:  # (a record's fields are not: asked for every line of a lineage)
+            *parents, last = name.split(".")
+            for parent in parents:
+                table = table.get(parent) if isinstance(table, dict) else None
         if isinstance(table, dict) and last in table and not ok(table[last]):
             return f"'{name}' must be {kind}, got {json.dumps(table[last])[:60]}"
     return None
@@ -668,15 +671,6 @@ _FIELDS: dict[str, tuple[str, Any]] = {
 }
 
 
-def _wrong_field(record: dict[str, Any]) -> str | None:
-    """What is wrong with the first of ``record``'s known fields that holds the wrong kind of
-    value; None when none does."""
-    for name, (kind, ok) in _FIELDS.items():
-        if name in record and not ok(record[name]):
-            return f"'{name}' must be {kind}, got {json.dumps(record[name])[:60]}"
-    return None
-
-
 def load_jsonl(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """The records of a JSONL file written by augment (lineage, rejected); an AugmentError
     naming file and line for a line that is not an object holding the ``required`` keys."""
@@ -690,7 +684,7 @@ def load_jsonl(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, Any
                     raise AugmentError(f"{path}:{number}: not valid JSON ({exc})") from None
                 if not isinstance(record, dict) or any(k not in record for k in required):
                     raise AugmentError(f"{path}:{number}: not a record with {', '.join(required)}")
-                wrong = _wrong_field(record)
+                wrong = _first_wrong(record, _FIELDS)
                 if wrong:
                     raise AugmentError(f"{path}:{number}: {wrong}")
                 records.append(record)
