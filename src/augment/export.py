@@ -49,19 +49,18 @@ class Record:
 
 def output_format(out_dir: Path) -> FormatConfig:
     """The ``[format]`` an ``augment expand`` output was written with (default if unknown)."""
+    return _format_of(_manifest_of(out_dir))
+
+
+def _manifest_of(out_dir: Path) -> dict[str, Any]:
+    """The manifest in ``out_dir``; {} when there is none."""
     manifest = out_dir / "manifest.json"
-    if not manifest.is_file():
-        return FormatConfig()
-    fmt = load_json(manifest).get("config", {}).get("format", {})
+    return load_json(manifest) if manifest.is_file() else {}
+
+
+def _format_of(manifest: dict[str, Any]) -> FormatConfig:
+    fmt = manifest.get("config", {}).get("format", {})
     return FormatConfig(duration_unit=fmt.get("duration_unit", "quarter"), rest=fmt.get("rest", 0))
-
-
-def _split_command_output(out_dir: Path) -> bool:
-    """Whether ``out_dir`` was written by ``augment split``: its lineage gives each line's
-    tune group, not the seed and rules an ``expand`` lineage gives, so its lines are read as
-    any file's (ids and families from their contents)."""
-    manifest = out_dir / "manifest.json"
-    return manifest.is_file() and load_json(manifest).get("command") == "split"
 
 
 def _parse(text: str, fmt: FormatConfig, file: str, line: int) -> Example:
@@ -81,9 +80,12 @@ def read_records(path: Path, fmt: FormatConfig | None = None) -> list[Record]:
     """
     if not path.is_file():
         raise AugmentError(f"{path}: no such file")
-    fmt = fmt or output_format(path.parent)
+    manifest = _manifest_of(path.parent)
+    fmt = fmt or _format_of(manifest)
     lineage: list[dict[str, Any]] | None = None
-    split_output = _split_command_output(path.parent)
+    # A folder of ``augment split``: its lineage gives each line's tune group, not the seed
+    # and rules an ``expand`` lineage gives, so its lines are read as any file's.
+    split_output = manifest.get("command") == "split"
     if path.stem in SPLITS and (path.parent / "lineage.jsonl").is_file() and not split_output:
         lineage = [r for r in load_jsonl(path.parent / "lineage.jsonl", ("id", "split", "seed_id"))
                    if r["split"] == path.stem]
