@@ -350,10 +350,11 @@ def dedup_command(file: Path, out: Path, rules: str | None, seed: int, rejects: 
     Example: augment dedup data.jsonl -o data.dedup.jsonl
     """
     from .dataset_files import dedup_file
+    from .output import refuse_folder
 
     for path in (out, rejects):  # (asked before the work, which may take minutes)
-        if path is not None and path.is_dir():
-            raise AugmentError(f"{path}: is a folder; give the name of a file to write")
+        if path is not None:
+            refuse_folder(path)
     config = _load(rules)
     result = dedup_file(file, config, out, seed, rejects=rejects, on_error=on_error,
                         progress=_progress(show_progress, quiet), workers=workers)

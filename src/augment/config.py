@@ -251,10 +251,10 @@ def parse_config(data: dict[str, Any], file: str) -> Config:
         if table in data and not isinstance(data[table], dict):
             raise AugmentError(f"{file}: [{table}] must be a table")
     for table, value in data.items():  # named as the other errors name them
-        entries = value if table == "rule" and isinstance(value, list) else [value]
-        for position, entry in enumerate(entries, start=1):
-            where = f"[[rule]] #{position}" if table == "rule" and isinstance(value, list) else f"[{table}]"
-            unusable = _unusable_number(entry, "")
+        parts = [(f"[[rule]] #{n}", entry) for n, entry in enumerate(value, start=1)] \
+            if table == "rule" and isinstance(value, list) else [(f"[{table}]", value)]
+        for where, part in parts:
+            unusable = _unusable_number(part, "")
             if unusable:
                 raise AugmentError(f"{file}: {where} {unusable}")
     config = Config(

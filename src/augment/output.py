@@ -58,11 +58,16 @@ def _chunks(lines: Iterable[str | bytes]) -> Iterator[bytes]:
     yield b"".join(chunk)
 
 
+def refuse_folder(path: Path) -> None:
+    """AugmentError when ``path``, a file to write, names a folder."""
+    if path.is_dir():
+        raise AugmentError(f"{path}: is a folder; give the name of a file to write")
+
+
 def write_chunks_atomic(path: Path, chunks: Iterable[bytes]) -> str:
     """Write the bytes of ``chunks``, one after another, to ``path`` atomically; return its
     sha256."""
-    if path.is_dir():  # (asked first: else the rename at the end fails, naming the temporary file)
-        raise AugmentError(f"{path}: is a folder; give the name of a file to write")
+    refuse_folder(path)  # (asked first: else the rename at the end fails, naming the temporary file)
     path.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
