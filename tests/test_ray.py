@@ -6,8 +6,11 @@ error tests that need no Ray always run.
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -146,6 +149,36 @@ def _mapped_run(mapper: Any, rules: Path, local_run: tuple[dict[str, bytes], lis
     finally:
         sys.path.remove(str(only_here))
         sys.modules.pop("driver_only_module", None)
+    _dying_worker_fails(mapper)
+
+
+def _dying_worker_fails(mapper: Any) -> None:
+    """A job whose worker process dies each time (``os._exit`` there, as the kernel's OOM
+    killer would end it) is retried ``TASK_RETRIES`` times, then the run fails with one
+    AugmentError line, where Ray Data alone retries it without end. Run in a thread, so that
+    a run that never ends fails this test instead of hanging the suite."""
+    from augment import ray_engine
+
+    outcome: list[BaseException | list[Any]] = []
+
+    def run() -> None:
+        try:
+            outcome.append(list(mapper(os._exit, [3])))
+        except BaseException as exc:  # noqa: BLE001 (handed to the test's thread)
+            outcome.append(exc)
+
+    saved = ray_engine.TASK_RETRIES
+    ray_engine.TASK_RETRIES = 1  # (each retry starts a worker process: seconds)
+    try:
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(timeout=180)
+    finally:
+        ray_engine.TASK_RETRIES = saved
+    assert not thread.is_alive(), "a job whose worker dies every time was retried without end"
+    assert len(outcome) == 1 and isinstance(outcome[0], AugmentError), outcome
+    assert re.fullmatch(r"a job on the Ray cluster failed: WorkerCrashedError: .* \(its worker process "
+                        r"died 2 times: killed for memory, crashed, or its node lost; .*\)", str(outcome[0]))
 
 
 def test_cli_engine_ray_writes_the_local_bytes(rules: Path,

@@ -14,11 +14,13 @@ when asked for: it is the optional extra ``augment[ray]``.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import re
 import signal
 import socket
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,6 +40,10 @@ LOCAL_OBJECT_STORE_BYTES = 200 * 1024 * 1024
 BATCHES_PER_CPU = 4
 # How long to wait for a cluster address to answer before giving up.
 CONNECT_TIMEOUT_S = 10.0
+# Times Ray retries a job whose worker process died (killed for memory, a crash, a node
+# lost) before the run fails with an error. Ray Data's own default is to retry without end,
+# so a job that kills its worker every time hung the run.
+TASK_RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -164,7 +170,10 @@ class _RayMap:
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         rows = [{"index": i, "item": _Box(item)} for i, item in enumerate(items)]
         ds = ray.data.from_items(rows, override_num_blocks=min(len(rows), BATCHES_PER_CPU * cpus))
-        ds = ds.map_batches(_apply_batch, fn_kwargs={"fn": fn}, batch_format="numpy", batch_size=None)
+        with warnings.catch_warnings():  # (Ray 2.60 deprecates remote args it has no name for)
+            warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+            ds = ds.map_batches(_apply_batch, fn_kwargs={"fn": fn}, batch_format="numpy",
+                                batch_size=None, **_retries(ds.map_batches))
         # Batches arrive in whatever order Ray finishes them; hold results until every earlier
         # one is in, so the caller sees item order (and the output does not depend on Ray).
         pending: dict[int, _Box] = {}
@@ -185,21 +194,35 @@ class _RayMap:
             raise RuntimeError(f"Ray returned {done} of {len(items)} results in order")
 
 
+def _retries(map_batches: Callable[..., Any]) -> dict[str, int]:
+    """The remote args that bound Ray's retries of a job whose worker died
+    (``TASK_RETRIES``), for a ``map_batches`` that takes remote args (every Ray this
+    project supports; one that no longer does gets none, and keeps Ray's default)."""
+    kinds = {p.kind for p in inspect.signature(map_batches).parameters.values()}
+    return {"max_retries": TASK_RETRIES} if inspect.Parameter.VAR_KEYWORD in kinds else {}
+
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # A line of a remote traceback naming the exception: "ValueError: ...", "a.b.SomeError: ...".
 _RAISED = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)): (.*)$")
+# Ray's errors for a job whose worker process (or node) died, rather than raised.
+_DIED = {"WorkerCrashedError", "OutOfMemoryError", "NodeDiedError", "LocalRayletDiedError"}
 
 
 def _failed_task(ray: Any, exc: Exception) -> str:
     """One line for a Ray job that failed on the cluster for another reason than an
     AugmentError (which comes back as itself): the exception raised there (the last one a
     remote traceback names outside Ray's own wrappers: ``ModuleNotFoundError: No module
-    named 'augment'`` when a node lacks it), else Ray's own, and what to check. (A worker
-    process that dies is not one: Ray Data retries its task without end.)"""
+    named 'augment'`` when a node lacks it), else Ray's own (``WorkerCrashedError`` for a
+    job whose worker died ``TASK_RETRIES`` + 1 times), and what to check."""
     lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines() if line.strip()]
     raised = [m.group(0) for line in lines
               if (m := _RAISED.match(line)) and not m.group(1).startswith("ray.")]
     what = raised[-1] if raised else f"{type(exc).__name__}: {lines[0] if lines else ''}".strip()
+    if what.split(":")[0].rsplit(".", 1)[-1] in _DIED:
+        return (f"a job on the Ray cluster failed: {what} (its worker process died "
+                f"{TASK_RETRIES + 1} times: killed for memory, crashed, or its node lost; Ray's "
+                "logs are in /tmp/ray/session_latest/logs on each node)")
     return (f"a job on the Ray cluster failed: {what} (every node needs augment {__version__}, "
             f"Ray {ray.__version__} and any rule plugins, as installed here; Ray's logs are in "
             "/tmp/ray/session_latest/logs on each node)")
