@@ -35,7 +35,7 @@ def test_expand_is_byte_identical_and_verifies(tmp_path: Path) -> None:
     assert _files(tmp_path / "a") == _files(tmp_path / "b")
     assert "leakage audit: passed" in r.output and "selected: 300" in r.output
     manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
-    assert sum(manifest["counts_per_split"].values()) == 300
+    assert sum(manifest["counts_per_split"].values()) == 300 and manifest["target"] == 300
     assert manifest["dedup_calibration"]["probe_recall"] >= 0.9
     assert set(manifest["diversity"]) == {"before", "after"}
     first = json.loads((tmp_path / "a" / "train.jsonl").read_text().splitlines()[0])
@@ -44,6 +44,25 @@ def test_expand_is_byte_identical_and_verifies(tmp_path: Path) -> None:
     (tmp_path / "a" / "lineage.jsonl").write_text("")
     r = runner.invoke(cli, ["verify", str(tmp_path / "a")])
     assert r.exit_code == 1 and "lineage.jsonl: changed" in r.output
+
+
+def test_a_target_above_what_the_seeds_give_says_so(tmp_path: Path) -> None:
+    """--target above every passed variant keeps them all, and the summary says the target
+    was not reached (not "by diversity"); the manifest records the target asked."""
+    r = CliRunner().invoke(cli, ["expand", SEEDS, "--rules", RULES, "--out", str(tmp_path / "o"),
+                                 "--target", "5000", "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    written = sum(manifest["counts_per_split"].values())
+    assert manifest["target"] == 5000 and 500 < written < 5000
+    selected = manifest["counts"]["select_selected"]
+    assert f"selected: all {selected}, fewer than --target 5000 (the seeds and rules give no more: " \
+           "raise variants_per_seed or add seeds)" in r.output
+    assert "by diversity" not in r.output
+    plain = CliRunner().invoke(cli, ["expand", SEEDS, "--rules", RULES, "--out", str(tmp_path / "p"),
+                                     "--workers", "1"])
+    assert plain.exit_code == 0 and "selected:" not in plain.output
+    assert json.loads((tmp_path / "p" / "manifest.json").read_text())["target"] is None
 
 
 def test_holdout_keys_never_reach_training(tmp_path: Path) -> None:

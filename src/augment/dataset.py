@@ -322,7 +322,11 @@ def summary_lines(counts: Counter[str] | dict[str, int], manifest: dict, *,
         lines.append(f"near threshold: similarity {p['similarity']} (shingles of {p['shingle_size']}) "
                      f"finds {cal['probe_recall']:.0%} of {cal['probe_pairs']} probes; merges "
                      f"{cal['merged_melodies']} of {cal['melodies']} distinct seeds")
-    if c["select_selected"]:
+    target = manifest.get("target")
+    if isinstance(target, int) and c["select_selected"] < target:
+        lines.append(f"selected: all {c['select_selected']}, fewer than --target {target} (the seeds "
+                     "and rules give no more: raise variants_per_seed or add seeds)")
+    elif c["select_selected"]:
         lines.append(f"selected: {c['select_selected']} by diversity, {c['select_not_selected']} left "
                      f"out" + (f", caps lifted {c['select_caps_lifted']} time(s)"
                                if c["select_caps_lifted"] else ""))

@@ -724,7 +724,8 @@ def _expand(seed_paths: Sequence[Path], config: Config, out_dir: Path, run_seed:
         finish = write_outputs(result, built, rejected, config, run_seed, seed_paths, spool, rejects,
                                _entries(built.written_rows, len(passing_seeds)),
                                mapper=None if spool.path is None else mapper, more_rejected=dropped,
-                               per_rule=_rules_written(rules, candidates, built.written_rows))
+                               per_rule=_rules_written(rules, candidates, built.written_rows),
+                               target=target)
     return finish  # (the run's examples are let go on the way out, while the pool still writes)
 
 
@@ -778,7 +779,8 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
                   rejects: Spool | None = None, made_entries: np.ndarray | None = None, *,
                   mapper: Mapper | None = None,
                   more_rejected: Callable[[], list[Rejected]] | None = None,
-                  per_rule: Counter[str] | None = None) -> Callable[[], RunResult]:
+                  per_rule: Counter[str] | None = None, target: int | None = None
+                  ) -> Callable[[], RunResult]:
     """Splits (messages only), lineage, rejected, then the manifest last: the manifest is
     written by the function returned (``result`` then done), which waits for the files the
     pool writes, so that the caller can let go of the run's examples before calling it (a
@@ -882,6 +884,7 @@ def write_outputs(result: RunResult, built: Any, rejected: list[Rejected], confi
         "config_file": config.source,
         "seed": run_seed,
         "seed_files": [str(p) for p in seed_paths],
+        "target": target,  # --target (None: every example that passed was kept)
         "versions": package_versions(),
         "counts": dict(sorted(counts.items())),
         "counts_per_rule": dict(sorted(per_rule.items())),
