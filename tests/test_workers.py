@@ -286,15 +286,52 @@ def test_verification_jobs_are_equal_and_a_multiple_of_verify_jobs(monkeypatch: 
     for n in (8, 29, 30, 57, 100):
         x, y = rng.integers(0, 40, n), rng.integers(0, 40, n)
         sizes: list[int] = []
+        per_call: list[int] = []
 
-        def counting(fn, items, sizes=sizes):  # type: ignore[no-untyped-def]
+        def counting(fn, items, sizes=sizes, per_call=per_call):  # type: ignore[no-untyped-def]
             sizes.extend(len(job[1]) for job in items)
+            per_call.append(len(items))
             return local_mapper(1)(fn, items)
 
         got = near._distances(tok, x, y, counting)
         assert got.tolist() == edit_distances(tok, x, y).tolist()
         assert sum(sizes) == n and max(sizes) - min(sizes) <= 1 and max(sizes) <= 7
         assert len(sizes) % near.VERIFY_JOBS == 0, (n, sizes)
+        # given a window of jobs a call (all at once, a large file's jobs held ~0.8 GB)
+        window = 2 * near.VERIFY_JOBS
+        assert per_call == [window] * (len(sizes) // window) + ([len(sizes) % window] if len(sizes) % window
+                                                               else []), (n, per_call)
+
+
+def test_in_windows_makes_jobs_as_asked_two_windows_in_flight() -> None:
+    """``parallel.in_windows``: the results of every job in order, through calls of at most
+    ``per_call`` jobs, with the next call made before the last one's results are read (a
+    pool's processes never wait) and no more than two windows' jobs made ahead of the
+    results read (the jobs' memory is bounded)."""
+    from augment.parallel import in_windows, local_mapper
+
+    made: list[int] = []
+    calls: list[list[int]] = []
+
+    def jobs():  # type: ignore[no-untyped-def]
+        for k in range(23):
+            made.append(k)
+            yield k
+
+    def mapper(fn, items):  # type: ignore[no-untyped-def]
+        calls.append(list(items))
+        return iter([fn(item) for item in items])  # (computed at the call, as a pool starts them)
+
+    read = 0
+    for got in in_windows(mapper, lambda k: k * k, jobs(), 5):
+        assert got == read * read
+        assert len(made) - read <= 2 * 5
+        assert len(calls) == min(5, read // 5 + 2)  # the next window given before these are read
+        read += 1
+    assert read == 23 and made == list(range(23))
+    assert [len(c) for c in calls] == [5, 5, 5, 5, 3] and sum(calls, []) == list(range(23))
+    assert list(in_windows(local_mapper(2), abs, range(-9, 9), 4)) == [abs(k) for k in range(-9, 9)]
+    assert list(in_windows(mapper, abs, [], 4)) == []
 
 
 def test_calibration_searches_through_the_mapper_with_the_same_result(monkeypatch: pytest.MonkeyPatch

@@ -13,11 +13,13 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -148,6 +150,22 @@ def map_ordered(fn: Callable[[T], R], items: Sequence[T], workers: int = 1) -> I
         return
     with local_pool(workers) as mapper:
         yield from mapper(fn, items)
+
+
+def in_windows(mapper: Mapper, fn: Callable[[T], R], jobs: Iterable[T], per_call: int) -> Iterator[R]:
+    """``mapper(fn, jobs)``'s results in order, the jobs given ``per_call`` at a time with
+    two calls in flight: a pool's processes start the next window while this process reads
+    the last one's results (no idle gap between), and only two windows' jobs exist at once
+    when ``jobs`` makes them as they are asked for (a mapper call holds all its items)."""
+    jobs = iter(jobs)
+    in_flight: deque[Iterator[R]] = deque()
+    while window := list(islice(jobs, per_call)):
+        in_flight.append(mapper(fn, window))
+        del window
+        if len(in_flight) > 1:
+            yield from in_flight.popleft()
+    while in_flight:
+        yield from in_flight.popleft()
 
 
 @contextmanager
