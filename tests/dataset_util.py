@@ -129,5 +129,5 @@ def lines_by_definition(path, fmt, limits):  # type: ignore[no-untyped-def]
     lines = []
     for number, text, example, findings in read_examples(path, fmt, limits):
         bad = tuple(str(f) for f in findings if f.severity == "error")
-        lines.append(Line(number, text, None if bad or text is None else example, bad))
+        lines.append(Line(number, None if bad or text is None else example, bad))
     return lines

@@ -295,6 +295,61 @@ def test_dedup_writes_every_dropped_line_with_its_reason(tmp_path: Path) -> None
     assert r.exit_code == 2 and "three different files" in r.output
 
 
+def test_dedup_reads_the_texts_again_and_refuses_a_file_changed_meanwhile(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``augment dedup`` holds no line's text while it works: it writes the kept lines and
+    the rejects from a second reading of the file (the same bytes as the lines read, a BOM
+    and CRLF endings stripped as before). A file changed between the two readings is an
+    error, and nothing is written."""
+    import augment.dataset_files as files_module
+
+    path, n = _dataset(tmp_path)
+    lines = path.read_text().splitlines()
+    crlf = tmp_path / "crlf.jsonl"
+    crlf.write_bytes(b"\xef\xbb\xbf" + "\r\n".join([*lines, "{bad"]).encode())  # no final newline
+    out = tmp_path / "kept.jsonl"
+    r = CliRunner().invoke(cli, ["dedup", str(crlf), "-o", str(out), "--on-error", "skip"])
+    assert r.exit_code == 0, r.output
+    kept = out.read_text().splitlines()
+    rejected = [json.loads(x) for x in (tmp_path / "kept.rejected.jsonl").read_text().splitlines()]
+    assert len(kept) + len(rejected) == n + 1 and set(kept) <= set(lines)
+    # (each text as read the first time: the first without its BOM, none with a CR)
+    assert {x["text"] for x in rejected} == (set(lines) - set(kept)) | {"{bad"}
+
+    real = files_module.dedup
+
+    def growing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        with path.open("a") as handle:  # the file changes while dedup works
+            handle.write(lines[0] + "\n")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(files_module, "dedup", growing)
+    out = tmp_path / "again.jsonl"
+    r = CliRunner().invoke(cli, ["dedup", str(path), "-o", str(out)])
+    assert r.exit_code == 2, r.output
+    assert r.stderr == f"error: {path} changed while augment dedup read it; nothing was written: run it again\n"
+    assert not out.exists() and not (tmp_path / "again.rejected.jsonl").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([b"a", b"", b"\r", b"\xff", b"x" * 30, b"\xef\xbb\xbf{}"]), max_size=12),
+       st.sampled_from([b"\n", b"\r\n"]), st.booleans())
+def test_count_lines_counts_the_lines_raw_lines_gives(parts: list[bytes], ending: bytes, last: bool) -> None:
+    """The progress bar's total (``count_lines``) is the number of lines ``raw_lines`` gives:
+    with or without a final newline, CRLF, a BOM, lines too long or not UTF-8, an empty file."""
+    import tempfile
+
+    from augment.dataset_files import count_lines
+    from augment.limits import raw_lines
+
+    data = ending.join(parts) + (ending if last and parts else b"")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "f.jsonl"
+        path.write_bytes(data)
+        assert count_lines(path) == len(list(raw_lines(path, 20)))
+
+
 def test_expand_summary_names_top_rejection_reasons_and_the_file(tmp_path: Path) -> None:
     wide = str(ROOT / "rules" / "wide.toml")
     r = CliRunner().invoke(cli, ["expand", SEEDS, "--rules", wide, "--out", str(tmp_path / "o"),
@@ -313,7 +368,7 @@ def test_expand_summary_names_top_rejection_reasons_and_the_file(tmp_path: Path)
 def test_a_file_read_in_batches_gives_its_lines_and_the_fingerprints_of_their_examples(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """``read_parsed`` (parsing a few lines a job, here 3, in this process or a pool's) gives
-    every line's number, text and errors as reading them one by one does, its example (slim: the same
+    every line's number and errors as reading them one by one does, its example (slim: the same
     ids, melody and source, no message texts), and the fingerprints ``PrintTable.of`` makes
     of the full examples."""
     from augment.codec import FormatConfig
@@ -341,8 +396,7 @@ def test_a_file_read_in_batches_gives_its_lines_and_the_fingerprints_of_their_ex
     for workers, slim in ((1, True), (2, True), (1, False), (2, False)):
         with local_pool(workers) as mapper:
             read = read_parsed(mixed, fmt, limits=limits, mapper=mapper if workers > 1 else None, slim=slim)
-        assert [(x.number, x.text, x.errors) for x in read.lines] == \
-            [(x.number, x.text, x.errors) for x in full]
+        assert [(x.number, x.errors) for x in read.lines] == [(x.number, x.errors) for x in full]
         for got, whole in zip(read.lines, full, strict=True):
             assert (got.example is None) == (whole.example is None)
             if whole.example is not None and got.example is not None:

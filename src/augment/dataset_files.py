@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from .errors import AugmentError
 from .example import Example
 from .limits import DEFAULT_LIMITS, Limits, raw_lines
 from .output import begin_output, dumps, write_atomic, write_manifest
-from .parallel import Mapper, local_mapper, local_pool
+from .parallel import Mapper, in_windows, local_mapper, local_pool
 from .pipeline import collecting_less, collection_paused, settled
 from .progress import SILENT, Progress
 from .split import SPLITS
@@ -31,11 +32,10 @@ from .split import SPLITS
 
 @dataclass(frozen=True)
 class Line:
-    """One input line: its number, original text (None when not UTF-8), and the example
-    it holds, or the error findings that stopped it."""
+    """One input line: its number, and the example it holds or the error findings that
+    stopped it. (Not its text: a file's texts are read again where they are written.)"""
 
     number: int
-    text: str | None
     example: Example | None
     errors: tuple[str, ...] = ()
 
@@ -52,35 +52,51 @@ class ReadFile:
 def read_parsed(path: Path, fmt: FormatConfig, progress: Progress = SILENT,
                 limits: Limits = DEFAULT_LIMITS, mapper: Mapper | None = None, *,
                 slim: bool = False) -> ReadFile:
-    """Every line of ``path``: its number, text, and example or the error findings that
-    stopped it (``codec.read_line``); and the examples' fingerprints (``PrintTable.of`` of
-    them); AugmentError when the file does not exist. The lines are parsed ``READ_BATCH``
-    at a time through ``mapper``: a pool's processes parse and fingerprint while this one
-    receives the results (receiving an example costs less than parsing it). ``slim``: each
-    example as its ids and melody, without its message texts (cheaper still to receive, and
-    ~1 KB a line less: ``augment dedup`` needs no more)."""
+    """Every line of ``path``: its number, and example or the error findings that stopped
+    it (``codec.read_line``); and the examples' fingerprints (``PrintTable.of`` of them);
+    AugmentError when the file does not exist. The lines are parsed ``READ_BATCH`` at a
+    time through ``mapper``: a pool's processes parse and fingerprint while this one
+    receives the results (receiving an example costs less than parsing it). The file is
+    read as the jobs are given out (``parallel.in_windows``), so that its texts are not all
+    held at once. ``slim``: each example as its ids and melody, without its message texts
+    (cheaper still to receive, and ~1 KB a line less: ``augment dedup`` needs no more)."""
     if not path.is_file():
         raise AugmentError(f"{path}: no such file")
-    raw = list(raw_lines(path, limits.max_line_bytes))
-    jobs = [(str(path), fmt, limits, raw[lo:lo + READ_BATCH], slim) for lo in range(0, len(raw), READ_BATCH)]
+    total = count_lines(path)
+    raw = raw_lines(path, limits.max_line_bytes)
+    batches = iter(lambda: list(islice(raw, READ_BATCH)), [])
+    jobs = ((str(path), fmt, limits, batch, slim) for batch in batches)
     blocks: list[PrintBlock] = []
     row_of: dict[str, int] = {}
 
     def parsed() -> Iterator[Line]:
-        at = 0
-        for job, (read, block) in zip(jobs, (mapper or local_mapper())(parse_batch, jobs), strict=True):
+        at = number = 0
+        for read, block in in_windows(mapper or local_mapper(), parse_batch, jobs, READ_WINDOW):
             blocks.append(block)
-            for (number, text, _), (errors, example) in zip(job[3], read, strict=True):
+            for errors, example in read:
+                number += 1  # (raw_lines gives every line, numbered from 1)
                 if example is not None:
                     row_of.setdefault(example.id, at)
                     at += 1
-                yield Line(number, text, example, errors)
+                yield Line(number, example, errors)
 
-    lines = list(progress.track(parsed(), "read", len(raw)))
+    lines = list(progress.track(parsed(), "read", total))
     return ReadFile(lines, PrintTable(PrintBlock.join(blocks) if blocks else PrintBlock.of([]), row_of))
 
 
 READ_BATCH = 2_048  # lines a parsing job takes
+READ_WINDOW = 8  # parsing jobs given to the mapper at a time (two calls in flight)
+
+
+def count_lines(path: Path) -> int:
+    """The lines of ``path`` as ``raw_lines`` numbers them (one more than its newlines when
+    the last line has none), counted a MB at a time."""
+    count, last = 0, b"\n"
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
 
 
 def parse_batch(job: tuple[str, FormatConfig, Limits, list[tuple[int, str | None, int]], bool]
@@ -139,6 +155,7 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
     if len({path.resolve(), out.resolve(), rejects.resolve()}) < 3:
         raise AugmentError(f"input {path}, output {out} and rejects {rejects} must be three "
                            "different files")
+    stamp = _stamp(path)
     # The lines live to the end: the collector runs less often, and not through them again.
     with collecting_less(), local_pool(workers) as mapper:
         read = read_parsed(path, config.format, progress, config.limits, mapper, slim=True)
@@ -155,35 +172,66 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
         with progress.stage("dedup"):
             result = dedup(unique, config.dedup, run_seed, prints=read.prints, mapper=mapper)
     dropped = {e.id: reason for e, reason in result.dropped}
-    kept, records = [], []
+    # Each line not kept: (stage, reasons, its example's id or None). The texts are read from
+    # the file again as the two files are written (held from the first reading, they were
+    # ~1 KB a line more at the peak).
+    aside: dict[int, tuple[str, list[str], str | None]] = {}
     for line in lines:
         ex = line.example
         if ex is None:
-            reasons, stage = list(line.errors), "read"
+            aside[line.number] = ("read", list(line.errors), None)
         elif first_line[ex.id] != line.number:
-            reasons, stage = [f"exact_duplicate: same messages as line {first_line[ex.id]}"], "dedup"
+            first = first_line[ex.id]
+            aside[line.number] = ("dedup", [f"exact_duplicate: same messages as line {first}"], ex.id)
         elif ex.id in dropped:
-            reasons, stage = [dropped[ex.id]], "dedup"
-        else:
-            kept.append(line.text or "")
-            continue
-        record: dict[str, Any] = {"source": f"{path}:{line.number}", "stage": stage,
-                                  "reasons": reasons, "text": line.text}
-        if ex is not None:
-            record["id"] = ex.id
-        records.append(record)
+            aside[line.number] = ("dedup", [dropped[ex.id]], ex.id)
+    total, distinct = len(lines), len(unique)
+    del lines, read, unique, first_line, dropped
+
+    def texts(keep: bool) -> Iterator[tuple[int, str | None]]:
+        """(number, text) of the lines kept (``keep``) or set aside, read again, once the
+        file is known to be the one read."""
+        _check_unchanged(path, stamp)
+        seen = 0
+        for number, text, _ in raw_lines(path, config.limits.max_line_bytes):
+            seen = number
+            if (number not in aside) == keep:
+                yield number, text
+        if seen != total:
+            raise AugmentError(f"{path} changed while augment dedup read it (it had {total} lines, "
+                               f"now {seen}); nothing was written: run it again")
+
+    def record(number: int, text: str | None) -> str:
+        stage, reasons, ident = aside[number]
+        record: dict[str, Any] = {"source": f"{path}:{number}", "stage": stage, "reasons": reasons,
+                                  "text": text}
+        if ident is not None:
+            record["id"] = ident
+        return _record_json(record)
+
     with progress.stage("write"):
-        write_atomic(out, kept)
-        write_atomic(rejects, map(_record_json, records))
-    invalid = sum(r["stage"] == "read" for r in records)
-    counts = Counter({"input_lines": len(lines), "written": len(kept), "invalid": invalid,
-                      "duplicates": len(records) - invalid, **result.counts})
-    counts["exact_duplicates"] += len(lines) - invalid - len(unique)
+        write_atomic(out, (text or "" for _, text in texts(keep=True)))
+        write_atomic(rejects, (record(number, text) for number, text in texts(keep=False)))
+    invalid = sum(stage == "read" for stage, _, _ in aside.values())
+    counts = Counter({"input_lines": total, "written": total - len(aside), "invalid": invalid,
+                      "duplicates": len(aside) - invalid, **result.counts})
+    counts["exact_duplicates"] += total - invalid - distinct
     out_result = FileResult(counts)
     out_result.manifest = {"near_params": asdict(result.params), "rejects": str(rejects),
                            "dedup_calibration": None if result.calibration is None
                            else result.calibration.as_dict()}
     return out_result
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """(size, modification time) of a file, to tell whether it changed between readings."""
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _check_unchanged(path: Path, stamp: tuple[int, int]) -> None:
+    if _stamp(path) != stamp:
+        raise AugmentError(f"{path} changed while augment dedup read it; nothing was written: run it again")
 
 
 def _record_json(record: dict[str, Any]) -> str:
