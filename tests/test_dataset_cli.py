@@ -327,7 +327,8 @@ def test_dedup_reads_the_texts_again_and_refuses_a_file_changed_meanwhile(
     out = tmp_path / "again.jsonl"
     r = CliRunner().invoke(cli, ["dedup", str(path), "-o", str(out)])
     assert r.exit_code == 2, r.output
-    assert r.stderr == f"error: {path} changed while augment dedup read it; nothing was written: run it again\n"
+    assert r.stderr == f"error: {path} changed while augment dedup read it; nothing was written: " \
+                       "run it again\n"
     assert not out.exists() and not (tmp_path / "again.rejected.jsonl").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
 

@@ -20,9 +20,12 @@ from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from typing import cast
+from unittest.mock import patch
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from augment import checks, codec, facts, prompt_scan, reprompt
 from augment import example as example_module
@@ -36,7 +39,7 @@ from augment.checks import (
 )
 from augment.codec import FormatConfig, example_to_line, format_duration, format_melody
 from augment.config import ChecksConfig, load_config
-from augment.example import Example, Message, Step, _digest, variant_id_for
+from augment.example import Example, Message, Step, _digest, seed_id_for, variant_id_for
 from augment.melody import (
     GRID_QUARTER,
     Melody,
@@ -140,6 +143,45 @@ def test_variant_ids_equal_the_json_of_the_steps() -> None:
     for step in odd:
         assert variant_id_for("s1", (step,)) == plain("s1", (step,))
     assert variant_id_for("s1", odd) == plain("s1", odd)
+
+
+_SEED_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["system", "user", "assistant", "tool", 'q"\\é']),
+                          st.one_of(st.none(), _SEED_TEXT),
+                          st.sampled_from([(), (("weight", 0),), (("name", "é"), ("weight", 1))])),
+                max_size=4))
+def test_seed_ids_equal_the_json_of_the_messages(parts: list[tuple[str, str | None, tuple]]) -> None:
+    """A seed's id (``seed_id_for``, written out for plain messages) is the digest of
+    ``json.dumps([[role, content, extra], ...], sort_keys=True, ensure_ascii=False)``, for
+    any texts (quotes, backslashes, control and non-ASCII characters), no content, extra
+    fields."""
+    messages = tuple(Message(role, content, extra) for role, content, extra in parts)
+    canonical = json.dumps([[m.role, m.content, [list(x) for x in m.extra]] for m in messages],
+                           sort_keys=True, ensure_ascii=False, default=str)
+    assert seed_id_for(messages) == "s" + _digest(canonical)[:12]
+
+
+def test_plain_lines_read_as_the_full_checks_read_them() -> None:
+    """A line of plain messages (``codec._plain_messages``: no walk for its depth, no check of
+    each message) gives the example and findings the full reading gives, for the corpus
+    seeds' lines; a line with one message not plain, or another key, still goes the full way."""
+    fmt = FormatConfig()
+    texts = [example_to_line(e) for e in seeds_from_corpus(80, step=6)]
+    texts += [texts[0].replace('"role": "user"', '"role": "user", "weight": 0'),
+              texts[1][:-1] + ', "note": 1}', texts[2].replace('"content": "', '"content": "é\\"', 1)]
+    for number, text in enumerate(texts, start=1):
+        got = codec.parse_line(text, fmt, "f", number)
+        with patch.object(codec, "_plain_messages", lambda data: None), \
+                patch.object(codec, "_plain_message", lambda raw: None):
+            full = codec.parse_line(text, fmt, "f", number)
+        assert got[0] == full[0] and got[1] == full[1], text
+        assert got[0] is not None
+    assert codec._plain_messages(json.loads(texts[0])) is not None
+    assert codec._plain_messages(json.loads(texts[-3])) is None  # (a weight: not plain)
+    assert codec._plain_messages(json.loads(texts[-2])) is None  # (a key beside messages)
 
 
 def test_the_step_memo_is_not_part_of_the_value() -> None:

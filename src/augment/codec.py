@@ -387,7 +387,9 @@ def parse_line(
         return None, [err("nesting_too_deep", "line nests lists or objects too deeply to read")]
     except ValueError as exc:
         return None, [err("invalid_json", f"line is not valid JSON ({exc})")]
-    if too_deep(data):
+    # A line of plain messages only (most lines) nests 3 deep: no walk of it is needed.
+    plain = _plain_messages(data)
+    if plain is None and too_deep(data):
         return None, [err("nesting_too_deep", f"line nests lists or objects more than "
                           f"{MAX_NESTING_DEPTH} deep")]
     if "\\u" in text and (lone := _lone_surrogate(text, data)) is not None:
@@ -403,11 +405,11 @@ def parse_line(
     if dropped:
         findings.append(Finding(file, line, "line_unrecognized_key", f"key(s) {dropped[:5]} beside "
                                 "'messages' are not kept in the output", "warning"))
-    parsed: list[Message] = []
-    for position, raw in enumerate(messages, start=1):
-        plain = _plain_message(raw)
-        if plain is not None:
-            parsed.append(plain)
+    parsed: list[Message] = [] if plain is None else plain  # (the messages of a plain line read)
+    for position, raw in enumerate(messages if plain is None else (), start=1):
+        message = _plain_message(raw)
+        if message is not None:
+            parsed.append(message)
             continue
         where = f"messages[{position - 1}]"
         if not isinstance(raw, dict):
@@ -469,6 +471,23 @@ def _lone_surrogate(text: str, data: object) -> str | None:
     except UnicodeEncodeError:
         return found.group()
     return None
+
+
+def _plain_messages(data: object) -> list[Message] | None:
+    """``_plain_message`` of each message of a line ``{"messages": [...]}`` whose messages
+    are all plain; None for any other line."""
+    if type(data) is not dict or len(data) != 1:
+        return None
+    messages = data.get("messages")
+    if type(messages) is not list or not messages:
+        return None
+    plain = []
+    for raw in messages:
+        message = _plain_message(raw)
+        if message is None:
+            return None
+        plain.append(message)
+    return plain
 
 
 def _plain_message(raw: object) -> Message | None:
