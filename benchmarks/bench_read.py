@@ -1,6 +1,7 @@
 """The file commands' per-line steps, each against the way it replaced, in one process:
-reading a melody text, parsing a line, reading a file (with and without the collector
-paused), ordering near neighbours and writing a rejects record.
+reading a melody text, parsing a line (with and without each shortcut), reading a file
+(with and without the collector paused), ordering near neighbours and writing a rejects
+record.
 
     python benchmarks/bench_read.py --size 20000      # ~1 min (makes its input once)
     python benchmarks/bench_read.py --input train.jsonl
@@ -29,7 +30,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 import bench_dedup_file  # noqa: E402
 from timing import best_of  # noqa: E402
 
-from augment import codec, dataset_files, dedup  # noqa: E402
+from augment import codec, dataset_files, dedup, example  # noqa: E402
 from augment.codec import FormatConfig, parse_line, parse_melody  # noqa: E402
 from augment.dedup import PrintTable  # noqa: E402
 from augment.limits import DEFAULT_LIMITS  # noqa: E402
@@ -61,18 +62,25 @@ def report(path: Path, lines: list[str], repeat: int) -> None:
 
     no_plain_melody = patch.object(codec, "_plain_melody", lambda body, fmt, limits: None)
     no_plain_message = patch.object(codec, "_plain_message", lambda raw: None)
+    # (a line's messages read one by one after a walk for its depth; its seed id's JSON by
+    # the encoder: the ways the plain line and the written-out seed JSON replaced)
+    no_plain_line = patch.object(codec, "_plain_messages", lambda data: None)
+    encoded_seed_json = patch.object(example, "_seed_json", lambda messages: example._SEED_JSON.encode(
+        [[m.role, m.content, list(m.extra)] for m in messages]))
     print(f"{n} lines of {path}")
     table = best_of(lambda: [parse_melody(t) for t in texts], repeat)
     with no_plain_melody:
         full = best_of(lambda: [parse_melody(t) for t in texts], repeat)
     print(f"melody text: table of pair texts {per(table)}, full reading {per(full)}")
     plain = best_of(lambda: [parse_line(x, fmt, "f", 1) for x in lines], repeat)
+    with no_plain_line, encoded_seed_json:
+        lines_apart = best_of(lambda: [parse_line(x, fmt, "f", 1) for x in lines], repeat)
     with no_plain_message:
         checked = best_of(lambda: [parse_line(x, fmt, "f", 1) for x in lines], repeat)
     with no_plain_message, no_plain_melody:
         neither = best_of(lambda: [parse_line(x, fmt, "f", 1) for x in lines], repeat)
-    print(f"line: plain messages and melody {per(plain)}, plain melody only {per(checked)}, "
-          f"neither {per(neither)}")
+    print(f"line: every shortcut {per(plain)}, without the plain line's and the seed id's (35th "
+          f"round) {per(lines_apart)}, plain melody only {per(checked)}, neither {per(neither)}")
 
     def old_read() -> None:
         read = lines_by_definition(path, fmt, DEFAULT_LIMITS)  # line by line, as dedup read
