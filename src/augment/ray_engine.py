@@ -163,11 +163,20 @@ class _RayMap:
     def __init__(self, ray: Any) -> None:
         self._ray = ray
 
+    def _cpus(self) -> int:
+        return max(1, int(self._ray.cluster_resources().get("CPU", 1)))
+
+    @property
+    def jobs_at_once(self) -> int:
+        """Items worth giving one call (``parallel.in_windows``): ``BATCHES_PER_CPU`` for
+        each CPU of the cluster, so that a stage given in windows still fills it."""
+        return BATCHES_PER_CPU * self._cpus()
+
     def __call__(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
         if not items:
             return
         ray = self._ray
-        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        cpus = self._cpus()
         rows = [{"index": i, "item": _Box(item)} for i, item in enumerate(items)]
         ds = ray.data.from_items(rows, override_num_blocks=min(len(rows), BATCHES_PER_CPU * cpus))
         with warnings.catch_warnings():  # (Ray 2.60 deprecates remote args it has no name for)
