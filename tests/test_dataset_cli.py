@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -327,10 +328,36 @@ def test_dedup_reads_the_texts_again_and_refuses_a_file_changed_meanwhile(
     out = tmp_path / "again.jsonl"
     r = CliRunner().invoke(cli, ["dedup", str(path), "-o", str(out)])
     assert r.exit_code == 2, r.output
-    assert r.stderr == f"error: {path} changed while augment dedup read it; nothing was written: " \
-                       "run it again\n"
+    assert r.stderr == f"error: {path} changed while augment dedup read it (line {n + 1}); nothing was " \
+                       "written: run it again\n"
+    assert not out.exists() and not (tmp_path / "again.rejected.jsonl").exists()
+    monkeypatch.setattr(files_module, "dedup", real)
+
+    # A line edited in place (the same size and, here, the same modification time) while
+    # the rejects are written, once the kept lines are: neither file is written.
+    real_lines = files_module.raw_lines
+    readings: list[int] = []
+
+    def editing(at: Path, limit: int):  # type: ignore[no-untyped-def]
+        readings.append(1)
+        if len(readings) == 3:  # (read, kept lines, rejects)
+            stat = at.stat()
+            data = bytearray(at.read_bytes())
+            data[data.index(b"Tune") + 1] = ord("a")  # "Tune" -> "Tane"
+            at.write_bytes(bytes(data))
+            os.utime(at, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        return real_lines(at, limit)
+
+    monkeypatch.setattr(files_module, "raw_lines", editing)
+    path.write_text("\n".join(lines) + "\n")
+    r = CliRunner().invoke(cli, ["dedup", str(path), "-o", str(out)])
+    assert r.exit_code == 2 and len(readings) == 3, r.output
+    assert r.stderr.startswith(f"error: {path} changed while augment dedup read it (line ")
     assert not out.exists() and not (tmp_path / "again.rejected.jsonl").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+    monkeypatch.setattr(files_module, "raw_lines", real_lines)
+    r = CliRunner().invoke(cli, ["dedup", str(path), "-o", str(out)])  # (unchanged: written)
+    assert r.exit_code == 0 and out.exists() and (tmp_path / "again.rejected.jsonl").exists()
 
 
 @settings(max_examples=200, deadline=None)

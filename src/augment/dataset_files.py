@@ -6,6 +6,7 @@ the tunes they share: exact, transposed/tempo-scaled and near duplicates.
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -51,7 +52,7 @@ class ReadFile:
 
 def read_parsed(path: Path, fmt: FormatConfig, progress: Progress = SILENT,
                 limits: Limits = DEFAULT_LIMITS, mapper: Mapper | None = None, *,
-                slim: bool = False) -> ReadFile:
+                slim: bool = False, hashes: array[int] | None = None) -> ReadFile:
     """Every line of ``path``: its number, and example or the error findings that stopped
     it (``codec.read_line``); and the examples' fingerprints (``PrintTable.of`` of them);
     AugmentError when the file does not exist. The lines are parsed ``READ_BATCH`` at a
@@ -59,11 +60,14 @@ def read_parsed(path: Path, fmt: FormatConfig, progress: Progress = SILENT,
     receives the results (receiving an example costs less than parsing it). The file is
     read as the jobs are given out (``parallel.in_windows``), so that its texts are not all
     held at once. ``slim``: each example as its ids and melody, without its message texts
-    (cheaper still to receive, and ~1 KB a line less: ``augment dedup`` needs no more)."""
+    (cheaper still to receive, and ~1 KB a line less: ``augment dedup`` needs no more).
+    ``hashes``, when given, gets each line's ``line_hash`` in turn."""
     if not path.is_file():
         raise AugmentError(f"{path}: no such file")
     total = count_lines(path)
     raw = raw_lines(path, limits.max_line_bytes)
+    if hashes is not None:
+        raw = _hashing(raw, hashes)
     batches = iter(lambda: list(islice(raw, READ_BATCH)), [])
     jobs = ((str(path), fmt, limits, batch, slim) for batch in batches)
     blocks: list[PrintBlock] = []
@@ -82,6 +86,19 @@ def read_parsed(path: Path, fmt: FormatConfig, progress: Progress = SILENT,
 
     lines = list(progress.track(parsed(), "read", total))
     return ReadFile(lines, PrintTable(PrintBlock.join(blocks) if blocks else PrintBlock.of([]), row_of))
+
+
+def line_hash(text: str | None, problem: int) -> int:
+    """A line's hash as ``raw_lines`` gives it (its text, or its problem when it has none),
+    to tell whether a file read again in this process holds the same lines."""
+    return hash(text) if text is not None else hash(("no text", problem))
+
+
+def _hashing(raw: Iterator[tuple[int, str | None, int]], hashes: array[int]
+             ) -> Iterator[tuple[int, str | None, int]]:
+    for number, text, problem in raw:
+        hashes.append(line_hash(text, problem))
+        yield number, text, problem
 
 
 READ_BATCH = 2_048  # lines a parsing job takes
@@ -155,10 +172,11 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
     if len({path.resolve(), out.resolve(), rejects.resolve()}) < 3:
         raise AugmentError(f"input {path}, output {out} and rejects {rejects} must be three "
                            "different files")
-    stamp = _stamp(path)
+    hashes = array("q")  # each line's line_hash, to read the same file again
     # The lines live to the end: the collector runs less often, and not through them again.
     with collecting_less(), local_pool(workers) as mapper:
-        read = read_parsed(path, config.format, progress, config.limits, mapper, slim=True)
+        read = read_parsed(path, config.format, progress, config.limits, mapper, slim=True,
+                           hashes=hashes)
         lines = read.lines
         settled()  # (``collecting_less`` unfreezes them at its end)
         if on_error == "fail":
@@ -189,11 +207,13 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
     del lines, read, unique, first_line, dropped
 
     def texts(keep: bool) -> Iterator[tuple[int, str | None]]:
-        """(number, text) of the lines kept (``keep``) or set aside, read again, once the
-        file is known to be the one read."""
-        _check_unchanged(path, stamp)
+        """(number, text) of the lines kept (``keep``) or set aside, read again; every line
+        must be the one read the first time."""
         seen = 0
-        for number, text, _ in raw_lines(path, config.limits.max_line_bytes):
+        for number, text, problem in raw_lines(path, config.limits.max_line_bytes):
+            if number > total or line_hash(text, problem) != hashes[number - 1]:
+                raise AugmentError(f"{path} changed while augment dedup read it (line {number}); "
+                                   "nothing was written: run it again")
             seen = number
             if (number not in aside) == keep:
                 yield number, text
@@ -209,9 +229,15 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
             record["id"] = ident
         return _record_json(record)
 
-    with progress.stage("write"):
-        write_atomic(out, (text or "" for _, text in texts(keep=True)))
+    def kept_then_rejects() -> Iterator[str]:
+        """The kept lines; then, before they are put in place, the rejects file is written
+        (from a reading of its own): a change found by either reading leaves neither file."""
+        for _, text in texts(keep=True):
+            yield text or ""
         write_atomic(rejects, (record(number, text) for number, text in texts(keep=False)))
+
+    with progress.stage("write"):
+        write_atomic(out, kept_then_rejects())
     invalid = sum(stage == "read" for stage, _, _ in aside.values())
     counts = Counter({"input_lines": total, "written": total - len(aside), "invalid": invalid,
                       "duplicates": len(aside) - invalid, **result.counts})
@@ -221,17 +247,6 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
                            "dedup_calibration": None if result.calibration is None
                            else result.calibration.as_dict()}
     return out_result
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    """(size, modification time) of a file, to tell whether it changed between readings."""
-    stat = path.stat()
-    return stat.st_size, stat.st_mtime_ns
-
-
-def _check_unchanged(path: Path, stamp: tuple[int, int]) -> None:
-    if _stamp(path) != stamp:
-        raise AugmentError(f"{path} changed while augment dedup read it; nothing was written: run it again")
 
 
 def _record_json(record: dict[str, Any]) -> str:
