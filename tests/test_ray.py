@@ -126,7 +126,7 @@ def _mapped_run(mapper: Any, rules: Path, local_run: tuple[dict[str, bytes], lis
     # More batches than CPUs, so results arrive out of order and are put back in order.
     assert list(mapper(abs, range(-60, 60))) == [abs(i) for i in range(-60, 60)]
     assert list(mapper(abs, [])) == []
-    # (stages given in windows, near-duplicate verification, give it a window of this many)
+    # (near-duplicate verification, given in windows of jobs, gives it this many a call)
     assert mapper.jobs_at_once == 4 * int(ray_mod.cluster_resources()["CPU"]) == 8
     # An expected error on a worker arrives as the same one-line AugmentError. (The
     # function must be importable on the workers: one of augment's, not this file's.)

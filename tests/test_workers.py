@@ -301,6 +301,17 @@ def test_verification_jobs_are_equal_and_a_multiple_of_verify_jobs(monkeypatch: 
         window = 2 * near.VERIFY_JOBS
         assert per_call == [window] * (len(sizes) // window) + ([len(sizes) % window] if len(sizes) % window
                                                                else []), (n, per_call)
+    # A mapper that runs many jobs at once (a Ray cluster: its jobs_at_once) gets as many a call.
+    per_call = []
+    x, y = rng.integers(0, 40, 100), rng.integers(0, 40, 100)
+
+    def wide(fn, items):  # type: ignore[no-untyped-def]
+        per_call.append(len(items))
+        return local_mapper(1)(fn, items)
+
+    wide.jobs_at_once = 12  # type: ignore[attr-defined]
+    assert near._distances(tok, x, y, wide).tolist() == edit_distances(tok, x, y).tolist()
+    assert per_call == [12, 4]  # (16 jobs of 7 pairs at most)
 
 
 def test_in_windows_makes_jobs_as_asked_two_windows_in_flight() -> None:
@@ -332,14 +343,6 @@ def test_in_windows_makes_jobs_as_asked_two_windows_in_flight() -> None:
     assert [len(c) for c in calls] == [5, 5, 5, 5, 3] and sum(calls, []) == list(range(23))
     assert list(in_windows(local_mapper(2), abs, range(-9, 9), 4)) == [abs(k) for k in range(-9, 9)]
     assert list(in_windows(mapper, abs, [], 4)) == []
-    # A mapper that runs many jobs at once (a Ray cluster) is given at least its jobs_at_once.
-    calls.clear()
-    def wide(fn, items):  # type: ignore[no-untyped-def]
-        return mapper(fn, items)
-
-    wide.jobs_at_once = 10  # type: ignore[attr-defined]
-    assert list(in_windows(wide, abs, range(-12, 13), 4)) == [abs(k) for k in range(-12, 13)]
-    assert [len(c) for c in calls] == [10, 10, 5]
 
 
 def test_calibration_searches_through_the_mapper_with_the_same_result(monkeypatch: pytest.MonkeyPatch

@@ -878,4 +878,6 @@ def _distances(tok: Tokenized, x: np.ndarray, y: np.ndarray, mapper: Mapper | No
             yield tok.subset(rows), np.searchsorted(rows, cx), np.searchsorted(rows, cy)
     # Made as the mapper asks for them, a window at a time: all at once, a near-duplicate-
     # rich file's jobs held ~10 MB each of sequences, 777 MB for its 76 jobs at 278,688 lines.
-    return np.concatenate(list(in_windows(mapper, distances_job, jobs(), 2 * VERIFY_JOBS)))
+    # A mapper that runs many jobs at once (a Ray cluster: ``jobs_at_once``) gets as many.
+    window = max(2 * VERIFY_JOBS, getattr(mapper, "jobs_at_once", 0))
+    return np.concatenate(list(in_windows(mapper, distances_job, jobs(), window)))

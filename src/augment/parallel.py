@@ -156,11 +156,7 @@ def in_windows(mapper: Mapper, fn: Callable[[T], R], jobs: Iterable[T], per_call
     """``mapper(fn, jobs)``'s results in order, the jobs given ``per_call`` at a time with
     two calls in flight: a pool's processes start the next window while this process reads
     the last one's results (no idle gap between), and only two windows' jobs exist at once
-    when ``jobs`` makes them as they are asked for (a mapper call holds all its items).
-    A mapper that runs many jobs at once says how many to give it a call (its
-    ``jobs_at_once``: a Ray cluster's, a batch for each CPU several times), and gets at
-    least as many."""
-    per_call = max(per_call, getattr(mapper, "jobs_at_once", 0))
+    when ``jobs`` makes them as they are asked for (a mapper call holds all its items)."""
     jobs = iter(jobs)
     in_flight: deque[Iterator[R]] = deque()
     while window := list(islice(jobs, per_call)):

@@ -168,8 +168,9 @@ class _RayMap:
 
     @property
     def jobs_at_once(self) -> int:
-        """Items worth giving one call (``parallel.in_windows``): ``BATCHES_PER_CPU`` for
-        each CPU of the cluster, so that a stage given in windows still fills it."""
+        """Items worth giving one call: ``BATCHES_PER_CPU`` for each CPU of the cluster, so
+        that the near-duplicate verification, given a window of jobs a call
+        (``near._distances``), still fills it."""
         return BATCHES_PER_CPU * self._cpus()
 
     def __call__(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
