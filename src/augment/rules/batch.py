@@ -14,14 +14,14 @@ import numpy as np
 
 from ..melody import Melody
 
-# An option as (kind, note index, a number: the ornament's pitch, the rhythm split's parts).
-
 # Fewer parents than this take the rule's own ``choices`` one by one in ``choices_of``: the
 # numpy pass costs ~0.3 ms whatever its size, more than a few parents' choices in Python
 # (rhythm ~60 us a parent one by one against 301 / 132 / 74 / 39 us in batches of
 # 1 / 4 / 8 / 16; ornament alike; scratch timing, thirty-fourth round in
-# benchmarks/HISTORY.md). The choices are the same either way (tests/test_rules_batch.py).
+# benchmarks/HISTORY.md). The choices are the same either way (tests/test_choices.py).
 BATCH_FROM = 8
+
+# An option as (kind, note index, a number: the ornament's pitch, the rhythm split's parts).
 Option = tuple[str, int, int]
 
 
