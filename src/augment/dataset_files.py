@@ -64,7 +64,7 @@ def read_parsed(path: Path, fmt: FormatConfig, progress: Progress = SILENT,
     ``hashes``, when given, gets each line's ``line_hash`` in turn."""
     if not path.is_file():
         raise AugmentError(f"{path}: no such file")
-    total = count_lines(path)
+    total = None if progress is SILENT else count_lines(path)  # (a pass of its own: only for a bar)
     raw = raw_lines(path, limits.max_line_bytes)
     if hashes is not None:
         raw = _hashing(raw, hashes)
