@@ -6,11 +6,13 @@ error tests that need no Ray always run.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -126,6 +128,7 @@ def _mapped_run(mapper: Any, rules: Path, local_run: tuple[dict[str, bytes], lis
     # More batches than CPUs, so results arrive out of order and are put back in order.
     assert list(mapper(abs, range(-60, 60))) == [abs(i) for i in range(-60, 60)]
     assert list(mapper(abs, [])) == []
+    _calls_start_at_once(mapper, tmp_path)
     # (near-duplicate verification, given in windows of jobs, gives it this many a call)
     assert mapper.jobs_at_once == 4 * int(ray_mod.cluster_resources()["CPU"]) == 8
     # An expected error on a worker arrives as the same one-line AugmentError. (The
@@ -152,6 +155,34 @@ def _mapped_run(mapper: Any, rules: Path, local_run: tuple[dict[str, bytes], lis
         sys.path.remove(str(only_here))
         sys.modules.pop("driver_only_module", None)
     _dying_worker_fails(mapper)
+
+
+def _calls_start_at_once(mapper: Any, tmp_path: Path) -> None:
+    """A call's job runs before its results are read, as a local pool's does (a thread reads
+    its batches: ``ray_engine._Fetched``); a call dropped unread stops that thread."""
+    marker = tmp_path / "touched"
+    results = mapper(Path.touch, [marker])
+    assert _within(60, marker.exists), "the job did not run before its results were read"
+    assert list(results) == [None]
+
+    def fetching() -> int:
+        return sum(t.name == "augment-ray-fetch" for t in threading.enumerate())
+
+    dropped = mapper(abs, [-1, -2])
+    assert fetching() >= 1
+    del dropped
+    gc.collect()
+    assert _within(60, lambda: fetching() == 0), "a dropped call's thread is still reading"
+
+
+def _within(seconds: float, done: Callable[[], bool]) -> bool:
+    """Whether ``done()`` holds within ``seconds`` (asked every 0.05 s)."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _dying_worker_fails(mapper: Any) -> None:
@@ -227,3 +258,66 @@ def test_ray_address_needs_engine_ray(tmp_path: Path) -> None:
                                  "--ray-address", "127.0.0.1:6379"])
     assert r.exit_code == 2
     assert r.stderr == "error: --ray-address is only used with --engine ray\n"
+
+
+def test_dedup_and_split_on_ray_write_the_local_bytes(local_run: tuple[dict[str, bytes], list[int]],
+                                                      tmp_path: Path, ray_mod: Any,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """``augment dedup`` and ``augment split --engine ray``: the file's lines are parsed, and
+    the calibration's counts and the near-duplicate search (LSH bands, candidate pairs) run,
+    on Ray; the files are the bytes of the local engine's one process. The input is a real
+    run's train split (variants of the 84 seeds: transposed and near copies of one another);
+    the thresholds are lowered so that this small file takes every path a large one does."""
+    import augment.calibrate as calibrate
+    import augment.dataset_files as dataset_files
+    import augment.near as near
+    from augment import ray_engine
+    from augment.ray_engine import ray_mapper
+
+    monkeypatch.setattr(calibrate, "COUNT_FIRST", 2)
+    monkeypatch.setattr(near, "VERIFY_CHUNK", 64)
+    monkeypatch.setattr(near, "BAND_JOB_ROWS", 2)
+    monkeypatch.setattr(dataset_files, "READ_BATCH", 100)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    data = tmp_path / "data.jsonl"
+    data.write_bytes(local_run[0]["train.jsonl"])
+    lines = data.read_bytes().count(b"\n")
+    assert lines > 400
+    on_ray: list[str] = []
+    real = ray_engine._RayMap.__call__
+
+    def recording(self: Any, fn: Callable[[Any], Any], items: Any) -> Iterator[Any]:
+        on_ray.extend([fn.__name__] * len(items))
+        return real(self, fn, items)
+
+    monkeypatch.setattr(ray_engine._RayMap, "__call__", recording)
+    runner = CliRunner()
+
+    def run(engine: str) -> tuple[dict[str, bytes], list[str], list[str]]:
+        out = tmp_path / engine
+        out.mkdir()
+        args = ["--workers", "1"] if engine == "local" else ["--engine", "ray"]
+        r = runner.invoke(cli, ["dedup", str(data), "-o", str(out / "dedup.jsonl"), *args])
+        assert r.exit_code == 0, r.output
+        by_dedup, on_ray[:] = list(on_ray), []
+        r = runner.invoke(cli, ["split", str(data), "--out", str(out / "split"), *args])
+        assert r.exit_code == 0, r.output
+        by_split, on_ray[:] = list(on_ray), []
+        files = {p.name: p.read_bytes() for p in (out / "split").iterdir()}
+        files.update({p.name: p.read_bytes() for p in out.glob("*.jsonl")})
+        return files, by_dedup, by_split
+
+    local, none, nothing = run("local")
+    assert none == nothing == []
+    assert set(local) == {"dedup.jsonl", "dedup.rejected.jsonl", "train.jsonl", "validation.jsonl",
+                          "test.jsonl", "lineage.jsonl", "manifest.json"}
+    kept = local["dedup.jsonl"].count(b"\n")
+    assert 0 < kept < lines and kept + local["dedup.rejected.jsonl"].count(b"\n") == lines
+    # One instance for both commands: the command line uses a Ray already initialised here.
+    with ray_mapper(num_cpus=2):
+        on_cluster, by_dedup, by_split = run("ray")
+    assert not ray_mod.is_initialized()
+    assert on_cluster == local
+    for mapped in (by_dedup, by_split):
+        assert mapped.count("parse_batch") == -(-lines // 100)  # every line parsed there
+        assert {"merged_job", "band_pairs", "distances_job"} <= set(mapped)

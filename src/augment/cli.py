@@ -11,6 +11,7 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from pathlib import Path
@@ -86,9 +87,23 @@ class _Workers(click.ParamType):
 WORKERS = _Workers()
 _WORKER_COUNTS = ("auto = one per usable CPU, at most 4; 0 = one per usable CPU; 1 = no pool; "
                   "N = at most 4 per usable CPU")
+
+
+def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--engine`` and ``--ray-address``, for the commands whose parallel work can run on Ray."""
+    command = click.option(
+        "--ray-address", "ray_address", default=None, metavar="ADDR",
+        help="Ray cluster for --engine ray, e.g. HOST:6379 (default: $RAY_ADDRESS, else a "
+             "local Ray instance on this machine).")(command)
+    return click.option(
+        "--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+        help="Where the parallel stages run: local (--workers processes here) or ray (a Ray "
+             "cluster; needs pip install 'augment[ray]'). Same output either way.")(command)
+
+
 FILE_WORKERS_HELP = ("Processes that parse the file's lines and run the near-duplicate calibration of "
                      f"a large file (its settings' counts at once, then the chosen one's search in jobs): "
-                     f"{_WORKER_COUNTS}. The output is the same whatever the number.")
+                     f"{_WORKER_COUNTS}. The output is the same whatever the number. Local engine only.")
 
 
 def _load(rules: str | None) -> Config:
@@ -144,12 +159,7 @@ def validate(files: tuple[Path, ...], rules: str | None, as_json: bool) -> None:
 @click.option("--workers", "workers", type=WORKERS, default="auto", show_default=True,
               help=f"Processes for the per-seed stages (rules, re-prompting, checks): {_WORKER_COUNTS}. "
                    "The output is byte-identical whatever the number. Local engine only.")
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="Where the parallel stages run: local (--workers processes here) or ray (a Ray "
-                   "cluster; needs pip install 'augment[ray]'). Same output either way.")
-@click.option("--ray-address", "ray_address", default=None, metavar="ADDR",
-              help="Ray cluster for --engine ray, e.g. HOST:6379 (default: $RAY_ADDRESS, else a "
-                   "local Ray instance on this machine).")
+@engine_options
 @progress_options
 def expand(seeds: tuple[Path, ...], rules: str, out: Path, seed: int | None, on_error: str,
            target: int | None, report: bool, workers: int, engine: str, ray_address: str | None,
@@ -340,9 +350,11 @@ def report_command(out_dir: Path) -> None:
               help="fail: stop before writing on any invalid line; skip: put it in the rejects file.")
 @click.option("--workers", "workers", type=WORKERS, default="auto", show_default=True,
               help=FILE_WORKERS_HELP)
+@engine_options
 @progress_options
 def dedup_command(file: Path, out: Path, rules: str | None, seed: int, rejects: Path | None,
-                  on_error: str, workers: int, show_progress: bool, quiet: bool) -> None:
+                  on_error: str, workers: int, engine: str, ray_address: str | None,
+                  show_progress: bool, quiet: bool) -> None:
     """Remove exact, transposed/tempo-scaled and near-duplicate melodies from any chat JSONL.
 
     Every dropped line goes to the rejects file with its reason.
@@ -356,8 +368,9 @@ def dedup_command(file: Path, out: Path, rules: str | None, seed: int, rejects: 
         if path is not None:
             refuse_folder(path)
     config = _load(rules)
-    result = dedup_file(file, config, out, seed, rejects=rejects, on_error=on_error,
-                        progress=_progress(show_progress, quiet), workers=workers)
+    with _engine(engine, ray_address, quiet) as mapper:
+        result = dedup_file(file, config, out, seed, rejects=rejects, on_error=on_error,
+                            progress=_progress(show_progress, quiet), workers=workers, mapper=mapper)
     c, cal = result.counts, result.manifest["dedup_calibration"]
     click.echo(f"{c['input_lines']} lines: {c['exact_duplicates']} exact, {c['invariant_duplicates']} "
                f"transposed/tempo, {c['near_duplicates']} near duplicates removed; {c['written']} "
@@ -379,9 +392,10 @@ def dedup_command(file: Path, out: Path, rules: str | None, seed: int, rejects: 
 @click.option("--seed", "seed", type=int, default=0, show_default=True, help="Run seed.")
 @click.option("--workers", "workers", type=WORKERS, default="auto", show_default=True,
               help=FILE_WORKERS_HELP)
+@engine_options
 @progress_options
-def split_command(file: Path, out: Path, rules: str | None, seed: int, workers: int,
-                  show_progress: bool, quiet: bool) -> None:
+def split_command(file: Path, out: Path, rules: str | None, seed: int, workers: int, engine: str,
+                  ray_address: str | None, show_progress: bool, quiet: bool) -> None:
     """Split an existing dataset so that no tune is on two sides (groups by shared tunes).
 
     Example: augment split data.jsonl --out splits/
@@ -389,7 +403,9 @@ def split_command(file: Path, out: Path, rules: str | None, seed: int, workers: 
     from .dataset_files import split_file
 
     config = _load(rules)
-    result = split_file(file, config, out, seed, progress=_progress(show_progress, quiet), workers=workers)
+    with _engine(engine, ray_address, quiet) as mapper:
+        result = split_file(file, config, out, seed, progress=_progress(show_progress, quiet),
+                            workers=workers, mapper=mapper)
     c = result.counts
     total = c["input_lines"] or 1
     same = f" ({c['identical_lines']} identical to another)" if c["identical_lines"] else ""
@@ -449,7 +465,8 @@ def import_cmd(scores: tuple[Path, ...], out: Path, part: str | None, bars: int,
 
 
 def _engine(engine: str, ray_address: str | None, quiet: bool) -> AbstractContextManager[Mapper | None]:
-    """The mapper for expand's parallel stages: None (expand's local pool) or one on Ray."""
+    """The mapper for a command's parallel stages: None (the command's local pool of
+    --workers) or one on Ray."""
     if engine == "local":
         if ray_address is not None:
             raise AugmentError("--ray-address is only used with --engine ray")

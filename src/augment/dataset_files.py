@@ -9,6 +9,7 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 from json.encoder import encode_basestring
@@ -75,7 +76,9 @@ def read_parsed(path: Path, fmt: FormatConfig, progress: Progress = SILENT,
 
     def parsed() -> Iterator[Line]:
         at = number = 0
-        for read, block in in_windows(mapper or local_mapper(), parse_batch, jobs, READ_WINDOW):
+        # (a mapper that runs many jobs at once, a Ray cluster's, gets as many a call)
+        window = max(READ_WINDOW, getattr(mapper, "jobs_at_once", 0))
+        for read, block in in_windows(mapper or local_mapper(), parse_batch, jobs, window):
             blocks.append(block)
             for errors, example in read:
                 number += 1  # (raw_lines gives every line, numbered from 1)
@@ -158,7 +161,8 @@ def rejects_path_for(out: Path) -> Path:
 
 def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
                rejects: Path | None = None, on_error: str = "fail",
-               progress: Progress = SILENT, workers: int = 1) -> FileResult:
+               progress: Progress = SILENT, workers: int = 1, mapper: Mapper | None = None
+               ) -> FileResult:
     """Write the lines of ``path`` that are not duplicates to ``out``, in input order, and
     every other line to ``rejects`` with its reasons: kept + duplicates + invalid = input.
 
@@ -167,6 +171,8 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
     the lines in a process pool (``read_parsed``) and runs the calibration's near-duplicate
     work of a large file there (``calibrate``: its settings' counts at once, then the chosen
     one's search in jobs; the dedup reads that search's pairs); the files are the same.
+    ``mapper`` (e.g. ``ray_engine.ray_mapper``'s) runs that work instead of a local pool, and
+    ``workers`` is not read.
     """
     rejects = rejects_path_for(out) if rejects is None else rejects
     if len({path.resolve(), out.resolve(), rejects.resolve()}) < 3:
@@ -174,7 +180,7 @@ def dedup_file(path: Path, config: Config, out: Path, run_seed: int = 0, *,
                            "different files")
     hashes = array("q")  # each line's line_hash, to read the same file again
     # The lines live to the end: the collector runs less often, and not through them again.
-    with collecting_less(), local_pool(workers) as mapper:
+    with collecting_less(), _mapping(workers, mapper) as mapper:
         read = read_parsed(path, config.format, progress, config.limits, mapper, slim=True,
                            hashes=hashes)
         lines = read.lines
@@ -267,13 +273,20 @@ _json_str = encode_basestring  # a str as ``dumps`` writes it (non-ASCII kept)
 
 
 def split_file(path: Path, config: Config, out_dir: Path, run_seed: int = 0, *,
-               progress: Progress = SILENT, workers: int = 1) -> FileResult:
+               progress: Progress = SILENT, workers: int = 1, mapper: Mapper | None = None
+               ) -> FileResult:
     """Split an existing dataset into train/validation/test by shared tunes; audit; write.
     ``workers`` > 1 parses the lines in a process pool (``read_parsed``) and runs the
     calibration's near-duplicate work of a large file there (as in ``dedup_file``; the tune
-    groups and the audit read the chosen search's pairs); the files are the same."""
-    with collecting_less(), local_pool(workers) as mapper:  # (the collector: as in ``dedup_file``)
+    groups and the audit read the chosen search's pairs); the files are the same. ``mapper``
+    runs that work instead of a local pool (as in ``dedup_file``)."""
+    with collecting_less(), _mapping(workers, mapper) as mapper:  # (the collector: as in ``dedup_file``)
         return _split_file(path, config, out_dir, run_seed, progress, mapper)
+
+
+def _mapping(workers: int, mapper: Mapper | None) -> AbstractContextManager[Mapper]:
+    """``mapper`` when given (the caller's, e.g. on Ray), else a pool of ``workers``."""
+    return local_pool(workers) if mapper is None else nullcontext(mapper)
 
 
 def _split_file(path: Path, config: Config, out_dir: Path, run_seed: int, progress: Progress,

@@ -17,11 +17,14 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import queue
 import re
 import signal
 import socket
+import threading
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -174,21 +177,29 @@ class _RayMap:
         return BATCHES_PER_CPU * self._cpus()
 
     def __call__(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
+        """The results, in item order. The job starts now, as a local pool's work does
+        (``_Fetched``), and runs while the caller goes on with other things until it reads
+        them: the next window of jobs (``parallel.in_windows``), or this process's share of
+        a stage (``calibrate._merged_counts``)."""
         if not items:
-            return
-        ray = self._ray
+            return iter(())
         cpus = self._cpus()
         rows = [{"index": i, "item": _Box(item)} for i, item in enumerate(items)]
-        ds = ray.data.from_items(rows, override_num_blocks=min(len(rows), BATCHES_PER_CPU * cpus))
+        ds = self._ray.data.from_items(rows, override_num_blocks=min(len(rows), BATCHES_PER_CPU * cpus))
         with warnings.catch_warnings():  # (Ray 2.60 deprecates remote args it has no name for)
             warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
             ds = ds.map_batches(_apply_batch, fn_kwargs={"fn": fn}, batch_format="numpy",
                                 batch_size=None, **_retries(ds.map_batches))
+        return self._in_order(_Fetched(ds.iter_batches(batch_format="numpy", batch_size=None)),
+                              len(items))
+
+    def _in_order(self, fetched: _Fetched, count: int) -> Iterator[Any]:
+        ray = self._ray
         # Batches arrive in whatever order Ray finishes them; hold results until every earlier
         # one is in, so the caller sees item order (and the output does not depend on Ray).
         pending: dict[int, _Box] = {}
         done = 0
-        batches = iter(ds.iter_batches(batch_format="numpy", batch_size=None))
+        batches = iter(fetched)
         while True:
             try:
                 batch = next(batches)
@@ -200,8 +211,63 @@ class _RayMap:
             while done in pending:
                 yield _unpack(pending.pop(done))
                 done += 1
-        if done != len(items):
-            raise RuntimeError(f"Ray returned {done} of {len(items)} results in order")
+        if done != count:
+            raise RuntimeError(f"Ray returned {done} of {count} results in order")
+
+
+# Batches of a job read ahead of the caller (``_Fetched``): Ray Data itself holds the rest
+# until they are asked for (its own back-pressure), so the driver holds no more than this.
+FETCH_AHEAD = 2
+
+
+class _Fetched:
+    """A Ray Data job's batches, read by a thread of their own from the moment this is made,
+    so that Ray Data (which starts a job when its first batch is asked for) runs it at once,
+    at most ``FETCH_AHEAD`` batches ahead of the reader. An error there is raised where the
+    batch would have been read. A reader that stops (an error, a caller that reads no more)
+    stops the thread, as does dropping this unread; the thread is a daemon, so a job still
+    running never keeps the process."""
+
+    def __init__(self, batches: Iterable[Any]) -> None:
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=FETCH_AHEAD)
+        self._stop = threading.Event()
+        # (the thread holds the queue and the event, not this object, whose end stops it)
+        weakref.finalize(self, self._stop.set)
+        threading.Thread(target=_pump, args=(batches, self._queue, self._stop), daemon=True,
+                         name="augment-ray-fetch").start()
+
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            while True:
+                kind, value = self._queue.get()
+                if kind == "end":
+                    return
+                if kind == "error":
+                    raise value
+                yield value
+        finally:
+            self._stop.set()
+
+
+def _pump(batches: Iterable[Any], out: queue.Queue[tuple[str, Any]], stop: threading.Event) -> None:
+    """``_Fetched``'s thread: each batch handed over in turn, then the end or the error."""
+
+    def put(entry: tuple[str, Any]) -> bool:  # False once the reader stopped
+        while not stop.is_set():
+            try:
+                out.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    try:
+        for batch in batches:
+            if not put(("batch", batch)):
+                return
+        put(("end", None))
+    except BaseException as exc:  # noqa: BLE001 (handed to the reader, raised there)
+        put(("error", exc))
 
 
 def _retries(map_batches: Callable[..., Any]) -> dict[str, int]:
