@@ -5,8 +5,9 @@ fixed cost, stopping it.
 
 Times ``ray_engine.ray_mapper`` (import, local instance with ``--num-cpus`` CPUs) and a few
 maps of a trivial function over 10 to 1,000 items, then the shutdown. The maps' times are
-Ray Data's per-job cost: a run maps several times (the seeds, the diversity reports, the
-near-duplicate verification chunks).
+a call's fixed cost on Ray (its batches' tasks; Ray Data jobs before the thirty-sixth
+round): a run maps several times (the seeds, the diversity reports, the near-duplicate
+verification chunks; a file's parsing windows for ``augment dedup`` and ``split``).
 """
 
 from __future__ import annotations

@@ -389,3 +389,45 @@ def test_the_ending_handlers_leave_an_ignored_signal_ignored_and_other_threads_a
     finally:
         for number, handler in saved.items():
             signal.signal(number, handler)
+
+
+def test_a_stop_keeps_its_exit_status_when_a_library_raises_its_own(monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]
+                                                                    ) -> None:
+    """A SIGTERM that arrives while Ray's ``ray.get`` waits in C code: our handler's
+    SystemExit(143) is replaced by Ray's SystemExit(1) (``raise_sys_exit_with_custom_error_
+    message``; 4 of 9 tries of ``augment expand --engine ray`` before this was handled).
+    ``cli.main`` ends with 143 all the same; a SystemExit without a stop keeps its own
+    status."""
+    from augment import cli as cli_module
+
+    def library_waiting(*args: object, **kwargs: object) -> None:
+        try:
+            cli_module._stop(signal.SIGTERM, None)
+        except SystemExit:
+            raise SystemExit(1) from None  # what Ray raises in its place
+
+    saved = {n: signal.getsignal(n) for n in (signal.SIGTERM, signal.SIGHUP)}
+    monkeypatch.setattr(cli_module, "_stopped_by", [])
+    monkeypatch.setattr(cli_module, "cli", library_waiting)
+    try:
+        with pytest.raises(SystemExit) as ended:
+            cli_module.main()
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+    assert ended.value.code == 128 + signal.SIGTERM
+    assert capsys.readouterr().err == "augment: stopped by SIGTERM; removing the run's temporary files\n"
+
+    def plain_exit(*args: object, **kwargs: object) -> None:
+        raise SystemExit(1)
+
+    monkeypatch.setattr(cli_module, "_stopped_by", [])
+    monkeypatch.setattr(cli_module, "cli", plain_exit)
+    try:
+        with pytest.raises(SystemExit) as ended:
+            cli_module.main()
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+    assert ended.value.code == 1

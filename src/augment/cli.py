@@ -482,7 +482,14 @@ def _engine(engine: str, ray_address: str | None, quiet: bool) -> AbstractContex
 
 def main() -> None:
     _end_like_ctrl_c()
-    cli(prog_name="augment")
+    try:
+        cli(prog_name="augment")
+    except SystemExit as exc:
+        # A library waiting in C code when ``_stop`` raised may put its own SystemExit in
+        # place of ours: Ray's ``ray.get`` raises SystemExit(1) for an interrupted wait.
+        if _stopped_by and exc.code != 128 + _stopped_by[0]:
+            raise SystemExit(128 + _stopped_by[0]) from None
+        raise
 
 
 # ``parallel.ENDING_SIGNALS`` (SIGTERM, SIGHUP) under Python's default end the process on the
@@ -501,8 +508,12 @@ def _end_like_ctrl_c() -> None:
             signal.signal(number, _stop)
 
 
+_stopped_by: list[int] = []  # the signal ``_stop`` was called for, once it was
+
+
 def _stop(number: int, frame: object) -> None:
     signal.signal(number, signal.SIG_DFL)  # a second one ends the process at once
+    _stopped_by.append(number)
     name = signal.Signals(number).name
     click.echo(f"augment: stopped by {name}; removing the run's temporary files", err=True)
     raise SystemExit(128 + number)

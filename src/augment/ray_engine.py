@@ -1,61 +1,56 @@
-"""Run expand's parallel stages on Ray (``augment expand --engine ray``).
+"""Run the parallel stages on Ray (``augment expand``, ``dedup`` and ``split --engine ray``).
 
 ``ray_mapper`` connects to a Ray cluster (or starts a small local instance) and gives a
-``parallel.Mapper``: each call becomes one Ray Data job, ``from_items`` + ``map_batches``,
-over the stage's items (seeds for rules/re-prompting/checks, chunks of candidates for
-near-duplicate verification). The driver keeps everything that needs all the data at once
-(split plan, dedup decisions, selection, writing), exactly as in a local run.
+``parallel.Mapper``: each call's items (seeds for rules/re-prompting/checks, a file's lines
+to parse, bands of LSH buckets, chunks of candidates for near-duplicate verification) go
+out at once as Ray tasks of a batch of items each, the batch map of one stage function.
+The driver keeps everything that needs all the data at once (split plan, dedup decisions,
+selection, writing), exactly as in a local run.
 
-Items and results travel boxed next to their index (Ray serialises them as it serialises
-task arguments), and results are yielded in item order however Ray schedules the batches,
-so a run writes the same bytes as the local engine. Ray is imported only here and only
-when asked for: it is the optional extra ``augment[ray]``.
+Ray serialises items and results as it does any task's arguments and return values, and
+the driver reads the batches in order however Ray schedules them, so a run writes the
+same bytes as the local engine. Ray is imported only here and only when asked for: it is
+the optional extra ``augment[ray]``.
+
+(Until the thirty-sixth round each call was a Ray Data job, ``from_items`` +
+``map_batches``. Ray Data starts a job only when its first batch is read, so a call could
+not run while the driver did other work, as a pool's does; reading it from a thread of
+the driver's instead left that thread inside Ray when a stopped run shut Ray down, where
+Ray started a new instance of its own. Tasks start when they are made. ``benchmarks/
+HISTORY.md`` has the measurements.)
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
-import queue
 import re
 import signal
 import socket
-import threading
-import warnings
-import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 from . import __version__
 from .errors import AugmentError
 from .parallel import Mapper, ending_signals
 
 INSTALL_HINT = "pip install 'augment[ray]'"
-# A local instance only runs small batch maps: keep its shared memory small.
-LOCAL_OBJECT_STORE_BYTES = 200 * 1024 * 1024
+# The object store of a local instance (Ray's own default: 30% of the memory). It holds the
+# calls' items and results until read: two windows of a file's parsing (8 jobs each of
+# 2,048 lines' text in, their parsed examples out) overflowed 200 MB, and Ray spilled to
+# disk (`augment split` of a 278,688-line file: 183 s with 200 MB, 117 s with 1,000 MB).
+LOCAL_OBJECT_STORE_BYTES = 1000 * 1024 * 1024
 # Batches per cluster CPU: enough to balance seeds of different lengths, few enough that
 # Ray's per-task overhead stays small.
 BATCHES_PER_CPU = 4
 # How long to wait for a cluster address to answer before giving up.
 CONNECT_TIMEOUT_S = 10.0
-# Times Ray retries a job whose worker process died (killed for memory, a crash, a node
-# lost) before the run fails with an error. Ray Data's own default is to retry without end,
-# so a job that kills its worker every time hung the run.
+# Times Ray retries a batch whose worker process died (killed for memory, a crash, a node
+# lost) before the run fails with an error. (Ray Data, used before, retried without end by
+# default, so a job that killed its worker every time hung the run.)
 TASK_RETRIES = 3
-
-
-@dataclass(frozen=True)
-class _Box:
-    """One item or result in a Ray Data column, opaque to Ray Data: without the box it would
-    turn tuples, lists and arrays into Arrow columns of its own; boxed, Ray serialises the
-    value whole, as it does a task argument."""
-
-    value: Any
 
 
 @dataclass(frozen=True)
@@ -68,7 +63,6 @@ class _Raised:
 def _import_ray() -> Any:
     try:
         import ray
-        import ray.data  # noqa: F401  (the ``data`` part of the extra)
     except ImportError as exc:
         raise AugmentError(f"--engine ray needs Ray, which is not installed ({exc}); "
                            f"install it with: {INSTALL_HINT}") from None
@@ -84,7 +78,7 @@ def ray_mapper(address: str | None = None, *, num_cpus: int | None = None) -> It
 
     ``address`` (else the RAY_ADDRESS environment variable) names a running cluster, e.g.
     ``HOST:6379`` or ``auto``; without one a local instance is started with ``num_cpus``
-    CPUs (None: all), no dashboard and a 200 MB object store. If Ray is already initialised
+    CPUs (None: all), no dashboard and a 1,000 MB object store. If Ray is already initialised
     in this process, that connection is used as it is. Only a connection made here is
     closed on exit. Problems starting or reaching Ray are AugmentError.
     """
@@ -101,8 +95,7 @@ def ray_mapper(address: str | None = None, *, num_cpus: int | None = None) -> It
         for number, handler in handlers.items():
             signal.signal(number, handler)
     try:
-        with _quiet_ray_data(ray):
-            yield _RayMap(ray)
+        yield _RayMap(ray)
     finally:
         if started:
             ray.shutdown()
@@ -145,26 +138,12 @@ def _check_reachable(address: str) -> None:
                            "address") from None
 
 
-@contextmanager
-def _quiet_ray_data(ray: Any) -> Iterator[None]:
-    """No Ray Data progress bars or per-job log lines while we run (restored after)."""
-    ctx = ray.data.DataContext.get_current()
-    logger = logging.getLogger("ray.data")
-    saved = ctx.enable_progress_bars, logger.level
-    ctx.enable_progress_bars = False
-    logger.setLevel(logging.CRITICAL)  # (a failed job comes back as one AugmentError line)
-    try:
-        yield
-    finally:
-        ctx.enable_progress_bars, level = saved
-        logger.setLevel(level)
-
-
 class _RayMap:
     """``mapper(fn, items)``: ``fn(item)`` for each item, in item order, computed on Ray."""
 
     def __init__(self, ray: Any) -> None:
         self._ray = ray
+        self._task = ray.remote(_apply_items)
 
     def _cpus(self) -> int:
         return max(1, int(self._ray.cluster_resources().get("CPU", 1)))
@@ -177,105 +156,41 @@ class _RayMap:
         return BATCHES_PER_CPU * self._cpus()
 
     def __call__(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
-        """The results, in item order. The job starts now, as a local pool's work does
-        (``_Fetched``), and runs while the caller goes on with other things until it reads
-        them: the next window of jobs (``parallel.in_windows``), or this process's share of
-        a stage (``calibrate._merged_counts``)."""
+        """The results, in item order. The items go out at once, as Ray tasks of a batch
+        each (``BATCHES_PER_CPU`` batches per cluster CPU, or one an item when there are
+        fewer), which Ray runs while the caller goes on, as a local pool's work runs: the
+        next window of jobs (``parallel.in_windows``), or this process's share of a stage
+        (``calibrate._merged_counts``)."""
         if not items:
             return iter(())
-        cpus = self._cpus()
-        rows = [{"index": i, "item": _Box(item)} for i, item in enumerate(items)]
-        ds = self._ray.data.from_items(rows, override_num_blocks=min(len(rows), BATCHES_PER_CPU * cpus))
-        with warnings.catch_warnings():  # (Ray 2.60 deprecates remote args it has no name for)
-            warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
-            ds = ds.map_batches(_apply_batch, fn_kwargs={"fn": fn}, batch_format="numpy",
-                                batch_size=None, **_retries(ds.map_batches))
-        return self._in_order(_Fetched(ds.iter_batches(batch_format="numpy", batch_size=None)),
-                              len(items))
+        count = min(len(items), BATCHES_PER_CPU * self._cpus())
+        bounds = [len(items) * k // count for k in range(count + 1)]
+        task = self._task.options(max_retries=TASK_RETRIES)
+        return self._in_order([task.remote(fn, list(items[bounds[k]:bounds[k + 1]])) for k in range(count)])
 
-    def _in_order(self, fetched: _Fetched, count: int) -> Iterator[Any]:
+    def _in_order(self, batches: list[Any]) -> Iterator[Any]:
+        """Each batch's results when it is done, in order. A reader that stops early (an
+        error, Ctrl-C) cancels the batches whose results it has not fetched, ending the
+        worker processes of those running (as a local pool's are ended:
+        ``parallel._abandon``), so that they do not hold the cluster's CPUs for nothing."""
         ray = self._ray
-        # Batches arrive in whatever order Ray finishes them; hold results until every earlier
-        # one is in, so the caller sees item order (and the output does not depend on Ray).
-        pending: dict[int, _Box] = {}
-        done = 0
-        batches = iter(fetched)
-        while True:
-            try:
-                batch = next(batches)
-            except StopIteration:
-                break
-            except ray.exceptions.RayError as exc:
-                raise AugmentError(_failed_task(ray, exc)) from None
-            pending.update(zip(batch["index"].tolist(), batch["result"], strict=True))
-            while done in pending:
-                yield _unpack(pending.pop(done))
-                done += 1
-        if done != count:
-            raise RuntimeError(f"Ray returned {done} of {count} results in order")
-
-
-# Batches of a job read ahead of the caller (``_Fetched``): Ray Data itself holds the rest
-# until they are asked for (its own back-pressure), so the driver holds no more than this.
-FETCH_AHEAD = 2
-
-
-class _Fetched:
-    """A Ray Data job's batches, read by a thread of their own from the moment this is made,
-    so that Ray Data (which starts a job when its first batch is asked for) runs it at once,
-    at most ``FETCH_AHEAD`` batches ahead of the reader. An error there is raised where the
-    batch would have been read. A reader that stops (an error, a caller that reads no more)
-    stops the thread, as does dropping this unread; the thread is a daemon, so a job still
-    running never keeps the process."""
-
-    def __init__(self, batches: Iterable[Any]) -> None:
-        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=FETCH_AHEAD)
-        self._stop = threading.Event()
-        # (the thread holds the queue and the event, not this object, whose end stops it)
-        weakref.finalize(self, self._stop.set)
-        threading.Thread(target=_pump, args=(batches, self._queue, self._stop), daemon=True,
-                         name="augment-ray-fetch").start()
-
-    def __iter__(self) -> Iterator[Any]:
+        fetched = 0
         try:
-            while True:
-                kind, value = self._queue.get()
-                if kind == "end":
-                    return
-                if kind == "error":
-                    raise value
-                yield value
+            for k in range(len(batches)):
+                try:
+                    results = ray.get(batches[k])
+                except ray.exceptions.RayError as exc:
+                    raise AugmentError(_failed_task(ray, exc)) from None
+                # The reference let go, Ray frees the batch's results in its object store (a
+                # small one, on a local instance), rather than when the whole call is read.
+                batches[k] = None
+                fetched += 1
+                yield from map(_unpack, results)
+                del results
         finally:
-            self._stop.set()
-
-
-def _pump(batches: Iterable[Any], out: queue.Queue[tuple[str, Any]], stop: threading.Event) -> None:
-    """``_Fetched``'s thread: each batch handed over in turn, then the end or the error."""
-
-    def put(entry: tuple[str, Any]) -> bool:  # False once the reader stopped
-        while not stop.is_set():
-            try:
-                out.put(entry, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    try:
-        for batch in batches:
-            if not put(("batch", batch)):
-                return
-        put(("end", None))
-    except BaseException as exc:  # noqa: BLE001 (handed to the reader, raised there)
-        put(("error", exc))
-
-
-def _retries(map_batches: Callable[..., Any]) -> dict[str, int]:
-    """The remote args that bound Ray's retries of a job whose worker died
-    (``TASK_RETRIES``), for a ``map_batches`` that takes remote args (every Ray this
-    project supports; one that no longer does gets none, and keeps Ray's default)."""
-    kinds = {p.kind for p in inspect.signature(map_batches).parameters.values()}
-    return {"max_retries": TASK_RETRIES} if inspect.Parameter.VAR_KEYWORD in kinds else {}
+            if fetched < len(batches) and ray.is_initialized():  # (not after the shutdown)
+                for batch in batches[fetched:]:
+                    ray.cancel(batch, force=True)
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -304,18 +219,19 @@ def _failed_task(ray: Any, exc: Exception) -> str:
             "/tmp/ray/session_latest/logs on each node)")
 
 
-def _apply_batch(batch: dict[str, np.ndarray], fn: Callable[[Any], Any]) -> dict[str, np.ndarray]:
-    """On a worker: ``fn`` over one batch of boxed items, boxed results beside their index."""
-    results = np.empty(len(batch["item"]), dtype=object)
-    for k, box in enumerate(batch["item"]):
+def _apply_items(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    """On a worker: ``fn`` over one batch of items; an AugmentError raised is carried back as
+    a value (``_Raised``), to be raised again on the driver as it was."""
+    results: list[Any] = []
+    for item in items:
         try:
-            results[k] = _Box(fn(box.value))
+            results.append(fn(item))
         except AugmentError as exc:
-            results[k] = _Box(_Raised(str(exc)))
-    return {"index": batch["index"], "result": results}
+            results.append(_Raised(str(exc)))
+    return results
 
 
-def _unpack(box: _Box) -> Any:
-    if isinstance(box.value, _Raised):
-        raise AugmentError(box.value.message)
-    return box.value
+def _unpack(result: Any) -> Any:
+    if isinstance(result, _Raised):
+        raise AugmentError(result.message)
+    return result
