@@ -154,19 +154,11 @@ def _mapped_run(mapper: Any, rules: Path, local_run: tuple[dict[str, bytes], lis
 
 def _calls_start_at_once(mapper: Any, tmp_path: Path) -> None:
     """A call's batches run before its results are read, as a local pool's work does (Ray
-    tasks start when they are made); a reader that stops early cancels the batches it will
-    not read, so that the cluster is free for the next call."""
+    tasks start when they are made)."""
     marker = tmp_path / "touched"
     results = mapper(Path.touch, [marker])
     assert _within(60, marker.exists), "the call did not run before its results were read"
     assert list(results) == [None]
-    # 8 batches (4 per CPU) of one item: no wait, then seven waits of 30 s
-    waits = mapper(time.sleep, [0.0] + [30.0] * 7)
-    assert next(waits) is None
-    waits.close()
-    start = time.monotonic()
-    assert list(mapper(abs, [-1, -2])) == [1, 2]
-    assert time.monotonic() - start < 20, "the batches left unread still held the CPUs"
 
 
 def _within(seconds: float, done: Callable[[], bool]) -> bool:

@@ -169,28 +169,24 @@ class _RayMap:
         return self._in_order([task.remote(fn, list(items[bounds[k]:bounds[k + 1]])) for k in range(count)])
 
     def _in_order(self, batches: list[Any]) -> Iterator[Any]:
-        """Each batch's results when it is done, in order. A reader that stops early (an
-        error, Ctrl-C) cancels the batches whose results it has not fetched, ending the
-        worker processes of those running (as a local pool's are ended:
-        ``parallel._abandon``), so that they do not hold the cluster's CPUs for nothing."""
+        """Each batch's results when it is done, in order.
+
+        A reader that stops early (an error, Ctrl-C) leaves the batches it has not read to
+        end on their own, or with the instance or the driver's job: cancelling them
+        (``ray.cancel(ref, force=True)``, the failed batch among them) crashed the driver
+        once in Ray 2.60, in a full run of the test suite ("Check failed: it !=
+        submissible_tasks_.end()" in ``TaskManager::CompletePendingTask``)."""
         ray = self._ray
-        fetched = 0
-        try:
-            for k in range(len(batches)):
-                try:
-                    results = ray.get(batches[k])
-                except ray.exceptions.RayError as exc:
-                    raise AugmentError(_failed_task(ray, exc)) from None
-                # The reference let go, Ray frees the batch's results in its object store (a
-                # small one, on a local instance), rather than when the whole call is read.
-                batches[k] = None
-                fetched += 1
-                yield from map(_unpack, results)
-                del results
-        finally:
-            if fetched < len(batches) and ray.is_initialized():  # (not after the shutdown)
-                for batch in batches[fetched:]:
-                    ray.cancel(batch, force=True)
+        for k in range(len(batches)):
+            try:
+                results = ray.get(batches[k])
+            except ray.exceptions.RayError as exc:
+                raise AugmentError(_failed_task(ray, exc)) from None
+            # The reference let go, Ray frees the batch's results in its object store (a
+            # small one, on a local instance), rather than when the whole call is read.
+            batches[k] = None
+            yield from map(_unpack, results)
+            del results
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
