@@ -407,27 +407,22 @@ def test_a_stop_keeps_its_exit_status_when_a_library_raises_its_own(monkeypatch:
         except SystemExit:
             raise SystemExit(1) from None  # what Ray raises in its place
 
-    saved = {n: signal.getsignal(n) for n in (signal.SIGTERM, signal.SIGHUP)}
-    monkeypatch.setattr(cli_module, "_stopped_by", [])
-    monkeypatch.setattr(cli_module, "cli", library_waiting)
-    try:
-        with pytest.raises(SystemExit) as ended:
-            cli_module.main()
-    finally:
-        for number, handler in saved.items():
-            signal.signal(number, handler)
-    assert ended.value.code == 128 + signal.SIGTERM
-    assert capsys.readouterr().err == "augment: stopped by SIGTERM; removing the run's temporary files\n"
-
     def plain_exit(*args: object, **kwargs: object) -> None:
         raise SystemExit(1)
 
-    monkeypatch.setattr(cli_module, "_stopped_by", [])
-    monkeypatch.setattr(cli_module, "cli", plain_exit)
-    try:
-        with pytest.raises(SystemExit) as ended:
-            cli_module.main()
-    finally:
-        for number, handler in saved.items():
-            signal.signal(number, handler)
-    assert ended.value.code == 1
+    def status_of_main(command: Callable[..., None]) -> object:
+        """``cli.main``'s exit status with ``command`` as its command line."""
+        saved = {n: signal.getsignal(n) for n in (signal.SIGTERM, signal.SIGHUP)}
+        monkeypatch.setattr(cli_module, "_stopped_by", [])
+        monkeypatch.setattr(cli_module, "cli", command)
+        try:
+            with pytest.raises(SystemExit) as ended:
+                cli_module.main()
+        finally:
+            for number, handler in saved.items():
+                signal.signal(number, handler)
+        return ended.value.code
+
+    assert status_of_main(library_waiting) == 128 + signal.SIGTERM
+    assert capsys.readouterr().err == "augment: stopped by SIGTERM; removing the run's temporary files\n"
+    assert status_of_main(plain_exit) == 1
