@@ -26,7 +26,7 @@ from .errors import AugmentError
 from .example import Example
 from .limits import DEFAULT_LIMITS, Limits, raw_lines
 from .output import begin_output, dumps, write_atomic, write_manifest
-from .parallel import Mapper, in_windows, local_mapper, local_pool
+from .parallel import Mapper, in_windows, local_mapper, local_pool, per_call
 from .pipeline import collecting_less, collection_paused, settled
 from .progress import SILENT, Progress
 from .split import SPLITS
@@ -76,8 +76,7 @@ def read_parsed(path: Path, fmt: FormatConfig, progress: Progress = SILENT,
 
     def parsed() -> Iterator[Line]:
         at = number = 0
-        # (a mapper that runs many jobs at once, a Ray cluster's, gets as many a call)
-        window = max(READ_WINDOW, getattr(mapper, "jobs_at_once", 0))
+        window = per_call(mapper, READ_WINDOW)  # (more on a Ray cluster: as many as it runs at once)
         for read, block in in_windows(mapper or local_mapper(), parse_batch, jobs, window):
             blocks.append(block)
             for errors, example in read:

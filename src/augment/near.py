@@ -40,7 +40,7 @@ import numpy as np
 from . import compiled, ragged
 from .editdist import Tokenized, distances_job, edit_distance, edit_distances, token_ids
 from .melody import GridArrays, Melody, Ticks
-from .parallel import Mapper, in_windows
+from .parallel import Mapper, in_windows, per_call
 
 # The signature value of an empty set (every function's minimum over no shingle).
 EMPTY = np.uint32(0xFFFF_FFFF)
@@ -878,6 +878,6 @@ def _distances(tok: Tokenized, x: np.ndarray, y: np.ndarray, mapper: Mapper | No
             yield tok.subset(rows), np.searchsorted(rows, cx), np.searchsorted(rows, cy)
     # Made as the mapper asks for them, a window at a time: all at once, a near-duplicate-
     # rich file's jobs held ~10 MB each of sequences, 777 MB for its 76 jobs at 278,688 lines.
-    # A mapper that runs many jobs at once (a Ray cluster: ``jobs_at_once``) gets as many.
-    window = max(2 * VERIFY_JOBS, getattr(mapper, "jobs_at_once", 0))
+    # (a mapper that runs many jobs at once, a Ray cluster's, gets as many a call)
+    window = per_call(mapper, 2 * VERIFY_JOBS)
     return np.concatenate(list(in_windows(mapper, distances_job, jobs(), window)))

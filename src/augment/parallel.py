@@ -152,6 +152,12 @@ def map_ordered(fn: Callable[[T], R], items: Sequence[T], workers: int = 1) -> I
         yield from mapper(fn, items)
 
 
+def per_call(mapper: Mapper | None, least: int) -> int:
+    """Jobs to give ``mapper`` a call: ``least``, or as many as it runs at once when that is
+    more (a Ray cluster's ``jobs_at_once``: 4 per cluster CPU), so that a call fills it."""
+    return max(least, getattr(mapper, "jobs_at_once", 0))
+
+
 def in_windows(mapper: Mapper, fn: Callable[[T], R], jobs: Iterable[T], per_call: int) -> Iterator[R]:
     """``mapper(fn, jobs)``'s results in order, the jobs given ``per_call`` at a time with
     two calls in flight: a pool's processes start the next window while this process reads

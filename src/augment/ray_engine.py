@@ -151,8 +151,8 @@ class _RayMap:
     @property
     def jobs_at_once(self) -> int:
         """Items worth giving one call: ``BATCHES_PER_CPU`` for each CPU of the cluster, so
-        that the near-duplicate verification, given a window of jobs a call
-        (``near._distances``), still fills it."""
+        that a stage given a window of jobs a call (``parallel.per_call``: a file's parsing,
+        the near-duplicate verification) still fills it."""
         return BATCHES_PER_CPU * self._cpus()
 
     def __call__(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
@@ -182,8 +182,8 @@ class _RayMap:
                 results = ray.get(batches[k])
             except ray.exceptions.RayError as exc:
                 raise AugmentError(_failed_task(ray, exc)) from None
-            # The reference let go, Ray frees the batch's results in its object store (a
-            # small one, on a local instance), rather than when the whole call is read.
+            # The reference let go, Ray frees the batch's results in its object store now,
+            # rather than when the whole call is read.
             batches[k] = None
             yield from map(_unpack, results)
             del results
